@@ -1,0 +1,259 @@
+// cli_common.cpp - shared parsing and rendering helpers of sxplan.
+#include "cli_common.hpp"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <iomanip>
+#include <ostream>
+#include <system_error>
+
+#include <boost/json.hpp>
+
+#include <selfextend/error.hpp>
+#include <selfextend/hf_config.hpp>
+#include <selfextend/version.hpp>
+
+namespace sxplan {
+
+namespace json = boost::json;
+using selfextend::invalid_params;
+
+namespace {
+bool looks_negative_number(const std::string& s) {
+  return s.size() >= 2 && s[0] == '-' && (std::isdigit(static_cast<unsigned char>(s[1])) || s[1] == '.');
+}
+}  // namespace
+
+po::variables_map parse(const invocation& inv, const po::options_description& options) {
+  // Boost reads "-5" after "--group" as an option; glue it on as "--group=-5".
+  std::vector<std::string> args;
+  for (std::size_t i = 0; i < inv.args.size(); ++i) {
+    const std::string& a = inv.args[i];
+    if (a.rfind("--", 0) == 0 && a.find('=') == std::string::npos && i + 1 < inv.args.size() &&
+        looks_negative_number(inv.args[i + 1])) {
+      args.push_back(a + "=" + inv.args[i + 1]);
+      ++i;
+    } else {
+      args.push_back(a);
+    }
+  }
+  po::variables_map vm;
+  const auto style = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;
+  po::store(po::command_line_parser(args).options(options).style(style).run(), vm);
+  po::notify(vm);
+  return vm;
+}
+
+void print_help(const invocation& inv, const std::string& synopsis, const std::string& summary,
+                const po::options_description& options) {
+  inv.out << "Usage: sxplan " << inv.command << " " << synopsis << "\n\n" << summary << "\n\n" << options << "\n";
+}
+
+std::int64_t parse_int64(const std::string& flag, const std::string& text) {
+  std::int64_t value = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  if (first != last && *first == '+') ++first;
+  const auto [ptr, ec] = std::from_chars(first, last, value);
+  if (ec == std::errc::result_out_of_range) throw invalid_params(flag, text, "does not fit in 64 bits");
+  if (ec != std::errc() || ptr != last || first == last) throw invalid_params(flag, text, "must be an integer");
+  return value;
+}
+
+double parse_double(const std::string& flag, const std::string& text) {
+  double value = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  if (first != last && *first == '+') ++first;
+  const auto [ptr, ec] = std::from_chars(first, last, value);
+  if (ec != std::errc() || ptr != last || first == last || !std::isfinite(value))
+    throw invalid_params(flag, text, "must be a finite number");
+  return value;
+}
+
+std::optional<std::int64_t> optional_int64(const po::variables_map& vm, const std::string& flag) {
+  if (!vm.count(flag)) return std::nullopt;
+  return parse_int64(flag, vm[flag].as<std::string>());
+}
+
+std::int64_t required_int64(const po::variables_map& vm, const std::string& flag) {
+  if (!vm.count(flag)) throw invalid_params(flag, "(none)", "is required");
+  return parse_int64(flag, vm[flag].as<std::string>());
+}
+
+selfextend::shift_rule shift_option(const po::variables_map& vm) {
+  const std::string text = vm.count("shift") ? vm["shift"].as<std::string>() : "int";
+  const auto rule = selfextend::parse_shift_rule(text);
+  if (!rule) throw invalid_params("shift", text, "must be int or float");
+  return *rule;
+}
+
+void add_model_options(po::options_description& options) {
+  options.add_options()
+    ("context", po::value<std::string>()->value_name("L"), "pretrained context L in tokens")
+    ("model", po::value<std::string>()->value_name("NAME"), "built-in model preset (see `sxplan models`)")
+    ("config", po::value<std::string>()->value_name("PATH"), "Hugging Face config.json to read L from");
+}
+
+void add_shift_option(po::options_description& options) {
+  options.add_options()
+    ("shift", po::value<std::string>()->value_name("int|float"),
+     "group query shift: int = W - floor(W/G) (default), float = W - W/G (LongLM Llama.py prefill)");
+}
+
+model_choice resolve_model(const po::variables_map& vm) {
+  std::vector<std::string> given;
+  for (const char* flag : {"context", "model", "config"})
+    if (vm.count(flag)) given.push_back(flag);
+  if (given.empty()) throw invalid_params("context", "(none)", "a model is required: give --context, --model or --config");
+  if (given.size() > 1)
+    throw invalid_params(given[1], vm[given[1]].as<std::string>(),
+                         "conflicts with --" + given[0] + ": give only one of --context, --model, --config");
+  model_choice choice;
+  if (vm.count("context")) {
+    choice.model.context = parse_int64("context", vm["context"].as<std::string>());
+    choice.model.name = "context";
+    choice.model.source = "--context";
+    if (choice.model.context < 2)
+      throw invalid_params("context", std::to_string(choice.model.context), "must be at least 2");
+  } else if (vm.count("model")) {
+    choice.preset = vm["model"].as<std::string>();
+    choice.model = selfextend::find_model(*choice.preset);
+  } else {
+    choice.config = vm["config"].as<std::string>();
+    choice.model = selfextend::read_hf_config(*choice.config);
+  }
+  return choice;
+}
+
+void echo_model(json::object& params, const model_choice& choice) {
+  params["context"] = choice.model.context;
+  params["model"] = choice.preset ? json::value(*choice.preset) : json::value(nullptr);
+  params["config"] = choice.config ? json::value(*choice.config) : json::value(nullptr);
+}
+
+json::object envelope(const std::string& command, json::object params, json::object result) {
+  json::object doc;
+  doc["schema_version"] = 1;
+  doc["planner_version"] = selfextend::version_string;
+  doc["command"] = command;
+  doc["params"] = std::move(params);
+  doc["result"] = std::move(result);
+  return doc;
+}
+
+namespace {
+
+void write_string(std::ostream& out, json::string_view s) {
+  out << '"';
+  for (const char c : s) {
+    switch (c) {
+      case '"': out << "\\\""; break;
+      case '\\': out << "\\\\"; break;
+      case '\n': out << "\\n"; break;
+      case '\r': out << "\\r"; break;
+      case '\t': out << "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out << "\\u00" << "0123456789abcdef"[(c >> 4) & 0xf] << "0123456789abcdef"[c & 0xf];
+        } else {
+          out << c;
+        }
+    }
+  }
+  out << '"';
+}
+
+void write_double(std::ostream& out, double d) {
+  if (!std::isfinite(d)) {  // JSON has no NaN/Inf; the library never produces them in results
+    out << "null";
+    return;
+  }
+  std::array<char, 64> buffer{};
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), d);
+  std::string text(buffer.data(), result.ptr);
+  if (text.find_first_of(".eE") == std::string::npos) text += ".0";
+  out << text;
+}
+
+bool is_scalar_array(const json::array& a) {
+  for (const json::value& v : a)
+    if (v.is_object() || v.is_array()) return false;
+  return true;
+}
+
+void write_value(std::ostream& out, const json::value& v, int indent) {
+  const std::string pad(static_cast<std::size_t>(indent) * 2, ' ');
+  const std::string inner(static_cast<std::size_t>(indent + 1) * 2, ' ');
+  switch (v.kind()) {
+    case json::kind::null: out << "null"; break;
+    case json::kind::bool_: out << (v.get_bool() ? "true" : "false"); break;
+    case json::kind::int64: out << v.get_int64(); break;
+    case json::kind::uint64: out << v.get_uint64(); break;
+    case json::kind::double_: write_double(out, v.get_double()); break;
+    case json::kind::string: write_string(out, v.get_string()); break;
+    case json::kind::array: {
+      const json::array& a = v.get_array();
+      if (a.empty()) { out << "[]"; break; }
+      if (is_scalar_array(a)) {  // numbers stay on one line: tables can have millions of them
+        out << '[';
+        for (std::size_t i = 0; i < a.size(); ++i) {
+          if (i) out << ", ";
+          write_value(out, a[i], indent + 1);
+        }
+        out << ']';
+        break;
+      }
+      out << "[\n";
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        out << inner;
+        write_value(out, a[i], indent + 1);
+        out << (i + 1 < a.size() ? ",\n" : "\n");
+      }
+      out << pad << ']';
+      break;
+    }
+    case json::kind::object: {
+      const json::object& o = v.get_object();
+      if (o.empty()) { out << "{}"; break; }
+      out << "{\n";
+      std::size_t i = 0;
+      for (const auto& [key, value] : o) {
+        out << inner;
+        write_string(out, key);
+        out << ": ";
+        write_value(out, value, indent + 1);
+        out << (++i < o.size() ? ",\n" : "\n");
+      }
+      out << pad << '}';
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+void write_json(std::ostream& out, const json::value& value) {
+  write_value(out, value, 0);
+  out << '\n';
+}
+
+std::string fixed(double value, int decimals) {
+  std::array<char, 64> buffer{};
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
+                                    std::chars_format::fixed, decimals);
+  return std::string(buffer.data(), result.ptr);
+}
+
+std::string grouped(std::int64_t value) {
+  std::string digits = std::to_string(value < 0 ? -(value + 1) + 1ULL : static_cast<unsigned long long>(value));
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return value < 0 ? "-" + out : out;
+}
+
+}  // namespace sxplan

@@ -1,0 +1,80 @@
+// cli_common.hpp - what every sxplan subcommand shares: exit codes, number parsing,
+// model selection, and the text/JSON output switch.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/program_options.hpp>
+
+#include <selfextend/models.hpp>
+#include <selfextend/params.hpp>
+
+namespace sxplan {
+
+namespace po = boost::program_options;
+
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;  ///< run-time failure: unwritable output, verification mismatch
+inline constexpr int exit_usage = 2;    ///< invalid usage or input, malformed input files included
+
+/// Arguments after the subcommand name, plus where output goes.
+struct invocation {
+  std::string command;             ///< subcommand name, for messages
+  std::vector<std::string> args;   ///< its arguments
+  std::ostream& out;               ///< stdout: results only
+  std::ostream& err;               ///< stderr: diagnostics
+};
+
+/// Parses `args` against `options` (no positionals), storing into a variables_map.
+/// Accepts `--flag -5` for negative values so the library, not the parser, reports the rule.
+po::variables_map parse(const invocation& inv, const po::options_description& options);
+
+/// Prints "Usage: sxplan <command> <synopsis>" and the options; used for --help.
+void print_help(const invocation& inv, const std::string& synopsis, const std::string& summary,
+                const po::options_description& options);
+
+/// Parses a signed 64-bit decimal integer for `--flag`, throwing invalid_params with the flag's
+/// name and the rule ("must be an integer", "does not fit in 64 bits").
+std::int64_t parse_int64(const std::string& flag, const std::string& text);
+double parse_double(const std::string& flag, const std::string& text);
+/// The optional integer flag `flag`, if given.
+std::optional<std::int64_t> optional_int64(const po::variables_map& vm, const std::string& flag);
+/// The required integer flag `flag`; a missing one is an invalid_params naming it.
+std::int64_t required_int64(const po::variables_map& vm, const std::string& flag);
+/// --shift int|float (default int).
+selfextend::shift_rule shift_option(const po::variables_map& vm);
+
+/// Adds --context, --model, --config (the ways to name the pretrained window L).
+void add_model_options(po::options_description& options);
+/// Adds --shift.
+void add_shift_option(po::options_description& options);
+
+/// The model the user named; exactly one of --context/--model/--config must be given.
+struct model_choice {
+  selfextend::model_info model;      ///< context always set
+  std::optional<std::string> preset; ///< --model
+  std::optional<std::string> config; ///< --config
+};
+model_choice resolve_model(const po::variables_map& vm);
+
+/// Echoes the model choice into a JSON params object (context, model, config).
+void echo_model(boost::json::object& params, const model_choice& choice);
+
+/// The `{"schema_version", "planner_version", "command", "params", "result"}` envelope.
+boost::json::object envelope(const std::string& command, boost::json::object params, boost::json::object result);
+
+/// Writes `value` as pretty-printed, deterministic JSON (2-space indent, shortest round-trip
+/// doubles always with a '.' or exponent, so a real stays a real).
+void write_json(std::ostream& out, const boost::json::value& value);
+
+/// Formats a real for people with `decimals` digits after the point.
+std::string fixed(double value, int decimals);
+/// Groups thousands for people: 15800 -> "15,800".
+std::string grouped(std::int64_t value);
+
+}  // namespace sxplan

@@ -1,0 +1,107 @@
+// cmd_advise.cpp - `sxplan advise`: rank (G, W) plans for N tokens on a model.
+#include <iomanip>
+#include <ostream>
+
+#include <boost/json.hpp>
+
+#include <selfextend/advice.hpp>
+#include <selfextend/error.hpp>
+
+#include "commands.hpp"
+#include "json_output.hpp"
+
+namespace sxplan {
+
+namespace {
+
+std::string optional_text(const std::optional<std::int64_t>& v, const std::string& none) {
+  return v ? std::to_string(*v) : none;
+}
+
+void render_text(std::ostream& out, const selfextend::advice_request& req, const model_choice& choice,
+                 const selfextend::advice& a) {
+  const selfextend::ranked_plan& best = a.recommended;
+  out << "Self-Extend advice: N = " << grouped(req.tokens) << " tokens on " << choice.model.name
+      << " (L = " << grouped(req.context) << "), target R < " << (req.target == selfextend::target_fraction::half ? "L/2" : "2L/3")
+      << "\n\n";
+  out << "Recommended:  --group " << best.extension.group << " --window " << best.extension.window << "   ("
+      << selfextend::to_string(best.judgement.band) << ", largest position " << grouped(best.judgement.max_position)
+      << ", reach " << fixed(best.judgement.effective_reach, 1) << " = " << fixed(100 * best.judgement.reach_ratio, 1)
+      << "% of L)\n";
+  for (const std::string& reason : best.reasons) out << "  - " << reason << "\n";
+  for (const std::string& w : best.judgement.warnings) out << "  ! " << w << "\n";
+  out << "\nSmallest G for W = " << a.window_for_min_groups << ":\n";
+  out << "  that fits (capacity)   " << a.min_group_for_capacity << "\n";
+  out << "  with 2L/3 > R          " << optional_text(a.min_group_for_two_thirds, "none (needs 3W < 2L)") << "\n";
+  out << "  with L/2 > R           " << optional_text(a.min_group_for_half, "none (needs 2W < L)") << "\n";
+  out << "\nCandidates (best first):\n";
+  out << "  " << std::right << std::setw(4) << "rank" << std::setw(6) << "G" << std::setw(8) << "W" << std::setw(12)
+      << "capacity" << std::setw(10) << "max pos" << std::setw(10) << "reach" << std::setw(7) << "R/L" << "  verdict\n";
+  int rank = 0;
+  for (const selfextend::ranked_plan& r : a.candidates) {
+    out << "  " << std::setw(4) << ++rank << std::setw(6) << r.extension.group << std::setw(8) << r.extension.window
+        << std::setw(12) << grouped(r.judgement.capacity_exact) << std::setw(10) << grouped(r.judgement.max_position)
+        << std::setw(10) << fixed(r.judgement.effective_reach, 1) << std::setw(7) << fixed(r.judgement.reach_ratio, 3)
+        << "  " << selfextend::to_string(r.judgement.band) << "\n";
+  }
+  for (const std::string& w : choice.model.warnings) out << "\nwarning: " << w << "\n";
+}
+
+}  // namespace
+
+int run_advise(const invocation& inv) {
+  po::options_description options("Options");
+  options.add_options()
+    ("tokens", po::value<std::string>()->value_name("N"), "target length N in tokens (prompt + generation)")
+    ("window", po::value<std::string>()->value_name("W"), "fix the neighbor window W (default: choose from L/8 .. L/2)")
+    ("group", po::value<std::string>()->value_name("G"), "fix the group size G (default: choose)")
+    ("target", po::value<std::string>()->value_name("two_thirds|half"), "keep R below 2L/3 (default) or L/2")
+    ("max-group", po::value<std::string>()->value_name("G"), "largest G to consider (default 64)")
+    ("top", po::value<std::string>()->value_name("K"), "number of ranked candidates to list (default 5)")
+    ("runtime", po::value<std::string>()->value_name("longlm"), "runtime whose semantics to plan for (default longlm)");
+  add_model_options(options);
+  add_shift_option(options);
+  options.add_options()("json", "print one JSON document")("help,h", "show this help");
+  const po::variables_map vm = parse(inv, options);
+  if (vm.count("help")) {
+    print_help(inv, "--tokens N (--context L | --model NAME | --config PATH) [--window W] [--group G] [--top K] [--json]",
+               "Rank Self-Extend plans (G, W) for reading N tokens, with the reasons for each.", options);
+    return exit_ok;
+  }
+  const std::string runtime = vm.count("runtime") ? vm["runtime"].as<std::string>() : "longlm";
+  if (runtime != "longlm") throw selfextend::invalid_params("runtime", runtime, "must be longlm");
+  const model_choice choice = resolve_model(vm);
+  selfextend::advice_request req;
+  req.context = choice.model.context;
+  req.tokens = required_int64(vm, "tokens");
+  req.window = optional_int64(vm, "window");
+  req.group = optional_int64(vm, "group");
+  if (vm.count("target")) {
+    const std::string text = vm["target"].as<std::string>();
+    const auto target = selfextend::parse_target_fraction(text);
+    if (!target) throw selfextend::invalid_params("target", text, "must be two_thirds or half");
+    req.target = *target;
+  }
+  req.max_group = optional_int64(vm, "max-group").value_or(req.max_group);
+  req.top = optional_int64(vm, "top").value_or(req.top);
+  req.shift = shift_option(vm);
+  const selfextend::advice result = selfextend::advise(req);
+
+  if (vm.count("json")) {
+    boost::json::object echoed{{"tokens", req.tokens},
+                               {"window", req.window ? boost::json::value(*req.window) : boost::json::value(nullptr)},
+                               {"group", req.group ? boost::json::value(*req.group) : boost::json::value(nullptr)},
+                               {"target", std::string(selfextend::to_string(req.target))},
+                               {"max_group", req.max_group},
+                               {"top", req.top},
+                               {"runtime", runtime},
+                               {"shift", std::string(selfextend::to_string(req.shift))}};
+    echo_model(echoed, choice);
+    write_json(inv.out, envelope("advise", std::move(echoed), to_json(result)));
+  } else {
+    render_text(inv.out, req, choice, result);
+  }
+  return exit_ok;
+}
+
+}  // namespace sxplan

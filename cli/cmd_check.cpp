@@ -1,0 +1,74 @@
+// cmd_check.cpp - `sxplan check`: judge one plan (G, W) for N tokens on a model.
+#include <ostream>
+
+#include <boost/json.hpp>
+
+#include <selfextend/advice.hpp>
+
+#include "commands.hpp"
+#include "json_output.hpp"
+
+namespace sxplan {
+
+namespace {
+
+void render_text(std::ostream& out, const selfextend::self_extend_params& p, const model_choice& choice,
+                 const selfextend::assessment& a) {
+  const std::int64_t L = *p.context;
+  const double l = static_cast<double>(L);
+  const char* yes_no[] = {"no", "yes"};
+  out << "Self-Extend check: N = " << grouped(p.tokens) << " tokens, G = " << p.extension.group
+      << ", W = " << p.extension.window << ", L = " << grouped(L) << " (" << choice.model.name << "), "
+      << selfextend::to_string(p.extension.shift) << " shift\n\n";
+  out << "  verdict          " << selfextend::to_string(a.band) << "\n";
+  out << "  fits             " << yes_no[a.fits] << "   largest relative position " << grouped(a.max_position)
+      << (a.fits ? " <= " : " > ") << "L-1 = " << grouped(L - 1) << "\n";
+  out << "  capacity exact   " << grouped(a.capacity_exact) << " tokens   G*(L - W + floor(W/G))\n";
+  out << "  capacity paper   " << grouped(a.capacity_paper) << " tokens   (L-W)*G + W, overstates by W mod G = "
+      << p.extension.window % p.extension.group << "\n";
+  out << "  effective reach  " << fixed(a.effective_reach, 1) << "   R = W + (N-W)/G, " << fixed(100 * a.reach_ratio, 1)
+      << "% of L\n";
+  out << "  L/2 > R          " << yes_no[a.satisfies_half] << "   L/2 = " << fixed(l / 2, 1) << "\n";
+  out << "  2L/3 > R         " << yes_no[a.satisfies_two_thirds] << "   2L/3 = " << fixed(2 * l / 3, 1) << "\n";
+  if (a.fractional_offset != 0)
+    out << "  float shift      group positions are " << fixed(a.fractional_offset, 3) << " below the int figures\n";
+  for (const std::string& w : a.warnings) out << "\nwarning: " << w << "\n";
+  for (const std::string& w : choice.model.warnings) out << "\nwarning: " << w << "\n";
+}
+
+}  // namespace
+
+int run_check(const invocation& inv) {
+  po::options_description options("Options");
+  options.add_options()
+    ("tokens", po::value<std::string>()->value_name("N"), "target length N in tokens (prompt + generation)")
+    ("group", po::value<std::string>()->value_name("G"), "group size G >= 1")
+    ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1, W < L");
+  add_model_options(options);
+  add_shift_option(options);
+  options.add_options()("json", "print one JSON document")("help,h", "show this help");
+  const po::variables_map vm = parse(inv, options);
+  if (vm.count("help")) {
+    print_help(inv, "--tokens N --group G --window W (--context L | --model NAME | --config PATH) [--shift int|float] [--json]",
+               "Judge one Self-Extend plan: capacity, largest position, effective reach and verdict.", options);
+    return exit_ok;
+  }
+  const model_choice choice = resolve_model(vm);
+  const selfextend::self_extend_params params{
+      choice.model.context, required_int64(vm, "tokens"),
+      {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)}};
+  const selfextend::assessment result = selfextend::assess(params);
+
+  if (vm.count("json")) {
+    boost::json::object echoed{{"tokens", params.tokens}, {"group", params.extension.group},
+                               {"window", params.extension.window},
+                               {"shift", std::string(selfextend::to_string(params.extension.shift))}};
+    echo_model(echoed, choice);
+    write_json(inv.out, envelope("check", std::move(echoed), to_json(result)));
+  } else {
+    render_text(inv.out, params, choice, result);
+  }
+  return exit_ok;
+}
+
+}  // namespace sxplan

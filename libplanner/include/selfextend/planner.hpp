@@ -1,0 +1,9 @@
+// planner.hpp - umbrella header for the pure-C++ core (target selfextend::planner).
+#pragma once
+
+#include <selfextend/advice.hpp>
+#include <selfextend/error.hpp>
+#include <selfextend/models.hpp>
+#include <selfextend/params.hpp>
+#include <selfextend/position_map.hpp>
+#include <selfextend/version.hpp>

@@ -1,0 +1,50 @@
+// params.cpp - validation of plans: the one place the rules of DESIGN.md "Valid input" live.
+#include <selfextend/params.hpp>
+
+#include <string>
+
+namespace selfextend {
+
+std::string_view to_string(shift_rule rule) noexcept {
+  return rule == shift_rule::integer ? "int" : "float";
+}
+
+std::optional<shift_rule> parse_shift_rule(std::string_view text) noexcept {
+  if (text == "int") return shift_rule::integer;
+  if (text == "float") return shift_rule::fractional;
+  return std::nullopt;
+}
+
+std::vector<issue> validate(const plan& p) {
+  std::vector<issue> issues;
+  if (p.group < 1) issues.push_back({"group", std::to_string(p.group), "must be at least 1"});
+  if (p.window < 1) issues.push_back({"window", std::to_string(p.window), "must be at least 1"});
+  return issues;
+}
+
+std::vector<issue> validate(const self_extend_params& params) {
+  std::vector<issue> issues;
+  if (params.tokens < 1) issues.push_back({"tokens", std::to_string(params.tokens), "must be at least 1"});
+  std::vector<issue> plan_issues = validate(params.extension);
+  issues.insert(issues.end(), plan_issues.begin(), plan_issues.end());
+  if (params.context) {
+    const std::int64_t context = *params.context;
+    if (context < 2) {
+      issues.push_back({"context", std::to_string(context), "must be at least 2"});
+    } else if (params.extension.window >= context) {
+      issues.push_back({"window", std::to_string(params.extension.window),
+                        "must be smaller than context (" + std::to_string(context) + ")"});
+    }
+  }
+  return issues;
+}
+
+void require_valid(const self_extend_params& params) {
+  if (std::vector<issue> issues = validate(params); !issues.empty()) throw invalid_params(std::move(issues));
+}
+
+void require_valid(const plan& p) {
+  if (std::vector<issue> issues = validate(p); !issues.empty()) throw invalid_params(std::move(issues));
+}
+
+}  // namespace selfextend

@@ -1,0 +1,225 @@
+// advice_test - Unit tests for advice.hpp: capacity, reach, verdicts, min-group searches and the advisor.
+#include <selfextend/advice.hpp>
+
+#include <random>
+#include <vector>
+
+#include <selfextend/position_map.hpp>
+
+#include "test_helpers.hpp"
+
+using selfextend::advice_request;
+using selfextend::assess;
+using selfextend::plan;
+using selfextend::shift_rule;
+using selfextend::verdict;
+
+namespace {
+
+/// Brute-force P_max for every N in [1, max_tokens] by walking all pairs row by row.
+std::vector<std::int64_t> brute_max_positions(std::int64_t group, std::int64_t window, std::int64_t max_tokens) {
+  std::vector<std::int64_t> out(static_cast<std::size_t>(max_tokens + 1), 0);
+  std::int64_t running = 0;
+  for (std::int64_t n = 1; n <= max_tokens; ++n) {
+    for (std::int64_t j = 0; j < n; ++j) running = std::max(running, brute::relative_position(n - 1, j, group, window));
+    out[static_cast<std::size_t>(n)] = running;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(AdviceTest, CapacityMaxPositionAndFitsEqualBruteForceExhaustively) {
+  // Every L <= 64, G <= 9, W < L, N <= 3 * capacity. P_max does not depend on L, so one brute-force
+  // walk per (G, W) serves every L.
+  for (std::int64_t group = 1; group <= 9; ++group) {
+    for (std::int64_t window = 1; window < 64; ++window) {
+      const std::int64_t largest_capacity = group * (64 - window + window / group);
+      const std::vector<std::int64_t> pmax = brute_max_positions(group, window, 3 * largest_capacity);
+      for (std::int64_t context = std::max<std::int64_t>(2, window + 1); context <= 64; ++context) {
+        const plan p{group, window, shift_rule::integer};
+        const std::int64_t capacity = selfextend::capacity_exact(context, p);
+        std::int64_t brute_capacity = 0;  // largest N whose brute-force P_max <= L - 1
+        for (std::int64_t n = 1; n <= 3 * capacity; ++n) {
+          const bool brute_fits = pmax[static_cast<std::size_t>(n)] <= context - 1;
+          if (brute_fits) brute_capacity = n;
+          const auto a = assess({context, n, p});
+          ASSERT_EQ(pmax[static_cast<std::size_t>(n)], a.max_position) << "G=" << group << " W=" << window << " N=" << n;
+          ASSERT_EQ(brute_fits, a.fits) << "L=" << context << " G=" << group << " W=" << window << " N=" << n;
+        }
+        ASSERT_EQ(brute_capacity, capacity) << "L=" << context << " G=" << group << " W=" << window;
+        ASSERT_EQ(capacity + window % group, selfextend::capacity_paper(context, p));
+      }
+    }
+  }
+}
+
+TEST(AdviceTest, SeedExampleMatchesThePaperFigures) {
+  // LongLM README: 15,800 tokens on Llama-2 (4096) with W = 1024.
+  const auto g5 = assess({4096, 15800, {5, 1024, shift_rule::integer}});
+  EXPECT_EQ(16384, g5.capacity_paper);
+  EXPECT_EQ(16380, g5.capacity_exact);  // 5 * (3072 + 204)
+  EXPECT_EQ(3979, g5.max_position);
+  EXPECT_DOUBLE_EQ(3979.2, g5.effective_reach);
+  EXPECT_TRUE(g5.fits);
+  EXPECT_EQ(verdict::less_trained, g5.band);
+  const auto g8 = assess({4096, 15800, {8, 1024, shift_rule::integer}});
+  EXPECT_EQ(2870, g8.max_position);
+  EXPECT_DOUBLE_EQ(2871.0, g8.effective_reach);
+  EXPECT_EQ(verdict::less_trained, g8.band);
+  EXPECT_EQ(5, selfextend::min_group_for_capacity(4096, 15800, 1024));
+  EXPECT_EQ(9, selfextend::min_group_for_two_thirds(4096, 15800, 1024));
+  EXPECT_EQ(15, selfextend::min_group_for_half(4096, 15800, 1024));
+  EXPECT_EQ(verdict::borderline, assess({4096, 15800, {9, 1024, shift_rule::integer}}).band);
+  EXPECT_EQ(verdict::within_well_trained, assess({4096, 15800, {15, 1024, shift_rule::integer}}).band);
+  EXPECT_EQ(verdict::exceeds_window, assess({4096, 15800, {4, 1024, shift_rule::integer}}).band);
+}
+
+TEST(AdviceTest, BoundsUseExactRationalComparison) {
+  // R = W + (N - W)/G equal to 2L/3 exactly must not satisfy the strict bound.
+  // L = 3000: 2L/3 = 2000; W = 1000, G = 2, N = 3000 -> R = 2000.
+  const auto a = assess({3000, 3000, {2, 1000, shift_rule::integer}});
+  EXPECT_DOUBLE_EQ(2000.0, a.effective_reach);
+  EXPECT_FALSE(a.satisfies_two_thirds);
+  const auto b = assess({3000, 2999, {2, 1000, shift_rule::integer}});
+  EXPECT_TRUE(b.satisfies_two_thirds);
+  // L/2 = 1500 with R = 1500 exactly: not satisfied.
+  EXPECT_FALSE(assess({3000, 2000, {2, 1000, shift_rule::integer}}).satisfies_half);
+}
+
+TEST(AdviceTest, MinGroupSearchesEqualLinearScan) {
+  std::mt19937_64 rng(3);
+  for (int trial = 0; trial < 400; ++trial) {
+    const std::int64_t context = 2 + static_cast<std::int64_t>(rng() % 300);
+    const std::int64_t window = 1 + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(context - 1));
+    const std::int64_t tokens = 1 + static_cast<std::int64_t>(rng() % 4000);
+    std::int64_t g = 1;
+    while (!assess({context, tokens, {g, window, shift_rule::integer}}).fits) ++g;
+    ASSERT_EQ(g, selfextend::min_group_for_capacity(context, tokens, window)) << "L=" << context << " W=" << window << " N=" << tokens;
+    // Bounds are monotone in G; scan up to a G beyond which they can no longer change.
+    std::optional<std::int64_t> two_thirds, half;
+    for (std::int64_t k = 1; k <= 3 * tokens + 2; ++k) {
+      const auto a = assess({context, tokens, {k, window, shift_rule::integer}});
+      if (!two_thirds && a.satisfies_two_thirds) two_thirds = k;
+      if (!half && a.satisfies_half) half = k;
+      if (two_thirds && half) break;
+    }
+    ASSERT_EQ(two_thirds, selfextend::min_group_for_two_thirds(context, tokens, window)) << "L=" << context << " W=" << window << " N=" << tokens;
+    ASSERT_EQ(half, selfextend::min_group_for_half(context, tokens, window)) << "L=" << context << " W=" << window << " N=" << tokens;
+  }
+}
+
+TEST(AdviceTest, FittingIsNotMonotoneInGroup) {
+  // floor(W/G) shrinks as G grows: G = 2 fits six tokens in L = 5 with W = 4, G = 5 does not.
+  EXPECT_TRUE(assess({5, 6, {2, 4, shift_rule::integer}}).fits);
+  EXPECT_FALSE(assess({5, 6, {5, 4, shift_rule::integer}}).fits);
+  EXPECT_EQ(2, selfextend::min_group_for_capacity(5, 6, 4));
+}
+
+TEST(AdviceTest, HugeInputsSaturateInsteadOfWrapping) {
+  const std::int64_t n = std::int64_t{1} << 62;
+  EXPECT_EQ(INT64_MAX, selfextend::capacity_exact(INT64_MAX, {INT64_MAX, 1, shift_rule::integer}));
+  EXPECT_EQ(INT64_MAX, selfextend::capacity_paper(INT64_MAX, {4, 1, shift_rule::integer}));
+  const auto a = assess({4096, n, {1024, 1024, shift_rule::integer}});
+  EXPECT_FALSE(a.fits);
+  EXPECT_EQ(n / 3072 + (n % 3072 != 0), selfextend::min_group_for_capacity(4096, n, 1024));
+  EXPECT_TRUE(selfextend::min_group_for_two_thirds(4096, n, 1024).has_value());
+  EXPECT_FALSE(selfextend::min_group_for_two_thirds(4096, INT64_MAX, 1).has_value() &&
+               *selfextend::min_group_for_two_thirds(4096, INT64_MAX, 1) < 0);
+}
+
+TEST(AdviceTest, BoundsAreImpossibleWhenWindowTooLarge) {
+  EXPECT_FALSE(selfextend::min_group_for_half(4096, 10000, 2048).has_value());
+  EXPECT_TRUE(selfextend::min_group_for_two_thirds(4096, 10000, 2048).has_value());
+  EXPECT_FALSE(selfextend::min_group_for_two_thirds(4096, 10000, 2731).has_value());
+}
+
+TEST(AdviceTest, FloatShiftReportsOffsetAndWarnsWhenShiftsDisagree) {
+  const auto a = assess({4096, 15800, {3, 1024, shift_rule::fractional}});
+  EXPECT_DOUBLE_EQ(1.0 / 3.0, a.fractional_offset);
+  ASSERT_EQ(1u, a.warnings.size());
+  EXPECT_NE(std::string::npos, a.warnings[0].find("W mod G = 1"));
+  EXPECT_TRUE(assess({4096, 15800, {8, 1024, shift_rule::fractional}}).warnings.empty());
+}
+
+TEST(AdviceTest, AdvisorRecommendsSmallestGroupMeetingTwoThirdsForSeed) {
+  advice_request req;
+  req.context = 4096;
+  req.tokens = 15800;
+  const auto a = selfextend::advise(req);
+  EXPECT_TRUE(a.extension_needed);
+  // W is free: 1024 (= L/4) moves to 1026, the nearest multiple of G = 9, so LongLM's two shifts agree.
+  EXPECT_EQ((plan{9, 1026, shift_rule::integer}), a.recommended.extension);
+  EXPECT_EQ(0, a.recommended.extension.window % a.recommended.extension.group);
+  EXPECT_EQ(1026, a.window_for_min_groups);
+  EXPECT_EQ(5, a.min_group_for_capacity);
+  EXPECT_EQ(9, a.min_group_for_two_thirds);
+  EXPECT_EQ(15, a.min_group_for_half);
+  EXPECT_FALSE(a.recommended.reasons.empty());
+  EXPECT_EQ(5u, a.candidates.size());
+  EXPECT_EQ(a.recommended, a.candidates.front());
+  for (const auto& c : a.candidates) {
+    EXPECT_TRUE(c.judgement.fits);
+    EXPECT_TRUE(c.judgement.satisfies_two_thirds);
+    EXPECT_FALSE(c.reasons.empty());
+  }
+}
+
+TEST(AdviceTest, AdvisorWithFixedWindowListsSmallestFittingAsLessTrainedAlternative) {
+  advice_request req;
+  req.context = 4096;
+  req.tokens = 15800;
+  req.window = 1024;
+  const auto a = selfextend::advise(req);
+  ASSERT_EQ(4u, a.candidates.size());  // G = 9 (2/3), 15 (1/2), 16 (divides W), 5 (capacity)
+  EXPECT_EQ(9, a.candidates[0].extension.group);
+  EXPECT_EQ(1024, a.candidates[0].extension.window);  // a fixed W is never moved
+  EXPECT_FALSE(a.candidates[0].judgement.warnings.empty());
+  EXPECT_EQ(15, a.candidates[1].extension.group);
+  EXPECT_EQ(16, a.candidates[2].extension.group);
+  EXPECT_EQ(5, a.candidates[3].extension.group);
+  EXPECT_EQ(verdict::less_trained, a.candidates[3].judgement.band);
+}
+
+TEST(AdviceTest, HalfTargetPrefersLargerGroup) {
+  advice_request req;
+  req.context = 4096;
+  req.tokens = 15800;
+  req.window = 1024;
+  req.target = selfextend::target_fraction::half;
+  EXPECT_EQ(15, selfextend::advise(req).recommended.extension.group);
+}
+
+TEST(AdviceTest, NoExtensionNeededWhenTokensFitContext) {
+  advice_request req;
+  req.context = 4096;
+  req.tokens = 3000;
+  const auto a = selfextend::advise(req);
+  EXPECT_FALSE(a.extension_needed);
+  EXPECT_EQ(1, a.recommended.extension.group);
+  EXPECT_NE(std::string::npos, a.recommended.reasons.front().find("no Self-Extend needed"));
+}
+
+TEST(AdviceTest, MaxGroupBelowNeedOffersBestEffortThatDoesNotFit) {
+  advice_request req;
+  req.context = 4096;
+  req.tokens = 1'000'000;
+  req.window = 1024;
+  req.max_group = 64;
+  const auto a = selfextend::advise(req);
+  EXPECT_EQ(64, a.recommended.extension.group);
+  EXPECT_FALSE(a.recommended.judgement.fits);
+  EXPECT_EQ(326, a.min_group_for_capacity);
+}
+
+TEST(AdviceTest, InvalidRequestsNameTheirFields) {
+  advice_request req;
+  req.context = 4096;
+  req.tokens = 0;
+  req.window = 5000;
+  req.top = 0;
+  EXPECT_THROW_MSG((void)selfextend::advise(req), selfextend::invalid_params,
+                   "tokens = 0: must be at least 1; window = 5000: must be smaller than context (4096); top = 0: must be at least 1");
+  EXPECT_THROW_MSG((void)assess({std::nullopt, 10, {}}), selfextend::invalid_params,
+                   "context = (none): is required: give --context, --model or --config");
+}
