@@ -177,9 +177,9 @@ void write_double(std::ostream& out, double d) {
   out << text;
 }
 
-bool is_scalar_array(const json::array& a) {
+bool is_number_array(const json::array& a) {
   for (const json::value& v : a)
-    if (v.is_object() || v.is_array()) return false;
+    if (!v.is_number() && !v.is_null() && !v.is_bool()) return false;
   return true;
 }
 
@@ -196,7 +196,7 @@ void write_value(std::ostream& out, const json::value& v, int indent) {
     case json::kind::array: {
       const json::array& a = v.get_array();
       if (a.empty()) { out << "[]"; break; }
-      if (is_scalar_array(a)) {  // numbers stay on one line: tables can have millions of them
+      if (is_number_array(a)) {  // numbers stay on one line: tables can have millions of them
         out << '[';
         for (std::size_t i = 0; i < a.size(); ++i) {
           if (i) out << ", ";

@@ -32,8 +32,12 @@ void print_usage(std::ostream& out) {
   out << "\nRun `sxplan <command> --help` for a command's options.\n";
 }
 
-/// Library keys are flag names; print them as flags.
-std::string as_flag(const selfextend::issue& i) { return "--" + i.message(); }
+/// Library keys are JSON names (snake_case); the flag is the same name with hyphens.
+std::string as_flag(const selfextend::issue& i) {
+  std::string key = i.key;
+  std::replace(key.begin(), key.end(), '_', '-');
+  return "--" + selfextend::issue{key, i.value, i.rule}.message();
+}
 
 }  // namespace
 

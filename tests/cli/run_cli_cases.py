@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Golden tests for sxplan (after zstd's tests/cli-tests).
+
+Each case is tests/cli/cases/<name>.args: one line of shell-quoted arguments to sxplan.
+Expected results sit beside it: <name>.exit (the exit code), <name>.stdout and <name>.stderr
+(exact text; a missing file is not checked). In arguments and expected text, $TMP is a fresh
+empty directory per case and $DATA is tests/cli/data. Optional <name>.nofile lists paths
+(relative to $TMP) that must NOT exist after the run: no partial output left behind.
+
+  run_cli_cases.py --sxplan build/cli/sxplan            run every case
+  run_cli_cases.py --sxplan build/cli/sxplan --update   rewrite expectations from actual output
+  run_cli_cases.py --sxplan ... --filter advise          run cases whose name contains 'advise'
+"""
+import argparse
+import os
+import pathlib
+import shlex
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def run_case(sxplan, args_file, update):
+    name = args_file.stem
+    with tempfile.TemporaryDirectory(prefix=f"sxplan-{name}-") as tmp:
+        data = str(HERE / "data")
+        text = args_file.read_text().strip()
+        args = [a.replace("$TMP", tmp).replace("$DATA", data) for a in shlex.split(text)]
+        env = dict(os.environ, LC_ALL="C")
+        proc = subprocess.run([sxplan] + args, capture_output=True, text=True, env=env, timeout=300)
+        actual = {
+            "exit": f"{proc.returncode}\n",
+            "stdout": proc.stdout.replace(tmp, "$TMP").replace(data, "$DATA"),
+            "stderr": proc.stderr.replace(tmp, "$TMP").replace(data, "$DATA"),
+        }
+        failures = []
+        for kind, value in actual.items():
+            expected_file = args_file.with_suffix("." + kind)
+            if update:
+                if kind == "exit" or expected_file.exists() or value:
+                    expected_file.write_text(value)
+                continue
+            if expected_file.exists() and expected_file.read_text() != value:
+                failures.append(f"{kind} differs\n--- expected\n{expected_file.read_text()}--- actual\n{value}")
+        nofile = args_file.with_suffix(".nofile")
+        if nofile.exists():
+            for rel in nofile.read_text().split():
+                if (pathlib.Path(tmp) / rel).exists():
+                    failures.append(f"{rel} was left behind")
+        return name, failures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sxplan", required=True)
+    parser.add_argument("--update", action="store_true")
+    parser.add_argument("--filter", default="")
+    opts = parser.parse_args()
+    cases = sorted(p for p in (HERE / "cases").glob("*.args") if opts.filter in p.stem)
+    failed = 0
+    for args_file in cases:
+        name, failures = run_case(opts.sxplan, args_file, opts.update)
+        if failures:
+            failed += 1
+            print(f"FAIL {name}")
+            for f in failures:
+                print("  " + f.replace("\n", "\n  "))
+    passed = len(cases) - failed
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not cases else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
