@@ -2,6 +2,7 @@
 #pragma once
 
 #include <selfextend/advice.hpp>
+#include <selfextend/attention.hpp>
 #include <selfextend/error.hpp>
 #include <selfextend/models.hpp>
 #include <selfextend/params.hpp>

@@ -1,0 +1,219 @@
+// attention.hpp - Self-Extend attention: RoPE, the two-branch reference kernel (the oracle), the tiled
+// float32 kernel, the table-driven kernel, the log-sum-exp merge of partial softmaxes, and verification.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include <selfextend/error.hpp>
+#include <selfextend/models.hpp>
+#include <selfextend/params.hpp>
+#include <selfextend/position_map.hpp>
+
+namespace selfextend {
+
+/// Tensor sizes of one attention call (DESIGN.md §3). All tensors are row-major (C order):
+///   q:   [heads, query_tokens, head_dim]
+///   k,v: [kv_heads, key_tokens, head_dim]
+///   out: [heads, query_tokens, head_dim]
+/// heads is a multiple of kv_heads: query head h reads kv head h / (heads / kv_heads) (grouped-query).
+/// query_tokens == key_tokens (prefill: query row r sits at position r) or query_tokens == 1
+/// (decode: the one query sits at position key_tokens - 1).
+struct attention_shape {
+  std::int64_t heads = 1;         ///< H, query heads
+  std::int64_t kv_heads = 1;      ///< Hkv, key/value heads
+  std::int64_t query_tokens = 1;  ///< Nq
+  std::int64_t key_tokens = 1;    ///< Nk
+  std::int64_t head_dim = 1;      ///< D
+  friend bool operator==(const attention_shape&, const attention_shape&) = default;
+};
+
+/// Absolute position of query row `row`: key_tokens - query_tokens + row.
+[[nodiscard]] constexpr std::int64_t query_position(const attention_shape& s, std::int64_t row) noexcept {
+  return s.key_tokens - s.query_tokens + row;
+}
+
+/// Builds the shape from the three arrays' shapes, each [H, N, D] or [N, D] (H = 1), as a .npy
+/// reader returns them. Throws invalid_params with key "q", "k" or "v" naming the rule broken:
+/// rank not 2 or 3, a zero or negative extent, k and v differing, head_dim differing from q's,
+/// heads not a multiple of kv_heads, query_tokens neither 1 nor key_tokens, element counts
+/// past 2^62. Example: make_attention_shape({32, 10, 128}, {8, 10, 128}, {8, 10, 128})
+///          == {.heads = 32, .kv_heads = 8, .query_tokens = 10, .key_tokens = 10, .head_dim = 128}.
+[[nodiscard]] attention_shape make_attention_shape(std::span<const std::int64_t> q_shape,
+                                                   std::span<const std::int64_t> k_shape,
+                                                   std::span<const std::int64_t> v_shape);
+
+/// How q and k are rotated (DESIGN.md §3).
+struct rope_params {
+  double theta = 10000.0;               ///< rope_theta: inv_freq[c] = theta^(-2c/R); > 0
+  rope_style style = rope_style::neox;  ///< pair layout: neox (c, c + R/2) or gptj (2c, 2c + 1)
+  std::int64_t rotary_dims = 0;         ///< R: the first R dims rotate, the rest pass through; 0 = head_dim; even, <= D
+  double scale_base = 0;                ///< log scaling: the query at position i is multiplied by
+                                        ///< max(1, ln(i+1)/ln(scale_base)); <= 0 disables it (LongLM's -1)
+  friend bool operator==(const rope_params&, const rope_params&) = default;
+};
+
+/// The widest vector unit tiled_attention may use (it never uses one the CPU lacks).
+enum class simd_level : std::uint8_t {
+  automatic,  ///< the widest the CPU has
+  sse2,       ///< 128-bit, every x86-64
+  avx2,       ///< 256-bit with FMA
+  avx512,     ///< 512-bit (AVX-512 F/VL/DQ/BW)
+};
+[[nodiscard]] std::string_view to_string(simd_level s) noexcept;
+
+/// Everything one kernel call needs besides the tensors.
+struct attention_params {
+  plan extension;                  ///< G, W and the group query shift
+  rope_params rope;                ///< rotation
+  attention_shape shape;           ///< tensor sizes
+  std::int64_t threads = 0;        ///< worker threads; 0 = std::thread::hardware_concurrency()
+  std::int64_t memory_limit = std::int64_t{8} << 30;  ///< bytes of working memory a kernel may allocate
+  bool force = false;              ///< run even when the working memory exceeds memory_limit
+  simd_level simd = simd_level::automatic;  ///< cap on tiled_attention's vector width (tests run each)
+  friend bool operator==(const attention_params&, const attention_params&) = default;
+};
+
+/// Every rule `params` breaks; empty when valid. Never throws. Keys are the CLI/JSON names:
+/// group, window (>= 1), rope_theta (finite, > 0), rotary_dims (even, 2 <= R <= head_dim; R = D
+/// when 0, so an odd D needs an explicit R), scale_base (finite; > 1 or <= 0 to disable),
+/// threads (0..1024), memory_limit (>= 0), q (shape: extents >= 1, heads a multiple of kv_heads,
+/// query_tokens 1 or key_tokens).
+[[nodiscard]] std::vector<issue> validate(const attention_params& params);
+/// Throws invalid_params carrying every issue of validate(params), if any.
+void require_valid(const attention_params& params);
+
+/// Which kernel to run. The CLI spells them "reference" and "tiled".
+enum class attention_kernel : std::uint8_t {
+  reference,  ///< naive O(N^2 D) in double precision: the oracle
+  tiled,      ///< online softmax over key tiles, float32, multi-threaded, O(N D) extra memory
+};
+[[nodiscard]] std::string_view to_string(attention_kernel k) noexcept;
+[[nodiscard]] std::optional<attention_kernel> parse_attention_kernel(std::string_view text) noexcept;
+
+/// Bytes of working memory `kernel` allocates for `params` (inputs excluded, output included).
+/// Throws invalid_params when the size does not fit in 64 bits.
+[[nodiscard]] std::int64_t attention_working_memory(const attention_params& params, attention_kernel kernel);
+
+/// Called with the fraction of work done (0..1), from one thread at a time, at most a few hundred times.
+using progress_callback = std::function<void(double)>;
+
+/// The reference kernel: for every query head h, query row r at position i = query_position(r) and
+/// key j <= i, the score is (i - j < W ? rope(q, i)·rope(k, j) : rope(q, gq(i))·rope(k, gk(j))) / sqrt(D),
+/// the query first multiplied by the log scale; softmax over j; out = sum of p·v. Double precision
+/// throughout, trigonometry evaluated directly. Shapes as attention_shape; spans hold exactly the
+/// element counts the shape implies.
+/// Throws invalid_params on invalid params, a span of the wrong size (key q, k or v), or working
+/// memory past memory_limit without force (key "q", saying the size).
+/// Example: 1 head, 2 tokens, D = 2, G = 1: out row 0 == v row 0.
+[[nodiscard]] std::vector<double> reference_attention(const attention_params& params, std::span<const double> q,
+                                                      std::span<const double> k, std::span<const double> v,
+                                                      const progress_callback& progress = {});
+
+/// The tiled kernel: same result as reference_attention within the tolerance stated in
+/// docs/kernels.md (float32 storage and accumulation). Query tiles x key tiles with an online
+/// (running max, running sum) softmax; tiles the causal mask removes are skipped; a tile computes
+/// both branches only where it straddles the neighbor/group boundary. Uses params.threads threads
+/// and the widest vector unit the CPU has (AVX-512, AVX2+FMA, else SSE2), chosen at run time.
+/// Throws as reference_attention.
+[[nodiscard]] std::vector<float> tiled_attention(const attention_params& params, std::span<const float> q,
+                                                 std::span<const float> k, std::span<const float> v,
+                                                 const progress_callback& progress = {});
+
+/// The vector unit tiled_attention uses on this CPU under the cap `cap` (never automatic).
+[[nodiscard]] simd_level tiled_attention_simd(simd_level cap = simd_level::automatic) noexcept;
+
+/// Per-token positions as the position tables export them (DESIGN.md §6, tokens layout): element p
+/// belongs to the token at absolute position p, prefill and decode alike. Each span holds at least
+/// key_tokens elements.
+struct token_positions {
+  std::span<const std::int64_t> neighbor_query_position;  ///< i
+  std::span<const std::int64_t> neighbor_key_position;    ///< j
+  std::span<const double> group_query_position;           ///< gq(i) under the plan's shift (fractional for float)
+  std::span<const std::int64_t> group_key_position;       ///< gk(j) = floor(j / G)
+};
+
+/// The reference kernel driven by exported tables instead of the formula: the branch of a pair is
+/// neighbor iff neighbor_query_position[i] - neighbor_key_position[j] < W, and each branch rotates
+/// q and k at the tables' positions. Equals reference_attention when the tables are the plan's.
+/// Throws invalid_params as reference_attention, and with key "tables" when a table is too short.
+[[nodiscard]] std::vector<double> table_attention(const attention_params& params, const token_positions& tables,
+                                                  std::span<const double> q, std::span<const double> k,
+                                                  std::span<const double> v);
+
+/// The softmax restricted to one branch's keys, as a flash-attention port computes it in two passes:
+///   out: [heads, query_tokens, head_dim], the branch-local softmax-weighted sum (0 where no key);
+///   log_sum_exp: [heads, query_tokens], ln(sum over the branch's keys of exp(score)), -inf where none.
+struct partial_attention {
+  std::vector<double> out;
+  std::vector<double> log_sum_exp;
+  friend bool operator==(const partial_attention&, const partial_attention&) = default;
+};
+
+/// The reference kernel over one branch's keys only (neighbor: i - j < W; group: i - j >= W).
+[[nodiscard]] partial_attention reference_branch_attention(const attention_params& params, branch which,
+                                                           std::span<const double> q, std::span<const double> k,
+                                                           std::span<const double> v);
+
+/// Merges two partial softmaxes over disjoint key sets by log-sum-exp: with l = ln(e^a + e^b),
+/// out = e^(a - l)·out_a + e^(b - l)·out_b. Rows empty in both stay 0 with -inf. Both must have
+/// the same sizes (throws invalid_params with key "log_sum_exp" otherwise).
+[[nodiscard]] partial_attention merge_partial_attention(const partial_attention& a, const partial_attention& b);
+
+/// Where an element sits in [heads, tokens, dim].
+struct tensor_index {
+  std::int64_t head = 0;
+  std::int64_t token = 0;
+  std::int64_t dim = 0;
+  friend bool operator==(const tensor_index&, const tensor_index&) = default;
+};
+
+/// The first NaN or infinity in a [heads, tokens, dim] tensor (row-major), if any. Callers
+/// reject it with the location: invalid_params {"q", "nan at [head 0, token 3, dim 1]", "must be finite"}.
+template <class T>
+[[nodiscard]] std::optional<tensor_index> find_non_finite(std::span<const T> data, std::int64_t tokens,
+                                                          std::int64_t dim) noexcept;
+/// Throws invalid_params {key, "<value> at [head h, token t, dim d]", "must be finite"} on the first
+/// non-finite element.
+void require_finite(std::string_view key, std::span<const float> data, std::int64_t tokens, std::int64_t dim);
+void require_finite(std::string_view key, std::span<const double> data, std::int64_t tokens, std::int64_t dim);
+
+/// Tolerance of verify: an element passes iff |candidate - reference| <= atol + rtol·|reference|.
+struct tolerance {
+  double atol = 1e-5;  ///< absolute
+  double rtol = 1e-3;  ///< relative
+  friend bool operator==(const tolerance&, const tolerance&) = default;
+};
+
+/// How a candidate output compares with the reference.
+struct verification {
+  double max_abs_error = 0;  ///< max |candidate - reference| (inf when the candidate has a NaN/inf)
+  double max_rel_error = 0;  ///< max |candidate - reference| / |reference| over reference != 0
+  double nmse = 0;           ///< normalised MSE: sum (c - r)^2 / sum r^2 (0 when both are 0)
+  tensor_index worst;        ///< element with the largest |c - r| / (atol + rtol·|r|)
+  double worst_candidate = 0;  ///< candidate value there
+  double worst_reference = 0;  ///< reference value there
+  std::int64_t mismatches = 0; ///< elements outside the tolerance
+  std::int64_t elements = 0;   ///< elements compared
+  bool passed = false;         ///< mismatches == 0
+  friend bool operator==(const verification&, const verification&) = default;
+};
+
+/// Compares `candidate` with `reference`, both [heads, tokens, dim] of the same size (throws
+/// invalid_params with key "candidate" otherwise, and with keys "atol"/"rtol" when negative or not finite).
+[[nodiscard]] verification compare_outputs(std::span<const double> reference, std::span<const double> candidate,
+                                           std::int64_t tokens, std::int64_t dim, const tolerance& tol);
+
+/// `sxplan verify`: runs reference_attention on q, k, v and compares `candidate` with it.
+/// Throws as reference_attention and compare_outputs.
+[[nodiscard]] verification verify_attention(const attention_params& params, std::span<const double> q,
+                                            std::span<const double> k, std::span<const double> v,
+                                            std::span<const double> candidate, const tolerance& tol,
+                                            const progress_callback& progress = {});
+
+}  // namespace selfextend

@@ -1,0 +1,102 @@
+// attention_internal.hpp - pieces the attention kernels share: the thread loop, RoPE frequencies,
+// the log scale, and the working-memory guard.
+#pragma once
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <selfextend/attention.hpp>
+
+#include "checked_math.hpp"
+
+namespace selfextend::detail {
+
+/// Number of workers for params.threads (0 = all hardware threads), never more than `items`.
+[[nodiscard]] inline std::int64_t worker_count(std::int64_t threads, std::int64_t items) {
+  std::int64_t n = threads;
+  if (n <= 0) n = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::thread::hardware_concurrency()));
+  return std::max<std::int64_t>(1, std::min(n, items));
+}
+
+/// Runs body(item, worker) for item in [0, items) on `workers` threads (the caller is worker 0),
+/// handing out items dynamically so uneven items (causal rows) balance. The first exception
+/// thrown by any body is rethrown here after all workers stop.
+template <class Body>
+void parallel_for(std::int64_t items, std::int64_t workers, const Body& body) {
+  std::atomic<std::int64_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto work = [&](std::int64_t worker) {
+    try {
+      for (std::int64_t item = next++; item < items; item = next++) body(item, worker);
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+      next = items;  // stop handing out work
+    }
+  };
+  std::vector<std::thread> pool;
+  for (std::int64_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (std::thread& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+/// R, the rotated dims (params.rotary_dims, or head_dim when 0).
+[[nodiscard]] inline std::int64_t rotary_dims(const attention_params& p) {
+  return p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
+}
+
+/// inv_freq[c] = theta^(-2c/R), c in [0, R/2).
+[[nodiscard]] inline std::vector<double> inverse_frequencies(const attention_params& p) {
+  const std::int64_t r = rotary_dims(p);
+  std::vector<double> inv(static_cast<std::size_t>(r / 2));
+  for (std::int64_t c = 0; c < r / 2; ++c)
+    inv[static_cast<std::size_t>(c)] = std::pow(p.rope.theta, -2.0 * static_cast<double>(c) / static_cast<double>(r));
+  return inv;
+}
+
+/// The two dims rotated together by frequency c.
+struct rope_pair {
+  std::int64_t first;
+  std::int64_t second;
+};
+[[nodiscard]] inline rope_pair pair_dims(rope_style style, std::int64_t rotary, std::int64_t c) noexcept {
+  return style == rope_style::neox ? rope_pair{c, c + rotary / 2} : rope_pair{2 * c, 2 * c + 1};
+}
+
+/// max(1, ln(i+1)/ln(scale_base)) for the query at absolute position i; 1 when disabled.
+[[nodiscard]] inline double log_scale(const rope_params& rope, std::int64_t position) {
+  if (rope.scale_base <= 0) return 1.0;
+  return std::max(1.0, std::log(static_cast<double>(position) + 1.0) / std::log(rope.scale_base));
+}
+
+/// a * b * ... in 128 bits; throws invalid_params {key, value, "...does not fit in 64 bits"} past INT64_MAX.
+[[nodiscard]] inline wide_int checked_product(std::initializer_list<std::int64_t> factors) {
+  wide_int product = 1;
+  for (const std::int64_t f : factors) {
+    product *= f;
+    if (product > wide_int{int64_max}) return wide_int{int64_max} + 1;
+  }
+  return product;
+}
+
+/// Formats bytes for messages: "1.50 GiB", "12.0 MiB".
+[[nodiscard]] std::string format_bytes(std::int64_t bytes);
+
+/// Throws invalid_params (key "q", value the shape) when `bytes` > params.memory_limit and not params.force.
+void require_memory(const attention_params& params, std::int64_t bytes);
+
+/// Working memory of tiled_attention (attention_tiled.cpp). Precondition: params valid.
+[[nodiscard]] std::int64_t tiled_working_memory(const attention_params& params);
+
+/// Throws invalid_params {key, size, rule} unless `span_size` equals heads * tokens * dim.
+void require_size(const char* key, std::size_t span_size, std::int64_t heads, std::int64_t tokens, std::int64_t dim);
+
+}  // namespace selfextend::detail

@@ -1,0 +1,416 @@
+// attention_test - Unit tests for attention.hpp: reference vs tiled vs table-driven kernels, plain-attention limits, decode, LSE merge, validation.
+#include <selfextend/attention.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_helpers.hpp"
+
+using selfextend::attention_params;
+using selfextend::attention_shape;
+using selfextend::invalid_params;
+using selfextend::rope_style;
+using selfextend::shift_rule;
+using selfextend::simd_level;
+
+namespace {
+
+/// The kernel tolerance declared in docs/kernels.md: |tiled - reference| <= atol + rtol·|reference|.
+constexpr double tiled_atol = 2e-5;
+constexpr double tiled_rtol = 2e-4;
+
+struct inputs {
+  std::vector<double> q, k, v;
+  [[nodiscard]] std::vector<float> qf() const { return {q.begin(), q.end()}; }
+  [[nodiscard]] std::vector<float> kf() const { return {k.begin(), k.end()}; }
+  [[nodiscard]] std::vector<float> vf() const { return {v.begin(), v.end()}; }
+};
+
+/// Random inputs, rounded to float so both kernels see the same numbers.
+inputs random_inputs(const attention_shape& s, std::mt19937_64& rng, double spread = 1.0) {
+  std::normal_distribution<double> normal(0.0, spread);
+  auto fill = [&](std::int64_t n) {
+    std::vector<double> x(static_cast<std::size_t>(n));
+    for (double& e : x) e = static_cast<double>(static_cast<float>(normal(rng)));
+    return x;
+  };
+  return {fill(s.heads * s.query_tokens * s.head_dim), fill(s.kv_heads * s.key_tokens * s.head_dim),
+          fill(s.kv_heads * s.key_tokens * s.head_dim)};
+}
+
+std::string describe(const attention_params& p) {
+  std::ostringstream text;
+  text << "H=" << p.shape.heads << " Hkv=" << p.shape.kv_heads << " Nq=" << p.shape.query_tokens
+       << " Nk=" << p.shape.key_tokens << " D=" << p.shape.head_dim << " G=" << p.extension.group
+       << " W=" << p.extension.window << " shift=" << selfextend::to_string(p.extension.shift)
+       << " style=" << selfextend::to_string(p.rope.style) << " R=" << p.rope.rotary_dims
+       << " theta=" << p.rope.theta << " scale_base=" << p.rope.scale_base << " threads=" << p.threads
+       << " simd=" << selfextend::to_string(p.simd);
+  return text.str();
+}
+
+/// Expects every element within atol + rtol·|expected|; prints the parameters and the worst element.
+template <class A, class B>
+void expect_close(const std::vector<A>& expected, const std::vector<B>& actual, double atol, double rtol,
+                  const attention_params& p) {
+  ASSERT_EQ(expected.size(), actual.size()) << describe(p);
+  double worst = 0;
+  std::size_t worst_at = 0;
+  std::size_t bad = 0;
+  for (std::size_t n = 0; n < expected.size(); ++n) {
+    const double e = static_cast<double>(expected[n]);
+    const double a = static_cast<double>(actual[n]);
+    const double excess = std::abs(a - e) / (atol + rtol * std::abs(e));
+    if (!(excess <= 1.0)) ++bad;
+    if (!(excess <= worst)) {
+      worst = excess;
+      worst_at = n;
+    }
+  }
+  EXPECT_EQ(0u, bad) << describe(p) << "\n  atol=" << atol << " rtol=" << rtol << " worst element " << worst_at
+                     << ": expected " << static_cast<double>(expected[worst_at]) << ", got "
+                     << static_cast<double>(actual[worst_at]) << " (" << worst << "x the tolerance)";
+}
+
+/// Plain causal RoPE attention written independently of the library (no Self-Extend): the
+/// limit G = 1 and N <= W must reduce to. neox layout, full rotary, no log scaling.
+std::vector<double> plain_causal_rope(const attention_shape& s, double theta, const inputs& x) {
+  const auto D = static_cast<std::size_t>(s.head_dim);
+  auto rotated = [&](const double* row, double position) {
+    std::vector<double> out(row, row + D);
+    for (std::size_t c = 0; c < D / 2; ++c) {
+      const double angle = position * std::pow(theta, -2.0 * static_cast<double>(c) / static_cast<double>(D));
+      out[c] = row[c] * std::cos(angle) - row[c + D / 2] * std::sin(angle);
+      out[c + D / 2] = row[c + D / 2] * std::cos(angle) + row[c] * std::sin(angle);
+    }
+    return out;
+  };
+  std::vector<double> out(x.q.size(), 0.0);
+  for (std::int64_t h = 0; h < s.heads; ++h) {
+    const std::int64_t kv = h / (s.heads / s.kv_heads);
+    for (std::int64_t r = 0; r < s.query_tokens; ++r) {
+      const std::int64_t i = s.key_tokens - s.query_tokens + r;
+      const auto qrow = rotated(&x.q[static_cast<std::size_t>((h * s.query_tokens + r) * s.head_dim)], static_cast<double>(i));
+      std::vector<double> scores;
+      for (std::int64_t j = 0; j <= i; ++j) {
+        const auto krow = rotated(&x.k[static_cast<std::size_t>((kv * s.key_tokens + j) * s.head_dim)], static_cast<double>(j));
+        double dot = 0;
+        for (std::size_t d = 0; d < D; ++d) dot += qrow[d] * krow[d];
+        scores.push_back(dot / std::sqrt(static_cast<double>(D)));
+      }
+      const double top = *std::max_element(scores.begin(), scores.end());
+      double sum = 0;
+      for (double& sc : scores) sum += (sc = std::exp(sc - top));
+      for (std::int64_t j = 0; j <= i; ++j)
+        for (std::size_t d = 0; d < D; ++d)
+          out[static_cast<std::size_t>((h * s.query_tokens + r) * s.head_dim) + d] +=
+              scores[static_cast<std::size_t>(j)] / sum * x.v[static_cast<std::size_t>((kv * s.key_tokens + j) * s.head_dim) + d];
+    }
+  }
+  return out;
+}
+
+attention_params random_params(std::mt19937_64& rng, std::int64_t max_tokens) {
+  auto pick = [&](std::int64_t lo, std::int64_t hi) { return lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo + 1)); };
+  attention_params p;
+  const std::int64_t dims[] = {2, 4, 6, 8, 16, 20, 32, 48, 64, 80, 128};
+  p.shape.head_dim = dims[rng() % std::size(dims)];
+  p.shape.kv_heads = pick(1, 2);
+  p.shape.heads = p.shape.kv_heads * pick(1, 3);  // grouped-query when > 1
+  p.shape.key_tokens = pick(1, max_tokens);
+  p.shape.query_tokens = rng() % 4 == 0 ? 1 : p.shape.key_tokens;  // a quarter are decode steps
+  p.extension.group = pick(1, 9);
+  p.extension.window = pick(1, std::max<std::int64_t>(1, p.shape.key_tokens));
+  p.extension.shift = rng() % 2 ? shift_rule::integer : shift_rule::fractional;
+  p.rope.style = rng() % 2 ? rope_style::neox : rope_style::gptj;
+  p.rope.rotary_dims = rng() % 3 == 0 ? 2 * pick(1, p.shape.head_dim / 2) : 0;  // partial rotary a third of the time
+  p.rope.theta = rng() % 2 ? 10000.0 : 500000.0;
+  p.rope.scale_base = rng() % 3 == 0 ? static_cast<double>(pick(2, 64)) : 0.0;
+  p.threads = pick(1, 3);
+  return p;
+}
+
+}  // namespace
+
+TEST(AttentionTest, TiledEqualsReferenceOverRandomShapesOnEveryVectorUnit) {
+  std::mt19937_64 rng(2024);
+  const simd_level levels[] = {simd_level::sse2, simd_level::avx2, simd_level::avx512};
+  for (int trial = 0; trial < 90; ++trial) {
+    attention_params p = random_params(rng, trial < 60 ? 140 : 400);
+    p.simd = levels[trial % 3];
+    const inputs x = random_inputs(p.shape, rng);
+    const std::vector<double> expected = selfextend::reference_attention(p, x.q, x.k, x.v);
+    const std::vector<float> actual = selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf());
+    expect_close(expected, actual, tiled_atol, tiled_rtol, p);
+  }
+}
+
+TEST(AttentionTest, TiledEqualsReferenceAtLongRangeWithSharpScores) {
+  // Positions past several RoPE table blocks, large-magnitude inputs (peaked softmax), both shifts.
+  std::mt19937_64 rng(77);
+  for (const shift_rule shift : {shift_rule::integer, shift_rule::fractional}) {
+    attention_params p;
+    p.shape = {2, 1, 1500, 1500, 64};
+    p.extension = {7, 100, shift};
+    p.rope.theta = 10000.0;
+    const inputs x = random_inputs(p.shape, rng, 3.0);
+    // Scores here reach |40| instead of |4|: float32 rounding of a score grows with its terms'
+    // magnitude (docs/kernels.md), so the absolute tolerance is 10x the unit-scale one.
+    expect_close(selfextend::reference_attention(p, x.q, x.k, x.v),
+                 selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()), 10 * tiled_atol, tiled_rtol, p);
+  }
+}
+
+TEST(AttentionTest, TiledResultDoesNotDependOnThreadCount) {
+  std::mt19937_64 rng(5);
+  attention_params p;
+  p.shape = {3, 3, 300, 300, 32};
+  p.extension = {4, 50, shift_rule::integer};
+  const inputs x = random_inputs(p.shape, rng);
+  p.threads = 1;
+  const std::vector<float> one = selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf());
+  p.threads = 3;
+  EXPECT_EQ(one, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()));
+}
+
+TEST(AttentionTest, GroupOneAndShortInputsEqualPlainCausalRopeAttention) {
+  std::mt19937_64 rng(3);
+  struct limit_case {
+    std::int64_t group, window, tokens;
+  };
+  for (const limit_case c : {limit_case{1, 1, 40}, limit_case{1, 7, 33}, limit_case{4, 40, 40}, limit_case{8, 100, 57}}) {
+    attention_params p;
+    p.shape = {2, 1, c.tokens, c.tokens, 16};
+    p.extension = {c.group, c.window, shift_rule::fractional};
+    const inputs x = random_inputs(p.shape, rng);
+    const std::vector<double> plain = plain_causal_rope(p.shape, p.rope.theta, x);
+    expect_close(plain, selfextend::reference_attention(p, x.q, x.k, x.v), 1e-12, 1e-10, p);
+    expect_close(plain, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()), tiled_atol, tiled_rtol, p);
+  }
+}
+
+TEST(AttentionTest, LastPrefillRowEqualsDecodeStepOverSameCache) {
+  std::mt19937_64 rng(9);
+  for (const shift_rule shift : {shift_rule::integer, shift_rule::fractional}) {
+    attention_params prefill;
+    prefill.shape = {4, 2, 150, 150, 24};
+    prefill.extension = {3, 20, shift};
+    prefill.rope.scale_base = 16;
+    const inputs x = random_inputs(prefill.shape, rng);
+    attention_params decode = prefill;
+    decode.shape.query_tokens = 1;
+    std::vector<double> last_q;
+    for (std::int64_t h = 0; h < 4; ++h)
+      for (std::int64_t d = 0; d < 24; ++d) last_q.push_back(x.q[static_cast<std::size_t>((h * 150 + 149) * 24 + d)]);
+    const std::vector<double> full = selfextend::reference_attention(prefill, x.q, x.k, x.v);
+    std::vector<double> last_rows;
+    for (std::int64_t h = 0; h < 4; ++h)
+      for (std::int64_t d = 0; d < 24; ++d) last_rows.push_back(full[static_cast<std::size_t>((h * 150 + 149) * 24 + d)]);
+    expect_close(last_rows, selfextend::reference_attention(decode, last_q, x.k, x.v), 1e-14, 1e-12, decode);
+    const std::vector<float> last_qf(last_q.begin(), last_q.end());
+    expect_close(last_rows, selfextend::tiled_attention(decode, last_qf, x.kf(), x.vf()), tiled_atol, tiled_rtol, decode);
+  }
+}
+
+TEST(AttentionTest, LogSumExpMergeOfNeighborAndGroupSoftmaxesEqualsSingleSoftmax) {
+  std::mt19937_64 rng(13);
+  for (int trial = 0; trial < 12; ++trial) {
+    attention_params p = random_params(rng, 90);
+    const inputs x = random_inputs(p.shape, rng);
+    const auto neighbor = selfextend::reference_branch_attention(p, selfextend::branch::neighbor, x.q, x.k, x.v);
+    const auto group = selfextend::reference_branch_attention(p, selfextend::branch::group, x.q, x.k, x.v);
+    const auto merged = selfextend::merge_partial_attention(neighbor, group);
+    expect_close(selfextend::reference_attention(p, x.q, x.k, x.v), merged.out, 1e-13, 1e-11, p);
+  }
+}
+
+TEST(AttentionTest, MergeKeepsRowsWithoutKeysEmpty) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const selfextend::partial_attention empty{{0.0, 0.0}, {-inf}};
+  const selfextend::partial_attention some{{1.0, 2.0}, {0.5}};
+  EXPECT_EQ(some, selfextend::merge_partial_attention(empty, some));
+  EXPECT_EQ(empty, selfextend::merge_partial_attention(empty, empty));
+  EXPECT_THROW_MSG((void)selfextend::merge_partial_attention(empty, {{0.0}, {0.0, 0.0}}), invalid_params,
+                   "log_sum_exp = 1 and 2 rows: both partials must have the same sizes");
+}
+
+TEST(AttentionTest, TableDrivenPathEqualsReference) {
+  std::mt19937_64 rng(17);
+  for (int trial = 0; trial < 20; ++trial) {
+    const attention_params p = random_params(rng, 120);
+    const inputs x = random_inputs(p.shape, rng);
+    // The tokens layout of DESIGN.md §6, built here from the position map's per-token functions.
+    std::vector<std::int64_t> identity, group_key;
+    std::vector<double> group_query;
+    for (std::int64_t t = 0; t < p.shape.key_tokens; ++t) {
+      identity.push_back(t);
+      group_query.push_back(selfextend::group_query_position_real(t, p.extension));
+      group_key.push_back(selfextend::group_key_position(t, p.extension));
+    }
+    const selfextend::token_positions tables{identity, identity, group_query, group_key};
+    // Same arithmetic on the same positions: bit-identical.
+    EXPECT_EQ(selfextend::reference_attention(p, x.q, x.k, x.v), selfextend::table_attention(p, tables, x.q, x.k, x.v))
+        << describe(p);
+  }
+}
+
+TEST(AttentionTest, TableDrivenPathRejectsShortTables) {
+  attention_params p;
+  p.shape = {1, 1, 3, 3, 2};
+  const std::vector<std::int64_t> two{0, 1};
+  const std::vector<double> two_real{0.0, 1.0};
+  const std::vector<double> x(6, 0.5);
+  EXPECT_THROW_MSG((void)selfextend::table_attention(p, {two, two, two_real, two}, x, x, x), invalid_params,
+                   "tables = neighbor_query_position has 2 elements: must cover the 3 key tokens");
+}
+
+TEST(AttentionTest, ReferenceOfOneKeyCopiesValue) {
+  attention_params p;
+  p.shape = {1, 1, 2, 2, 2};
+  const std::vector<double> q{1, 2, 3, 4}, k{5, 6, 7, 8}, v{0.25, -1.5, 9, 10};
+  const std::vector<double> out = selfextend::reference_attention(p, q, k, v);
+  EXPECT_EQ(0.25, out[0]);
+  EXPECT_EQ(-1.5, out[1]);
+}
+
+TEST(AttentionTest, ShapeFromArraysAcceptsRankTwoAndThreeAndGroupedQuery) {
+  const std::vector<std::int64_t> q{32, 10, 128}, kv{8, 10, 128}, q2{10, 64}, k2{10, 64}, decode{32, 1, 128};
+  EXPECT_EQ((attention_shape{32, 8, 10, 10, 128}), selfextend::make_attention_shape(q, kv, kv));
+  EXPECT_EQ((attention_shape{1, 1, 10, 10, 64}), selfextend::make_attention_shape(q2, k2, k2));
+  EXPECT_EQ((attention_shape{32, 8, 1, 10, 128}), selfextend::make_attention_shape(decode, kv, kv));
+}
+
+TEST(AttentionTest, ShapeFromArraysRejectsMismatchesNamingTheArray) {
+  const std::vector<std::int64_t> q{6, 10, 8}, k{4, 10, 8}, v{4, 9, 8}, k_dim{3, 10, 4}, k3{3, 10, 8}, q_tokens{6, 5, 8},
+      rank1{10}, zero{0, 8};
+  EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q, k, v), invalid_params,
+                   "v = [4, 9, 8]: must have the shape of k [4, 10, 8]");
+  EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q, k_dim, k_dim), invalid_params,
+                   "k = [3, 10, 4]: head_dim (last extent) must equal q's (8)");
+  EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q, k, k), invalid_params,
+                   "q = [6, 10, 8]: heads (6) must be a multiple of k's heads (4)");
+  EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q_tokens, k3, k3), invalid_params,
+                   "q = [6, 5, 8]: tokens (5) must be 1 (decode) or k's tokens (10, prefill)");
+  EXPECT_THROW_MSG((void)selfextend::make_attention_shape(rank1, k, k), invalid_params,
+                   "q = [10]: must have shape [heads, tokens, head_dim] or [tokens, head_dim]");
+  EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q, zero, zero), invalid_params,
+                   "k = [0, 8]: every extent must be at least 1");
+}
+
+TEST(AttentionTest, ValidateNamesEveryBrokenRuleByItsFlag) {
+  attention_params p;
+  p.shape = {1, 1, 4, 4, 7};
+  p.extension = {0, 0, shift_rule::integer};
+  p.rope.theta = -1;
+  p.rope.scale_base = 0.5;
+  p.threads = -2;
+  const std::vector<selfextend::issue> expected = {
+      {"group", "0", "must be at least 1"},
+      {"window", "0", "must be at least 1"},
+      {"rope_theta", "-1", "must be a finite number greater than 0"},
+      {"rotary_dims", "7", "must be even (head_dim is odd: give the rotary dims explicitly)"},
+      {"scale_base", "0.5", "must be greater than 1, or <= 0 to disable"},
+      {"threads", "-2", "must be between 0 (all cores) and 1024"}};
+  EXPECT_EQ(expected, selfextend::validate(p));
+  p = attention_params{};
+  p.shape = {1, 1, 4, 4, 8};
+  p.rope.rotary_dims = 10;
+  EXPECT_EQ((std::vector<selfextend::issue>{{"rotary_dims", "10", "must be between 2 and head_dim (8)"}}),
+            selfextend::validate(p));
+  p.rope.rotary_dims = 3;
+  EXPECT_EQ((std::vector<selfextend::issue>{{"rotary_dims", "3", "must be even"}}), selfextend::validate(p));
+  p.rope.rotary_dims = 4;
+  p.rope.scale_base = -1;  // LongLM's "off"
+  EXPECT_TRUE(selfextend::validate(p).empty());
+}
+
+TEST(AttentionTest, MemoryGuardRefusesLargeWorkUnlessForcedAndSaysTheSize) {
+  attention_params p;
+  p.shape = {1, 1, 64, 64, 16};
+  p.memory_limit = 1000;
+  const std::vector<float> x(64 * 16, 0.5f);
+  const std::vector<double> xd(64 * 16, 0.5);
+  EXPECT_GT(selfextend::attention_working_memory(p, selfextend::attention_kernel::tiled), 1000);
+  try {
+    (void)selfextend::tiled_attention(p, x, x, x);
+    ADD_FAILURE() << "no throw";
+  } catch (const invalid_params& e) {
+    EXPECT_EQ("q", e.issues().at(0).key);
+    EXPECT_NE(std::string::npos, std::string(e.what()).find("of working memory, more than the limit of 0.00 MiB"))
+        << e.what();
+  }
+  EXPECT_THROW((void)selfextend::reference_attention(p, xd, xd, xd), invalid_params);
+  p.force = true;
+  EXPECT_EQ(x.size(), selfextend::tiled_attention(p, x, x, x).size());
+}
+
+TEST(AttentionTest, KernelsRejectSpansOfTheWrongSize) {
+  attention_params p;
+  p.shape = {1, 1, 4, 4, 2};
+  const std::vector<float> right(8, 1.0f), wrong(7, 1.0f);
+  EXPECT_THROW_MSG((void)selfextend::tiled_attention(p, right, wrong, right), invalid_params,
+                   "k = 7 elements: must hold [1, 4, 2] elements");
+}
+
+TEST(AttentionTest, NonFiniteInputIsReportedWithItsLocation) {
+  std::vector<float> x(2 * 3 * 4, 1.0f);
+  EXPECT_FALSE(selfextend::find_non_finite<float>(x, 3, 4));
+  x[1 * 12 + 2 * 4 + 3] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ((selfextend::tensor_index{1, 2, 3}), selfextend::find_non_finite<float>(x, 3, 4));
+  EXPECT_THROW_MSG(selfextend::require_finite("k", x, 3, 4), invalid_params,
+                   "k = nan at [head 1, token 2, dim 3]: must be finite");
+  std::vector<double> y(4, 0.0);
+  y[2] = -std::numeric_limits<double>::infinity();
+  EXPECT_THROW_MSG(selfextend::require_finite("q", y, 2, 2), invalid_params,
+                   "q = -inf at [head 0, token 1, dim 0]: must be finite");
+}
+
+TEST(AttentionTest, CompareReportsErrorsWorstElementAndVerdict) {
+  const std::vector<double> reference{1.0, -2.0, 0.0, 4.0};
+  const std::vector<double> candidate{1.0, -2.001, 0.0, 4.0};
+  const selfextend::verification loose = selfextend::compare_outputs(reference, candidate, 2, 2, {1e-5, 1e-3});
+  EXPECT_TRUE(loose.passed);
+  EXPECT_NEAR(0.001, loose.max_abs_error, 1e-12);
+  EXPECT_NEAR(0.0005, loose.max_rel_error, 1e-12);
+  EXPECT_EQ((selfextend::tensor_index{0, 0, 1}), loose.worst);
+  EXPECT_NEAR(1e-6 / 21.0, loose.nmse, 1e-12);
+  const selfextend::verification strict = selfextend::compare_outputs(reference, candidate, 2, 2, {1e-5, 1e-4});
+  EXPECT_FALSE(strict.passed);
+  EXPECT_EQ(1, strict.mismatches);
+  const std::vector<double> with_nan{1.0, -2.0, std::nan(""), 4.0};
+  const selfextend::verification broken = selfextend::compare_outputs(reference, with_nan, 1, 4, {});
+  EXPECT_FALSE(broken.passed);
+  EXPECT_EQ((selfextend::tensor_index{0, 0, 2}), broken.worst);
+  const std::vector<double> one{1.0};
+  EXPECT_THROW_MSG((void)selfextend::compare_outputs(reference, one, 2, 2, {}), invalid_params,
+                   "candidate = 1 elements: must hold as many elements as the reference output (4)");
+  EXPECT_THROW_MSG((void)selfextend::compare_outputs(reference, candidate, 2, 2, {-1.0, 0.0}), invalid_params,
+                   "atol = -1: must be a finite number >= 0");
+}
+
+TEST(AttentionTest, VerifyPassesTheTiledOutputAndFailsAPerturbedOne) {
+  std::mt19937_64 rng(21);
+  attention_params p;
+  p.shape = {2, 1, 100, 100, 32};
+  p.extension = {4, 16, shift_rule::fractional};
+  const inputs x = random_inputs(p.shape, rng);
+  const std::vector<float> tiled = selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf());
+  std::vector<double> candidate(tiled.begin(), tiled.end());
+  EXPECT_TRUE(selfextend::verify_attention(p, x.q, x.k, x.v, candidate, {}).passed);
+  candidate[static_cast<std::size_t>((1 * 100 + 57) * 32 + 5)] += 0.01;
+  const selfextend::verification v = selfextend::verify_attention(p, x.q, x.k, x.v, candidate, {});
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ((selfextend::tensor_index{1, 57, 5}), v.worst);
+}
+
+TEST(AttentionTest, KernelNamesRoundTrip) {
+  EXPECT_EQ("reference", selfextend::to_string(selfextend::attention_kernel::reference));
+  EXPECT_EQ(selfextend::attention_kernel::tiled, selfextend::parse_attention_kernel("tiled"));
+  EXPECT_FALSE(selfextend::parse_attention_kernel("flash"));
+  EXPECT_NE(simd_level::automatic, selfextend::tiled_attention_simd());
+  EXPECT_EQ(simd_level::sse2, selfextend::tiled_attention_simd(simd_level::sse2));
+}
