@@ -1,7 +1,13 @@
 // attention_test - Unit tests for attention.hpp: reference vs tiled vs table-driven kernels, plain-attention limits, decode, LSE merge, validation.
 #include <selfextend/attention.hpp>
+#include <selfextend/npy.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -414,3 +420,53 @@ TEST(AttentionTest, KernelNamesRoundTrip) {
   EXPECT_NE(simd_level::automatic, selfextend::tiled_attention_simd());
   EXPECT_EQ(simd_level::sse2, selfextend::tiled_attention_simd(simd_level::sse2));
 }
+
+#ifdef PLANNER_SYSTEM_PYTHON
+TEST(AttentionTest, ReferenceMatchesIndependentPyTorchImplementation) {
+  // tests/attention_torch_check.py computes the same attention with PyTorch in float64, the way
+  // LongLM's eager patch does (two full score matrices and a window mask).
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("sxplan-torch-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::mt19937_64 rng(31);
+  struct torch_case {
+    attention_shape shape;
+    std::int64_t group, window;
+    shift_rule shift;
+    rope_style style;
+    std::int64_t rotary;
+    double scale_base;
+  };
+  const torch_case cases[] = {
+      {{2, 2, 40, 40, 16}, 4, 6, shift_rule::integer, rope_style::neox, 0, 0},
+      {{4, 2, 33, 33, 20}, 3, 7, shift_rule::fractional, rope_style::gptj, 8, 0},
+      {{3, 1, 1, 50, 32}, 5, 12, shift_rule::fractional, rope_style::neox, 0, 12},   // decode, GQA
+      {{1, 1, 64, 64, 8}, 1, 3, shift_rule::integer, rope_style::gptj, 0, 20},        // G = 1
+  };
+  for (const torch_case& c : cases) {
+    attention_params p;
+    p.shape = c.shape;
+    p.extension = {c.group, c.window, c.shift};
+    p.rope.style = c.style;
+    p.rope.rotary_dims = c.rotary;
+    p.rope.scale_base = c.scale_base;
+    const inputs x = random_inputs(p.shape, rng);
+    const std::vector<std::int64_t> q_shape{c.shape.heads, c.shape.query_tokens, c.shape.head_dim};
+    const std::vector<std::int64_t> kv_shape{c.shape.kv_heads, c.shape.key_tokens, c.shape.head_dim};
+    selfextend::write_npy(dir / "q.npy", selfextend::npy_array::from(std::span<const double>(x.q), q_shape));
+    selfextend::write_npy(dir / "k.npy", selfextend::npy_array::from(std::span<const double>(x.k), kv_shape));
+    selfextend::write_npy(dir / "v.npy", selfextend::npy_array::from(std::span<const double>(x.v), kv_shape));
+    const std::string cmd = std::string(PLANNER_SYSTEM_PYTHON) + " " PLANNER_TESTS_SOURCE_DIR "/attention_torch_check.py " +
+                            dir.string() + " " + std::to_string(c.group) + " " + std::to_string(c.window) + " " +
+                            std::string(selfextend::to_string(c.shift)) + " " + std::string(selfextend::to_string(c.style)) +
+                            " " + std::to_string(c.rotary == 0 ? c.shape.head_dim : c.rotary) + " 10000 " +
+                            std::to_string(c.scale_base);
+    const int status = std::system(cmd.c_str());
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 77) GTEST_SKIP() << "python3-torch is not installed";
+    ASSERT_EQ(0, status) << cmd;
+    const selfextend::npy_array out = selfextend::read_npy(dir / "out.npy", "out");
+    ASSERT_EQ(q_shape, out.shape);
+    expect_close(out.to_doubles(), selfextend::reference_attention(p, x.q, x.k, x.v), 1e-12, 1e-10, p);
+  }
+  std::filesystem::remove_all(dir);
+}
+#endif

@@ -69,6 +69,14 @@ attention_shape make_attention_shape(std::span<const std::int64_t> q_shape, std:
   return {q[0], k[0], q[1], k[1], q[2]};
 }
 
+void require_output_shape(std::string_view key, std::span<const std::int64_t> shape, const attention_shape& s) {
+  const bool full = shape.size() == 3 && shape[0] == s.heads && shape[1] == s.query_tokens && shape[2] == s.head_dim;
+  const bool single_head = shape.size() == 2 && s.heads == 1 && shape[0] == s.query_tokens && shape[1] == s.head_dim;
+  if (!full && !single_head)
+    throw invalid_params(std::string(key), shape_text(shape),
+                         "must have q's shape " + shape_text(s.heads, s.query_tokens, s.head_dim));
+}
+
 std::string_view to_string(attention_kernel k) noexcept { return k == attention_kernel::reference ? "reference" : "tiled"; }
 
 std::optional<attention_kernel> parse_attention_kernel(std::string_view text) noexcept {
@@ -146,7 +154,7 @@ void require_memory(const attention_params& params, std::int64_t bytes) {
   const attention_shape& s = params.shape;
   throw invalid_params("q", shape_text(s.heads, s.query_tokens, s.head_dim),
                        "needs " + format_bytes(bytes) + " of working memory, more than the limit of " +
-                           format_bytes(params.memory_limit) + " (force to run anyway)");
+                           format_bytes(params.memory_limit) + " (use force to run anyway)");
 }
 
 void require_size(const char* key, std::size_t span_size, std::int64_t heads, std::int64_t tokens, std::int64_t dim) {

@@ -48,6 +48,11 @@ struct attention_shape {
                                                    std::span<const std::int64_t> k_shape,
                                                    std::span<const std::int64_t> v_shape);
 
+/// Checks that an output array (a candidate, a kernel's result) has the output shape of `s`:
+/// [heads, query_tokens, head_dim], or [query_tokens, head_dim] when heads == 1. Throws
+/// invalid_params {key, shape, "must have q's shape [H, Nq, D]"} otherwise.
+void require_output_shape(std::string_view key, std::span<const std::int64_t> shape, const attention_shape& s);
+
 /// How q and k are rotated (DESIGN.md §3).
 struct rope_params {
   double theta = 10000.0;               ///< rope_theta: inv_freq[c] = theta^(-2c/R); > 0

@@ -1,0 +1,174 @@
+// attention_inputs.cpp - shared option parsing and input reading of `sxplan attend` / `sxplan verify`.
+#include "attention_inputs.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <boost/json.hpp>
+
+#include <selfextend/error.hpp>
+
+namespace sxplan {
+
+namespace json = boost::json;
+using selfextend::invalid_params;
+
+void add_attention_options(po::options_description& options) {
+  options.add_options()
+    ("q", po::value<std::string>()->value_name("Q.npy"), "queries, <f4 or <f8, [H, Nq, D] or [Nq, D]")
+    ("k", po::value<std::string>()->value_name("K.npy"), "keys, [Hkv, Nk, D] or [Nk, D]; H a multiple of Hkv")
+    ("v", po::value<std::string>()->value_name("V.npy"), "values, the shape of k")
+    ("group", po::value<std::string>()->value_name("G"), "group size G >= 1")
+    ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1")
+    ("rope-theta", po::value<std::string>()->value_name("T"), "RoPE base (default 10000)")
+    ("rope-style", po::value<std::string>()->value_name("neox|gptj"), "RoPE pair layout (default neox, HF rotate_half)")
+    ("rotary-dims", po::value<std::string>()->value_name("R"), "rotate only the first R dims (even; default D)")
+    ("scale-base", po::value<std::string>()->value_name("S"),
+     "log scaling: query at position i times max(1, ln(i+1)/ln S); S > 1 (default off)");
+  add_shift_option(options);
+  options.add_options()
+    ("threads", po::value<std::string>()->value_name("N"), "worker threads (default 0 = all cores)")
+    ("force", "run even when the kernel needs more than 8 GiB of working memory");
+}
+
+selfextend::npy_array read_float_npy(const po::variables_map& vm, const std::string& key) {
+  if (!vm.count(key)) throw invalid_params(key, "(none)", "is required");
+  const std::string path = vm[key].as<std::string>();
+  selfextend::npy_array array = selfextend::read_npy(path, key);
+  if (array.dtype != selfextend::npy_dtype::f4 && array.dtype != selfextend::npy_dtype::f8)
+    throw invalid_params(key, path,
+                         "dtype " + std::string(selfextend::to_string(array.dtype)) +
+                             " is not supported here (attention tensors are <f4 or <f8)");
+  return array;
+}
+
+namespace {
+
+template <class T>
+void finite_or_throw(const std::string& key, const std::vector<T>& data, const selfextend::attention_shape& s,
+                     bool is_query) {
+  selfextend::require_finite(key, std::span<const T>(data), is_query ? s.query_tokens : s.key_tokens, s.head_dim);
+}
+
+}  // namespace
+
+attention_inputs load_attention_inputs(const po::variables_map& vm, bool single) {
+  attention_inputs in;
+  selfextend::attention_params& p = in.params;
+  // Parameters first: a bad flag is reported before any large file is read.
+  p.extension = {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)};
+  if (vm.count("rope-theta")) p.rope.theta = parse_double("rope_theta", vm["rope-theta"].as<std::string>());
+  if (vm.count("rope-style")) {
+    const std::string text = vm["rope-style"].as<std::string>();
+    const auto style = selfextend::parse_rope_style(text);
+    if (!style) throw invalid_params("rope_style", text, "must be neox or gptj");
+    p.rope.style = *style;
+  }
+  if (vm.count("rotary-dims")) p.rope.rotary_dims = parse_int64("rotary_dims", vm["rotary-dims"].as<std::string>());
+  if (vm.count("scale-base")) p.rope.scale_base = parse_double("scale_base", vm["scale-base"].as<std::string>());
+  if (const auto threads = optional_int64(vm, "threads")) p.threads = *threads;
+  p.force = vm.count("force") > 0;
+  // Every rule that does not need the shape, checked on a stand-in shape before any file is read.
+  selfextend::attention_params early = p;
+  early.shape = {1, 1, 1, 1, std::max<std::int64_t>(2, p.rope.rotary_dims)};
+  if (std::vector<selfextend::issue> issues = selfextend::validate(early); !issues.empty())
+    throw invalid_params(std::move(issues));
+
+  selfextend::npy_array q = read_float_npy(vm, "q");
+  selfextend::npy_array k = read_float_npy(vm, "k");
+  selfextend::npy_array v = read_float_npy(vm, "v");
+  in.q_path = vm["q"].as<std::string>();
+  in.k_path = vm["k"].as<std::string>();
+  in.v_path = vm["v"].as<std::string>();
+  in.q_dtype = q.dtype;
+  p.shape = selfextend::make_attention_shape(q.shape, k.shape, v.shape);
+  selfextend::require_valid(p);  // rotary_dims against head_dim
+  // Convert and drop each file image at once: peak memory stays near one copy of the inputs.
+  if (single) {
+    in.q = q.to_floats();
+    q = {};
+    in.k = k.to_floats();
+    k = {};
+    in.v = v.to_floats();
+    v = {};
+    finite_or_throw("q", in.q, p.shape, true);
+    finite_or_throw("k", in.k, p.shape, false);
+    finite_or_throw("v", in.v, p.shape, false);
+  } else {
+    in.qd = q.to_doubles();
+    q = {};
+    in.kd = k.to_doubles();
+    k = {};
+    in.vd = v.to_doubles();
+    v = {};
+    finite_or_throw("q", in.qd, p.shape, true);
+    finite_or_throw("k", in.kd, p.shape, false);
+    finite_or_throw("v", in.vd, p.shape, false);
+  }
+  return in;
+}
+
+json::object echo_attention(const attention_inputs& in) {
+  const selfextend::attention_params& p = in.params;
+  json::object o;
+  o["q"] = in.q_path;
+  o["k"] = in.k_path;
+  o["v"] = in.v_path;
+  o["group"] = p.extension.group;
+  o["window"] = p.extension.window;
+  o["shift"] = std::string(selfextend::to_string(p.extension.shift));
+  o["rope_theta"] = p.rope.theta;
+  o["rope_style"] = std::string(selfextend::to_string(p.rope.style));
+  o["rotary_dims"] = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
+  o["scale_base"] = p.rope.scale_base > 0 ? json::value(p.rope.scale_base) : json::value(nullptr);
+  o["heads"] = p.shape.heads;
+  o["kv_heads"] = p.shape.kv_heads;
+  o["query_tokens"] = p.shape.query_tokens;
+  o["key_tokens"] = p.shape.key_tokens;
+  o["head_dim"] = p.shape.head_dim;
+  o["threads"] = p.threads;
+  o["force"] = p.force;
+  return o;
+}
+
+std::string describe_attention(const attention_inputs& in) {
+  const selfextend::attention_params& p = in.params;
+  const selfextend::attention_shape& s = p.shape;
+  std::string text = "H = " + std::to_string(s.heads) + ", Hkv = " + std::to_string(s.kv_heads) +
+                     ", Nq = " + std::to_string(s.query_tokens) + ", Nk = " + std::to_string(s.key_tokens) +
+                     ", D = " + std::to_string(s.head_dim) + (s.query_tokens == 1 && s.key_tokens > 1 ? " (decode)" : "") +
+                     "; G = " + std::to_string(p.extension.group) + ", W = " + std::to_string(p.extension.window) +
+                     ", " + std::string(selfextend::to_string(p.extension.shift)) + " shift; RoPE " +
+                     std::string(selfextend::to_string(p.rope.style)) + ", theta " + fixed(p.rope.theta, 0) +
+                     ", rotary dims " + std::to_string(p.rope.rotary_dims == 0 ? s.head_dim : p.rope.rotary_dims);
+  if (p.rope.scale_base > 0) text += ", log scale base " + fixed(p.rope.scale_base, 1);
+  return text;
+}
+
+selfextend::progress_callback terminal_progress(const invocation& inv) {
+  if (!isatty(STDERR_FILENO)) return {};
+  // Percent steps only: the callback may fire hundreds of times.
+  auto last = std::make_shared<int>(-1);
+  std::ostream* err = &inv.err;
+  const std::string name = inv.command;
+  return [last, err, name](double fraction) {
+    const int percent = static_cast<int>(fraction * 100);
+    if (percent == *last) return;
+    *last = percent;
+    *err << "\rsxplan " << name << ": " << percent << "%" << (percent >= 100 ? "\r\033[K" : "") << std::flush;
+  };
+}
+
+std::string scientific(double value) {
+  std::array<char, 32> buffer{};
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value, std::chars_format::scientific, 2);
+  return std::string(buffer.data(), result.ptr);
+}
+
+}  // namespace sxplan

@@ -1,0 +1,70 @@
+// cmd_attend.cpp - `sxplan attend`: run the Self-Extend attention kernel on q, k, v (.npy) and write the output.
+#include <ostream>
+
+#include <boost/json.hpp>
+
+#include <selfextend/atomic_output.hpp>
+#include <selfextend/attention.hpp>
+#include <selfextend/npy.hpp>
+
+#include "attention_inputs.hpp"
+#include "commands.hpp"
+
+namespace sxplan {
+
+int run_attend(const invocation& inv) {
+  po::options_description options("Options");
+  add_attention_options(options);
+  options.add_options()
+    ("kernel", po::value<std::string>()->value_name("reference|tiled"),
+     "tiled (float32, fast; default) or reference (double, O(N^2), the oracle)")
+    ("output,o", po::value<std::string>()->value_name("OUT.npy"), "output [H, Nq, D] in q's dtype")
+    ("json", "print one JSON document")("help,h", "show this help");
+  const po::variables_map vm = parse(inv, options);
+  if (vm.count("help")) {
+    print_help(inv,
+               "--q Q.npy --k K.npy --v V.npy --group G --window W [--shift int|float] [--rope-theta T]\n"
+               "       [--rope-style neox|gptj] [--rotary-dims R] [--scale-base S] [--kernel reference|tiled]\n"
+               "       [--threads N] [--force] -o OUT.npy [--json]",
+               "Run Self-Extend attention (DESIGN.md §3) on q, k, v and write the output.", options);
+    return exit_ok;
+  }
+  const std::string kernel_text = vm.count("kernel") ? vm["kernel"].as<std::string>() : "tiled";
+  const auto kernel = selfextend::parse_attention_kernel(kernel_text);
+  if (!kernel) throw selfextend::invalid_params("kernel", kernel_text, "must be reference or tiled");
+  if (!vm.count("output")) throw selfextend::invalid_params("output", "(none)", "is required");
+  const std::string output = vm["output"].as<std::string>();
+
+  const bool tiled = *kernel == selfextend::attention_kernel::tiled;
+  const attention_inputs in = load_attention_inputs(vm, tiled);
+  const selfextend::attention_shape& s = in.params.shape;
+  std::vector<std::int64_t> out_shape{s.heads, s.query_tokens, s.head_dim};
+  selfextend::npy_array result;
+  if (tiled) {
+    const std::vector<float> out = selfextend::tiled_attention(in.params, in.q, in.k, in.v, terminal_progress(inv));
+    result = in.q_dtype == selfextend::npy_dtype::f4 ? selfextend::npy_array::from(std::span<const float>(out), out_shape)
+                                                     : selfextend::npy_array::from(std::vector<double>(out.begin(), out.end()), out_shape);
+  } else {
+    const std::vector<double> out = selfextend::reference_attention(in.params, in.qd, in.kd, in.vd, terminal_progress(inv));
+    result = in.q_dtype == selfextend::npy_dtype::f8 ? selfextend::npy_array::from(std::span<const double>(out), out_shape)
+                                                     : selfextend::npy_array::from(std::vector<float>(out.begin(), out.end()), out_shape);
+  }
+  selfextend::write_npy(output, result);
+
+  if (vm.count("json")) {
+    boost::json::object params = echo_attention(in);
+    params["kernel"] = std::string(selfextend::to_string(*kernel));
+    params["output"] = output;
+    boost::json::object r{{"output", output},
+                          {"shape", boost::json::array{s.heads, s.query_tokens, s.head_dim}},
+                          {"dtype", std::string(selfextend::to_string(result.dtype))}};
+    write_json(inv.out, envelope("attend", std::move(params), std::move(r)));
+  } else {
+    inv.out << "Self-Extend attention, " << selfextend::to_string(*kernel) << " kernel: " << describe_attention(in)
+            << "\nwrote " << output << ": [" << s.heads << ", " << s.query_tokens << ", " << s.head_dim << "] "
+            << selfextend::to_string(result.dtype) << "\n";
+  }
+  return exit_ok;
+}
+
+}  // namespace sxplan
