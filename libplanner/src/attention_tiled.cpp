@@ -148,6 +148,8 @@ struct simd {
     return v;
   }
   SX_INLINE static void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+  // `vf{} + x`: GCC 12 turns this into a scalar add and one register broadcast; the forms that
+  // avoid the add (lane-by-lane stores, shuffles of {x}, -0.0 + x) expand to W masked broadcasts.
   SX_INLINE static vf splat(float x) { return vf{} + x; }
   SX_INLINE static vf max(vf a, vf b) { return a > b ? a : b; }
 

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""attention_torch_bench - one run comparing, for N = 1k ... 16k, D = 128, H = 1, float32, G = 8, W = 1024:
+
+  * eager PyTorch Self-Extend that materialises both N x N score matrices the way LongLM's eager
+    patch does (our own code: rotate q/k for both branches, two full score matrices, window and
+    causal masks, float32 softmax, P @ V), timed inside a fresh Python process, peak RSS of that process;
+  * `sxplan attend` (tiled kernel) timed as a whole process (start, read .npy, compute, write), peak RSS;
+  * optionally the Google Benchmark program (build/bench/attention_bench) for the in-process
+    tiled and reference kernel times;
+  * NumPy's sgemm (float32 4096^3 matmul) as the machine's ceiling.
+
+GFLOP/s count useful causal work, 2*N^2*D per call. Run with Debian's /usr/bin/python3 and
+libopenblas0-pthread installed (the script prints which BLAS NumPy loaded and refuses the
+reference BLAS unless --allow-reference-blas).
+
+  /usr/bin/python3 bench/attention_torch_bench.py --sxplan build/cli/sxplan --bench build/bench/attention_bench
+"""
+import argparse
+import json
+import math
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+GROUP, WINDOW, DIM = 8, 1024, 128
+
+
+def loaded_blas():
+    """Which BLAS this process mapped (after NumPy has done a matmul)."""
+    with open("/proc/self/maps") as maps:
+        libs = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
+    return sorted(libs)
+
+
+def sgemm_gflops(n=4096, repeats=5):
+    import numpy as np
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    b = a.copy()
+    a @ b
+    best = math.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2.0 * n ** 3 / best * 1e-9
+
+
+def torch_child(directory, repeats):
+    """Runs in a fresh process: eager Self-Extend on the files in `directory`; prints the best time."""
+    import numpy as np
+    import torch
+    torch.set_num_threads(os.cpu_count() or 1)
+    q = torch.from_numpy(np.load(directory + "/q.npy"))[0]
+    k = torch.from_numpy(np.load(directory + "/k.npy"))[0]
+    v = torch.from_numpy(np.load(directory + "/v.npy"))[0]
+
+    def rotate_half(x):
+        return torch.cat([-x[..., x.shape[-1] // 2:], x[..., : x.shape[-1] // 2]], dim=-1)
+
+    def rope(x, positions):
+        inv_freq = 1.0 / (10000.0 ** (torch.arange(0, DIM, 2, dtype=torch.float32) / DIM))
+        angles = positions.float()[:, None] * inv_freq[None, :]
+        emb = torch.cat([angles, angles], dim=-1)
+        return x * emb.cos() + rotate_half(x) * emb.sin()
+
+    def self_extend(q, k, v):
+        n = q.shape[0]
+        pos = torch.arange(n)
+        q_neighbor, k_neighbor = rope(q, pos), rope(k, pos)
+        q_group = rope(q, pos // GROUP + WINDOW - WINDOW // GROUP)
+        k_group = rope(k, pos // GROUP)
+        neighbor = q_neighbor @ k_neighbor.T / math.sqrt(DIM)   # N x N
+        group = q_group @ k_group.T / math.sqrt(DIM)            # N x N
+        ones = torch.ones(n, n, dtype=torch.bool)
+        neighbor_mask = torch.tril(ones) & ~torch.tril(ones, diagonal=-WINDOW)
+        scores = torch.where(neighbor_mask, neighbor, group)
+        scores = scores.masked_fill(~torch.tril(ones), float("-inf"))
+        return torch.softmax(scores, dim=-1, dtype=torch.float32) @ v
+
+    with torch.no_grad():
+        best = math.inf
+        for _ in range(repeats):
+            t = time.perf_counter()
+            out = self_extend(q, k, v)
+            best = min(best, time.perf_counter() - t)
+    np.save(directory + "/torch_out.npy", out.numpy()[None])
+    print(json.dumps({"seconds": best, "threads": torch.get_num_threads()}))
+
+
+# Linux keeps a process's peak RSS across exec, and a child forked from this (large) Python starts
+# with the parent's pages counted. So the command is forked from a small fresh interpreter that
+# times it and reports its peak RSS: the launcher's own few MiB are below anything measured here.
+LAUNCHER = r"""
+import json, os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write(json.dumps({"wall": time.perf_counter() - start, "rss": usage.ru_maxrss * 1024,
+                             "code": os.waitstatus_to_exitcode(status)}) + "\n")
+"""
+
+
+def run_measured(cmd):
+    """Runs cmd; returns (wall seconds, peak RSS bytes of that process, stdout)."""
+    proc = subprocess.run([sys.executable, "-S", "-c", LAUNCHER] + cmd, capture_output=True, text=True)
+    report = json.loads(proc.stderr.strip().splitlines()[-1])
+    if report["code"] != 0:
+        sys.exit(f"{cmd[0]} failed: {proc.stderr}")
+    return report["wall"], report["rss"], proc.stdout
+
+
+def google_benchmark(path):
+    """tiled/N and reference/N real times (seconds) from the Google Benchmark program."""
+    out = subprocess.run([path, "--benchmark_format=json"], capture_output=True, text=True, check=True).stdout
+    times = {}
+    for b in json.loads(out)["benchmarks"]:
+        name, n = b["name"].split("/")[:2]
+        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+        times[(name, int(n))] = b["real_time"] * scale
+    return times
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sxplan", required=False)
+    parser.add_argument("--bench", help="build/bench/attention_bench (optional)")
+    parser.add_argument("--sizes", default="1024,2048,4096,8192,16384")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--allow-reference-blas", action="store_true")
+    parser.add_argument("--child", nargs=2, metavar=("DIR", "REPEATS"), help=argparse.SUPPRESS)
+    opts = parser.parse_args()
+    if opts.child:
+        torch_child(opts.child[0], int(opts.child[1]))
+        return
+    import numpy as np
+    import torch
+
+    ceiling = sgemm_gflops()
+    blas = loaded_blas()
+    print(f"NumPy {np.__version__}, BLAS loaded: {', '.join(blas) or 'none found'}")
+    print(f"PyTorch {torch.__version__}, BLAS: {torch.__config__.show().count('OpenBLAS') and 'OpenBLAS' or 'see torch.__config__'}")
+    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, cores={os.cpu_count()}, load={os.getloadavg()}")
+    if not any("openblas" in b for b in blas) and not opts.allow_reference_blas:
+        sys.exit("NumPy is not using OpenBLAS: install libopenblas0-pthread (see docs/performance.md)")
+    print(f"sgemm ceiling (NumPy float32 4096^3): {ceiling:.1f} GFLOP/s\n")
+
+    gb = google_benchmark(opts.bench) if opts.bench else {}
+    rows = []
+    rng = np.random.default_rng(1)
+    for n in [int(s) for s in opts.sizes.split(",")]:
+        with tempfile.TemporaryDirectory(prefix="sxbench-") as d:
+            for name in "qkv":
+                np.save(f"{d}/{name}.npy", rng.standard_normal((1, n, DIM)).astype(np.float32))
+            flops = 2.0 * n * n * DIM
+            _, torch_rss, out = run_measured([sys.executable, __file__, "--child", d, str(opts.repeats)])
+            torch_s = json.loads(out)["seconds"]
+            sx = None
+            if opts.sxplan:
+                runs = [run_measured([opts.sxplan, "attend", "--q", f"{d}/q.npy", "--k", f"{d}/k.npy", "--v", f"{d}/v.npy",
+                                      "--group", str(GROUP), "--window", str(WINDOW), "-o", f"{d}/out.npy"])
+                        for _ in range(opts.repeats)]
+                wall = min(r[0] for r in runs)
+                rss = max(r[1] for r in runs)
+                ours = np.load(f"{d}/out.npy")
+                theirs = np.load(f"{d}/torch_out.npy")
+                sx = (wall, rss, float(np.abs(ours - theirs).max()))
+            rows.append((n, flops, torch_s, torch_rss, sx, gb.get(("tiled", n)), gb.get(("reference", n))))
+
+    print("| N | eager PyTorch s | PyTorch GFLOP/s | PyTorch peak RSS | sxplan attend s (process) | sxplan GFLOP/s | "
+          "sxplan peak RSS | speed-up | memory ratio | tiled s (in-process) | tiled GFLOP/s | % of sgemm | reference s | max abs diff vs PyTorch |")
+    print("|" + "---|" * 15)
+    for n, flops, ts, trss, sx, tiled_s, ref_s in rows:
+        cells = [str(n), f"{ts:.3f}", f"{flops / ts * 1e-9:.1f}", f"{trss / 2**30:.2f} GiB"]
+        if sx:
+            cells += [f"{sx[0]:.3f}", f"{flops / sx[0] * 1e-9:.1f}", f"{sx[1] / 2**20:.0f} MiB", f"{ts / sx[0]:.1f}x",
+                      f"1/{trss / sx[1]:.0f}"]
+        else:
+            cells += ["-"] * 5
+        if tiled_s:
+            cells += [f"{tiled_s:.3f}", f"{flops / tiled_s * 1e-9:.1f}", f"{100 * flops / tiled_s * 1e-9 / ceiling:.0f} %"]
+        else:
+            cells += ["-"] * 3
+        cells += [f"{ref_s:.2f}" if ref_s else "-", f"{sx[2]:.1e}" if sx else "-"]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
