@@ -305,12 +305,15 @@ llamacpp_report analyse_llamacpp(const llamacpp_schedule& s, std::span<const std
 
   const llamacpp_comparison& c = r.comparison;
   if (s.ga_n == 1) r.notes.push_back("ga_n = 1: no grouping; every position equals the token index");
-  if (c.max_position > c.single_token_max_position)
+  if (c.max_position > c.single_token_max_position) {
+    const std::string why = s.mode == llamacpp_mode::main
+                                ? ": a chunk is never grouped inside itself; a batch dividing the window avoids it"
+                                : ": llama-passkey groups only between prompt chunks, never inside a chunk or while "
+                                  "generating";
     r.notes.push_back("chunked prefill (batch " + num(s.batch) + ") reaches position " + num(c.max_position) + ", " +
-                      num(c.max_position - c.single_token_max_position) +
-                      " above the " + num(c.single_token_max_position) +
-                      " of token-by-token decoding: a chunk is never grouped inside itself; a batch dividing the "
-                      "window avoids it");
+                      num(c.max_position - c.single_token_max_position) + " above the " +
+                      num(c.single_token_max_position) + " of token-by-token decoding" + why);
+  }
   if (c.fits && !*c.fits)
     r.notes.push_back("position " + num(c.max_position) + " is beyond the pretrained window (L = " + num(*c.context) +
                       ")");
@@ -382,7 +385,7 @@ llamacpp_advice advise_llamacpp(const llamacpp_advice_request& req) {
   const std::string ctx_reason =
       "-c " + num(a.ctx_size) + ": the KV cache keeps one cell per token (grouping moves positions, it frees no "
       "cells), so it must hold all N = " + num(N) + " tokens, and llama-cli refuses a prompt longer than n_ctx - 4; "
-      "rounded up to a multiple of 256 (otherwise decoding stops with \"failed to eval\")";
+      "a smaller cache stops decoding with \"failed to eval\"; rounded up to a multiple of 256";
 
   if (!a.extension_needed && !req.group) {
     a.ga_n = 1;
