@@ -4,6 +4,7 @@
 #include <selfextend/advice.hpp>
 #include <selfextend/attention.hpp>
 #include <selfextend/error.hpp>
+#include <selfextend/llamacpp.hpp>
 #include <selfextend/models.hpp>
 #include <selfextend/params.hpp>
 #include <selfextend/position_map.hpp>
