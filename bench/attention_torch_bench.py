@@ -143,7 +143,10 @@ def main():
     ceiling = sgemm_gflops()
     blas = loaded_blas()
     print(f"NumPy {np.__version__}, BLAS loaded: {', '.join(blas) or 'none found'}")
-    print(f"PyTorch {torch.__version__}, BLAS: {torch.__config__.show().count('OpenBLAS') and 'OpenBLAS' or 'see torch.__config__'}")
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    blas_info = [f for f in torch.__config__.show().replace(",", " ").split() if f.startswith("BLAS_INFO=")]
+    print(f"PyTorch {torch.__version__} ({', '.join(blas_info)}: the system libblas.so.3), "
+          f"BLAS libraries mapped now: {', '.join(loaded_blas())}")
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, cores={os.cpu_count()}, load={os.getloadavg()}")
     if not any("openblas" in b for b in blas) and not opts.allow_reference_blas:
         sys.exit("NumPy is not using OpenBLAS: install libopenblas0-pthread (see docs/performance.md)")

@@ -75,8 +75,10 @@ attention_inputs load_attention_inputs(const po::variables_map& vm, bool single)
   if (const auto threads = optional_int64(vm, "threads")) p.threads = *threads;
   p.force = vm.count("force") > 0;
   // Every rule that does not need the shape, checked on a stand-in shape before any file is read.
+  // (rotary_dims needs head_dim: it is checked once the files are read.)
   selfextend::attention_params early = p;
-  early.shape = {1, 1, 1, 1, std::max<std::int64_t>(2, p.rope.rotary_dims)};
+  early.shape = {1, 1, 1, 1, 2};
+  early.rope.rotary_dims = 0;
   if (std::vector<selfextend::issue> issues = selfextend::validate(early); !issues.empty())
     throw invalid_params(std::move(issues));
 

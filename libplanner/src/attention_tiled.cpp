@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <utility>
 
 #include "attention_internal.hpp"
 
@@ -137,265 +138,47 @@ struct vector_types {
   typedef std::int32_t vi __attribute__((vector_size(W * sizeof(float))));
 };
 
-template <int W>
-struct simd {
-  using vf = typename vector_types<W>::vf;
-  using vi = typename vector_types<W>::vi;
-
-  SX_INLINE static vf load(const float* p) {
-    vf v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  }
-  SX_INLINE static void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
-  // `vf{} + x`: GCC 12 turns this into a scalar add and one register broadcast; the forms that
-  // avoid the add (lane-by-lane stores, shuffles of {x}, -0.0 + x) expand to W masked broadcasts.
-  SX_INLINE static vf splat(float x) { return vf{} + x; }
-  SX_INLINE static vf max(vf a, vf b) { return a > b ? a : b; }
-
-  /// 2^x for x <= 0 (x = -inf gives exactly 0): round to the nearest integer n, a degree-7
-  /// polynomial for 2^f on [-1/2, 1/2] (Taylor series of e^(f ln 2), relative error < 1e-8),
-  /// then n added to the exponent field. Below -127 the result flushes to 0.
-  SX_INLINE static vf exp2(vf x) {
-    const vf floor_limit = splat(-127.0f);
-    x = x < floor_limit ? floor_limit : x;
-    const vf magic = splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
-    const vf n = (x + magic) - magic;
-    const vf f = x - n;
-    vf poly = splat(1.5252733804059841e-05f);
-    poly = poly * f + 1.5403530393381608e-04f;
-    poly = poly * f + 1.3333558146428443e-03f;
-    poly = poly * f + 9.6181291076284772e-03f;
-    poly = poly * f + 5.5504108664821580e-02f;
-    poly = poly * f + 2.4022650695910071e-01f;
-    poly = poly * f + 6.9314718055994531e-01f;
-    poly = poly * f + 1.0f;
-    const vi exponent = (__builtin_convertvector(n, vi) + 127) << 23;  // n = -127 gives +0.0
-    return poly * __builtin_bit_cast(vf, exponent);
-  }
-
-  /// s[r][c0 .. c0 + NV*W) = sum_d q[r][d] * panel[d][c0 ..] for MR rows (panel pre-offset by c0).
-  template <int MR, int NV>
-  SX_INLINE static void qk_block(const float* q, std::int64_t dp, const float* panel, float* s) {
-    vf acc[MR][NV];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 8
-      for (int x = 0; x < NV; ++x) acc[r][x] = vf{};
-    for (std::int64_t d = 0; d < dp; ++d) {
-      vf key[NV];
-#pragma GCC unroll 8
-      for (int x = 0; x < NV; ++x) key[x] = load(panel + d * tile_keys + x * W);
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) {
-        const vf query = splat(q[r * dp + d]);
-#pragma GCC unroll 8
-        for (int x = 0; x < NV; ++x) acc[r][x] += query * key[x];
-      }
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 8
-      for (int x = 0; x < NV; ++x) store(s + r * tile_keys + x * W, acc[r][x]);
-  }
-
-  /// o[r][d0 .. d0 + NV*W) += sum_{c < keys} p[r][c] * v[c][d0 ..] for MR rows (o, v pre-offset by d0).
-  template <int MR, int NV>
-  SX_INLINE static void pv_block(const float* p, std::int64_t keys, const float* v, std::int64_t v_stride, float* o,
-                                 std::int64_t dp) {
-    vf acc[MR][NV];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 8
-      for (int x = 0; x < NV; ++x) acc[r][x] = load(o + r * dp + x * W);
-    for (std::int64_t c = 0; c < keys; ++c) {
-      vf value[NV];
-#pragma GCC unroll 8
-      for (int x = 0; x < NV; ++x) value[x] = load(v + c * v_stride + x * W);
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) {
-        const vf weight = splat(p[r * tile_keys + c]);
-#pragma GCC unroll 8
-        for (int x = 0; x < NV; ++x) acc[r][x] += weight * value[x];
-      }
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 8
-      for (int x = 0; x < NV; ++x) store(o + r * dp + x * W, acc[r][x]);
-  }
-
-  // Register blocking: 6 rows x (64 / W or 2 vectors) of accumulators fits the 32 zmm / 16 ymm/xmm registers.
-  static constexpr int qk_vectors = W == 16 ? 4 : 2;
-  static constexpr int pv_vectors = W == 16 ? 4 : 2;
-
-  template <int MR>
-  SX_INLINE static void qk_rows(const float* q, std::int64_t dp, const float* panel, float* s) {
-    for (std::int64_t c = 0; c < tile_keys; c += qk_vectors * W) qk_block<MR, qk_vectors>(q, dp, panel + c, s + c);
-  }
-  template <int MR>
-  SX_INLINE static void pv_rows(const float* p, std::int64_t keys, const float* v, std::int64_t v_stride, float* o,
-                                std::int64_t dp) {
-    std::int64_t d = 0;
-    for (; d + pv_vectors * W <= dp; d += pv_vectors * W) pv_block<MR, pv_vectors>(p, keys, v + d, v_stride, o + d, dp);
-    for (; d < dp; d += W) pv_block<MR, 1>(p, keys, v + d, v_stride, o + d, dp);
-  }
-
-  /// S = Q·K^T for `rows` rows of Q against one 64-key panel.
-  SX_INLINE static void qk_tile(const float* q, std::int64_t rows, std::int64_t dp, const float* panel, float* s) {
-    std::int64_t r = 0;
-    for (; r + 6 <= rows; r += 6) qk_rows<6>(q + r * dp, dp, panel, s + r * tile_keys);
-    switch (rows - r) {
-      case 5: qk_rows<5>(q + r * dp, dp, panel, s + r * tile_keys); break;
-      case 4: qk_rows<4>(q + r * dp, dp, panel, s + r * tile_keys); break;
-      case 3: qk_rows<3>(q + r * dp, dp, panel, s + r * tile_keys); break;
-      case 2: qk_rows<2>(q + r * dp, dp, panel, s + r * tile_keys); break;
-      case 1: qk_rows<1>(q + r * dp, dp, panel, s + r * tile_keys); break;
-      default: break;
-    }
-  }
-
-  /// O += P·V for `rows` rows and the first `keys` keys of a tile.
-  SX_INLINE static void pv_tile(const float* p, std::int64_t rows, std::int64_t keys, const float* v,
-                                std::int64_t v_stride, float* o, std::int64_t dp) {
-    std::int64_t r = 0;
-    for (; r + 6 <= rows; r += 6) pv_rows<6>(p + r * tile_keys, keys, v, v_stride, o + r * dp, dp);
-    switch (rows - r) {
-      case 5: pv_rows<5>(p + r * tile_keys, keys, v, v_stride, o + r * dp, dp); break;
-      case 4: pv_rows<4>(p + r * tile_keys, keys, v, v_stride, o + r * dp, dp); break;
-      case 3: pv_rows<3>(p + r * tile_keys, keys, v, v_stride, o + r * dp, dp); break;
-      case 2: pv_rows<2>(p + r * tile_keys, keys, v, v_stride, o + r * dp, dp); break;
-      case 1: pv_rows<1>(p + r * tile_keys, keys, v, v_stride, o + r * dp, dp); break;
-      default: break;
-    }
-  }
-
-  /// Online softmax update of one tile's scores (log2 domain, -inf = masked): s becomes P, the
-  /// running max and sum are updated, and the accumulated output rows are rescaled.
-  SX_INLINE static void softmax_tile(float* s, std::int64_t rows, float* row_max, float* row_sum, float* o,
-                                     std::int64_t dp) {
-    for (std::int64_t r = 0; r < rows; ++r) {
-      float* row = s + r * tile_keys;
-      vf top = load(row);
-      for (std::int64_t c = W; c < tile_keys; c += W) top = max(top, load(row + c));
-      float tile_max = top[0];
-      for (int lane = 1; lane < W; ++lane) tile_max = std::max(tile_max, top[lane]);
-      const float old_max = row_max[r];
-      const float new_max = std::max(old_max, tile_max);
-      if (new_max == -std::numeric_limits<float>::infinity()) continue;  // nothing unmasked yet (cannot happen from tile 0 on)
-      const vf shift = splat(new_max);
-      vf sum = vf{};
-      for (std::int64_t c = 0; c < tile_keys; c += W) {
-        const vf p = exp2(load(row + c) - shift);
-        store(row + c, p);
-        sum += p;
-      }
-      float tile_sum = 0;
-      for (int lane = 0; lane < W; ++lane) tile_sum += sum[lane];
-      if (new_max > old_max) {
-        const float correction = std::exp2(old_max - new_max);  // 0 when old_max = -inf
-        row_sum[r] = row_sum[r] * correction + tile_sum;
-        const vf scale = splat(correction);
-        float* orow = o + r * dp;
-        for (std::int64_t d = 0; d < dp; d += W) store(orow + d, load(orow + d) * scale);
-      } else {
-        row_sum[r] += tile_sum;
-      }
-      row_max[r] = new_max;
-    }
-  }
-
-  /// One work item: query tile `tile` of head `head`, all key tiles it attends to.
-  SX_INLINE static void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile) {
-    const std::int64_t dp = job.dp;
-    const std::int64_t r0 = tile * tile_queries;
-    const std::int64_t rows = std::min(tile_queries, job.query_tokens - r0);
-    const std::int64_t offset = job.key_tokens - job.query_tokens;  // absolute position of row 0
-    const std::int64_t i_first = offset + r0;
-    const std::int64_t i_last = i_first + rows - 1;
-    const std::int64_t kv = head / job.heads_per_kv;
-    const attention_params& p = *job.params;
-    const double score_scale = log2_e / std::sqrt(static_cast<double>(job.dim));  // softmax in base 2
-
-    float* qn = scratch.q_neighbor.get();
-    float* qg = scratch.q_group.get();
-    const bool any_group_row = i_last >= job.window;  // a group pair needs i - j >= W, so i >= W
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const std::int64_t i = i_first + r;
-      const float* source = job.q + ((head * job.query_tokens) + r0 + r) * job.dim;
-      const double scale = detail::log_scale(p.rope, i) * score_scale;
-      job.neighbor_table->rotate(source, qn + r * dp, job.dim, dp, p.rope.style, i, scale, scratch.work.data());
-      if (i >= job.window)
-        job.group_table->rotate(source, qg + r * dp, job.dim, dp, p.rope.style, group_query_position(i, p.extension),
-                                scale, scratch.work.data());
-      else
-        std::fill_n(qg + r * dp, dp, 0.0f);
-    }
-    float* o = scratch.o.get();
-    std::fill_n(o, rows * dp, 0.0f);
-    std::fill_n(scratch.row_max.data(), rows, -std::numeric_limits<float>::infinity());
-    std::fill_n(scratch.row_sum.data(), rows, 0.0f);
-    float* sn = scratch.s_neighbor.get();
-    float* sg = scratch.s_group.get();
-
-    const std::int64_t last_tile = std::min(job.key_tiles - 1, i_last / tile_keys);  // later tiles are all masked
-    for (std::int64_t kt = 0; kt <= last_tile; ++kt) {
-      const std::int64_t j0 = kt * tile_keys;
-      const std::int64_t keys = std::min(tile_keys, job.key_tokens - j0);
-      const std::int64_t j_last = j0 + keys - 1;
-      const std::int64_t min_distance = std::max<std::int64_t>(0, i_first - j_last);
-      const std::int64_t max_distance = i_last - j0;
-      const bool need_neighbor = min_distance < job.window;
-      const bool need_group = any_group_row && max_distance >= job.window;
-      const bool causal_edge = j_last > i_first;
-      const std::size_t panel = static_cast<std::size_t>((kv * job.key_tiles + kt) * dp * tile_keys);
-
-      // Only a tile straddling the boundary pays for both branches.
-      float* s = need_neighbor ? sn : sg;
-      if (need_neighbor) qk_tile(qn, rows, dp, job.key_neighbor + panel, sn);
-      if (need_group) qk_tile(qg, rows, dp, job.key_group + panel, sg);
-      if ((need_neighbor && need_group) || causal_edge || keys < tile_keys) {
-        for (std::int64_t r = 0; r < rows; ++r) {
-          const std::int64_t i = i_first + r;
-          float* row = s + r * tile_keys;
-          const float* group_row = sg + r * tile_keys;
-          for (std::int64_t c = 0; c < tile_keys; ++c) {
-            const std::int64_t j = j0 + c;
-            if (j > i || c >= keys) {
-              row[c] = -std::numeric_limits<float>::infinity();
-            } else if (need_neighbor && need_group && i - j >= job.window) {
-              row[c] = group_row[c];
-            }
-          }
-        }
-      }
-      softmax_tile(s, rows, scratch.row_max.data(), scratch.row_sum.data(), o, dp);
-      pv_tile(s, rows, keys, job.v + (kv * job.key_tokens + j0) * job.v_stride, job.v_stride, o, dp);
-    }
-
-    for (std::int64_t r = 0; r < rows; ++r) {
-      float* target = job.out + ((head * job.query_tokens) + r0 + r) * job.dim;
-      const float inv = 1.0f / scratch.row_sum[static_cast<std::size_t>(r)];
-      for (std::int64_t d = 0; d < job.dim; ++d) target[d] = o[r * dp + d] * inv;
-    }
-  }
-};
 
 #if defined(__x86_64__) || defined(__i386__)
-[[gnu::target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]] void run_item_avx512(const tiled_job& job,
-                                                                                    tiled_scratch& scratch,
-                                                                                    std::int64_t head,
-                                                                                    std::int64_t tile) {
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
+#endif
+namespace isa_avx512 {
+#include "attention_tiled_simd.inc"
+void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile) {
   simd<16>::run_item(job, scratch, head, tile);
 }
-[[gnu::target("avx2,fma")]] void run_item_avx2(const tiled_job& job, tiled_scratch& scratch, std::int64_t head,
-                                               std::int64_t tile) {
+}  // namespace isa_avx512
+#if defined(__clang__)
+#pragma clang attribute pop
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+namespace isa_avx2 {
+#include "attention_tiled_simd.inc"
+void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile) {
   simd<8>::run_item(job, scratch, head, tile);
 }
+}  // namespace isa_avx2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
 #endif
-void run_item_baseline(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile) {
+#endif
+
+namespace isa_baseline {
+#include "attention_tiled_simd.inc"
+void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile) {
   simd<4>::run_item(job, scratch, head, tile);
 }
+}  // namespace isa_baseline
 
 using item_function = void (*)(const tiled_job&, tiled_scratch&, std::int64_t, std::int64_t);
 
@@ -412,10 +195,10 @@ simd_level best_simd() noexcept {
 
 item_function item_function_for(simd_level level) noexcept {
 #if defined(__x86_64__) || defined(__i386__)
-  if (level == simd_level::avx512) return run_item_avx512;
-  if (level == simd_level::avx2) return run_item_avx2;
+  if (level == simd_level::avx512) return isa_avx512::run_item;
+  if (level == simd_level::avx2) return isa_avx2::run_item;
 #endif
-  return run_item_baseline;
+  return isa_baseline::run_item;
 }
 
 std::int64_t largest_rotation_position(const attention_params& p) {
