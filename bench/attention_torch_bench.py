@@ -36,6 +36,9 @@ def loaded_blas():
 
 
 def sgemm_gflops(n=4096, repeats=5):
+    """Best of `repeats` float32 n^3 matmuls. This shared VM's speed drifts by 2-5x over minutes
+    (neighbours, AVX-512 clocks), so main() measures it before, between and after the kernels and
+    takes the highest value as the ceiling: the ratios are then conservative."""
     import numpy as np
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     b = a.copy()
@@ -133,14 +136,30 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--allow-reference-blas", action="store_true")
     parser.add_argument("--child", nargs=2, metavar=("DIR", "REPEATS"), help=argparse.SUPPRESS)
+    parser.add_argument("--sgemm-child", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.child:
         torch_child(opts.child[0], int(opts.child[1]))
         return
+    if opts.sgemm_child:
+        print(json.dumps({"gflops": sgemm_gflops()}))
+        return
+    # On this VM OpenBLAS's run-time CPU detection falls back to the "Prescott" (SSE3) kernels,
+    # about 40-60 GFLOP/s instead of 250-300: its AVX-512 kernels are chosen only when asked for.
+    # Ask for them (NumPy and PyTorch both use this OpenBLAS), unless the caller chose.
+    with open("/proc/cpuinfo") as cpuinfo:
+        has_avx512 = " avx512f" in cpuinfo.read()
+    if "OPENBLAS_CORETYPE" not in os.environ and has_avx512:
+        os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
     import numpy as np
     import torch
 
-    ceiling = sgemm_gflops()
+    def ceiling_now():
+        # A fresh NumPy-only process: nothing else loaded touches OpenBLAS's threads.
+        out = subprocess.run([sys.executable, __file__, "--sgemm-child"], capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)["gflops"]
+
+    ceilings = [ceiling_now()]
     blas = loaded_blas()
     print(f"NumPy {np.__version__}, BLAS loaded: {', '.join(blas) or 'none found'}")
     torch.ones(64, 64) @ torch.ones(64, 64)
@@ -150,9 +169,8 @@ def main():
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, cores={os.cpu_count()}, load={os.getloadavg()}")
     if not any("openblas" in b for b in blas) and not opts.allow_reference_blas:
         sys.exit("NumPy is not using OpenBLAS: install libopenblas0-pthread (see docs/performance.md)")
-    print(f"sgemm ceiling (NumPy float32 4096^3): {ceiling:.1f} GFLOP/s\n")
-
     gb = google_benchmark(opts.bench) if opts.bench else {}
+    ceilings.append(ceiling_now())
     rows = []
     rng = np.random.default_rng(1)
     for n in [int(s) for s in opts.sizes.split(",")]:
@@ -173,9 +191,14 @@ def main():
                 theirs = np.load(f"{d}/torch_out.npy")
                 sx = (wall, rss, float(np.abs(ours - theirs).max()))
             rows.append((n, flops, torch_s, torch_rss, sx, gb.get(("tiled", n)), gb.get(("reference", n))))
+        ceilings.append(ceiling_now())
+
+    ceiling = max(ceilings)
+    print("sgemm (NumPy float32 4096^3) measured " + ", ".join(f"{c:.0f}" for c in ceilings) +
+          f" GFLOP/s over the run; ceiling = the highest, {ceiling:.1f} GFLOP/s\n")
 
     print("| N | eager PyTorch s | PyTorch GFLOP/s | PyTorch peak RSS | sxplan attend s (process) | sxplan GFLOP/s | "
-          "sxplan peak RSS | speed-up | memory ratio | tiled s (in-process) | tiled GFLOP/s | % of sgemm | reference s | max abs diff vs PyTorch |")
+          "sxplan peak RSS | speed-up | memory ratio | tiled s (in-process) | tiled GFLOP/s | % of sgemm ceiling | reference s | max abs diff vs PyTorch |")
     print("|" + "---|" * 15)
     for n, flops, ts, trss, sx, tiled_s, ref_s in rows:
         cells = [str(n), f"{ts:.3f}", f"{flops / ts * 1e-9:.1f}", f"{trss / 2**30:.2f} GiB"]
