@@ -8,5 +8,7 @@ namespace sxplan {
 int run_models(const invocation& inv);
 int run_check(const invocation& inv);
 int run_advise(const invocation& inv);
+int run_table(const invocation& inv);
+int run_reuse(const invocation& inv);
 
 }  // namespace sxplan
