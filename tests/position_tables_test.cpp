@@ -188,3 +188,25 @@ TEST(PositionTablesTest, PhaseAndArrayNamesRoundTrip) {
   EXPECT_FALSE(selfextend::parse_table_phase("prefil"));
   EXPECT_EQ("group_key_position", selfextend::to_string(token_array::group_key_position));
 }
+
+TEST(PositionTablesTest, LongChunksEqualTheFormulaForEveryGroupSize) {
+  // Chunks of thousands of tokens take the block path for small G; check it at odd offsets.
+  for (std::int64_t group = 1; group <= 70; ++group) {
+    const plan p{group, 37, shift_rule::integer};
+    for (const std::int64_t first : {std::int64_t{0}, std::int64_t{5}, group * 1000 + 3}) {
+      std::vector<std::int64_t> gq(5000), gk(5000), row(6000);
+      selfextend::fill_token_positions(p, token_array::group_query_position, first, gq);
+      selfextend::fill_token_positions(p, token_array::group_key_position, first, gk);
+      selfextend::fill_dense_row(p, 5999 + first, first, row);
+      std::vector<std::int64_t> expected_gq, expected_gk, expected_row;
+      for (std::int64_t t = first; t < first + 5000; ++t) {
+        expected_gq.push_back(t / group + 37 - 37 / group);
+        expected_gk.push_back(t / group);
+      }
+      for (std::int64_t j = first; j < first + 6000; ++j) expected_row.push_back(brute::relative_position(5999 + first, j, group, 37));
+      EXPECT_EQ(expected_gq, gq) << "G=" << group << " first=" << first;
+      EXPECT_EQ(expected_gk, gk) << "G=" << group << " first=" << first;
+      EXPECT_EQ(expected_row, row) << "G=" << group << " first=" << first;
+    }
+  }
+}

@@ -72,14 +72,38 @@ void fill_floor_div(std::span<T> out, std::int64_t first, std::int64_t group, st
   std::int64_t remainder = first % group;
   std::size_t k = 0;
   const std::size_t n = out.size();
-  while (k < n) {
-    const std::size_t run = std::min<std::size_t>(n - k, static_cast<std::size_t>(group - remainder));
-    const T value = shifted<T>(quotient + offset, real_offset);
-    std::fill_n(out.begin() + static_cast<std::ptrdiff_t>(k), run, value);
-    k += run;
-    remainder = 0;
-    ++quotient;
+  const auto runs = [&](std::size_t stop) {
+    while (k < stop) {
+      const std::size_t run = std::min<std::size_t>(stop - k, static_cast<std::size_t>(group - remainder));
+      std::fill_n(out.begin() + static_cast<std::ptrdiff_t>(k), run, shifted<T>(quotient + offset, real_offset));
+      k += run;
+      remainder += static_cast<std::int64_t>(run);
+      if (remainder == group) {
+        remainder = 0;
+        ++quotient;
+      }
+    }
+  };
+  constexpr std::size_t pattern_size = 1024;
+  const auto g = static_cast<std::size_t>(group);
+  if (!std::is_integral_v<T> || g > 64 || n < 2 * pattern_size) {
+    runs(n);
+    return;
   }
+  // Small G, integers: short runs defeat fill_n, so add a base to a precomputed block of whole
+  // groups (t / G for t < P), a loop the compiler vectorises.
+  if (remainder != 0) runs(std::min<std::size_t>(n, g - static_cast<std::size_t>(remainder)));
+  const std::size_t reps = pattern_size / g, period = reps * g;
+  std::array<T, pattern_size> pattern{};
+  for (std::size_t t = 0; t < period; ++t) pattern[t] = static_cast<T>(t / g);
+  while (n - k >= period) {
+    const T base = static_cast<T>(quotient + offset);
+    T* dst = out.data() + k;
+    for (std::size_t t = 0; t < period; ++t) dst[t] = base + pattern[t];
+    k += period;
+    quotient += static_cast<std::int64_t>(reps);
+  }
+  runs(n);
 }
 
 template <class T>
@@ -125,26 +149,39 @@ void fill_row(const plan& p, std::int64_t query, std::int64_t first_key, std::sp
 
 }  // namespace
 
+namespace {
+
+/// Appends the whole array chunk by chunk through a cache-resident buffer: resize() would zero
+/// the memory first, an extra pass over N * 8 bytes that costs as much as the fill itself.
+template <class T>
+std::vector<T> generate(const plan& p, token_array which, std::int64_t tokens) {
+  std::vector<T> out;
+  out.reserve(static_cast<std::size_t>(tokens));
+  std::array<T, 4096> chunk{};
+  for (std::int64_t first = 0; first < tokens; first += static_cast<std::int64_t>(chunk.size())) {
+    const auto n = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(chunk.size()), tokens - first));
+    fill_token_positions(p, which, first, std::span<T>(chunk.data(), n));
+    out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  return out;
+}
+
+}  // namespace
+
 position_tables build_position_tables(const plan& p, std::int64_t tokens) {
   require_valid(p);
   if (tokens < 1) throw invalid_params("tokens", std::to_string(tokens), "must be at least 1");
+  (void)group_query_position(tokens - 1, p);  // overflow check once, before allocating
   position_tables t;
   t.extension = p;
   t.tokens = tokens;
   t.fractional_offset = fractional_offset(p);
-  const auto n = static_cast<std::size_t>(tokens);
-  t.neighbor_query_position.resize(n);
-  t.neighbor_key_position.resize(n);
-  t.group_query_position.resize(n);
-  t.group_key_position.resize(n);
-  fill_token_positions(p, token_array::neighbor_query_position, 0, t.neighbor_query_position);
-  fill_token_positions(p, token_array::neighbor_key_position, 0, t.neighbor_key_position);
-  fill_token_positions(p, token_array::group_query_position, 0, t.group_query_position);
-  fill_token_positions(p, token_array::group_key_position, 0, t.group_key_position);
-  if (p.shift == shift_rule::fractional) {
-    t.group_query_position_real.resize(n);
-    fill_token_positions(p, token_array::group_query_position, 0, std::span<double>(t.group_query_position_real));
-  }
+  t.neighbor_query_position = generate<std::int64_t>(p, token_array::neighbor_query_position, tokens);
+  t.neighbor_key_position = generate<std::int64_t>(p, token_array::neighbor_key_position, tokens);
+  t.group_query_position = generate<std::int64_t>(p, token_array::group_query_position, tokens);
+  t.group_key_position = generate<std::int64_t>(p, token_array::group_key_position, tokens);
+  if (p.shift == shift_rule::fractional)
+    t.group_query_position_real = generate<double>(p, token_array::group_query_position, tokens);
   return t;
 }
 
