@@ -22,6 +22,8 @@ const subcommand subcommands[] = {
     {"models", sxplan::run_models, "list the built-in model presets"},
     {"check", sxplan::run_check, "judge one plan (G, W) for N tokens"},
     {"advise", sxplan::run_advise, "rank plans (G, W) for N tokens, with reasons"},
+    {"table", sxplan::run_table, "exact position tables for other runtimes (npy, safetensors, CSV, JSON, C)"},
+    {"reuse", sxplan::run_reuse, "which pretrained positions a plan reuses, and how often"},
     {"llamacpp", sxplan::run_llamacpp, "positions llama.cpp's group attention assigns, against the exact map"},
 };
 
