@@ -86,7 +86,7 @@ main_window::main_window(const start_options& options, QWidget* parent) : QMainW
   right_splitter_->setStretchFactor(0, 3);
   right_splitter_->setStretchFactor(1, 1);
   right_splitter_->setSizes({620, 240});
-  views_splitter_->setSizes({560, 520});
+  views_splitter_->setSizes({520, 600});
   main_splitter_->setStretchFactor(0, 0);
   main_splitter_->setStretchFactor(1, 1);
   outer->addWidget(main_splitter_, 1);
