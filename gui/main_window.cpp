@@ -31,9 +31,11 @@
 
 #include <selfextend/hf_config.hpp>
 #include <selfextend/position_map.hpp>
+#include <selfextend/reuse.hpp>
 #include <selfextend/version.hpp>
 
 #include "advice_view.hpp"
+#include "export_dialog.hpp"
 #include "gui_format.hpp"
 #include "map_view.hpp"
 #include "reuse_view.hpp"
@@ -399,8 +401,8 @@ void main_window::inputs_changed() {
   }
   if (!issues_.empty()) {
     verdict_->show_invalid(issues_);
-    reuse_->clear("Invalid inputs: see the messages beside the fields.");
-    map_->clear("Invalid inputs: see the messages beside the fields.");
+    reuse_->clear("Invalid inputs: see the messages under the fields.");
+    map_->clear("Invalid inputs: see the messages under the fields.");
     advice_->clear("Invalid inputs: no advice.");
     advised_for_.reset();
     return;
@@ -417,10 +419,7 @@ void main_window::inputs_changed() {
   }
 }
 
-void main_window::update_reuse() {
-  // Filled once the library's reuse statistics are available (issue 3).
-  reuse_->clear("The reuse statistics arrive with the library's reuse module.");
-}
+void main_window::update_reuse() { reuse_->set_stats(selfextend::compute_reuse(params_)); }
 
 void main_window::update_advice() {
   selfextend::advice_request request;
@@ -476,12 +475,25 @@ void main_window::apply_plan(const selfextend::plan& p) {
   statusBar()->showMessage(QString("Applied G = %1, W = %2").arg(grouped(p.group), grouped(p.window)), 5000);
 }
 
-QString main_window::export_tables(const QString&, const QString&, const QString&, const QString&) {
-  return "Export arrives with the library's table writers.";
+QString main_window::export_tables(const QString& path, selfextend::table_request request) {
+  if (!issues_.empty()) return QString::fromStdString(selfextend::invalid_params(issues_).what());
+  request.extension = params_.extension;
+  request.tokens = params_.tokens;
+  try {
+    const selfextend::table_summary written = selfextend::write_position_table(path.toStdString(), request);
+    statusBar()->showMessage(QString("Wrote %1 (%2 bytes)").arg(path, grouped(written.bytes)), 8000);
+    return {};
+  } catch (const std::exception& e) {  // invalid_params (bad request) or runtime_error (cannot write)
+    return QString::fromStdString(e.what());
+  }
 }
 
 void main_window::export_dialog() {
-  QMessageBox::information(this, "Export tables", export_tables({}, {}, {}, {}));
+  if (!issues_.empty()) return;
+  sxplan_gui::export_dialog dialog(params_.extension, params_.tokens, this);
+  if (dialog.exec() != QDialog::Accepted) return;
+  const QString error = export_tables(dialog.path(), dialog.request());
+  if (!error.isEmpty()) QMessageBox::warning(this, "Export failed", error);
 }
 
 void main_window::save_settings() const {

@@ -13,6 +13,7 @@
 #include <selfextend/error.hpp>
 #include <selfextend/models.hpp>
 #include <selfextend/params.hpp>
+#include <selfextend/table_writers.hpp>
 
 class QAction;
 class QCheckBox;
@@ -66,9 +67,10 @@ class main_window : public QMainWindow {
   bool load_config(const QString& path);
   /// Selects the preset `name`; false when there is none.
   bool select_preset(const QString& name);
-  /// Writes the current tables to `path` in `format` through the library's writers (tests and
-  /// the export dialog). Returns an empty string or the error message.
-  QString export_tables(const QString& path, const QString& format, const QString& layout, const QString& phase);
+  /// Writes the current plan's tables to `path` through the library's writer (atomic: a failure
+  /// leaves no file). `request`'s plan and tokens are replaced by the current ones. Returns an
+  /// empty string on success, else the message shown to the user.
+  QString export_tables(const QString& path, selfextend::table_request request);
 
   // Widgets, for tests and the keyboard-order check.
   [[nodiscard]] QComboBox* model_input() const { return model_combo_; }

@@ -17,7 +17,7 @@ namespace {
 
 constexpr int margin_left = 86;
 constexpr int margin_top = 48;
-constexpr int margin_bottom = 70;
+constexpr int margin_bottom = 84;
 constexpr int margin_right = 20;
 const QColor neighbor_colour(66, 146, 198);
 const QColor group_colour(33, 145, 140);
@@ -52,15 +52,15 @@ reuse_view::reuse_view(QWidget* parent) : QWidget(parent) {
 QSize reuse_view::sizeHint() const { return {600, 420}; }
 QSize reuse_view::minimumSizeHint() const { return {margin_left + margin_right + 160, margin_top + margin_bottom + 100}; }
 
-void reuse_view::set_series(reuse_series series) {
-  series_ = std::move(series);
+void reuse_view::set_stats(selfextend::reuse_stats stats) {
+  stats_ = std::move(stats);
   valid_ = true;
   update();
 }
 
 void reuse_view::clear(const QString& why) {
   valid_ = false;
-  series_ = {};
+  stats_ = {};
   empty_reason_ = why;
   hover_text_.clear();
   update();
@@ -72,8 +72,7 @@ QRect reuse_view::plot_rect() const {
 }
 
 std::int64_t reuse_view::x_range() const {
-  const auto used = static_cast<std::int64_t>(std::max(series_.neighbor_counts.size(), series_.group_counts.size()));
-  return std::max<std::int64_t>({series_.context, used, 1});
+  return std::max<std::int64_t>({stats_.context, stats_.max_position + 1, 1});
 }
 
 std::optional<std::int64_t> reuse_view::position_at(QPoint at) const {
@@ -101,30 +100,19 @@ void reuse_view::paintEvent(QPaintEvent*) {
     return;
   }
   const std::int64_t range = x_range();
-  const std::int64_t context = series_.context;
-  auto count = [](const std::vector<std::int64_t>& v, std::int64_t p) {
-    return p < static_cast<std::int64_t>(v.size()) ? static_cast<double>(v[static_cast<std::size_t>(p)]) : 0.0;
-  };
+  const std::int64_t context = stats_.context;
   auto to_x = [&](double position) { return plot.left() + position / static_cast<double>(range) * plot.width(); };
 
-  // One bar per pixel column (or per position when there are fewer positions than pixels);
-  // a bar is the mean pairs per position of the positions it covers, so heights keep their unit.
-  const int bins = static_cast<int>(std::min<std::int64_t>(range, plot.width()));
-  std::vector<double> neighbor(static_cast<std::size_t>(bins)), group(static_cast<std::size_t>(bins));
+  // One bucket per pixel column (or per position when there are fewer positions than pixels),
+  // summed by the library; a bar shows the bucket's mean pairs per position so heights keep their unit.
+  const std::vector<selfextend::reuse_bucket> buckets =
+      selfextend::bucket_reuse(stats_, range, std::min<std::int64_t>(range, plot.width()));
+  auto per_position = [](std::int64_t pairs, const selfextend::reuse_bucket& b) {
+    return static_cast<double>(pairs) / static_cast<double>(b.last - b.first + 1);
+  };
   double top = 0;
-  for (int b = 0; b < bins; ++b) {
-    const std::int64_t lo = (range * b) / bins;
-    const std::int64_t hi = std::max(lo + 1, (range * (b + 1)) / bins);
-    double n = 0, g = 0;
-    for (std::int64_t p = lo; p < hi; ++p) {
-      n += count(series_.neighbor_counts, p);
-      g += count(series_.group_counts, p);
-    }
-    const auto width_positions = static_cast<double>(hi - lo);
-    neighbor[static_cast<std::size_t>(b)] = n / width_positions;
-    group[static_cast<std::size_t>(b)] = g / width_positions;
-    top = std::max(top, (n + g) / width_positions);
-  }
+  for (const selfextend::reuse_bucket& b : buckets)
+    top = std::max(top, per_position(b.neighbor, b) + per_position(b.group, b));
   top = top > 0 ? top * 1.08 : 1.0;
   const double step = nice_step(top, 5);
   auto to_y = [&](double v) { return plot.bottom() - v / top * plot.height(); };
@@ -136,11 +124,11 @@ void reuse_view::paintEvent(QPaintEvent*) {
   painter.setPen(QColor(225, 225, 225));
   for (double v = step; v < top; v += step) painter.drawLine(QPointF(plot.left(), to_y(v)), QPointF(plot.right(), to_y(v)));
 
-  for (int b = 0; b < bins; ++b) {
-    const double x0 = to_x(static_cast<double>((range * b) / bins));
-    const double x1 = std::max(x0 + 1.0, to_x(static_cast<double>((range * (b + 1)) / bins)));
-    const double n = neighbor[static_cast<std::size_t>(b)];
-    const double g = group[static_cast<std::size_t>(b)];
+  for (const selfextend::reuse_bucket& b : buckets) {
+    const double x0 = to_x(static_cast<double>(b.first));
+    const double x1 = std::max(x0 + 1.0, to_x(static_cast<double>(b.last + 1)));
+    const double n = per_position(b.neighbor, b);
+    const double g = per_position(b.group, b);
     if (n > 0) painter.fillRect(QRectF(QPointF(x0, to_y(n)), QPointF(x1, plot.bottom() + 1)), neighbor_colour);
     if (g > 0) painter.fillRect(QRectF(QPointF(x0, to_y(n + g)), QPointF(x1, to_y(n))), group_colour);
   }
@@ -170,10 +158,11 @@ void reuse_view::paintEvent(QPaintEvent*) {
   painter.drawText(QRect(-plot.height() / 2, -fm.height() / 2, plot.height(), fm.height()), Qt::AlignCenter,
                    "pairs per position");
   painter.restore();
-  painter.drawText(QRect(plot.left(), plot.bottom() + 8 + 2 * fm.height(), plot.width(), fm.height()), Qt::AlignLeft,
-                   QString("total pairs %1 \u00b7 at or past L/2: %2 % \u00b7 at or past 2L/3: %3 %")
-                       .arg(grouped(series_.total_pairs), fixed(100 * series_.pairs_past_half, 1),
-                            fixed(100 * series_.pairs_past_two_thirds, 1)));
+  painter.drawText(QRect(plot.left() - 40, plot.bottom() + 8 + 2 * fm.height(), plot.width() + 40, 2 * fm.height()),
+                   Qt::AlignLeft | Qt::TextWordWrap,
+                   QString("total pairs %1 \u00b7 pairs at or past L/2: %2 % \u00b7 past 2L/3: %3 % \u00b7 past L: %4")
+                       .arg(grouped(stats_.total_pairs), fixed(100 * stats_.fraction_pairs_past_half, 1),
+                            fixed(100 * stats_.fraction_pairs_past_two_thirds, 1), grouped(stats_.pairs_past_context)));
 
   // The marks: L/2 and 2L/3 (where the paper's rule of thumb says training thins out) and L.
   struct mark {
@@ -185,7 +174,7 @@ void reuse_view::paintEvent(QPaintEvent*) {
   const double l = static_cast<double>(context);
   const mark marks[] = {{l / 2, "L/2", QColor(178, 138, 0), Qt::DashLine},
                         {2 * l / 3, "2L/3", QColor(230, 106, 0), Qt::DashLine},
-                        {l, "L", QColor(198, 40, 40), Qt::SolidLine}};
+                        {l, "L = " + grouped(context), QColor(198, 40, 40), Qt::SolidLine}};
   for (const mark& m : marks) {
     const double x = to_x(m.position);
     painter.setPen(QPen(m.colour, 2, m.style));
@@ -221,12 +210,12 @@ void reuse_view::mouseMoveEvent(QMouseEvent* event) {
     auto at = [&](const std::vector<std::int64_t>& v) {
       return *p < static_cast<std::int64_t>(v.size()) ? v[static_cast<std::size_t>(*p)] : std::int64_t{0};
     };
-    const std::int64_t n = at(series_.neighbor_counts);
-    const std::int64_t g = at(series_.group_counts);
+    const std::int64_t n = at(stats_.neighbor_counts);
+    const std::int64_t g = at(stats_.group_counts);
     text = QString("position %1: %2 pairs (neighbor %3, group %4)")
                .arg(grouped(*p), grouped(n + g), grouped(n), grouped(g));
-    if (series_.fractional_offset != 0 && g > 0)
-      text += QString("; group pairs sit at %1").arg(fixed(static_cast<double>(*p) - series_.fractional_offset, 3));
+    if (stats_.fractional_offset != 0 && g > 0)
+      text += QString("; group pairs sit at %1").arg(fixed(static_cast<double>(*p) - stats_.fractional_offset, 3));
     QToolTip::showText(event->globalPosition().toPoint(), text, this);
   } else {
     QToolTip::hideText();

@@ -17,7 +17,11 @@
 #include <selfextend/advice.hpp>
 #include <selfextend/hf_config.hpp>
 #include <selfextend/params.hpp>
+#include <selfextend/npy.hpp>
 #include <selfextend/position_map.hpp>
+#include <selfextend/position_tables.hpp>
+#include <selfextend/table_writers.hpp>
+#include <selfextend/reuse.hpp>
 
 #include "advice_view.hpp"
 #include "gui_format.hpp"
@@ -85,6 +89,11 @@ class main_window_test : public QObject {
     QCOMPARE(w.verdict()->band_text(), text_of(selfextend::to_string(a5.band)));
     QVERIFY2(w.verdict()->fits_text().contains("3,979"), qPrintable(w.verdict()->fits_text()));
     QCOMPARE(w.group_slider()->value(), 5);
+    // The histogram holds the library's counts for G = 5, not the ones for G = 8.
+    QVERIFY(w.reuse()->has_stats());
+    QVERIFY(w.reuse()->stats() == selfextend::compute_reuse({4096, 15800, {5, 1024}}));
+    QCOMPARE(w.reuse()->stats().max_position, 3979);
+    QCOMPARE(w.reuse()->stats().total_pairs, std::int64_t{15800} * 15801 / 2);
 
     // The slider drives the spin box: one step right is G = 6.
     w.group_slider()->setFocus();
@@ -93,6 +102,7 @@ class main_window_test : public QObject {
     const selfextend::assessment a6 = selfextend::assess({4096, 15800, {6, 1024}});
     QVERIFY(w.verdict()->fits_text().contains(sxplan_gui::grouped(a6.max_position)));
     QCOMPARE(w.verdict()->band_text(), text_of(selfextend::to_string(a6.band)));
+    QVERIFY(w.reuse()->stats() == selfextend::compute_reuse({4096, 15800, {6, 1024}}));
 
     // G = 4 cannot hold 15,800 tokens: the verdict says so.
     type_into(w.group_input(), "4");
@@ -110,7 +120,7 @@ class main_window_test : public QObject {
     QVERIFY(!w.export_action()->isEnabled());
     QCOMPARE(w.verdict()->band_text(), QString("invalid input"));
     QVERIFY(w.verdict()->fits_text().contains("window = 5000: must be smaller than context (4096)"));
-    QVERIFY(!w.reuse()->has_series());
+    QVERIFY(!w.reuse()->has_stats());
 
     type_into(w.window_input(), "1024");
     QVERIFY(w.field_message("window").isEmpty());
@@ -203,6 +213,24 @@ class main_window_test : public QObject {
     QCOMPARE(static_cast<std::int64_t>(q->position), q->query - q->key);
   }
 
+  void reuseHoverShowsTheLibrarysCounts() {
+    main_window w(seed());
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    sxplan_gui::reuse_view* view = w.reuse();
+    const QRect plot = view->plot_rect();
+    const QPoint at(plot.left() + plot.width() / 2, plot.center().y());
+    QMouseEvent move(QEvent::MouseMove, QPointF(at), view->mapToGlobal(QPointF(at)), Qt::NoButton, Qt::NoButton, {});
+    QApplication::sendEvent(view, &move);
+    const std::optional<std::int64_t> p = view->position_at(at);
+    QVERIFY(p.has_value());
+    const selfextend::reuse_stats stats = selfextend::compute_reuse({4096, 15800, {8, 1024}});
+    const auto k = static_cast<std::size_t>(*p);
+    QVERIFY2(view->hover_text().contains(QString("position %1: %2 pairs").arg(sxplan_gui::grouped(*p),
+                                                                              sxplan_gui::grouped(stats.counts.at(k)))),
+             qPrintable(view->hover_text()));
+  }
+
   void mapSamplesAtMostMaxCellsAtLargeN() {
     start_options o = seed();
     o.tokens = 131072;
@@ -248,6 +276,41 @@ class main_window_test : public QObject {
     QVERIFY(!expected.empty());
     QCOMPARE(w.field_message("config"), QString::fromStdString(expected));
     QCOMPARE(w.model().context, 2048);  // the previous model stays
+  }
+
+  void exportWritesATableTheLibraryReadsBackEqual() {
+    main_window w(seed());
+    QTemporaryDir dir;
+    const QString path = dir.filePath("seed.npy");
+    selfextend::table_request request;
+    request.format = selfextend::table_format::npy;
+    request.layout = selfextend::table_layout::tokens;
+    QCOMPARE(w.export_tables(path, request), QString());
+    const selfextend::npy_array read = selfextend::read_npy(path.toStdString(), "table");
+    QCOMPARE(read.shape, (std::vector<std::int64_t>{4, 15800}));
+    const selfextend::position_tables expected = selfextend::build_position_tables({8, 1024}, 15800);
+    std::vector<std::int64_t> rows;
+    for (const selfextend::token_array a : selfextend::all_token_arrays)
+      rows.insert(rows.end(), expected[a].begin(), expected[a].end());
+    QVERIFY(read.to_int64() == rows);
+
+    // The dense layout of a small plan, read back equal to the library's pair map.
+    type_into(w.tokens_input(), "100");
+    const QString dense = dir.filePath("dense.npy");
+    request.layout = selfextend::table_layout::dense;
+    QCOMPARE(w.export_tables(dense, request), QString());
+    const selfextend::npy_array matrix = selfextend::read_npy(dense.toStdString(), "table");
+    QCOMPARE(matrix.shape, (std::vector<std::int64_t>{100, 100}));
+    const std::vector<std::int64_t> values = matrix.to_int64();
+    for (std::int64_t i = 0; i < 100; ++i)
+      for (std::int64_t j = 0; j < 100; ++j)
+        QCOMPARE(values[static_cast<std::size_t>(i * 100 + j)],
+                 j > i ? -1 : selfextend::map_pair(i, j, {8, 1024}).position);
+
+    // An unwritable place: the library's message, and no file.
+    const QString bad = dir.filePath("missing-dir/seed.npy");
+    QVERIFY(!w.export_tables(bad, request).isEmpty());
+    QVERIFY(!QFile::exists(bad));
   }
 
   void tabOrderFollowsReadingOrder() {
