@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include <selfextend/error.hpp>
+#include <selfextend/gguf.hpp>
 #include <selfextend/hf_config.hpp>
 #include <selfextend/version.hpp>
 
@@ -93,7 +94,8 @@ void add_model_options(po::options_description& options) {
   options.add_options()
     ("context", po::value<std::string>()->value_name("L"), "pretrained context L in tokens")
     ("model", po::value<std::string>()->value_name("NAME"), "built-in model preset (see `sxplan models`)")
-    ("config", po::value<std::string>()->value_name("PATH"), "Hugging Face config.json to read L from");
+    ("config", po::value<std::string>()->value_name("PATH"), "Hugging Face config.json to read L from")
+    ("gguf", po::value<std::string>()->value_name("PATH"), "GGUF model file to read L from (header only)");
 }
 
 void add_shift_option(po::options_description& options) {
@@ -104,12 +106,13 @@ void add_shift_option(po::options_description& options) {
 
 model_choice resolve_model(const po::variables_map& vm) {
   std::vector<std::string> given;
-  for (const char* flag : {"context", "model", "config"})
+  for (const char* flag : {"context", "model", "config", "gguf"})
     if (vm.count(flag)) given.push_back(flag);
-  if (given.empty()) throw invalid_params("context", "(none)", "a model is required: give --context, --model or --config");
+  if (given.empty())
+    throw invalid_params("context", "(none)", "a model is required: give --context, --model, --config or --gguf");
   if (given.size() > 1)
     throw invalid_params(given[1], vm[given[1]].as<std::string>(),
-                         "conflicts with --" + given[0] + ": give only one of --context, --model, --config");
+                         "conflicts with --" + given[0] + ": give only one of --context, --model, --config, --gguf");
   model_choice choice;
   if (vm.count("context")) {
     choice.model.context = parse_int64("context", vm["context"].as<std::string>());
@@ -120,9 +123,12 @@ model_choice resolve_model(const po::variables_map& vm) {
   } else if (vm.count("model")) {
     choice.preset = vm["model"].as<std::string>();
     choice.model = selfextend::find_model(*choice.preset);
-  } else {
+  } else if (vm.count("config")) {
     choice.config = vm["config"].as<std::string>();
     choice.model = selfextend::read_hf_config(*choice.config);
+  } else {
+    choice.gguf = vm["gguf"].as<std::string>();
+    choice.model = selfextend::read_gguf(*choice.gguf);
   }
   return choice;
 }
@@ -131,6 +137,7 @@ void echo_model(json::object& params, const model_choice& choice) {
   params["context"] = choice.model.context;
   params["model"] = choice.preset ? json::value(*choice.preset) : json::value(nullptr);
   params["config"] = choice.config ? json::value(*choice.config) : json::value(nullptr);
+  params["gguf"] = choice.gguf ? json::value(*choice.gguf) : json::value(nullptr);
 }
 
 json::object envelope(const std::string& command, json::object params, json::object result) {

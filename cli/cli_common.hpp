@@ -49,20 +49,21 @@ std::int64_t required_int64(const po::variables_map& vm, const std::string& flag
 /// --shift int|float (default int).
 selfextend::shift_rule shift_option(const po::variables_map& vm);
 
-/// Adds --context, --model, --config (the ways to name the pretrained window L).
+/// Adds --context, --model, --config, --gguf (the ways to name the pretrained window L).
 void add_model_options(po::options_description& options);
 /// Adds --shift.
 void add_shift_option(po::options_description& options);
 
-/// The model the user named; exactly one of --context/--model/--config must be given.
+/// The model the user named; exactly one of --context/--model/--config/--gguf must be given.
 struct model_choice {
   selfextend::model_info model;      ///< context always set
   std::optional<std::string> preset; ///< --model
   std::optional<std::string> config; ///< --config
+  std::optional<std::string> gguf;   ///< --gguf
 };
 model_choice resolve_model(const po::variables_map& vm);
 
-/// Echoes the model choice into a JSON params object (context, model, config).
+/// Echoes the model choice into a JSON params object (context, model, config, gguf).
 void echo_model(boost::json::object& params, const model_choice& choice);
 
 /// The `{"schema_version", "planner_version", "command", "params", "result"}` envelope.

@@ -6,8 +6,10 @@
 
 #include <selfextend/advice.hpp>
 #include <selfextend/error.hpp>
+#include <selfextend/llamacpp.hpp>
 
 #include "commands.hpp"
+#include "json_llamacpp.hpp"
 #include "json_output.hpp"
 
 namespace sxplan {
@@ -47,6 +49,54 @@ void render_text(std::ostream& out, const selfextend::advice_request& req, const
   for (const std::string& w : choice.model.warnings) out << "\nwarning: " << w << "\n";
 }
 
+void render_llamacpp_text(std::ostream& out, const selfextend::llamacpp_advice_request& req, const model_choice& choice,
+                          const selfextend::llamacpp_advice& a, const std::string& command_line) {
+  out << "llama.cpp flags: N = " << grouped(req.tokens) << " tokens on " << choice.model.name << " (L = "
+      << grouped(req.context) << "), target largest position < "
+      << (req.target == selfextend::target_fraction::half ? "L/2" : "2L/3") << "\n\n";
+  out << "  " << command_line << "\n\n";
+  out << "Largest position " << grouped(a.max_position) << (a.fits ? " (fits)" : " (does NOT fit)") << "; KV cells "
+      << grouped(req.tokens) << "\n";
+  for (const std::string& reason : a.reasons) out << "  - " << reason << "\n";
+  for (const std::string& w : a.warnings) out << "  ! " << w << "\n";
+  for (const std::string& w : choice.model.warnings) out << "\nwarning: " << w << "\n";
+}
+
+/// `--runtime llamacpp`: one call to selfextend::advise_llamacpp, rendered as a command line.
+int run_advise_llamacpp(const invocation& inv, const po::variables_map& vm, const model_choice& choice) {
+  // These shape LongLM's ranking only; refuse them rather than ignore them silently.
+  for (const char* flag : {"top", "shift"})
+    if (vm.count(flag))
+      throw selfextend::invalid_params(flag, vm[flag].as<std::string>(), "applies to --runtime longlm only");
+  selfextend::llamacpp_advice_request req;
+  req.context = choice.model.context;
+  req.tokens = required_int64(vm, "tokens");
+  req.window = optional_int64(vm, "window");
+  req.group = optional_int64(vm, "group");
+  if (vm.count("target")) {
+    const std::string text = vm["target"].as<std::string>();
+    const auto target = selfextend::parse_target_fraction(text);
+    if (!target) throw selfextend::invalid_params("target", text, "must be two_thirds or half");
+    req.target = *target;
+  }
+  req.max_group = optional_int64(vm, "max-group").value_or(req.max_group);
+  const selfextend::llamacpp_advice result = selfextend::advise_llamacpp(req);
+  const std::string command_line = llamacpp_command_line(result, choice.gguf.value_or("MODEL.gguf"));
+  if (vm.count("json")) {
+    boost::json::object echoed{{"tokens", req.tokens},
+                               {"window", req.window ? boost::json::value(*req.window) : boost::json::value(nullptr)},
+                               {"group", req.group ? boost::json::value(*req.group) : boost::json::value(nullptr)},
+                               {"target", std::string(selfextend::to_string(req.target))},
+                               {"max_group", req.max_group},
+                               {"runtime", "llamacpp"}};
+    echo_model(echoed, choice);
+    write_json(inv.out, envelope("advise", std::move(echoed), to_json(result, command_line)));
+  } else {
+    render_llamacpp_text(inv.out, req, choice, result, command_line);
+  }
+  return exit_ok;
+}
+
 }  // namespace
 
 int run_advise(const invocation& inv) {
@@ -58,19 +108,24 @@ int run_advise(const invocation& inv) {
     ("target", po::value<std::string>()->value_name("two_thirds|half"), "keep R below 2L/3 (default) or L/2")
     ("max-group", po::value<std::string>()->value_name("G"), "largest G to consider (default 64)")
     ("top", po::value<std::string>()->value_name("K"), "number of ranked candidates to list (default 5)")
-    ("runtime", po::value<std::string>()->value_name("longlm"), "runtime whose semantics to plan for (default longlm)");
+    ("runtime", po::value<std::string>()->value_name("longlm|llamacpp"),
+     "runtime to plan for: longlm (default) ranks (G, W); llamacpp prints llama-cli flags (--grp-attn-n, "
+     "--grp-attn-w, -c, -b)");
   add_model_options(options);
   add_shift_option(options);
   options.add_options()("json", "print one JSON document")("help,h", "show this help");
   const po::variables_map vm = parse(inv, options);
   if (vm.count("help")) {
-    print_help(inv, "--tokens N (--context L | --model NAME | --config PATH) [--window W] [--group G] [--top K] [--json]",
+    print_help(inv, "--tokens N (--context L | --model NAME | --config PATH | --gguf PATH) [--window W] [--group G] "
+               "[--top K] [--runtime longlm|llamacpp] [--json]",
                "Rank Self-Extend plans (G, W) for reading N tokens, with the reasons for each.", options);
     return exit_ok;
   }
   const std::string runtime = vm.count("runtime") ? vm["runtime"].as<std::string>() : "longlm";
-  if (runtime != "longlm") throw selfextend::invalid_params("runtime", runtime, "must be longlm");
+  if (runtime != "longlm" && runtime != "llamacpp")
+    throw selfextend::invalid_params("runtime", runtime, "must be longlm or llamacpp");
   const model_choice choice = resolve_model(vm);
+  if (runtime == "llamacpp") return run_advise_llamacpp(inv, vm, choice);
   selfextend::advice_request req;
   req.context = choice.model.context;
   req.tokens = required_int64(vm, "tokens");

@@ -8,5 +8,6 @@ namespace sxplan {
 int run_models(const invocation& inv);
 int run_check(const invocation& inv);
 int run_advise(const invocation& inv);
+int run_llamacpp(const invocation& inv);
 
 }  // namespace sxplan

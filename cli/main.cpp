@@ -22,6 +22,7 @@ const subcommand subcommands[] = {
     {"models", sxplan::run_models, "list the built-in model presets"},
     {"check", sxplan::run_check, "judge one plan (G, W) for N tokens"},
     {"advise", sxplan::run_advise, "rank plans (G, W) for N tokens, with reasons"},
+    {"llamacpp", sxplan::run_llamacpp, "positions llama.cpp's group attention assigns, against the exact map"},
 };
 
 void print_usage(std::ostream& out) {

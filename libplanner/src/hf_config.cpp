@@ -137,7 +137,15 @@ model_info parse_hf_config(std::string_view json_text, std::string_view source) 
   m.rotary_fraction = fraction.value_or(1.0);
   if (!(m.rotary_fraction > 0.0 && m.rotary_fraction <= 1.0))
     f.fail(f.find("partial_rotary_factor") ? "partial_rotary_factor" : "rotary_pct", "must be in (0, 1]");
-  m.rotary_dims = static_cast<std::int64_t>(static_cast<double>(m.head_dim) * m.rotary_fraction);
+  // HF computes int(head_dim * factor); the product never exceeds head_dim, but a head_dim near
+  // 2^63 rounds up in double, so keep full fractions exact and convert only what fits.
+  if (m.rotary_fraction == 1.0) {
+    m.rotary_dims = m.head_dim;
+  } else {
+    const double rotary = static_cast<double>(m.head_dim) * m.rotary_fraction;
+    if (rotary >= 9.0e18) f.fail("head_dim", "is too large");
+    m.rotary_dims = static_cast<std::int64_t>(rotary);
+  }
   if (m.rotary_dims < 2 || m.rotary_dims % 2 != 0)
     f.fail("partial_rotary_factor", "gives " + std::to_string(m.rotary_dims) + " rotary dims; an even number >= 2 is required");
 

@@ -3,6 +3,7 @@
 
 #include <selfextend/advice.hpp>
 #include <selfextend/error.hpp>
+#include <selfextend/llamacpp.hpp>
 #include <selfextend/models.hpp>
 #include <selfextend/params.hpp>
 #include <selfextend/position_map.hpp>

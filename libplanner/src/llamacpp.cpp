@@ -1,0 +1,505 @@
+// llamacpp.cpp - llama.cpp's group-attention schedule in closed form, its comparison with the
+// exact map, and the flag advisor (docs/runtimes.md, "llama.cpp").
+//
+// Notation: G = ga_n, W = ga_w (passkey: W = n_batch), B = W/G, D = W - B, K = groupings done.
+// Each grouping of llama.cpp's loop restores the ungrouped tail, divides the cells of the next
+// W-block by G and moves the rest down; after K of them cell j < K*W sits at floor(j/G) and
+// cell j >= K*W at j - K*D. The tests replay the operations cell by cell to check this.
+#include <selfextend/llamacpp.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <string>
+#include <tuple>
+
+#include <selfextend/params.hpp>
+#include <selfextend/position_map.hpp>
+
+#include "checked_math.hpp"
+
+namespace selfextend {
+
+namespace {
+
+using detail::wide_int;
+
+std::string num(std::int64_t v) { return std::to_string(v); }
+
+std::string fixed(double value, int decimals) {
+  std::array<char, 64> buffer{};
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
+                                    std::chars_format::fixed, decimals);
+  return std::string(buffer.data(), result.ptr);
+}
+
+void require_valid(const llamacpp_schedule& s) {
+  if (std::vector<issue> issues = validate(s); !issues.empty()) throw invalid_params(std::move(issues));
+}
+
+/// Position of cell j after K groupings.
+std::int64_t cell_position(std::int64_t j, std::int64_t k, std::int64_t group, std::int64_t window) {
+  const std::int64_t shrink = window - window / group;
+  return j < k * window ? j / group : j - k * shrink;
+}
+
+/// Largest query position when tokens 0..n-1 are each decoded alone by main's loop:
+/// token t = K*W + r sits at K*B + r, so the maximum is the last token or the end of the block before it.
+std::int64_t single_token_max(std::int64_t n, std::int64_t group, std::int64_t window) {
+  const std::int64_t per_block = window / group;
+  const std::int64_t k = (n - 1) / window;
+  const std::int64_t r = (n - 1) % window;
+  std::int64_t best = k * per_block + r;
+  if (k >= 1) best = std::max(best, (k - 1) * per_block + window - 1);
+  return best;
+}
+
+/// Largest query position of a main-mode prompt of n tokens in chunks of `batch` (the last token of
+/// each chunk is its largest). O(n / batch).
+std::int64_t chunked_prompt_max(std::int64_t n, std::int64_t batch, std::int64_t group, std::int64_t window) {
+  const std::int64_t shrink = window - window / group;
+  std::int64_t best = 0;
+  for (std::int64_t start = 0; start < n; start += batch) {
+    const std::int64_t last = std::min(start + batch, n) - 1;
+    best = std::max(best, last - (start / window) * shrink);
+  }
+  return best;
+}
+
+// Closed-form sums over keys for the comparison. h(j) = j - floor(j/G) is non-decreasing with
+// steps of 0 or 1, which makes every region's difference monotone in j.
+struct key_sums {
+  std::int64_t group;
+  /// sum_{j < n} floor(j / G)
+  [[nodiscard]] wide_int floor_sum(std::int64_t n) const {
+    const wide_int m = n / group;
+    const wide_int r = n % group;
+    return wide_int{group} * m * (m - 1) / 2 + r * m;
+  }
+  [[nodiscard]] std::int64_t h(std::int64_t j) const { return j - j / group; }
+  /// sum_{a <= j < b} h(j)
+  [[nodiscard]] wide_int h_sum(std::int64_t a, std::int64_t b) const {
+    const wide_int plain = (wide_int{a} + b - 1) * (b - a) / 2;
+    return plain - (floor_sum(b) - floor_sum(a));
+  }
+  /// Smallest j >= 0 with h(j) >= v (a huge value when none exists).
+  [[nodiscard]] wide_int first_at_least(wide_int v) const {
+    if (v <= 0) return 0;
+    if (group == 1) return wide_int{detail::int64_max} * 4;  // h == 0 everywhere
+    // h(j) = ceil(j (G-1) / G) >= v  <=>  j (G-1) > (v-1) G
+    return (v - 1) * group / (group - 1) + 1;
+  }
+  /// #{a <= j < b : h(j) == v}
+  [[nodiscard]] wide_int count_equal(std::int64_t a, std::int64_t b, wide_int v) const {
+    const wide_int lo = std::max<wide_int>(a, first_at_least(v));
+    const wide_int hi = std::min<wide_int>(b, first_at_least(v + 1));
+    return hi > lo ? hi - lo : 0;
+  }
+};
+
+}  // namespace
+
+std::string_view to_string(llamacpp_mode m) noexcept { return m == llamacpp_mode::main ? "main" : "passkey"; }
+
+std::optional<llamacpp_mode> parse_llamacpp_mode(std::string_view text) noexcept {
+  if (text == "main") return llamacpp_mode::main;
+  if (text == "passkey") return llamacpp_mode::passkey;
+  return std::nullopt;
+}
+
+std::int64_t effective_window(const llamacpp_schedule& s) noexcept {
+  return s.mode == llamacpp_mode::main ? s.ga_w : s.batch;
+}
+
+std::vector<issue> validate(const llamacpp_schedule& s) {
+  std::vector<issue> issues;
+  if (s.tokens < 1) issues.push_back({"tokens", num(s.tokens), "must be at least 1"});
+  if (s.generate < 0) issues.push_back({"generate", num(s.generate), "must be at least 0"});
+  if (s.tokens >= 1 && s.generate >= 0 && s.tokens > llamacpp_max_tokens - s.generate)
+    issues.push_back({"tokens", num(s.tokens),
+                      "plus generate (" + num(s.generate) + ") must be at most " + num(llamacpp_max_tokens) +
+                          " (llama.cpp counts cells in int32)"});
+  if (s.batch < 1) issues.push_back({"batch", num(s.batch), "must be at least 1"});
+  if (s.ga_n < 1) issues.push_back({"ga_n", num(s.ga_n), "must be at least 1 (llama.cpp asserts ga_n > 0)"});
+  if (s.context && *s.context < 2) issues.push_back({"context", num(*s.context), "must be at least 2"});
+  if (s.mode == llamacpp_mode::main) {
+    if (s.ga_w < 1) {
+      issues.push_back({"ga_w", num(s.ga_w), "must be at least 1"});
+    } else if (s.ga_n > 1 && s.ga_w % s.ga_n != 0) {
+      issues.push_back({"ga_w", num(s.ga_w),
+                        "must be a multiple of ga_n (" + num(s.ga_n) + "); llama.cpp asserts ga_w % ga_n == 0"});
+    }
+  } else {
+    if (s.batch >= 1 && s.ga_n > 1 && s.batch % s.ga_n != 0)
+      issues.push_back({"batch", num(s.batch),
+                        "must be a multiple of ga_n (" + num(s.ga_n) + ") in passkey mode; llama-passkey asserts "
+                        "n_batch % n_grp == 0"});
+    if (!s.context) {
+      issues.push_back({"context", "(none)", "is required in passkey mode (llama-passkey sizes n_ctx from n_ctx_train)"});
+    } else if (*s.context >= 2 && s.tokens >= 1 && s.batch >= 1 && s.ga_n >= 1) {
+      // llama-passkey's first loop runs chunks starting below n_ctx - n_keep = n_ctx_train * n_grp.
+      const wide_int limit = wide_int{*s.context} * s.ga_n;
+      const wide_int last_start = wide_int{(s.tokens - 1) / s.batch} * s.batch;
+      if (last_start >= limit)
+        issues.push_back({"tokens", num(s.tokens),
+                          "too long for passkey mode: its last chunk starts at " +
+                              num(static_cast<std::int64_t>(last_start)) + ", not below context * ga_n = " +
+                              std::to_string(static_cast<long long>(std::min<wide_int>(limit, detail::int64_max))) +
+                              " (llama-passkey shifts the cache beyond that, which is not simulated)"});
+    }
+  }
+  return issues;
+}
+
+namespace {
+
+/// K when token t is decoded; the schedule is valid and 0 <= t < tokens + generate.
+std::int64_t groupings_unchecked(const llamacpp_schedule& s, std::int64_t t) {
+  if (s.ga_n == 1) return 0;  // neither program groups with G = 1
+  if (s.mode == llamacpp_mode::main) {
+    // The loop runs before each llama_decode, with every earlier cell in the cache:
+    // it leaves K = floor(cells / W). A prompt chunk starts at a multiple of batch.
+    const std::int64_t cells_before = t < s.tokens ? t / s.batch * s.batch : t;
+    return cells_before / s.ga_w;
+  }
+  // llama-passkey groups the previous chunk before every prompt chunk but the first, and never
+  // while generating.
+  return t < s.tokens ? t / s.batch : (s.tokens - 1) / s.batch;
+}
+
+}  // namespace
+
+std::int64_t llamacpp_groupings_at(const llamacpp_schedule& s, std::int64_t t) {
+  require_valid(s);
+  const std::int64_t n = s.tokens + s.generate;
+  if (t < 0 || t >= n)
+    throw invalid_params("query", num(t), "must be in [0, " + num(n) + ") (tokens + generate)");
+  return groupings_unchecked(s, t);
+}
+
+llamacpp_positions simulate_llamacpp(const llamacpp_schedule& s) {
+  require_valid(s);
+  const std::int64_t n = s.tokens + s.generate;
+  const std::int64_t window = effective_window(s);
+  const std::int64_t shrink = window - window / s.ga_n;
+  llamacpp_positions out;
+  out.window = window;
+  out.kv_cells = n;
+  out.decode_calls = (s.tokens + s.batch - 1) / s.batch + s.generate;
+  out.query_position.resize(static_cast<std::size_t>(n));
+  out.final_position.resize(static_cast<std::size_t>(n));
+  for (std::int64_t t = 0; t < n; ++t) {
+    const std::int64_t k = groupings_unchecked(s, t);
+    const std::int64_t q = t - k * shrink;
+    out.query_position[static_cast<std::size_t>(t)] = q;
+    out.max_position = std::max(out.max_position, q);
+  }
+  out.groupings = groupings_unchecked(s, n - 1);
+  for (std::int64_t j = 0; j < n; ++j)
+    out.final_position[static_cast<std::size_t>(j)] = cell_position(j, out.groupings, s.ga_n, window);
+  return out;
+}
+
+std::vector<std::int64_t> llamacpp_relative_row(const llamacpp_schedule& s, std::int64_t query) {
+  const std::int64_t k = llamacpp_groupings_at(s, query);  // validates
+  const std::int64_t window = effective_window(s);
+  const std::int64_t q = query - k * (window - window / s.ga_n);
+  std::vector<std::int64_t> row(static_cast<std::size_t>(query + 1));
+  for (std::int64_t j = 0; j <= query; ++j) row[static_cast<std::size_t>(j)] = q - cell_position(j, k, s.ga_n, window);
+  return row;
+}
+
+llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s) {
+  require_valid(s);
+  const std::int64_t n = s.tokens + s.generate;
+  const std::int64_t group = s.ga_n;
+  const std::int64_t window = effective_window(s);
+  const std::int64_t shrink = window - window / group;
+  const key_sums sums{group};
+  const plan exact{group, window, shift_rule::integer};
+
+  llamacpp_comparison c;
+  c.kv_cells = n;
+  c.total_pairs = detail::saturate(wide_int{n} * (n + 1) / 2);
+  c.llamacpp_neighbors.resize(static_cast<std::size_t>(n));
+  c.exact_neighbors.resize(static_cast<std::size_t>(n));
+  wide_int differing = 0, abs_sum = 0, signed_sum = 0, max_diff = 0, llama_neighbors = 0, exact_neighbors = 0;
+  std::int64_t max_position = 0;
+
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t k = groupings_unchecked(s, i);
+    const std::int64_t boundary = k * window;      // keys >= boundary keep their true distance
+    const std::int64_t q = i - k * shrink;
+    const std::int64_t lo = std::max<std::int64_t>(0, i - window + 1);  // first exact-map neighbour
+    max_position = std::max(max_position, q);
+    c.llamacpp_neighbors[static_cast<std::size_t>(i)] = i - boundary + 1;
+    c.exact_neighbors[static_cast<std::size_t>(i)] = std::min(i + 1, window);
+    llama_neighbors += i - boundary + 1;
+    exact_neighbors += std::min(i + 1, window);
+    if (i >= 1 && i == boundary) ++c.queries_alone;
+
+    // Region B: exact neighbour, grouped in llama.cpp. difference = K*D - h(j) >= 0, largest at j = lo.
+    if (lo < boundary) {
+      const wide_int count = boundary - lo;
+      const wide_int sum = count * (wide_int{k} * shrink) - sums.h_sum(lo, boundary);
+      abs_sum += sum;
+      signed_sum += sum;
+      differing += count - sums.count_equal(lo, boundary, wide_int{k} * shrink);
+      max_diff = std::max<wide_int>(max_diff, wide_int{k} * shrink - sums.h(lo));
+    }
+    // Region C: grouped in the exact map, true distance in llama.cpp. difference = D - h(i) + h(j) <= 0,
+    // largest magnitude at j = boundary.
+    if (boundary < lo) {
+      const wide_int count = lo - boundary;
+      const wide_int magnitude = count * (wide_int{sums.h(i)} - shrink) - sums.h_sum(boundary, lo);
+      abs_sum += magnitude;
+      signed_sum -= magnitude;
+      differing += count - sums.count_equal(boundary, lo, wide_int{sums.h(i)} - shrink);
+      max_diff = std::max<wide_int>(max_diff, wide_int{sums.h(i)} - shrink - sums.h(boundary));
+    }
+    // Region E: grouped in both. difference = gq(i) - q = (K+1)*D - h(i), the same for every key.
+    if (const std::int64_t count = std::min(boundary, lo); count > 0) {
+      const wide_int diff = wide_int{k + 1} * shrink - sums.h(i);
+      const wide_int magnitude = diff < 0 ? -diff : diff;
+      abs_sum += magnitude * count;
+      signed_sum += diff * count;
+      if (diff != 0) differing += count;
+      max_diff = std::max(max_diff, magnitude);
+    }
+  }
+  const double pairs = static_cast<double>(c.total_pairs);
+  c.differing_pairs = detail::saturate(differing);
+  c.max_difference = detail::saturate(max_diff);
+  c.mean_difference = static_cast<double>(abs_sum) / pairs;
+  c.mean_signed_difference = static_cast<double>(signed_sum) / pairs;
+  c.mean_llamacpp_neighbors = static_cast<double>(llama_neighbors) / static_cast<double>(n);
+  c.mean_exact_neighbors = static_cast<double>(exact_neighbors) / static_cast<double>(n);
+  c.max_position = max_position;
+  c.single_token_max_position = single_token_max(n, group, window);
+  c.exact_max_position = selfextend::max_position(n, exact);
+  c.context = s.context;
+  if (s.context) c.fits = max_position <= *s.context - 1;
+  return c;
+}
+
+llamacpp_report analyse_llamacpp(const llamacpp_schedule& s, std::span<const std::int64_t> rows) {
+  require_valid(s);
+  const std::int64_t n = s.tokens + s.generate;
+  for (const std::int64_t row : rows)
+    if (row < 0 || row >= n)
+      throw invalid_params("rows", num(row), "must be a query index in [0, " + num(n) + ") (tokens + generate)");
+  llamacpp_report r;
+  r.positions = simulate_llamacpp(s);
+  r.comparison = compare_llamacpp(s);
+  const std::int64_t window = r.positions.window;
+  const plan exact{s.ga_n, window, shift_rule::integer};
+  for (const std::int64_t query : rows) {
+    llamacpp_row row;
+    row.query = query;
+    row.llamacpp = llamacpp_relative_row(s, query);
+    row.exact.reserve(static_cast<std::size_t>(query + 1));
+    for (std::int64_t j = 0; j <= query; ++j) row.exact.push_back(map_pair(query, j, exact).position);
+    r.rows.push_back(std::move(row));
+  }
+
+  const llamacpp_comparison& c = r.comparison;
+  if (s.ga_n == 1) r.notes.push_back("ga_n = 1: no grouping; every position equals the token index");
+  if (c.max_position > c.single_token_max_position) {
+    const std::string why = s.mode == llamacpp_mode::main
+                                ? ": a chunk is never grouped inside itself; a batch dividing the window avoids it"
+                                : ": llama-passkey groups only between prompt chunks, never inside a chunk or while "
+                                  "generating";
+    r.notes.push_back("chunked prefill (batch " + num(s.batch) + ") reaches position " + num(c.max_position) + ", " +
+                      num(c.max_position - c.single_token_max_position) + " above the " +
+                      num(c.single_token_max_position) + " of token-by-token decoding" + why);
+  }
+  if (c.fits && !*c.fits)
+    r.notes.push_back("position " + num(c.max_position) + " is beyond the pretrained window (L = " + num(*c.context) +
+                      ")");
+  if (c.queries_alone > 0)
+    r.notes.push_back(num(c.queries_alone) + " queries (each right after a grouping) have no exact neighbour but "
+                      "themselves; the exact map gives every query min(i+1, W)");
+  if (s.mode == llamacpp_mode::passkey && s.generate > 0)
+    r.notes.push_back("passkey mode never groups generated tokens: they continue from the last prompt chunk");
+  r.notes.push_back("the KV cache keeps one cell per token: -c must be at least " + num(c.kv_cells));
+  return r;
+}
+
+namespace {
+
+void require_valid_request(const llamacpp_advice_request& req) {
+  std::vector<issue> issues;
+  if (req.context < 2) issues.push_back({"context", num(req.context), "must be at least 2"});
+  if (req.tokens < 1) issues.push_back({"tokens", num(req.tokens), "must be at least 1"});
+  else if (req.tokens > llamacpp_max_tokens - 4)
+    issues.push_back({"tokens", num(req.tokens), "must be at most " + num(llamacpp_max_tokens - 4) +
+                                                     " (llama.cpp counts cells in int32)"});
+  if (req.window) {
+    if (*req.window < 1) issues.push_back({"window", num(*req.window), "must be at least 1"});
+    else if (req.context >= 2 && *req.window >= req.context)
+      issues.push_back({"window", num(*req.window), "must be smaller than context (" + num(req.context) + ")"});
+  }
+  if (req.group && *req.group < 1) issues.push_back({"group", num(*req.group), "must be at least 1"});
+  if (req.group && req.window && *req.group > 1 && *req.window >= 1 && *req.window % *req.group != 0)
+    issues.push_back({"window", num(*req.window),
+                      "must be a multiple of group (" + num(*req.group) + ") for llama.cpp (it asserts ga_w % ga_n == 0)"});
+  if (req.max_group < 1) issues.push_back({"max_group", num(req.max_group), "must be at least 1"});
+  if (!issues.empty()) throw invalid_params(std::move(issues));
+}
+
+std::int64_t round_up(std::int64_t value, std::int64_t step) { return (value + step - 1) / step * step; }
+
+struct flag_candidate {
+  std::int64_t group = 1;
+  std::int64_t window = 1;
+  std::int64_t bucket = 1;
+  std::int64_t max_position = 0;
+  int tier = 2;
+  double distance = 0;
+};
+
+std::string bucket_label(std::int64_t bucket, std::int64_t context) {
+  for (const auto& [n, d] : {std::pair{1, 4}, std::pair{1, 8}, std::pair{3, 8}, std::pair{1, 2}})
+    if (context / d * n == bucket) return (n == 1 ? "L/" : num(n) + "L/") + num(d);
+  return num(bucket);
+}
+
+}  // namespace
+
+llamacpp_advice advise_llamacpp(const llamacpp_advice_request& req) {
+  require_valid_request(req);
+  const std::int64_t L = req.context;
+  const std::int64_t N = req.tokens;
+  const bool half = req.target == target_fraction::half;
+  const auto below_target = [&](std::int64_t position) {
+    // Exact rational comparison: position < L/2 or position < 2L/3.
+    return half ? wide_int{position} * 2 < L : wide_int{position} * 3 < wide_int{L} * 2;
+  };
+  const std::string target_text = half ? "L/2" : "2L/3";
+  const double target_value = half ? static_cast<double>(L) / 2.0 : 2.0 * static_cast<double>(L) / 3.0;
+
+  llamacpp_advice a;
+  a.ctx_size = round_up(N + 4, 256);
+  a.extension_needed = N > L;
+  const std::string ctx_reason =
+      "-c " + num(a.ctx_size) + ": the KV cache keeps one cell per token (grouping moves positions, it frees no "
+      "cells), so it must hold all N = " + num(N) + " tokens, and llama-cli refuses a prompt longer than n_ctx - 4; "
+      "a smaller cache stops decoding with \"failed to eval\"; rounded up to a multiple of 256";
+
+  if (!a.extension_needed && !req.group) {
+    a.ga_n = 1;
+    a.ga_w = req.window.value_or(512);
+    a.batch = llamacpp_default_batch;
+    a.max_position = N - 1;
+    a.default_batch_max_position = N - 1;
+    a.fits = true;
+    a.meets_target = below_target(a.max_position);
+    a.arguments = {"-c", num(a.ctx_size)};
+    a.reasons.push_back("N = " + num(N) + " <= L = " + num(L) +
+                        ": the model reads it without extension; leave --grp-attn-n at its default 1");
+    a.reasons.push_back("largest position " + num(a.max_position) + " <= L-1 = " + num(L - 1));
+    a.reasons.push_back(ctx_reason);
+    return a;
+  }
+
+  std::vector<std::int64_t> buckets;
+  if (req.window) {
+    buckets.push_back(*req.window);
+  } else {
+    for (const auto& [n, d] : {std::pair{1, 4}, std::pair{1, 8}, std::pair{3, 8}, std::pair{1, 2}}) {
+      const std::int64_t w = L / d * n;
+      if (w >= 1 && w < L && std::find(buckets.begin(), buckets.end(), w) == buckets.end()) buckets.push_back(w);
+    }
+    if (buckets.empty()) buckets.push_back(1);
+  }
+  std::vector<std::int64_t> groups;
+  if (req.group) {
+    groups.push_back(*req.group);
+  } else {
+    for (std::int64_t g = 2; g <= std::max<std::int64_t>(2, req.max_group); ++g) groups.push_back(g);
+  }
+
+  std::vector<flag_candidate> candidates;
+  for (const std::int64_t bucket : buckets) {
+    for (const std::int64_t g : groups) {
+      flag_candidate cand;
+      cand.group = g;
+      cand.bucket = bucket;
+      if (req.window) {
+        if (g > 1 && bucket % g != 0) continue;
+        cand.window = bucket;
+      } else {
+        cand.window = bucket - bucket % g;  // the multiple of G at or below the bucket
+        if (cand.window < 1) continue;
+      }
+      cand.max_position = single_token_max(N, g, cand.window);
+      const bool fits = cand.max_position <= L - 1;
+      cand.tier = !fits ? 2 : (below_target(cand.max_position) ? 0 : 1);
+      cand.distance = std::abs(std::log2(static_cast<double>(bucket) * 4.0 / static_cast<double>(L)));
+      candidates.push_back(cand);
+    }
+  }
+  if (candidates.empty())
+    throw invalid_params("window", num(*req.window),
+                         "has no divisor G in 2.." + num(req.max_group) +
+                             "; llama.cpp requires ga_w to be a multiple of ga_n");
+  const auto key = [](const flag_candidate& c) {
+    // Plans that do not fit are ranked by how far they overshoot, so the least bad one comes first.
+    return std::tuple{c.tier, c.tier == 2 ? c.max_position : 0, c.distance, c.group, c.bucket - c.window};
+  };
+  const flag_candidate best =
+      *std::min_element(candidates.begin(), candidates.end(),
+                        [&](const flag_candidate& x, const flag_candidate& y) { return key(x) < key(y); });
+
+  a.ga_n = best.group;
+  a.ga_w = best.window;
+  a.batch = best.window;
+  a.max_position = best.max_position;
+  a.default_batch_max_position = chunked_prompt_max(N, llamacpp_default_batch, best.group, best.window);
+  a.fits = best.tier < 2;
+  a.meets_target = best.tier == 0;
+  a.arguments = {"-c", num(a.ctx_size), "-b", num(a.batch), "--grp-attn-n", num(a.ga_n), "--grp-attn-w", num(a.ga_w)};
+
+  if (a.fits) {
+    a.reasons.push_back("every position stays below L: the largest is " + num(a.max_position) + " <= L-1 = " +
+                        num(L - 1) + " however the " + num(N) + " tokens split into prompt and generation");
+  } else {
+    a.reasons.push_back("does not fit: the largest position " + num(a.max_position) + " >= L = " + num(L) +
+                        "; no G up to " + num(req.max_group) + " keeps every position below L");
+  }
+  if (a.meets_target) {
+    a.reasons.push_back("largest position " + num(a.max_position) + " < " + target_text + " = " +
+                        fixed(target_value, 1) + ": only the well-trained part of the window (the paper's empirical "
+                        "bound, applied to llama.cpp's positions)");
+  } else {
+    a.reasons.push_back("largest position " + num(a.max_position) + " >= " + target_text + " = " +
+                        fixed(target_value, 1) + ": reaches less-trained positions of the window");
+  }
+  if (!req.group) {
+    a.reasons.push_back("--grp-attn-n " + num(a.ga_n) + " is the smallest group " +
+                        (a.meets_target ? "meeting " + target_text : std::string(a.fits ? "that fits" : "tried")) +
+                        " with W near " + (req.window ? num(best.bucket) : bucket_label(best.bucket, L)) +
+                        "; a larger one only coarsens the far positions");
+  }
+  if (best.window != best.bucket) {
+    a.reasons.push_back("--grp-attn-w " + num(a.ga_w) + " = " + num(a.ga_w / a.ga_n) + " * " + num(a.ga_n) +
+                        ": the multiple of G nearest " + bucket_label(best.bucket, L) + " = " + num(best.bucket) +
+                        " from below (llama.cpp asserts ga_w % ga_n == 0)");
+  } else {
+    a.reasons.push_back("--grp-attn-w " + num(a.ga_w) + " = " + (req.window ? "the window asked for" : bucket_label(best.bucket, L)) +
+                        ", a multiple of G as llama.cpp asserts (ga_w % ga_n == 0)");
+  }
+  std::string batch_reason = "-b " + num(a.batch) + " (= W): every prompt chunk then lies inside one W-block, so " +
+                             "prompt tokens get the positions token-by-token decoding gives";
+  if (a.default_batch_max_position > a.max_position)
+    batch_reason += "; the default -b 2048 would reach position " + num(a.default_batch_max_position) +
+                    " (a chunk is never grouped inside itself)";
+  a.reasons.push_back(batch_reason);
+  a.reasons.push_back(ctx_reason);
+  a.warnings.push_back("llama.cpp's positions are not the paper's map: exact neighbours are block-aligned and "
+                       "grouped distances are smaller; `sxplan llamacpp` shows the difference for your schedule");
+  return a;
+}
+
+}  // namespace selfextend

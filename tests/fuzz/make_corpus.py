@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora under tests/fuzz/corpus/ (small valid inputs of every reader).
+Run with Debian's /usr/bin/python3 (needs numpy); the output is committed."""
+import json
+import pathlib
+
+import numpy as np
+from numpy.lib import format as npformat
+
+root = pathlib.Path(__file__).resolve().parent / "corpus"
+
+npy = root / "npy"
+npy.mkdir(parents=True, exist_ok=True)
+for dtype in ("<f4", "<f8", "<i4", "<i8"):
+    np.save(npy / f"matrix_{dtype[1:]}.npy", (np.arange(12) - 5).astype(dtype).reshape(3, 4))
+    np.save(npy / f"scalar_{dtype[1:]}.npy", np.array(7, dtype=dtype))
+np.save(npy / "empty.npy", np.zeros((0, 3), dtype="<f4"))
+np.save(npy / "qkv_like.npy", np.linspace(-1, 1, 2 * 5 * 4, dtype="<f4").reshape(2, 5, 4))
+with open(npy / "v2.npy", "wb") as f:
+    npformat.write_array(f, np.ones((2, 2), dtype="<f8"), version=(2, 0))
+
+cfg = root / "hf_config"
+cfg.mkdir(parents=True, exist_ok=True)
+base = {"hidden_size": 4096, "num_attention_heads": 32, "max_position_embeddings": 4096, "model_type": "llama"}
+configs = {
+    "llama2": dict(base, num_key_value_heads=32, rope_scaling=None),
+    "llama3": dict(base, max_position_embeddings=8192, num_key_value_heads=8, rope_theta=500000.0),
+    "mistral": dict(base, max_position_embeddings=32768, num_key_value_heads=8, sliding_window=4096, model_type="mistral"),
+    "phi2": {"hidden_size": 2560, "num_attention_heads": 32, "max_position_embeddings": 2048, "partial_rotary_factor": 0.4},
+    "gemma7b": {"hidden_size": 3072, "num_attention_heads": 16, "head_dim": 256, "max_position_embeddings": 8192},
+    "qwen": dict(base, max_position_embeddings=32768, rope_theta=1e6, sliding_window=32768, use_sliding_window=False),
+    "scaled": dict(base, rope_scaling={"type": "linear", "factor": 2.0}),
+    "neox": {"hidden_size": 2048, "num_attention_heads": 16, "max_position_embeddings": 2048, "rotary_pct": 0.25},
+}
+for name, c in configs.items():
+    (cfg / f"{name}.json").write_text(json.dumps(c, indent=2) + "\n")

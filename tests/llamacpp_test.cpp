@@ -1,0 +1,386 @@
+// llamacpp_test - Unit tests for llamacpp.hpp: llama.cpp's group-attention schedule, its comparison
+// with the exact map and the flag advisor, checked against a naive replay of llama.cpp's cache operations.
+#include <selfextend/llamacpp.hpp>
+
+#include <selfextend/position_map.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_helpers.hpp"
+
+namespace {
+
+using selfextend::llamacpp_mode;
+using selfextend::llamacpp_schedule;
+using positions = std::vector<std::int64_t>;
+
+llamacpp_schedule sched(std::int64_t tokens, std::int64_t generate = 0, std::int64_t batch = 2048,
+                        std::int64_t ga_n = 1, std::int64_t ga_w = 512, llamacpp_mode mode = llamacpp_mode::main,
+                        std::optional<std::int64_t> context = std::nullopt) {
+  llamacpp_schedule s;
+  s.tokens = tokens;
+  s.generate = generate;
+  s.batch = batch;
+  s.ga_n = ga_n;
+  s.ga_w = ga_w;
+  s.mode = mode;
+  s.context = context;
+  return s;
+}
+
+selfextend::llamacpp_advice_request advice_request(
+    std::int64_t context, std::int64_t tokens, std::optional<std::int64_t> window = std::nullopt,
+    std::optional<std::int64_t> group = std::nullopt,
+    selfextend::target_fraction target = selfextend::target_fraction::two_thirds) {
+  selfextend::llamacpp_advice_request r;
+  r.context = context;
+  r.tokens = tokens;
+  r.window = window;
+  r.group = group;
+  r.target = target;
+  return r;
+}
+
+/// A deliberately naive second implementation: one explicit position per KV cell, and llama.cpp's
+/// cache operations replayed literally (seq_add / seq_div over half-open position ranges), in the
+/// order main's loop and llama-passkey issue them. Records, for every query, the relative position
+/// of every key at the moment it was decoded.
+struct naive_run {
+  positions query_position;
+  positions final_position;
+  std::vector<positions> rows;  // rows[i][j] = query i's position - key j's position when i was decoded
+  std::vector<positions> after_decode;  // cell positions after each llama_decode call
+};
+
+class naive_cache {
+ public:
+  void seq_add(std::int64_t p0, std::int64_t p1, std::int64_t delta) {
+    for (std::int64_t& p : cells)
+      if (p >= p0 && p < p1) p += delta;
+  }
+  void seq_div(std::int64_t p0, std::int64_t p1, std::int64_t d) {
+    for (std::int64_t& p : cells)
+      if (p >= p0 && p < p1) p /= d;
+  }
+  [[nodiscard]] std::int64_t pos_max() const { return *std::max_element(cells.begin(), cells.end()); }
+  positions cells;
+};
+
+/// Appends `count` tokens at n_past, n_past+1, ... as one llama_decode call and records their rows.
+void decode(naive_cache& cache, naive_run& run, std::int64_t n_past, std::int64_t count) {
+  for (std::int64_t k = 0; k < count; ++k) cache.cells.push_back(n_past + k);
+  const std::size_t first = cache.cells.size() - static_cast<std::size_t>(count);
+  for (std::size_t i = first; i < cache.cells.size(); ++i) {
+    run.query_position.push_back(cache.cells[i]);
+    positions row;
+    for (std::size_t j = 0; j <= i; ++j) row.push_back(cache.cells[i] - cache.cells[j]);
+    run.rows.push_back(row);
+  }
+  run.after_decode.push_back(cache.cells);
+}
+
+naive_run replay(const llamacpp_schedule& s) {
+  naive_cache cache;
+  naive_run run;
+  const std::int64_t g = s.ga_n;
+  if (s.mode == llamacpp_mode::main) {
+    const std::int64_t w = s.ga_w;
+    std::int64_t n_past = 0, ga_i = 0;
+    std::vector<std::int64_t> batches;
+    for (std::int64_t left = s.tokens; left > 0; left -= s.batch) batches.push_back(std::min(left, s.batch));
+    for (std::int64_t k = 0; k < s.generate; ++k) batches.push_back(1);
+    for (const std::int64_t count : batches) {
+      if (g != 1) {
+        while (n_past >= ga_i + w) {
+          const std::int64_t ib = (g * ga_i) / w;
+          const std::int64_t bd = (w / g) * (g - 1);
+          const std::int64_t dd = (w / g) - ib * bd - w;
+          cache.seq_add(ga_i, n_past, ib * bd);
+          cache.seq_div(ga_i + ib * bd, ga_i + ib * bd + w, g);
+          cache.seq_add(ga_i + ib * bd + w, n_past + ib * bd, dd);
+          n_past -= bd;
+          ga_i += w / g;
+        }
+      }
+      decode(cache, run, n_past, count);
+      n_past += count;
+    }
+  } else {
+    const std::int64_t nb = s.batch;
+    std::int64_t n_past = 0;
+    for (std::int64_t i = 0; i < s.tokens; i += nb) {
+      if (i > 0 && g > 1) {
+        const std::int64_t ib = i / nb - 1;
+        const std::int64_t bd = (nb / g) * (g - 1);
+        cache.seq_add(n_past - nb, n_past, ib * bd);
+        cache.seq_div(n_past - nb + ib * bd, n_past + ib * bd, g);
+        n_past = cache.pos_max() + 1;
+      }
+      const std::int64_t count = std::min(nb, s.tokens - i);
+      decode(cache, run, n_past, count);
+      n_past += count;
+    }
+    for (std::int64_t k = 0; k < s.generate; ++k) {
+      decode(cache, run, n_past, 1);
+      ++n_past;
+    }
+  }
+  run.final_position = cache.cells;
+  return run;
+}
+
+std::string describe(const llamacpp_schedule& s) {
+  std::ostringstream out;
+  out << "mode=" << selfextend::to_string(s.mode) << " tokens=" << s.tokens << " generate=" << s.generate
+      << " batch=" << s.batch << " ga_n=" << s.ga_n << " ga_w=" << s.ga_w;
+  return out.str();
+}
+
+llamacpp_schedule worked_example(std::int64_t tokens, std::int64_t generate = 0) {
+  return sched(tokens, generate, 8, 2, 8);
+}
+
+}  // namespace
+
+TEST(LlamacppTest, WorkedExampleCellPositionsAfterEveryChunk) {
+  // docs/runtimes.md: G=2, W=8, 32 prompt tokens in chunks of 8.
+  EXPECT_EQ((positions{0, 1, 2, 3, 4, 5, 6, 7}), selfextend::simulate_llamacpp(worked_example(8)).final_position);
+  EXPECT_EQ((positions{0, 0, 1, 1, 2, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11}),
+            selfextend::simulate_llamacpp(worked_example(16)).final_position);
+  EXPECT_EQ((positions{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 9, 10, 11, 12, 13, 14, 15}),
+            selfextend::simulate_llamacpp(worked_example(24)).final_position);
+  EXPECT_EQ((positions{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11,
+                       12, 13, 14, 15, 16, 17, 18, 19}),
+            selfextend::simulate_llamacpp(worked_example(32)).final_position);
+  // The naive replay agrees after every decode call.
+  const naive_run run = replay(worked_example(32, 3));
+  ASSERT_EQ(7u, run.after_decode.size());
+  EXPECT_EQ(selfextend::simulate_llamacpp(worked_example(24)).final_position, run.after_decode[2]);
+}
+
+TEST(LlamacppTest, WorkedExampleQueryPositionsAndRows) {
+  const auto s = worked_example(32, 1);
+  const auto p = selfextend::simulate_llamacpp(s);
+  EXPECT_EQ(16, p.query_position[32]);  // the next token, after a fourth grouping
+  EXPECT_EQ((positions{0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7, 8, 9, 10, 11}),
+            positions(p.query_position.begin(), p.query_position.begin() + 16));
+  EXPECT_EQ(19, p.max_position);
+  EXPECT_EQ(4, p.groupings);
+  EXPECT_EQ(5, p.decode_calls);
+  EXPECT_EQ(33, p.kv_cells);
+
+  const std::vector<std::int64_t> rows{8, 16};
+  const auto report = selfextend::analyse_llamacpp(s, rows);
+  ASSERT_EQ(2u, report.rows.size());
+  EXPECT_EQ((positions{4, 4, 3, 3, 2, 2, 1, 1, 0}), report.rows[0].llamacpp);
+  EXPECT_EQ((positions{8, 7, 6, 5, 4, 3, 2, 1, 0}), report.rows[0].exact);
+  EXPECT_EQ((positions{8, 8, 7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0}), report.rows[1].llamacpp);
+  EXPECT_EQ((positions{12, 12, 11, 11, 10, 10, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0}), report.rows[1].exact);
+}
+
+TEST(LlamacppTest, ChunkSizeChangesWhatAQuerySees) {
+  // With chunks of 16 the first 16 tokens are decoded together, before any grouping.
+  const llamacpp_schedule s = sched(32, 0, 16, 2, 8);
+  EXPECT_EQ((positions{15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0}), selfextend::llamacpp_relative_row(s, 15));
+  // ... and the first chunk overshoots the token-by-token bound.
+  const auto c = selfextend::compare_llamacpp(s);
+  EXPECT_EQ(23, c.max_position);
+  EXPECT_EQ(19, c.single_token_max_position);
+}
+
+TEST(LlamacppTest, PasskeyEqualsMainWithWindowBatchAndNeverGroupsGeneratedTokens) {
+  const llamacpp_schedule passkey = sched(40, 5, 8, 4, 512, llamacpp_mode::passkey, 64);
+  const llamacpp_schedule main = sched(40, 0, 8, 4, 8);
+  const auto p = selfextend::simulate_llamacpp(passkey);
+  const auto m = selfextend::simulate_llamacpp(main);
+  EXPECT_EQ(m.query_position, positions(p.query_position.begin(), p.query_position.begin() + 40));
+  // Generated tokens continue from the last chunk: 40 tokens, last chunk starts at 32 with K = 4, D = 6.
+  EXPECT_EQ((positions{16, 17, 18, 19, 20}), positions(p.query_position.begin() + 40, p.query_position.end()));
+  EXPECT_EQ(replay(passkey).query_position, p.query_position);
+}
+
+TEST(LlamacppTest, GroupSizeOneIsPlainAttention) {
+  const llamacpp_schedule s = sched(50, 3, 7, 1, 5);
+  const auto p = selfextend::simulate_llamacpp(s);
+  positions expected(53);
+  for (std::int64_t i = 0; i < 53; ++i) expected[static_cast<std::size_t>(i)] = i;
+  EXPECT_EQ(expected, p.query_position);
+  EXPECT_EQ(expected, p.final_position);
+  EXPECT_EQ(0, selfextend::compare_llamacpp(s).differing_pairs);
+}
+
+TEST(LlamacppTest, RandomSchedulesMatchTheNaiveReplay) {
+  std::mt19937_64 rng(20240108);
+  const auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
+  for (int round = 0; round < 400; ++round) {
+    llamacpp_schedule s;
+    s.mode = round % 4 == 3 ? llamacpp_mode::passkey : llamacpp_mode::main;
+    s.ga_n = pick(1, 6);
+    s.ga_w = s.ga_n * pick(1, 5);
+    s.batch = s.mode == llamacpp_mode::main ? pick(1, 24) : s.ga_n * pick(1, 5);
+    s.tokens = pick(1, 90);
+    s.generate = pick(0, 25);
+    s.context = 100000;
+    SCOPED_TRACE(describe(s));
+    const naive_run run = replay(s);
+    const auto p = selfextend::simulate_llamacpp(s);
+    ASSERT_EQ(run.query_position, p.query_position);
+    ASSERT_EQ(run.final_position, p.final_position);
+    ASSERT_EQ(*std::max_element(run.query_position.begin(), run.query_position.end()), p.max_position);
+    const std::int64_t n = s.tokens + s.generate;
+    for (std::int64_t i = 0; i < n; i += std::max<std::int64_t>(1, n / 7))
+      ASSERT_EQ(run.rows[static_cast<std::size_t>(i)], selfextend::llamacpp_relative_row(s, i)) << "query " << i;
+  }
+}
+
+TEST(LlamacppTest, ComparisonClosedFormsMatchVisitingEveryPair) {
+  std::mt19937_64 rng(4815);
+  const auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
+  for (int round = 0; round < 300; ++round) {
+    llamacpp_schedule s;
+    s.mode = round % 3 == 2 ? llamacpp_mode::passkey : llamacpp_mode::main;
+    s.ga_n = pick(1, 7);
+    s.ga_w = s.ga_n * pick(1, 6);
+    s.batch = s.mode == llamacpp_mode::main ? pick(1, 30) : s.ga_n * pick(1, 6);
+    s.tokens = pick(1, 120);
+    s.generate = pick(0, 30);
+    s.context = 100000;
+    SCOPED_TRACE(describe(s));
+    const naive_run run = replay(s);
+    const std::int64_t window = selfextend::effective_window(s);
+    const std::int64_t n = s.tokens + s.generate;
+    const auto c = selfextend::compare_llamacpp(s);
+    std::int64_t differing = 0, max_diff = 0, abs_sum = 0, signed_sum = 0, alone = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const positions& row = run.rows[static_cast<std::size_t>(i)];
+      for (std::int64_t j = 0; j <= i; ++j) {
+        const std::int64_t d = brute::relative_position(i, j, s.ga_n, window) - row[static_cast<std::size_t>(j)];
+        differing += d != 0;
+        max_diff = std::max(max_diff, std::abs(d));
+        abs_sum += std::abs(d);
+        signed_sum += d;
+      }
+      // The block of keys llama.cpp keeps at their true distance ends at the query.
+      const std::int64_t neighbors = c.llamacpp_neighbors[static_cast<std::size_t>(i)];
+      ASSERT_GE(neighbors, 1);
+      for (std::int64_t j = i - neighbors + 1; j <= i; ++j) ASSERT_EQ(i - j, row[static_cast<std::size_t>(j)]);
+      if (i >= 1 && neighbors == 1) ++alone;
+    }
+    const double pairs = static_cast<double>(n) * static_cast<double>(n + 1) / 2.0;
+    constexpr double tolerance = 1e-12;  // relative; both sides divide the same exact integer sums
+    EXPECT_EQ(n * (n + 1) / 2, c.total_pairs);
+    EXPECT_EQ(differing, c.differing_pairs);
+    EXPECT_EQ(max_diff, c.max_difference);
+    EXPECT_NEAR(static_cast<double>(abs_sum) / pairs, c.mean_difference, tolerance * (1 + c.mean_difference));
+    EXPECT_NEAR(static_cast<double>(signed_sum) / pairs, c.mean_signed_difference,
+                tolerance * (1 + std::abs(c.mean_signed_difference)));
+    EXPECT_EQ(alone, c.queries_alone);
+    EXPECT_EQ(selfextend::max_position(n, {s.ga_n, window, selfextend::shift_rule::integer}), c.exact_max_position);
+  }
+}
+
+TEST(LlamacppTest, NeighboursAreBlockAlignedAndQueriesRightAfterAGroupingAreAlone) {
+  // W = 8, single tokens: query 8 is decoded right after the first grouping.
+  const llamacpp_schedule s = sched(1, 19, 1, 2, 8);
+  const auto c = selfextend::compare_llamacpp(s);
+  EXPECT_EQ((positions{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4}), c.llamacpp_neighbors);
+  EXPECT_EQ((positions{1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8}), c.exact_neighbors);
+  EXPECT_EQ(2, c.queries_alone);
+  EXPECT_GT(c.mean_signed_difference, 0.0);  // llama.cpp's distances are smaller
+}
+
+TEST(LlamacppTest, SeedSizedComparison) {
+  // L = 4096, 15,800 tokens, G = 8, W = 1024 (the paper's example) through llama-cli's defaults.
+  const llamacpp_schedule s = sched(15800, 0, 2048, 8, 1024, llamacpp_mode::main, 4096);
+  const auto c = selfextend::compare_llamacpp(s);
+  EXPECT_EQ(2870, c.exact_max_position);
+  EXPECT_EQ(2815, c.single_token_max_position);
+  // Chunk k of 2048 tokens starts after 2k groupings, so its last token sits at 2048(k+1) - 1 - 2k * 896:
+  // the chunk starting at 12288 reaches 3583, 768 above token-by-token decoding.
+  EXPECT_EQ(3583, c.max_position);
+  EXPECT_TRUE(c.fits.value());
+  EXPECT_EQ(15800, c.kv_cells);
+}
+
+TEST(LlamacppTest, InvalidSchedulesAreRejectedWithTheFlagAndTheRule) {
+  EXPECT_THROW_MSG((void)selfextend::simulate_llamacpp(sched(10, 0, 2048, 3, 8)), selfextend::invalid_params,
+                   "ga_w = 8: must be a multiple of ga_n (3); llama.cpp asserts ga_w % ga_n == 0");
+  EXPECT_THROW_MSG((void)selfextend::simulate_llamacpp(sched(10, 0, 2048, 0)), selfextend::invalid_params,
+                   "ga_n = 0: must be at least 1 (llama.cpp asserts ga_n > 0)");
+  EXPECT_THROW_MSG((void)selfextend::simulate_llamacpp(sched(10, 0, 0)), selfextend::invalid_params,
+                   "batch = 0: must be at least 1");
+  EXPECT_THROW_MSG((void)selfextend::simulate_llamacpp(
+                       sched(10, 0, 6, 4, 512, llamacpp_mode::passkey, 4096)),
+                   selfextend::invalid_params,
+                   "batch = 6: must be a multiple of ga_n (4) in passkey mode; llama-passkey asserts n_batch % n_grp == 0");
+  EXPECT_THROW_MSG((void)selfextend::simulate_llamacpp(
+                       sched(200, 0, 16, 2, 512, llamacpp_mode::passkey, 64)),
+                   selfextend::invalid_params,
+                   "tokens = 200: too long for passkey mode: its last chunk starts at 192, not below context * ga_n = "
+                   "128 (llama-passkey shifts the cache beyond that, which is not simulated)");
+  EXPECT_THROW_MSG((void)selfextend::analyse_llamacpp(sched(10), std::vector<std::int64_t>{10}),
+                   selfextend::invalid_params, "rows = 10: must be a query index in [0, 10) (tokens + generate)");
+  EXPECT_THROW_MSG((void)selfextend::simulate_llamacpp(sched(2147483647, 1)), selfextend::invalid_params,
+                   "tokens = 2147483647: plus generate (1) must be at most 2147483647 (llama.cpp counts cells in int32)");
+  EXPECT_TRUE(selfextend::validate(sched(10, 0, 2048, 4, 8)).empty());
+}
+
+TEST(LlamacppTest, ModeNamesRoundTrip) {
+  EXPECT_EQ(llamacpp_mode::passkey, selfextend::parse_llamacpp_mode("passkey"));
+  EXPECT_EQ("main", selfextend::to_string(llamacpp_mode::main));
+  EXPECT_FALSE(selfextend::parse_llamacpp_mode("server").has_value());
+}
+
+TEST(LlamacppAdviceTest, SeedCaseRecommendsFlagsThatKeepEveryPositionBelowTwoThirds) {
+  const auto a = selfextend::advise_llamacpp(advice_request(4096, 15800));
+  EXPECT_EQ(9, a.ga_n);
+  EXPECT_EQ(1017, a.ga_w);
+  EXPECT_EQ(0, a.ga_w % a.ga_n);
+  EXPECT_EQ(15872, a.ctx_size);  // 15800 + 4 rounded up to a multiple of 256
+  EXPECT_EQ(1017, a.batch);
+  EXPECT_EQ(2598, a.max_position);
+  EXPECT_TRUE(a.fits);
+  EXPECT_TRUE(a.meets_target);
+  EXPECT_EQ((std::vector<std::string>{"-c", "15872", "-b", "1017", "--grp-attn-n", "9", "--grp-attn-w", "1017"}),
+            a.arguments);
+}
+
+TEST(LlamacppAdviceTest, RecommendedFlagsHoldForEverySplitOfPromptAndGeneration) {
+  for (const std::int64_t tokens : {5000, 15800, 33000}) {
+    for (const auto target : {selfextend::target_fraction::two_thirds, selfextend::target_fraction::half}) {
+      const auto a = selfextend::advise_llamacpp(advice_request(4096, tokens, std::nullopt, std::nullopt, target));
+      for (const std::int64_t prompt : {tokens, tokens / 2, tokens / 3 + 7, std::int64_t{1}}) {
+        const llamacpp_schedule s = sched(prompt, tokens - prompt, a.batch, a.ga_n, a.ga_w, llamacpp_mode::main, 4096);
+        SCOPED_TRACE(describe(s));
+        const auto p = selfextend::simulate_llamacpp(s);
+        EXPECT_EQ(a.max_position, p.max_position);
+        EXPECT_LE(p.max_position, 4095);
+        EXPECT_LE(p.kv_cells + 4, a.ctx_size);
+      }
+    }
+  }
+}
+
+TEST(LlamacppAdviceTest, ShortInputsNeedNoGroupingAndFixedFlagsAreChecked) {
+  const auto a = selfextend::advise_llamacpp(advice_request(4096, 3000));
+  EXPECT_FALSE(a.extension_needed);
+  EXPECT_EQ(1, a.ga_n);
+  EXPECT_EQ((std::vector<std::string>{"-c", "3072"}), a.arguments);
+  EXPECT_THROW_MSG((void)selfextend::advise_llamacpp(advice_request(4096, 15800, 1000, 3)),
+                   selfextend::invalid_params,
+                   "window = 1000: must be a multiple of group (3) for llama.cpp (it asserts ga_w % ga_n == 0)");
+  const auto fixed = selfextend::advise_llamacpp(advice_request(4096, 15800, 1024));
+  EXPECT_EQ(1024, fixed.ga_w);
+  EXPECT_EQ(16, fixed.ga_n);  // powers of two divide 1024; 8 reaches 2815 >= 2L/3
+}
