@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "checked_math.hpp"
+#include "memory_hint.hpp"
 
 namespace selfextend {
 
@@ -157,6 +158,7 @@ template <class T>
 std::vector<T> generate(const plan& p, token_array which, std::int64_t tokens) {
   std::vector<T> out;
   out.reserve(static_cast<std::size_t>(tokens));
+  detail::hint_huge_pages(out.data(), static_cast<std::size_t>(tokens) * sizeof(T));
   std::array<T, 4096> chunk{};
   for (std::int64_t first = 0; first < tokens; first += static_cast<std::int64_t>(chunk.size())) {
     const auto n = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(chunk.size()), tokens - first));
