@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <selfextend/atomic_output.hpp>
 #include <selfextend/error.hpp>
 #include <selfextend/version.hpp>
 
@@ -45,6 +46,7 @@ std::string as_flag(const selfextend::issue& i) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  selfextend::remove_temporary_outputs_on_signal();  // Ctrl-C mid-write leaves no file behind
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     print_usage(std::cerr);
