@@ -108,7 +108,7 @@ int run_reuse(const invocation& inv) {
   if (svg) {
     selfextend::reuse_plot_options plot;
     plot.buckets = buckets.value_or(64);
-    selfextend::write_reuse_svg(*svg, stats, plot);
+    writing_output("svg", [&] { selfextend::write_reuse_svg(*svg, stats, plot); });
   }
 
   if (vm.count("json")) {

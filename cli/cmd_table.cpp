@@ -122,7 +122,8 @@ int run_table(const invocation& inv) {
     last_percent = percent;
     inv.err << "\rwriting " << *output << ": " << percent << "%" << (done == total ? "\n" : "") << std::flush;
   };
-  const selfextend::table_summary s = selfextend::write_position_table(*output, r, progress);
+  const selfextend::table_summary s =
+      writing_output("output", [&] { return selfextend::write_position_table(*output, r, progress); });
   if (vm.count("json")) {
     boost::json::object params{{"tokens", r.tokens}, {"group", r.extension.group}, {"window", r.extension.window},
                                {"shift", std::string(selfextend::to_string(r.extension.shift))},
