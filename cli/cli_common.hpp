@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <iosfwd>
 #include <optional>
+#include <stdexcept>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -72,6 +74,18 @@ boost::json::object envelope(const std::string& command, boost::json::object par
 /// Writes `value` as pretty-printed, deterministic JSON (2-space indent, shortest round-trip
 /// doubles always with a '.' or exponent, so a real stays a real).
 void write_json(std::ostream& out, const boost::json::value& value);
+
+/// Runs `write` (which writes an output file named by `--flag`) and prefixes a run-time failure's
+/// message with the flag, so "cannot write X: reason" becomes "--flag: cannot write X: reason".
+/// The failure stays a std::runtime_error (exit 1): an unwritable output is not bad input.
+template <class Write>
+decltype(auto) writing_output(const std::string& flag, Write&& write) {
+  try {
+    return std::forward<Write>(write)();
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error("--" + flag + ": " + e.what());
+  }
+}
 
 /// Formats a real for people with `decimals` digits after the point.
 std::string fixed(double value, int decimals);

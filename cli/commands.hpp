@@ -8,6 +8,8 @@ namespace sxplan {
 int run_models(const invocation& inv);
 int run_check(const invocation& inv);
 int run_advise(const invocation& inv);
+int run_table(const invocation& inv);
+int run_reuse(const invocation& inv);
 int run_llamacpp(const invocation& inv);
 int run_attend(const invocation& inv);
 int run_verify(const invocation& inv);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <selfextend/atomic_output.hpp>
 #include <selfextend/error.hpp>
 #include <selfextend/version.hpp>
 
@@ -22,6 +23,8 @@ const subcommand subcommands[] = {
     {"models", sxplan::run_models, "list the built-in model presets"},
     {"check", sxplan::run_check, "judge one plan (G, W) for N tokens"},
     {"advise", sxplan::run_advise, "rank plans (G, W) for N tokens, with reasons"},
+    {"table", sxplan::run_table, "exact position tables for other runtimes (npy, safetensors, CSV, JSON, C)"},
+    {"reuse", sxplan::run_reuse, "which pretrained positions a plan reuses, and how often"},
     {"llamacpp", sxplan::run_llamacpp, "positions llama.cpp's group attention assigns, against the exact map"},
     {"attend", sxplan::run_attend, "run Self-Extend attention on q, k, v (.npy)"},
     {"verify", sxplan::run_verify, "check a runtime's attention output against the reference"},
@@ -45,6 +48,7 @@ std::string as_flag(const selfextend::issue& i) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  selfextend::remove_temporary_outputs_on_signal();  // Ctrl-C mid-write leaves no file behind
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     print_usage(std::cerr);

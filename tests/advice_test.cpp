@@ -128,6 +128,36 @@ TEST(AdviceTest, HugeInputsSaturateInsteadOfWrapping) {
                *selfextend::min_group_for_two_thirds(4096, INT64_MAX, 1) < 0);
 }
 
+TEST(AdviceTest, BoundsStayExactNearInt64Limits) {
+  // R = (L - 1) + 1/G with L = G = 2^63 - 1: far above 2L/3. Multiplying by G would pass 2^127.
+  const std::int64_t top = INT64_MAX;
+  const auto a = assess({top, top, {top, top - 1, shift_rule::integer}});
+  EXPECT_FALSE(a.satisfies_two_thirds);
+  EXPECT_FALSE(a.satisfies_half);
+  EXPECT_EQ(verdict::less_trained, a.band);
+  // Against a linear scan of the exact rational rule at huge magnitudes, fraction parts included.
+  std::mt19937_64 rng(17);
+  for (int trial = 0; trial < 2000; ++trial) {
+    const std::int64_t context = static_cast<std::int64_t>(rng() >> 1) | 2;
+    const std::int64_t window = 1 + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(context - 1));
+    const std::int64_t tokens = static_cast<std::int64_t>(rng() >> 1) | 1;
+    const std::int64_t group = 1 + static_cast<std::int64_t>(rng() >> (1 + rng() % 62));
+    const auto b = assess({context, tokens, {group, window, shift_rule::integer}});
+    // Reference with long double fractions only where the whole parts are decisive.
+    const long double reach = tokens <= window ? static_cast<long double>(tokens)
+                                               : static_cast<long double>(window) +
+                                                     static_cast<long double>((tokens - window) / group) +
+                                                     static_cast<long double>((tokens - window) % group) / group;
+    const long double half = static_cast<long double>(context) / 2, two_thirds = 2.0L * context / 3;
+    if (std::abs(reach - half) > 1e-3L * half) {
+      EXPECT_EQ(reach < half, b.satisfies_half) << context << " " << tokens << " " << group << " " << window;
+    }
+    if (std::abs(reach - two_thirds) > 1e-3L * two_thirds) {
+      EXPECT_EQ(reach < two_thirds, b.satisfies_two_thirds) << context << " " << tokens << " " << group << " " << window;
+    }
+  }
+}
+
 TEST(AdviceTest, BoundsAreImpossibleWhenWindowTooLarge) {
   EXPECT_FALSE(selfextend::min_group_for_half(4096, 10000, 2048).has_value());
   EXPECT_TRUE(selfextend::min_group_for_two_thirds(4096, 10000, 2048).has_value());

@@ -264,6 +264,26 @@ TEST(AttentionTest, TableDrivenPathEqualsReference) {
   }
 }
 
+TEST(AttentionTest, ExportedPositionTablesDriveTheKernelToTheReferenceResult) {
+  // The tables sxplan table exports (build_position_tables), not the formula, choose every rotation.
+  std::mt19937_64 rng(19);
+  for (int trial = 0; trial < 20; ++trial) {
+    const attention_params p = random_params(rng, 120);
+    const inputs x = random_inputs(p.shape, rng);
+    const selfextend::position_tables tables = selfextend::build_position_tables(p.extension, p.shape.key_tokens);
+    EXPECT_EQ(selfextend::reference_attention(p, x.q, x.k, x.v), selfextend::table_attention(p, tables, x.q, x.k, x.v))
+        << describe(p);
+  }
+  attention_params p;
+  p.shape = {1, 1, 3, 3, 2};
+  p.extension = {2, 2, shift_rule::integer};
+  const std::vector<double> x(6, 0.5);
+  EXPECT_THROW_MSG((void)selfextend::table_attention(p, selfextend::build_position_tables({3, 2}, 3), x, x, x),
+                   invalid_params, "tables = G = 3, W = 2, int shift: must be built for the kernel's plan (G = 2, W = 2, int shift)");
+  EXPECT_THROW_MSG((void)selfextend::table_attention(p, selfextend::build_position_tables({2, 2}, 2), x, x, x),
+                   invalid_params, "tables = neighbor_query_position has 2 elements: must cover the 3 key tokens");
+}
+
 TEST(AttentionTest, TableDrivenPathRejectsShortTables) {
   attention_params p;
   p.shape = {1, 1, 3, 3, 2};

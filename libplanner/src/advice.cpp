@@ -27,8 +27,16 @@ wide_int ceil_div(wide_int a, wide_int b) { return (a + b - 1) / b; }
 /// Exact comparison R < (num/den) * L without rounding: R = (G*W + N - W)/G for N > W, else N.
 bool reach_below(std::int64_t context, std::int64_t tokens, const plan& p, int num, int den) {
   if (tokens <= p.window) return wide_int{tokens} * den < wide_int{context} * num;
-  const wide_int reach_times_group = wide_int{p.group} * p.window + tokens - p.window;
-  return reach_times_group * den < wide_int{context} * num * p.group;
+  // R = W + q + r/G with N - W = qG + r, 0 <= r < G. Multiplying everything by G could pass
+  // 2^127 for inputs near 2^63, so compare the whole part first and the fraction only when the
+  // whole parts leave less than den of room: R*den < L*num  <=>  r*den < (L*num - (W+q)*den) * G.
+  const std::int64_t excess = tokens - p.window;
+  const wide_int whole = (wide_int{p.window} + excess / p.group) * den;
+  const wide_int bound = wide_int{context} * num;
+  if (whole >= bound) return false;
+  const wide_int room = bound - whole;  // >= 1
+  if (room >= den) return true;         // r*den < den*G <= room*G
+  return wide_int{excess % p.group} * den < room * p.group;
 }
 
 std::string fixed(double value, int decimals) {

@@ -356,6 +356,24 @@ std::vector<double> table_attention(const attention_params& params, const token_
   return two_branch_attention(params, tables, q, k, v, key_filter::both, {}, false).out;
 }
 
+std::vector<double> table_attention(const attention_params& params, const position_tables& tables,
+                                    std::span<const double> q, std::span<const double> k, std::span<const double> v) {
+  if (tables.extension != params.extension)
+    throw invalid_params("tables", "G = " + std::to_string(tables.extension.group) + ", W = " +
+                                       std::to_string(tables.extension.window) + ", " +
+                                       std::string(to_string(tables.extension.shift)) + " shift",
+                         "must be built for the kernel's plan (G = " + std::to_string(params.extension.group) +
+                             ", W = " + std::to_string(params.extension.window) + ", " +
+                             std::string(to_string(params.extension.shift)) + " shift)");
+  // The exported integer gq(t) is the rotation under the int shift; the float shift's real one
+  // is exported beside it.
+  std::vector<double> group_query(tables.group_query_position.begin(), tables.group_query_position.end());
+  if (tables.extension.shift == shift_rule::fractional) group_query = tables.group_query_position_real;
+  const token_positions view{tables.neighbor_query_position, tables.neighbor_key_position, group_query,
+                             tables.group_key_position};
+  return table_attention(params, view, q, k, v);
+}
+
 partial_attention reference_branch_attention(const attention_params& params, branch which, std::span<const double> q,
                                              std::span<const double> k, std::span<const double> v) {
   require_valid(params);

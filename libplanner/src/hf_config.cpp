@@ -50,6 +50,7 @@ class config_fields {
     if (v->is_double()) {
       const double d = v->as_double();
       if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 9.2e18) return static_cast<std::int64_t>(d);
+      if (std::isfinite(d) && d == std::floor(d)) fail(field, "does not fit in 64 bits (" + json::serialize(*v) + ")");
       fail(field, "must be an integer, got " + json::serialize(*v));
     }
     fail(field, std::string("must be an integer, got ") + kind(*v));

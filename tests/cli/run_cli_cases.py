@@ -44,6 +44,11 @@ def run_case(sxplan, args_file, update):
                 continue
             if expected_file.exists() and expected_file.read_text() != value:
                 failures.append(f"{kind} differs\n--- expected\n{expected_file.read_text()}--- actual\n{value}")
+        if name.startswith("hostile_") and proc.returncode != 0:
+            # Hostile input: exactly one clear line on stderr, naming the flag (--x) it concerns.
+            lines = proc.stderr.splitlines()
+            if len(lines) != 1 or "--" not in lines[0]:
+                failures.append(f"stderr must be one line naming the flag, got: {proc.stderr!r}")
         nofile = args_file.with_suffix(".nofile")
         if nofile.exists():
             for rel in nofile.read_text().split():

@@ -34,3 +34,47 @@ configs = {
 }
 for name, c in configs.items():
     (cfg / f"{name}.json").write_text(json.dumps(c, indent=2) + "\n")
+
+# GGUF headers (version 3, little-endian): scalar keys, per-layer arrays, string arrays.
+import struct
+
+
+def gguf_string(s):
+    b = s.encode()
+    return struct.pack("<Q", len(b)) + b
+
+
+def gguf_kv(key, type_id, payload):
+    return gguf_string(key) + struct.pack("<I", type_id) + payload
+
+
+def gguf_file(pairs, version=3):
+    return b"GGUF" + struct.pack("<IQQ", version, 0, len(pairs)) + b"".join(pairs)
+
+
+U32, I32, F32, BOOL, STRING, ARRAY, U64, F64 = 4, 5, 6, 7, 8, 9, 10, 12
+gg = root / "gguf"
+gg.mkdir(parents=True, exist_ok=True)
+common = [gguf_kv("general.architecture", STRING, gguf_string("llama")),
+          gguf_kv("general.name", STRING, gguf_string("seed")),
+          gguf_kv("llama.context_length", U32, struct.pack("<I", 4096)),
+          gguf_kv("llama.embedding_length", U32, struct.pack("<I", 4096)),
+          gguf_kv("llama.attention.head_count", U32, struct.pack("<I", 32))]
+(gg / "minimal.gguf").write_bytes(gguf_file(common))
+(gg / "full.gguf").write_bytes(gguf_file(common + [
+    gguf_kv("llama.attention.head_count_kv", U32, struct.pack("<I", 8)),
+    gguf_kv("llama.rope.dimension_count", U32, struct.pack("<I", 128)),
+    gguf_kv("llama.rope.freq_base", F32, struct.pack("<f", 500000.0)),
+    gguf_kv("llama.rope.scaling.type", STRING, gguf_string("linear")),
+    gguf_kv("general.file_type", U32, struct.pack("<I", 15)),
+    gguf_kv("tokenizer.ggml.tokens", ARRAY, struct.pack("<IQ", STRING, 3) + b"".join(gguf_string(t) for t in ("a", "bc", "<s>"))),
+    gguf_kv("tokenizer.ggml.scores", ARRAY, struct.pack("<IQ", F32, 3) + struct.pack("<3f", 0.0, -1.0, -2.0)),
+    gguf_kv("general.flag", BOOL, b"\x01")]))
+(gg / "per_layer_heads.gguf").write_bytes(gguf_file(
+    [gguf_kv("general.architecture", STRING, gguf_string("phi2")),
+     gguf_kv("phi2.context_length", U64, struct.pack("<Q", 2048)),
+     gguf_kv("phi2.attention.head_count", ARRAY, struct.pack("<IQ", I32, 4) + struct.pack("<4i", 32, 32, 32, 32)),
+     gguf_kv("phi2.attention.key_length", U32, struct.pack("<I", 80)),
+     gguf_kv("phi2.rope.dimension_count", U32, struct.pack("<I", 32)),
+     gguf_kv("phi2.rope.freq_base", F64, struct.pack("<d", 10000.0))]))
+(gg / "version2.gguf").write_bytes(gguf_file(common, version=2))

@@ -36,6 +36,14 @@ class atomic_output_file {
   std::filesystem::path temporary_;
   std::ofstream stream_;
   bool committed_ = false;
+  int signal_slot_ = -1;  ///< slot in the signal handler's list of temporaries, -1 if none
 };
+
+/// Installs SIGINT, SIGTERM and SIGHUP handlers that delete the temporary files of every
+/// atomic_output_file still open, then re-raise the signal with its default action, so Ctrl-C or
+/// a `kill` mid-write leaves neither the destination nor a temporary file. SIGKILL cannot be
+/// caught: it leaves at most the hidden temporary, never the destination. For programs (the CLI
+/// calls it once at start-up); a library embedding planner_io may keep its own handlers instead.
+void remove_temporary_outputs_on_signal();
 
 }  // namespace selfextend

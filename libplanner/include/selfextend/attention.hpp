@@ -14,6 +14,7 @@
 #include <selfextend/models.hpp>
 #include <selfextend/params.hpp>
 #include <selfextend/position_map.hpp>
+#include <selfextend/position_tables.hpp>
 
 namespace selfextend {
 
@@ -148,6 +149,16 @@ struct token_positions {
 /// q and k at the tables' positions. Equals reference_attention when the tables are the plan's.
 /// Throws invalid_params as reference_attention, and with key "tables" when a table is too short.
 [[nodiscard]] std::vector<double> table_attention(const attention_params& params, const token_positions& tables,
+                                                  std::span<const double> q, std::span<const double> k,
+                                                  std::span<const double> v);
+
+/// table_attention on the tables `build_position_tables` exports (position_tables.hpp): the group
+/// query rotation is group_query_position_real under the float shift, group_query_position under
+/// the int shift. The tables must cover key_tokens tokens and carry params.extension's plan
+/// (throws invalid_params with key "tables" otherwise).
+/// Example: table_attention(p, build_position_tables(p.extension, p.shape.key_tokens), q, k, v)
+///          == reference_attention(p, q, k, v).
+[[nodiscard]] std::vector<double> table_attention(const attention_params& params, const position_tables& tables,
                                                   std::span<const double> q, std::span<const double> k,
                                                   std::span<const double> v);
 

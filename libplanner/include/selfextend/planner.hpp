@@ -8,4 +8,6 @@
 #include <selfextend/models.hpp>
 #include <selfextend/params.hpp>
 #include <selfextend/position_map.hpp>
+#include <selfextend/position_tables.hpp>
+#include <selfextend/reuse.hpp>
 #include <selfextend/version.hpp>

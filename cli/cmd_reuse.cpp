@@ -1,0 +1,128 @@
+// cmd_reuse.cpp - `sxplan reuse`: which pretrained relative positions a plan reuses, and how often.
+#include <algorithm>
+#include <ostream>
+
+#include <boost/json.hpp>
+
+#include <selfextend/reuse.hpp>
+#include <selfextend/reuse_plot.hpp>
+
+#include "commands.hpp"
+#include "json_reuse.hpp"
+
+namespace sxplan {
+
+namespace {
+
+std::string percent(std::int64_t part, std::int64_t whole) {
+  return fixed(100.0 * static_cast<double>(part) / static_cast<double>(whole), 1) + "%";
+}
+
+/// Compact histogram: one line per bucket of positions, '#' neighbor and '=' group pairs,
+/// bars scaled to the fullest bucket; the lines holding L/2, 2L/3 and L are marked.
+void render_histogram(std::ostream& out, const selfextend::reuse_stats& s, std::int64_t buckets) {
+  const std::int64_t L = s.context;
+  const auto bars = selfextend::bucket_reuse(s, std::max(L, s.max_position + 1), buckets);
+  std::int64_t top = 1;
+  for (const auto& b : bars) top = std::max(top, b.neighbor + b.group);
+  constexpr int width = 40;
+  out << "  positions            pairs    # neighbor  = group\n";
+  for (const auto& b : bars) {
+    const std::int64_t total = b.neighbor + b.group;
+    const auto cells = [&](std::int64_t v) {
+      return static_cast<int>(static_cast<double>(width) * static_cast<double>(v) / static_cast<double>(top) + 0.5);
+    };
+    const int n = cells(b.neighbor), g = std::max(0, cells(total) - cells(b.neighbor));
+    std::string range = std::to_string(b.first) + "-" + std::to_string(b.last);
+    std::string line = "  " + std::string(range.size() < 11 ? 11 - range.size() : 0, ' ') + range + " " +
+                       std::string(14 - std::min<std::size_t>(14, grouped(total).size()), ' ') +
+                       grouped(total) + " |" + std::string(static_cast<std::size_t>(n), '#') +
+                       std::string(static_cast<std::size_t>(g), '=');
+    line += std::string(static_cast<std::size_t>(std::max(0, width + 1 - n - g)), ' ');
+    // Marks: the bucket holding ceil(L/2), ceil(2L/3) and L (past them a position is less trained / untrained).
+    std::string marks;
+    const std::pair<std::int64_t, const char*> at[] = {{(L + 1) / 2, "L/2"}, {(2 * L + 2) / 3, "2L/3"}, {L, "L"}};
+    for (const auto& [position, label] : at)
+      if (position >= b.first && position <= b.last) marks += std::string(marks.empty() ? "<- " : ", ") + label + " = " + std::to_string(position);
+    if (!marks.empty()) line += marks;
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << "\n";
+  }
+}
+
+void render_text(std::ostream& out, const selfextend::reuse_stats& s, const model_choice& choice, std::int64_t buckets) {
+  const std::int64_t L = s.context;
+  const auto& p = s.extension;
+  out << "Self-Extend reuse: N = " << grouped(s.tokens) << " tokens, G = " << p.group << ", W = " << p.window
+      << ", L = " << grouped(L) << " (" << choice.model.name << "), " << selfextend::to_string(p.shift) << " shift\n\n";
+  out << "  pairs            " << grouped(s.total_pairs) << " = N(N+1)/2: neighbor " << grouped(s.neighbor_pairs) << " ("
+      << percent(s.neighbor_pairs, s.total_pairs) << "), group " << grouped(s.group_pairs) << " ("
+      << percent(s.group_pairs, s.total_pairs) << ")\n";
+  out << "  positions used   " << grouped(s.distinct_positions) << ": neighbor " << s.neighbor_range.first << ".."
+      << s.neighbor_range.last;
+  if (s.group_range) out << ", group " << s.group_range->first << ".." << s.group_range->last;
+  out << "   (largest " << s.max_position << (s.max_position < L ? " <= L-1" : " > L-1: untrained positions") << ")\n";
+  out << "  past L/2         " << percent(s.pairs_past_half, s.total_pairs) << " of pairs, "
+      << percent(s.positions_past_half, s.distinct_positions) << " of positions   (p >= " << (L + 1) / 2 << ")\n";
+  out << "  past 2L/3        " << percent(s.pairs_past_two_thirds, s.total_pairs) << " of pairs, "
+      << percent(s.positions_past_two_thirds, s.distinct_positions) << " of positions   (p >= " << (2 * L + 2) / 3 << ")\n";
+  if (s.pairs_past_context > 0)
+    out << "  past L           " << percent(s.pairs_past_context, s.total_pairs) << " of pairs use positions never trained\n";
+  if (s.fractional_offset != 0)
+    out << "  float shift      group positions are " << fixed(s.fractional_offset, 3) << " below the int figures shown\n";
+  out << "\n";
+  render_histogram(out, s, buckets);
+}
+
+}  // namespace
+
+int run_reuse(const invocation& inv) {
+  po::options_description options("Options");
+  options.add_options()
+    ("tokens", po::value<std::string>()->value_name("N"), "target length N in tokens")
+    ("group", po::value<std::string>()->value_name("G"), "group size G >= 1")
+    ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1, W < L");
+  add_model_options(options);
+  add_shift_option(options);
+  options.add_options()
+    ("buckets", po::value<std::string>()->value_name("B"), "histogram bars over [0, max(L, P_max+1)) (default 16 text, 64 SVG)")
+    ("svg", po::value<std::string>()->value_name("FILE"), "also write a standalone SVG chart to FILE")
+    ("json", "print one JSON document (with the count arrays)")
+    ("help,h", "show this help");
+  const po::variables_map vm = parse(inv, options);
+  if (vm.count("help")) {
+    print_help(inv, "--tokens N --group G --window W (--context L | --model NAME | --config PATH) [--shift int|float] "
+               "[--buckets B] [--svg FILE] [--json]",
+               "Count how often each relative position is used by the N(N+1)/2 causal pairs, split into\n"
+               "neighbor and group pairs, and how much lies past L/2 and 2L/3 (closed form, no pair visited).", options);
+    return exit_ok;
+  }
+  const model_choice choice = resolve_model(vm);
+  const selfextend::self_extend_params params{
+      choice.model.context, required_int64(vm, "tokens"),
+      {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)}};
+  const std::optional<std::int64_t> buckets = optional_int64(vm, "buckets");
+  if (buckets && *buckets < 1) throw selfextend::invalid_params("buckets", std::to_string(*buckets), "must be at least 1");
+  const selfextend::reuse_stats stats = selfextend::compute_reuse(params);
+  const std::optional<std::string> svg = vm.count("svg") ? std::optional(vm["svg"].as<std::string>()) : std::nullopt;
+  if (svg) {
+    selfextend::reuse_plot_options plot;
+    plot.buckets = buckets.value_or(64);
+    writing_output("svg", [&] { selfextend::write_reuse_svg(*svg, stats, plot); });
+  }
+
+  if (vm.count("json")) {
+    boost::json::object echoed{{"tokens", params.tokens}, {"group", params.extension.group},
+                               {"window", params.extension.window},
+                               {"shift", std::string(selfextend::to_string(params.extension.shift))}};
+    echo_model(echoed, choice);
+    echoed["svg"] = svg ? boost::json::value(*svg) : boost::json::value(nullptr);
+    write_json(inv.out, envelope("reuse", std::move(echoed), to_json(stats)));
+  } else {
+    render_text(inv.out, stats, choice, buckets.value_or(16));
+    if (svg) inv.out << "\nwrote " << *svg << "\n";
+  }
+  return exit_ok;
+}
+
+}  // namespace sxplan

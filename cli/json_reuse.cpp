@@ -1,0 +1,40 @@
+// json_reuse.cpp - serialisation of reuse statistics; key names are the JSON contract (docs/json.md).
+#include "json_reuse.hpp"
+
+#include <boost/json.hpp>
+
+namespace sxplan {
+
+namespace json = boost::json;
+
+namespace {
+json::object range(const selfextend::position_range& r) { return {{"first", r.first}, {"last", r.last}}; }
+json::array ints(const std::vector<std::int64_t>& v) { return json::array(v.begin(), v.end()); }
+}  // namespace
+
+json::object to_json(const selfextend::reuse_stats& s) {
+  json::object o;
+  o["max_position"] = s.max_position;
+  o["fractional_offset"] = s.fractional_offset;
+  o["total_pairs"] = s.total_pairs;
+  o["neighbor_pairs"] = s.neighbor_pairs;
+  o["group_pairs"] = s.group_pairs;
+  o["distinct_positions"] = s.distinct_positions;
+  o["neighbor_range"] = range(s.neighbor_range);
+  o["group_range"] = s.group_range ? json::value(range(*s.group_range)) : json::value(nullptr);
+  o["pairs_past_half"] = s.pairs_past_half;
+  o["pairs_past_two_thirds"] = s.pairs_past_two_thirds;
+  o["pairs_past_context"] = s.pairs_past_context;
+  o["fraction_pairs_past_half"] = s.fraction_pairs_past_half;
+  o["fraction_pairs_past_two_thirds"] = s.fraction_pairs_past_two_thirds;
+  o["positions_past_half"] = s.positions_past_half;
+  o["positions_past_two_thirds"] = s.positions_past_two_thirds;
+  o["fraction_positions_past_half"] = s.fraction_positions_past_half;
+  o["fraction_positions_past_two_thirds"] = s.fraction_positions_past_two_thirds;
+  o["counts"] = ints(s.counts);
+  o["neighbor_counts"] = ints(s.neighbor_counts);
+  o["group_counts"] = ints(s.group_counts);
+  return o;
+}
+
+}  // namespace sxplan

@@ -1,0 +1,13 @@
+// json_reuse.hpp - to_json() for reuse statistics (keeps the library Boost-free).
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <selfextend/reuse.hpp>
+
+namespace sxplan {
+
+/// counts, neighbor_counts, group_counts, total_pairs, fractions past L/2 and 2L/3, ranges...
+boost::json::object to_json(const selfextend::reuse_stats& s);
+
+}  // namespace sxplan

@@ -1,0 +1,143 @@
+// main_window.hpp - sxplan-gui's one window: inputs, verdict strip, reuse/map/advice views, export.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <QMainWindow>
+
+#include <selfextend/advice.hpp>
+#include <selfextend/error.hpp>
+#include <selfextend/models.hpp>
+#include <selfextend/params.hpp>
+#include <selfextend/table_writers.hpp>
+
+class QAction;
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QPushButton;
+class QSlider;
+class QSpinBox;
+class QSplitter;
+
+namespace sxplan_gui {
+
+class advice_view;
+class map_view;
+class reuse_view;
+class verdict_strip;
+
+/// Inputs given on the command line; each one overrides the remembered value.
+struct start_options {
+  std::optional<std::string> model;    ///< preset name (`sxplan models`)
+  std::optional<std::string> config;   ///< Hugging Face config.json
+  std::optional<std::int64_t> context; ///< bare L
+  std::optional<std::int64_t> tokens;
+  std::optional<std::int64_t> group;
+  std::optional<std::int64_t> window;
+  std::optional<selfextend::shift_rule> shift;
+  bool use_settings = true;  ///< restore and save QSettings (off for --screenshot and most tests)
+};
+
+/// The main window. Every edit goes through selfextend::validate(); valid inputs are judged by
+/// selfextend::assess(), advised by selfextend::advise() and drawn by the views, all synchronously
+/// (each step is cheap enough for slider drags at N = 131072; see docs/performance.md).
+class main_window : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  explicit main_window(const start_options& options, QWidget* parent = nullptr);
+  ~main_window() override;
+
+  /// The inputs as last read from the widgets.
+  [[nodiscard]] const selfextend::self_extend_params& params() const { return params_; }
+  /// The library's issues with those inputs (empty when valid).
+  [[nodiscard]] const std::vector<selfextend::issue>& issues() const { return issues_; }
+  /// The model L comes from.
+  [[nodiscard]] const selfextend::model_info& model() const { return model_; }
+
+  /// Sets G, W and the shift from an advised plan.
+  void apply_plan(const selfextend::plan& p);
+  /// Reads a config.json through the library and selects it; on failure shows the library's
+  /// message and keeps the previous model. Returns whether it loaded.
+  bool load_config(const QString& path);
+  /// Selects the preset `name`; false when there is none.
+  bool select_preset(const QString& name);
+  /// Writes the current plan's tables to `path` through the library's writer (atomic: a failure
+  /// leaves no file). `request`'s plan and tokens are replaced by the current ones. Returns an
+  /// empty string on success, else the message shown to the user.
+  QString export_tables(const QString& path, selfextend::table_request request);
+
+  // Widgets, for tests and the keyboard-order check.
+  [[nodiscard]] QComboBox* model_input() const { return model_combo_; }
+  [[nodiscard]] QSpinBox* context_input() const { return context_spin_; }
+  [[nodiscard]] QSpinBox* tokens_input() const { return tokens_spin_; }
+  [[nodiscard]] QSpinBox* group_input() const { return group_spin_; }
+  [[nodiscard]] QSlider* group_slider() const { return group_slider_; }
+  [[nodiscard]] QSpinBox* window_input() const { return window_spin_; }
+  [[nodiscard]] QSlider* window_slider() const { return window_slider_; }
+  [[nodiscard]] QComboBox* shift_input() const { return shift_combo_; }
+  [[nodiscard]] QCheckBox* keep_window_input() const { return keep_window_check_; }
+  [[nodiscard]] QAction* export_action() const { return export_action_; }
+  [[nodiscard]] verdict_strip* verdict() const { return verdict_; }
+  [[nodiscard]] reuse_view* reuse() const { return reuse_; }
+  [[nodiscard]] map_view* map() const { return map_; }
+  [[nodiscard]] advice_view* advice() const { return advice_; }
+  /// The message shown under the field for input `key` (`tokens`, `group`, `window`, `context`, `config`).
+  [[nodiscard]] QString field_message(const QString& key) const;
+  /// The widgets in keyboard (Tab) order.
+  [[nodiscard]] std::vector<QWidget*> tab_chain() const;
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void build_inputs(QWidget* panel);
+  void build_menus();
+  void restore_settings();
+  void save_settings() const;
+  void apply_options(const start_options& options);
+  void model_changed();
+  void inputs_changed();
+  void update_advice();
+  void update_reuse();
+  void show_field_issues();
+  void open_config_dialog();
+  void export_dialog();
+
+  start_options options_;
+  selfextend::model_info model_;
+  std::optional<QString> config_path_;
+  selfextend::self_extend_params params_;
+  std::vector<selfextend::issue> issues_;
+  std::optional<selfextend::issue> config_issue_;
+  std::optional<selfextend::advice_request> advised_for_;
+
+  QComboBox* model_combo_ = nullptr;
+  QPushButton* open_config_button_ = nullptr;
+  QLabel* model_details_ = nullptr;
+  QSpinBox* context_spin_ = nullptr;
+  QSpinBox* tokens_spin_ = nullptr;
+  QSpinBox* group_spin_ = nullptr;
+  QSlider* group_slider_ = nullptr;
+  QSpinBox* window_spin_ = nullptr;
+  QSlider* window_slider_ = nullptr;
+  QComboBox* shift_combo_ = nullptr;
+  QCheckBox* keep_window_check_ = nullptr;
+  std::map<QString, QLabel*> field_messages_;
+  QAction* export_action_ = nullptr;
+  verdict_strip* verdict_ = nullptr;
+  reuse_view* reuse_ = nullptr;
+  map_view* map_ = nullptr;
+  advice_view* advice_ = nullptr;
+  QSplitter* main_splitter_ = nullptr;
+  QSplitter* right_splitter_ = nullptr;
+  QSplitter* views_splitter_ = nullptr;
+  bool updating_ = false;  ///< set while widgets are synchronised, so their signals do not recurse
+};
+
+}  // namespace sxplan_gui

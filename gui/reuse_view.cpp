@@ -1,0 +1,234 @@
+// reuse_view.cpp - paints the reuse histogram from the library's counts (binning for display only).
+#include "reuse_view.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <QMouseEvent>
+#include <QPainter>
+#include <QToolTip>
+
+#include "colour_scale.hpp"
+#include "gui_format.hpp"
+
+namespace sxplan_gui {
+
+namespace {
+
+constexpr int margin_left = 86;
+constexpr int margin_top = 48;
+constexpr int margin_bottom = 84;
+constexpr int margin_right = 20;
+const QColor neighbor_colour(66, 146, 198);
+const QColor group_colour(33, 145, 140);
+
+/// A round tick step (1, 2 or 5 times a power of ten) giving about `ticks` ticks up to `top`.
+double nice_step(double top, int ticks) {
+  const double raw = top / ticks;
+  const double power = std::pow(10.0, std::floor(std::log10(raw)));
+  for (const double m : {1.0, 2.0, 5.0})
+    if (m * power >= raw) return m * power;
+  return 10.0 * power;
+}
+
+QString short_count(double v) {
+  if (v >= 1e9) return fixed(v / 1e9, v >= 1e10 ? 0 : 1) + "G";
+  if (v >= 1e6) return fixed(v / 1e6, v >= 1e7 ? 0 : 1) + "M";
+  if (v >= 1e4) return fixed(v / 1e3, 0) + "k";
+  return grouped(static_cast<std::int64_t>(std::llround(v)));
+}
+
+}  // namespace
+
+reuse_view::reuse_view(QWidget* parent) : QWidget(parent) {
+  setMouseTracking(true);
+  setFocusPolicy(Qt::StrongFocus);
+  setObjectName("reuse_view");
+  setAccessibleName("reuse histogram");
+  setBackgroundRole(QPalette::Base);
+  setAutoFillBackground(true);
+}
+
+QSize reuse_view::sizeHint() const { return {600, 420}; }
+QSize reuse_view::minimumSizeHint() const { return {margin_left + margin_right + 160, margin_top + margin_bottom + 100}; }
+
+void reuse_view::set_stats(selfextend::reuse_stats stats) {
+  stats_ = std::move(stats);
+  valid_ = true;
+  update();
+}
+
+void reuse_view::clear(const QString& why) {
+  valid_ = false;
+  stats_ = {};
+  empty_reason_ = why;
+  hover_text_.clear();
+  update();
+}
+
+QRect reuse_view::plot_rect() const {
+  return {margin_left, margin_top, std::max(1, width() - margin_left - margin_right),
+          std::max(1, height() - margin_top - margin_bottom)};
+}
+
+std::int64_t reuse_view::x_range() const {
+  return std::max<std::int64_t>({stats_.context, stats_.max_position + 1, 1});
+}
+
+std::optional<std::int64_t> reuse_view::position_at(QPoint at) const {
+  const QRect plot = plot_rect();
+  if (!valid_ || !plot.contains(at)) return std::nullopt;
+  const std::int64_t range = x_range();
+  const auto p = static_cast<std::int64_t>(static_cast<double>(at.x() - plot.left()) / plot.width() *
+                                           static_cast<double>(range));
+  return std::clamp<std::int64_t>(p, 0, range - 1);
+}
+
+void reuse_view::paintEvent(QPaintEvent*) {
+  QPainter painter(this);
+  const QRect plot = plot_rect();
+  const QFontMetrics fm(font());
+  QFont title_font = font();
+  title_font.setBold(true);
+  painter.setFont(title_font);
+  painter.drawText(QRect(0, 4, width(), fm.height() + 4), Qt::AlignHCenter,
+                   "Reuse: causal pairs per relative position");
+  painter.setFont(font());
+  if (!valid_) {
+    painter.drawRect(plot.adjusted(0, 0, -1, -1));
+    painter.drawText(plot, Qt::AlignCenter | Qt::TextWordWrap, empty_reason_);
+    return;
+  }
+  const std::int64_t range = x_range();
+  const std::int64_t context = stats_.context;
+  auto to_x = [&](double position) { return plot.left() + position / static_cast<double>(range) * plot.width(); };
+
+  // One bucket per pixel column (or per position when there are fewer positions than pixels),
+  // summed by the library; a bar shows the bucket's mean pairs per position so heights keep their unit.
+  const std::vector<selfextend::reuse_bucket> buckets =
+      selfextend::bucket_reuse(stats_, range, std::min<std::int64_t>(range, plot.width()));
+  auto per_position = [](std::int64_t pairs, const selfextend::reuse_bucket& b) {
+    return static_cast<double>(pairs) / static_cast<double>(b.last - b.first + 1);
+  };
+  double top = 0;
+  for (const selfextend::reuse_bucket& b : buckets)
+    top = std::max(top, per_position(b.neighbor, b) + per_position(b.group, b));
+  top = top > 0 ? top * 1.08 : 1.0;
+  const double step = nice_step(top, 5);
+  auto to_y = [&](double v) { return plot.bottom() - v / top * plot.height(); };
+
+  // Positions at or past L were never trained: shade them.
+  if (range > context)
+    painter.fillRect(QRectF(QPointF(to_x(static_cast<double>(context)), plot.top()), QPointF(plot.right(), plot.bottom())),
+                     QColor(214, 39, 40, 40));
+  painter.setPen(QColor(225, 225, 225));
+  for (double v = step; v < top; v += step) painter.drawLine(QPointF(plot.left(), to_y(v)), QPointF(plot.right(), to_y(v)));
+
+  for (const selfextend::reuse_bucket& b : buckets) {
+    const double x0 = to_x(static_cast<double>(b.first));
+    const double x1 = std::max(x0 + 1.0, to_x(static_cast<double>(b.last + 1)));
+    const double n = per_position(b.neighbor, b);
+    const double g = per_position(b.group, b);
+    if (n > 0) painter.fillRect(QRectF(QPointF(x0, to_y(n)), QPointF(x1, plot.bottom() + 1)), neighbor_colour);
+    if (g > 0) painter.fillRect(QRectF(QPointF(x0, to_y(n + g)), QPointF(x1, to_y(n))), group_colour);
+  }
+
+  // Axes.
+  painter.setPen(palette().color(QPalette::WindowText));
+  painter.drawRect(plot.adjusted(0, 0, -1, -1));
+  for (double v = 0; v < top; v += step) {
+    const int y = static_cast<int>(std::lround(to_y(v)));
+    painter.drawLine(plot.left() - 4, y, plot.left(), y);
+    painter.drawText(QRect(0, y - fm.height() / 2, plot.left() - 7, fm.height()), Qt::AlignRight | Qt::AlignVCenter,
+                     short_count(v));
+  }
+  const double xstep = nice_step(static_cast<double>(range), 6);
+  for (double p = 0; p <= static_cast<double>(range); p += xstep) {
+    const int x = static_cast<int>(std::lround(to_x(p)));
+    painter.drawLine(x, plot.bottom(), x, plot.bottom() + 4);
+    const QString label = grouped(static_cast<std::int64_t>(p));
+    const int lw = fm.horizontalAdvance(label);
+    painter.drawText(std::clamp(x - lw / 2, 0, width() - lw), plot.bottom() + 6 + fm.ascent(), label);
+  }
+  painter.drawText(QRect(plot.left(), plot.bottom() + 8 + fm.height(), plot.width(), fm.height()), Qt::AlignCenter,
+                   "relative position p (query rotation \u2212 key rotation)");
+  painter.save();
+  painter.translate(14, plot.center().y());
+  painter.rotate(-90);
+  painter.drawText(QRect(-plot.height() / 2, -fm.height() / 2, plot.height(), fm.height()), Qt::AlignCenter,
+                   "pairs per position");
+  painter.restore();
+  painter.drawText(QRect(plot.left() - 40, plot.bottom() + 8 + 2 * fm.height(), plot.width() + 40, 2 * fm.height()),
+                   Qt::AlignLeft | Qt::TextWordWrap,
+                   QString("total pairs %1 \u00b7 pairs at or past L/2: %2 % \u00b7 past 2L/3: %3 % \u00b7 past L: %4")
+                       .arg(grouped(stats_.total_pairs), fixed(100 * stats_.fraction_pairs_past_half, 1),
+                            fixed(100 * stats_.fraction_pairs_past_two_thirds, 1), grouped(stats_.pairs_past_context)));
+
+  // The marks: L/2 and 2L/3 (where the paper's rule of thumb says training thins out) and L.
+  struct mark {
+    double position;
+    QString label;
+    QColor colour;
+    Qt::PenStyle style;
+  };
+  const double l = static_cast<double>(context);
+  const mark marks[] = {{l / 2, "L/2", QColor(178, 138, 0), Qt::DashLine},
+                        {2 * l / 3, "2L/3", QColor(230, 106, 0), Qt::DashLine},
+                        {l, "L = " + grouped(context), QColor(198, 40, 40), Qt::SolidLine}};
+  for (const mark& m : marks) {
+    const double x = to_x(m.position);
+    painter.setPen(QPen(m.colour, 2, m.style));
+    painter.drawLine(QPointF(x, plot.top() - 4), QPointF(x, plot.bottom()));
+    QFont bold = font();
+    bold.setBold(true);
+    painter.setFont(bold);
+    const int lw = QFontMetrics(bold).horizontalAdvance(m.label);
+    painter.drawText(QPointF(std::min(x - lw / 2.0, static_cast<double>(width() - lw - 2)), plot.top() - 8), m.label);
+    painter.setFont(font());
+  }
+
+  // Legend, top right inside the plot.
+  const int lx = plot.right() - 150;
+  int ly = plot.top() + 8;
+  painter.setPen(palette().color(QPalette::WindowText));
+  for (const auto& [colour, name] : {std::pair{neighbor_colour, QString("neighbor branch")},
+                                     std::pair{group_colour, QString("group branch")}}) {
+    painter.fillRect(lx, ly, 14, fm.height() - 2, colour);
+    painter.drawText(lx + 20, ly + fm.ascent() - 1, name);
+    ly += fm.height() + 2;
+  }
+  if (!hover_text_.isEmpty()) {
+    painter.drawText(QRect(plot.left() + 6, plot.top() + 6, plot.width() - 170, fm.height() * 2),
+                     Qt::AlignLeft | Qt::TextWordWrap, hover_text_);
+  }
+}
+
+void reuse_view::mouseMoveEvent(QMouseEvent* event) {
+  const std::optional<std::int64_t> p = position_at(event->position().toPoint());
+  QString text;
+  if (p) {
+    auto at = [&](const std::vector<std::int64_t>& v) {
+      return *p < static_cast<std::int64_t>(v.size()) ? v[static_cast<std::size_t>(*p)] : std::int64_t{0};
+    };
+    const std::int64_t n = at(stats_.neighbor_counts);
+    const std::int64_t g = at(stats_.group_counts);
+    text = QString("position %1: %2 pairs (neighbor %3, group %4)")
+               .arg(grouped(*p), grouped(n + g), grouped(n), grouped(g));
+    if (stats_.fractional_offset != 0 && g > 0)
+      text += QString("; group pairs sit at %1").arg(fixed(static_cast<double>(*p) - stats_.fractional_offset, 3));
+    QToolTip::showText(event->globalPosition().toPoint(), text, this);
+  } else {
+    QToolTip::hideText();
+  }
+  if (text != hover_text_) {
+    hover_text_ = text;
+    update();
+  }
+}
+
+void reuse_view::leaveEvent(QEvent*) {
+  hover_text_.clear();
+  update();
+}
+
+}  // namespace sxplan_gui

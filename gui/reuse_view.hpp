@@ -1,0 +1,54 @@
+// reuse_view.hpp - histogram of how many causal pairs use each relative position.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <QWidget>
+
+#include <selfextend/reuse.hpp>
+
+namespace sxplan_gui {
+
+/// The library's reuse statistics as stacked bars over relative positions [0, max(L, P_max + 1)):
+/// neighbor part in blue, group part in teal, one bar per pixel column from
+/// selfextend::bucket_reuse() (drawn as mean pairs per position of the bucket, so heights keep
+/// their unit whatever the zoom), with the L/2, 2L/3 and L marks and the positions at or past L
+/// shaded. Hovering shows the exact position under the cursor and its counts.
+class reuse_view : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit reuse_view(QWidget* parent = nullptr);
+
+  void set_stats(selfextend::reuse_stats stats);
+  /// Shows nothing but `why`.
+  void clear(const QString& why);
+  /// The statistics drawn (as the library returned them).
+  [[nodiscard]] const selfextend::reuse_stats& stats() const { return stats_; }
+  [[nodiscard]] bool has_stats() const { return valid_; }
+  /// The relative position under widget point `at`, if inside the plot.
+  [[nodiscard]] std::optional<std::int64_t> position_at(QPoint at) const;
+  /// The hover line last shown, empty when none.
+  [[nodiscard]] QString hover_text() const { return hover_text_; }
+  [[nodiscard]] QRect plot_rect() const;
+
+  QSize sizeHint() const override;
+  QSize minimumSizeHint() const override;
+
+ protected:
+  void paintEvent(QPaintEvent* event) override;
+  void mouseMoveEvent(QMouseEvent* event) override;
+  void leaveEvent(QEvent* event) override;
+
+ private:
+  [[nodiscard]] std::int64_t x_range() const;
+
+  selfextend::reuse_stats stats_;
+  bool valid_ = false;
+  QString empty_reason_;
+  QString hover_text_;
+};
+
+}  // namespace sxplan_gui

@@ -1,0 +1,76 @@
+// reuse.hpp - which pretrained relative positions a plan reuses, and how often (target selfextend::planner).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <selfextend/params.hpp>
+
+namespace selfextend {
+
+/// An inclusive range of relative positions [first, last].
+struct position_range {
+  std::int64_t first = 0;
+  std::int64_t last = 0;
+  friend bool operator==(const position_range&, const position_range&) = default;
+};
+
+/// How often each relative position p is used by the N(N+1)/2 causal pairs of N tokens.
+/// All counts are 64-bit pair counts; positions are integer-shift positions (with the float
+/// shift, index p of a group count denotes position p - fractional_offset).
+struct reuse_stats {
+  std::int64_t context = 0;                   ///< L
+  std::int64_t tokens = 0;                    ///< N
+  plan extension;                             ///< G, W, shift
+  std::int64_t max_position = 0;              ///< P_max: every array has P_max + 1 entries
+  double fractional_offset = 0;               ///< (W mod G)/G for the float shift, else 0
+  std::vector<std::int64_t> counts;           ///< counts[p] = neighbor_counts[p] + group_counts[p]
+  std::vector<std::int64_t> neighbor_counts;  ///< pairs with i - j < W at p (= N - p for p < min(N, W))
+  std::vector<std::int64_t> group_counts;     ///< pairs with i - j >= W at p
+  std::int64_t total_pairs = 0;               ///< N(N+1)/2
+  std::int64_t neighbor_pairs = 0;            ///< sum of neighbor_counts
+  std::int64_t group_pairs = 0;               ///< sum of group_counts
+  std::int64_t distinct_positions = 0;        ///< positions p with counts[p] > 0
+  position_range neighbor_range;              ///< used neighbor positions: [0, min(N, W) - 1]
+  std::optional<position_range> group_range;  ///< used group positions ([W, P_max] with the int shift); none when N <= W
+  // "Past L/2" means 2p >= L, "past 2L/3" means 3p >= 2L, "past L" means p >= L (never trained):
+  // the positions outside the well-trained part of the window (DESIGN.md §2, the empirical bound).
+  std::int64_t pairs_past_half = 0;
+  std::int64_t pairs_past_two_thirds = 0;
+  std::int64_t pairs_past_context = 0;
+  double fraction_pairs_past_half = 0;        ///< pairs_past_half / total_pairs
+  double fraction_pairs_past_two_thirds = 0;  ///< pairs_past_two_thirds / total_pairs
+  std::int64_t positions_past_half = 0;       ///< used positions p with 2p >= L
+  std::int64_t positions_past_two_thirds = 0; ///< used positions p with 3p >= 2L
+  double fraction_positions_past_half = 0;    ///< positions_past_half / distinct_positions
+  double fraction_positions_past_two_thirds = 0;
+  friend bool operator==(const reuse_stats&, const reuse_stats&) = default;
+};
+
+/// Counts every relative position's use in closed form: O(N/G + P_max) time, O(P_max) memory,
+/// never visiting pairs; exact 64-bit counts (N up to about 4.29e9 before N(N+1)/2 overflows).
+/// Requires params.context. Throws invalid_params on an invalid plan (W >= L included) or when
+/// N(N+1)/2 does not fit in 64 bits.
+/// Example: L=16, N=10, G=2, W=4 (paper Fig. 3): counts == {10, 9, 8, 7, 9, 8, 4},
+/// neighbor_counts == {10, 9, 8, 7, 0, 0, 0}, total_pairs == 55.
+[[nodiscard]] reuse_stats compute_reuse(const self_extend_params& params);
+
+/// One bar of a histogram of reuse_stats over a range of positions.
+struct reuse_bucket {
+  std::int64_t first = 0;     ///< first position in the bucket
+  std::int64_t last = 0;      ///< last position in the bucket (inclusive)
+  std::int64_t neighbor = 0;  ///< neighbor pairs in [first, last]
+  std::int64_t group = 0;     ///< group pairs in [first, last]
+  friend bool operator==(const reuse_bucket&, const reuse_bucket&) = default;
+};
+
+/// Sums the counts of positions [0, range_end) into `buckets` bars of equal width
+/// ceil(range_end / buckets) (the last one may be narrower; fewer bars when range_end < buckets).
+/// Positions at or past range_end are not counted. Use range_end = L for the pretrained window,
+/// or max(L, P_max + 1) to include untrained positions. Throws invalid_params when
+/// range_end < 1 or buckets < 1.
+[[nodiscard]] std::vector<reuse_bucket> bucket_reuse(const reuse_stats& stats, std::int64_t range_end,
+                                                     std::int64_t buckets);
+
+}  // namespace selfextend

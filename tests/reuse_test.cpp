@@ -1,0 +1,120 @@
+// reuse_test - Unit tests for reuse.hpp: closed-form reuse counts against brute force, fractions and buckets.
+#include <selfextend/reuse.hpp>
+
+#include <random>
+#include <vector>
+
+#include "test_helpers.hpp"
+
+using selfextend::plan;
+using selfextend::self_extend_params;
+using selfextend::shift_rule;
+
+TEST(ReuseTest, PaperFigureThreeCounts) {
+  const auto s = selfextend::compute_reuse({16, 10, {2, 4, shift_rule::integer}});
+  EXPECT_EQ((std::vector<std::int64_t>{10, 9, 8, 7, 9, 8, 4}), s.counts);
+  EXPECT_EQ((std::vector<std::int64_t>{10, 9, 8, 7, 0, 0, 0}), s.neighbor_counts);
+  EXPECT_EQ((std::vector<std::int64_t>{0, 0, 0, 0, 9, 8, 4}), s.group_counts);
+  EXPECT_EQ(55, s.total_pairs);
+  EXPECT_EQ(34, s.neighbor_pairs);
+  EXPECT_EQ(21, s.group_pairs);
+  EXPECT_EQ(6, s.max_position);
+  EXPECT_EQ(7, s.distinct_positions);
+  EXPECT_EQ((selfextend::position_range{0, 3}), s.neighbor_range);
+  EXPECT_EQ((selfextend::position_range{4, 6}), s.group_range);
+  // L = 16: nothing reaches 8 (L/2) or 11 (2L/3).
+  EXPECT_EQ(0, s.pairs_past_half);
+  EXPECT_EQ(0.0, s.fraction_positions_past_half);
+}
+
+TEST(ReuseTest, CountsEqualBruteForceBincountOverRandomPlans) {
+  std::mt19937_64 rng(99);
+  for (int trial = 0; trial < 500; ++trial) {
+    const std::int64_t group = 1 + static_cast<std::int64_t>(rng() % 12);
+    const std::int64_t window = 1 + static_cast<std::int64_t>(rng() % 40);
+    const std::int64_t tokens = 1 + static_cast<std::int64_t>(rng() % 260);
+    const std::int64_t context = window + 1 + static_cast<std::int64_t>(rng() % 80);
+    const plan p{group, window, trial % 3 == 0 ? shift_rule::fractional : shift_rule::integer};
+    SCOPED_TRACE("L=" + std::to_string(context) + " G=" + std::to_string(group) + " W=" + std::to_string(window) +
+                 " N=" + std::to_string(tokens));
+    const auto s = selfextend::compute_reuse({context, tokens, p});
+    const std::int64_t pmax = s.max_position;
+    std::vector<std::int64_t> neighbor(static_cast<std::size_t>(pmax) + 1, 0), grouped(neighbor);
+    for (std::int64_t i = 0; i < tokens; ++i)
+      for (std::int64_t j = 0; j <= i; ++j) {
+        const auto q = static_cast<std::size_t>(brute::relative_position(i, j, group, window));
+        ASSERT_LT(q, neighbor.size());
+        ++(i - j < window ? neighbor : grouped)[q];
+      }
+    std::vector<std::int64_t> all(neighbor.size());
+    std::int64_t half = 0, two_thirds = 0, past_l = 0, distinct = 0, distinct_half = 0;
+    for (std::size_t q = 0; q < all.size(); ++q) {
+      all[q] = neighbor[q] + grouped[q];
+      const auto pos = static_cast<std::int64_t>(q);
+      if (2 * pos >= context) half += all[q];
+      if (3 * pos >= 2 * context) two_thirds += all[q];
+      if (pos >= context) past_l += all[q];
+      distinct += all[q] > 0;
+      distinct_half += all[q] > 0 && 2 * pos >= context;
+    }
+    EXPECT_EQ(neighbor, s.neighbor_counts);
+    EXPECT_EQ(grouped, s.group_counts);
+    EXPECT_EQ(all, s.counts);
+    EXPECT_EQ(tokens * (tokens + 1) / 2, s.total_pairs);
+    EXPECT_EQ(half, s.pairs_past_half);
+    EXPECT_EQ(two_thirds, s.pairs_past_two_thirds);
+    EXPECT_EQ(past_l, s.pairs_past_context);
+    EXPECT_EQ(distinct, s.distinct_positions);
+    EXPECT_EQ(distinct_half, s.positions_past_half);
+    EXPECT_DOUBLE_EQ(static_cast<double>(half) / static_cast<double>(s.total_pairs), s.fraction_pairs_past_half);
+  }
+}
+
+TEST(ReuseTest, BillionTokensDoNotOverflow) {
+  // N = 1e9, G = 1024: 5e17 pairs; the counts must still sum to N(N+1)/2 exactly.
+  const std::int64_t n = 1'000'000'000;
+  const auto s = selfextend::compute_reuse({4096, n, {1024, 1024, shift_rule::integer}});
+  EXPECT_EQ(n * (n + 1) / 2, s.total_pairs);
+  std::int64_t sum = 0;
+  for (const std::int64_t c : s.counts) sum += c;
+  EXPECT_EQ(s.total_pairs, sum);
+  EXPECT_EQ(n, s.counts[0]);
+  EXPECT_EQ(s.max_position + 1, static_cast<std::int64_t>(s.counts.size()));
+  EXPECT_EQ(s.total_pairs, s.pairs_past_context + (s.total_pairs - s.pairs_past_context));
+}
+
+TEST(ReuseTest, SeedExampleReachesPastTwoThirdsWithGroupFive) {
+  // L=4096, N=15800, W=1024, G=5: group positions 1024..3979; 2L/3 = 2730.67.
+  const auto s = selfextend::compute_reuse({4096, 15800, {5, 1024, shift_rule::integer}});
+  EXPECT_EQ(3979, s.max_position);
+  EXPECT_EQ((selfextend::position_range{1024, 3979}), s.group_range);
+  EXPECT_EQ(3980, s.distinct_positions);
+  EXPECT_EQ(3979 - 2048 + 1, s.positions_past_half);
+  EXPECT_EQ(3979 - 2731 + 1, s.positions_past_two_thirds);
+  EXPECT_EQ(0, s.pairs_past_context);
+  EXPECT_GT(s.fraction_pairs_past_two_thirds, 0.0);
+}
+
+TEST(ReuseTest, RejectsInvalidInput) {
+  EXPECT_THROW_MSG((void)selfextend::compute_reuse({4096, 100, {2, 4096}}), selfextend::invalid_params,
+                   "window = 4096: must be smaller than context (4096)");
+  EXPECT_THROW_MSG((void)selfextend::compute_reuse({std::nullopt, 100, {2, 4}}), selfextend::invalid_params,
+                   "context = (none): is required for reuse statistics");
+  EXPECT_THROW_MSG((void)selfextend::compute_reuse({4096, 5'000'000'000, {1'000'000'000, 4}}), selfextend::invalid_params,
+                   "tokens = 5000000000: too many pairs for 64-bit counts (N(N+1)/2 must fit)");
+}
+
+TEST(ReuseTest, BucketsSumCountsOverTheWindow) {
+  const auto s = selfextend::compute_reuse({16, 10, {2, 4, shift_rule::integer}});
+  const auto bars = selfextend::bucket_reuse(s, 16, 4);
+  ASSERT_EQ(4u, bars.size());
+  EXPECT_EQ((selfextend::reuse_bucket{0, 3, 34, 0}), bars[0]);
+  EXPECT_EQ((selfextend::reuse_bucket{4, 7, 0, 21}), bars[1]);
+  EXPECT_EQ((selfextend::reuse_bucket{8, 11, 0, 0}), bars[2]);
+  EXPECT_EQ((selfextend::reuse_bucket{12, 15, 0, 0}), bars[3]);
+  const auto narrow = selfextend::bucket_reuse(s, 7, 3);  // width 3: [0,2] [3,5] [6,6]
+  ASSERT_EQ(3u, narrow.size());
+  EXPECT_EQ((selfextend::reuse_bucket{6, 6, 0, 4}), narrow[2]);
+  EXPECT_EQ(5u, selfextend::bucket_reuse(s, 5, 100).size());
+  EXPECT_THROW_MSG((void)selfextend::bucket_reuse(s, 0, 4), selfextend::invalid_params, "range_end = 0: must be at least 1");
+}
