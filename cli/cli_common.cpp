@@ -31,6 +31,12 @@ po::variables_map parse(const invocation& inv, const po::options_description& op
   std::vector<std::string> args;
   for (std::size_t i = 0; i < inv.args.size(); ++i) {
     const std::string& a = inv.args[i];
+    // Boost.Program_options formats its errors by substituting placeholders such as
+    // %canonical_option% into a template that includes the offending option text; an option
+    // containing '%' can make that substitution loop forever (found by fuzz_cli_args). No option
+    // name contains '%', so such a token is rejected here, before Boost sees it.
+    if (a.size() > 1 && a[0] == '-' && a.find('%') != std::string::npos)
+      throw selfextend::invalid_params("option", a, "is not an option of sxplan " + inv.command + " (see --help)");
     if (a.rfind("--", 0) == 0 && a.find('=') == std::string::npos && i + 1 < inv.args.size() &&
         looks_negative_number(inv.args[i + 1])) {
       args.push_back(a + "=" + inv.args[i + 1]);

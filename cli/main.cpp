@@ -1,91 +1,13 @@
-// main.cpp - sxplan: parse the subcommand, dispatch, and turn errors into one-line messages and exit codes.
-#include <algorithm>
-#include <exception>
+// main.cpp - the sxplan executable.
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include <selfextend/atomic_output.hpp>
-#include <selfextend/error.hpp>
-#include <selfextend/version.hpp>
 
-#include "commands.hpp"
-
-namespace {
-
-struct subcommand {
-  const char* name;
-  int (*run)(const sxplan::invocation&);
-  const char* summary;
-};
-
-const subcommand subcommands[] = {
-    {"models", sxplan::run_models, "list the built-in model presets"},
-    {"check", sxplan::run_check, "judge one plan (G, W) for N tokens"},
-    {"advise", sxplan::run_advise, "rank plans (G, W) for N tokens, with reasons"},
-    {"table", sxplan::run_table, "exact position tables for other runtimes (npy, safetensors, CSV, JSON, C)"},
-    {"reuse", sxplan::run_reuse, "which pretrained positions a plan reuses, and how often"},
-    {"llamacpp", sxplan::run_llamacpp, "positions llama.cpp's group attention assigns, against the exact map"},
-    {"attend", sxplan::run_attend, "run Self-Extend attention on q, k, v (.npy)"},
-    {"verify", sxplan::run_verify, "check a runtime's attention output against the reference"},
-};
-
-void print_usage(std::ostream& out) {
-  out << "Usage: sxplan <command> [options]\n       sxplan --version\n\n"
-         "Plan Self-Extend (LongLM) context extension: choose the group size G and neighbor window W,\n"
-         "see exactly which pretrained positions a plan uses.\n\nCommands:\n";
-  for (const subcommand& c : subcommands) out << "  " << c.name << std::string(10 - std::string(c.name).size(), ' ') << c.summary << "\n";
-  out << "\nRun `sxplan <command> --help` for a command's options.\n";
-}
-
-/// Library keys are JSON names (snake_case); the flag is the same name with hyphens.
-std::string as_flag(const selfextend::issue& i) {
-  std::string key = i.key;
-  std::replace(key.begin(), key.end(), '_', '-');
-  return "--" + selfextend::issue{key, i.value, i.rule}.message();
-}
-
-}  // namespace
+#include "sxplan_main.hpp"
 
 int main(int argc, char** argv) {
   selfextend::remove_temporary_outputs_on_signal();  // Ctrl-C mid-write leaves no file behind
-  const std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) {
-    print_usage(std::cerr);
-    return sxplan::exit_usage;
-  }
-  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    print_usage(std::cout);
-    return sxplan::exit_ok;
-  }
-  if (args[0] == "--version") {
-    std::cout << "sxplan " << selfextend::version_string << "\n";
-    return sxplan::exit_ok;
-  }
-  const auto* command = std::find_if(std::begin(subcommands), std::end(subcommands),
-                                     [&](const subcommand& c) { return args[0] == c.name; });
-  if (command == std::end(subcommands)) {
-    std::cerr << "sxplan: unknown command '" << args[0] << "' (see sxplan --help)\n";
-    return sxplan::exit_usage;
-  }
-  const std::string name = command->name;
-  try {
-    const sxplan::invocation inv{name, std::vector<std::string>(args.begin() + 1, args.end()), std::cout, std::cerr};
-    const int code = command->run(inv);
-    std::cout.flush();
-    if (!std::cout) {
-      std::cerr << "sxplan " << name << ": cannot write to standard output\n";
-      return sxplan::exit_failure;
-    }
-    return code;
-  } catch (const boost::program_options::error& e) {
-    std::cerr << "sxplan " << name << ": " << e.what() << " (see sxplan " << name << " --help)\n";
-    return sxplan::exit_usage;
-  } catch (const selfextend::invalid_params& e) {
-    for (const selfextend::issue& i : e.issues()) std::cerr << "sxplan " << name << ": " << as_flag(i) << "\n";
-    return sxplan::exit_usage;
-  } catch (const std::exception& e) {
-    std::cerr << "sxplan " << name << ": " << e.what() << "\n";
-    return sxplan::exit_failure;
-  }
+  return sxplan::run_sxplan(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr);
 }

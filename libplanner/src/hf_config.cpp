@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include <boost/json.hpp>
@@ -178,14 +177,17 @@ model_info read_hf_config(const std::filesystem::path& path) {
     throw invalid_params("config", path.string(), "is a directory, not a config.json file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw invalid_params("config", path.string(), "cannot be opened for reading");
-  // config.json files are a few kB; refuse anything absurd before reading it into memory.
-  constexpr std::uintmax_t max_bytes = 16u << 20;
-  if (const std::uintmax_t size = std::filesystem::file_size(path, ec); !ec && size > max_bytes)
-    throw invalid_params("config", path.string(), "is larger than 16 MiB; not a config.json");
-  std::ostringstream text;
-  text << in.rdbuf();
+  // config.json files are a few kB. Read at most 16 MiB + 1 bytes whatever the file claims, so
+  // a device or pipe (/dev/zero, a FIFO) ends in a message instead of an endless read.
+  constexpr std::size_t max_bytes = 16u << 20;
+  std::string text;
+  char chunk[65536];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes) throw invalid_params("config", path.string(), "is larger than 16 MiB; not a config.json");
+  }
   if (in.bad()) throw invalid_params("config", path.string(), "could not be read");
-  return parse_hf_config(text.str(), path.string());
+  return parse_hf_config(text, path.string());
 }
 
 }  // namespace selfextend
