@@ -49,7 +49,7 @@ int run_attend(const invocation& inv) {
     result = in.q_dtype == selfextend::npy_dtype::f8 ? selfextend::npy_array::from(std::span<const double>(out), out_shape)
                                                      : selfextend::npy_array::from(std::vector<float>(out.begin(), out.end()), out_shape);
   }
-  selfextend::write_npy(output, result);
+  writing_output("output", [&] { selfextend::write_npy(output, result); });
 
   if (vm.count("json")) {
     boost::json::object params = echo_attention(in);

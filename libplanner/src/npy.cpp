@@ -243,6 +243,8 @@ npy_array read_npy(const std::filesystem::path& path, std::string_view key) {
   if (std::filesystem::is_directory(path, ec)) throw invalid_params(std::string(key), path.string(), "is a directory, not a .npy file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw invalid_params(std::string(key), path.string(), "cannot be opened for reading");
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw invalid_params(std::string(key), path.string(), "is not a regular file (a device or pipe cannot hold a .npy)");
   const std::uintmax_t size = std::filesystem::file_size(path, ec);
   if (ec) throw invalid_params(std::string(key), path.string(), "cannot be sized: " + ec.message());
   std::vector<std::byte> bytes(static_cast<std::size_t>(size));
