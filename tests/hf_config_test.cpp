@@ -95,6 +95,17 @@ TEST(HfConfigTest, MissingAndWrongTypedFieldsNameFieldAndFile) {
                    "config = c.json: field \"num_key_value_heads\" (5) must divide num_attention_heads (32)");
 }
 
+TEST(HfConfigTest, HugeHeadDimWithPartialRotaryIsRejectedNotOverflowed) {
+  // head_dim * factor rounds up past INT64_MAX in double; converting it back would be UB.
+  const std::string text = R"({"max_position_embeddings": 4096, "num_attention_heads": 1,
+                                "head_dim": 9223372036854775807, "partial_rotary_factor": 0.99999999999999989})";
+  EXPECT_THROW_MSG((void)selfextend::parse_hf_config(text, "c.json"), selfextend::invalid_params,
+                   "config = c.json: field \"head_dim\" is too large");
+  const std::string endless = "/dev/zero";
+  EXPECT_THROW_MSG((void)selfextend::read_hf_config(endless), selfextend::invalid_params,
+                   "config = /dev/zero: is larger than 16 MiB; not a config.json");
+}
+
 TEST(HfConfigTest, UnreadableOrMalformedFilesAreInvalidInput) {
   EXPECT_THROW_MSG((void)selfextend::parse_hf_config("{\"a\": ", "bad.json"), selfextend::invalid_params,
                    "config = bad.json: is not valid JSON (incomplete JSON)");
