@@ -16,6 +16,15 @@ namespace sxplan {
 
 namespace {
 
+/// --target two_thirds|half, or `fallback` when absent.
+selfextend::target_fraction target_option(const po::variables_map& vm, selfextend::target_fraction fallback) {
+  if (!vm.count("target")) return fallback;
+  const std::string text = vm["target"].as<std::string>();
+  const auto target = selfextend::parse_target_fraction(text);
+  if (!target) throw selfextend::invalid_params("target", text, "must be two_thirds or half");
+  return *target;
+}
+
 std::string optional_text(const std::optional<std::int64_t>& v, const std::string& none) {
   return v ? std::to_string(*v) : none;
 }
@@ -73,12 +82,7 @@ int run_advise_llamacpp(const invocation& inv, const po::variables_map& vm, cons
   req.tokens = required_int64(vm, "tokens");
   req.window = optional_int64(vm, "window");
   req.group = optional_int64(vm, "group");
-  if (vm.count("target")) {
-    const std::string text = vm["target"].as<std::string>();
-    const auto target = selfextend::parse_target_fraction(text);
-    if (!target) throw selfextend::invalid_params("target", text, "must be two_thirds or half");
-    req.target = *target;
-  }
+  req.target = target_option(vm, req.target);
   req.max_group = optional_int64(vm, "max-group").value_or(req.max_group);
   const selfextend::llamacpp_advice result = selfextend::advise_llamacpp(req);
   const std::string command_line = llamacpp_command_line(result, choice.gguf.value_or("MODEL.gguf"));
@@ -131,12 +135,7 @@ int run_advise(const invocation& inv) {
   req.tokens = required_int64(vm, "tokens");
   req.window = optional_int64(vm, "window");
   req.group = optional_int64(vm, "group");
-  if (vm.count("target")) {
-    const std::string text = vm["target"].as<std::string>();
-    const auto target = selfextend::parse_target_fraction(text);
-    if (!target) throw selfextend::invalid_params("target", text, "must be two_thirds or half");
-    req.target = *target;
-  }
+  req.target = target_option(vm, req.target);
   req.max_group = optional_int64(vm, "max-group").value_or(req.max_group);
   req.top = optional_int64(vm, "top").value_or(req.top);
   req.shift = shift_option(vm);
