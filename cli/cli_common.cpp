@@ -47,7 +47,16 @@ po::variables_map parse(const invocation& inv, const po::options_description& op
   }
   po::variables_map vm;
   const auto style = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;
-  po::store(po::command_line_parser(args).options(options).style(style).run(), vm);
+  // No command takes positional arguments; a stray word (say, an output name without -o) is an
+  // error rather than something silently dropped.
+  const po::parsed_options parsed =
+      po::command_line_parser(args).options(options).style(style).allow_unregistered().run();
+  for (const po::basic_option<char>& o : parsed.options) {
+    if (o.position_key >= 0)
+      throw po::error("unexpected argument '" + o.value.front() + "': options start with --");
+    if (o.unregistered) throw po::unknown_option(o.original_tokens.empty() ? o.string_key : o.original_tokens.front());
+  }
+  po::store(parsed, vm);
   po::notify(vm);
   return vm;
 }

@@ -49,7 +49,7 @@ int run_check(const invocation& inv) {
   options.add_options()("json", "print one JSON document")("help,h", "show this help");
   const po::variables_map vm = parse(inv, options);
   if (vm.count("help")) {
-    print_help(inv, "--tokens N --group G --window W (--context L | --model NAME | --config PATH) [--shift int|float] [--json]",
+    print_help(inv, "--tokens N --group G --window W (--context L | --model NAME | --config PATH | --gguf PATH) [--shift int|float] [--json]",
                "Judge one Self-Extend plan: capacity, largest position, effective reach and verdict.", options);
     return exit_ok;
   }

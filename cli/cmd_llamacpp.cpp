@@ -95,8 +95,11 @@ int run_llamacpp(const invocation& inv) {
     ("mode", po::value<std::string>()->value_name("main|passkey"), "llama-cli/llama-completion (main, default) or llama-passkey")
     ("rows", po::value<std::string>()->value_name("i,j,..."), "also show the relative positions these queries saw");
   add_model_options(options);
+  // Accepted as everywhere a map is built; llama.cpp requires W mod G = 0, where both shifts agree.
+  add_shift_option(options);
   options.add_options()("json", "print one JSON document")("help,h", "show this help");
   const po::variables_map vm = parse(inv, options);
+  const selfextend::shift_rule shift = shift_option(vm);
   if (vm.count("help")) {
     print_help(inv,
                "--tokens N [--generate M] [--batch B] --ga-n G --ga-w W (--context L | --model NAME | --config PATH | "
@@ -138,7 +141,8 @@ int run_llamacpp(const invocation& inv) {
                                {"ga_w", s.mode == selfextend::llamacpp_mode::main ? boost::json::value(s.ga_w)
                                                                                    : boost::json::value(nullptr)},
                                {"mode", std::string(selfextend::to_string(s.mode))},
-                               {"rows", std::move(echoed_rows)}};
+                               {"rows", std::move(echoed_rows)},
+                               {"shift", std::string(selfextend::to_string(shift))}};
     echo_model(echoed, choice);
     write_json(inv.out, envelope("llamacpp", std::move(echoed), to_json(report)));
   } else {

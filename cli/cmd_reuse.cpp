@@ -41,7 +41,7 @@ void render_histogram(std::ostream& out, const selfextend::reuse_stats& s, std::
     line += std::string(static_cast<std::size_t>(std::max(0, width + 1 - n - g)), ' ');
     // Marks: the bucket holding ceil(L/2), ceil(2L/3) and L (past them a position is less trained / untrained).
     std::string marks;
-    const std::pair<std::int64_t, const char*> at[] = {{(L + 1) / 2, "L/2"}, {(2 * L + 2) / 3, "2L/3"}, {L, "L"}};
+    const std::pair<std::int64_t, const char*> at[] = {{s.half_from, "L/2"}, {s.two_thirds_from, "2L/3"}, {L, "L"}};
     for (const auto& [position, label] : at)
       if (position >= b.first && position <= b.last) marks += std::string(marks.empty() ? "<- " : ", ") + label + " = " + std::to_string(position);
     if (!marks.empty()) line += marks;
@@ -63,9 +63,9 @@ void render_text(std::ostream& out, const selfextend::reuse_stats& s, const mode
   if (s.group_range) out << ", group " << s.group_range->first << ".." << s.group_range->last;
   out << "   (largest " << s.max_position << (s.max_position < L ? " <= L-1" : " > L-1: untrained positions") << ")\n";
   out << "  past L/2         " << percent(s.pairs_past_half, s.total_pairs) << " of pairs, "
-      << percent(s.positions_past_half, s.distinct_positions) << " of positions   (p >= " << (L + 1) / 2 << ")\n";
+      << percent(s.positions_past_half, s.distinct_positions) << " of positions   (p >= " << s.half_from << ")\n";
   out << "  past 2L/3        " << percent(s.pairs_past_two_thirds, s.total_pairs) << " of pairs, "
-      << percent(s.positions_past_two_thirds, s.distinct_positions) << " of positions   (p >= " << (2 * L + 2) / 3 << ")\n";
+      << percent(s.positions_past_two_thirds, s.distinct_positions) << " of positions   (p >= " << s.two_thirds_from << ")\n";
   if (s.pairs_past_context > 0)
     out << "  past L           " << percent(s.pairs_past_context, s.total_pairs) << " of pairs use positions never trained\n";
   if (s.fractional_offset != 0)
@@ -91,7 +91,7 @@ int run_reuse(const invocation& inv) {
     ("help,h", "show this help");
   const po::variables_map vm = parse(inv, options);
   if (vm.count("help")) {
-    print_help(inv, "--tokens N --group G --window W (--context L | --model NAME | --config PATH) [--shift int|float] "
+    print_help(inv, "--tokens N --group G --window W (--context L | --model NAME | --config PATH | --gguf PATH) [--shift int|float] "
                "[--buckets B] [--svg FILE] [--json]",
                "Count how often each relative position is used by the N(N+1)/2 causal pairs, split into\n"
                "neighbor and group pairs, and how much lies past L/2 and 2L/3 (closed form, no pair visited).", options);

@@ -107,6 +107,10 @@ int run_table(const invocation& inv) {
   if (std::vector<selfextend::issue> issues = selfextend::validate(r); !issues.empty()) throw selfextend::invalid_params(std::move(issues));
 
   if (!output) {
+    // Without -o, --json means the table itself as one JSON document; another format would break that.
+    if (vm.count("json") && r.format != selfextend::table_format::json)
+      throw selfextend::invalid_params("format", std::string(selfextend::to_string(r.format)),
+                                       "conflicts with --json without -o (--json prints the JSON document; write other formats with -o FILE)");
     if (r.format == selfextend::table_format::npy || r.format == selfextend::table_format::safetensors)
       throw selfextend::invalid_params("output", "(none)", "the binary format " + std::string(selfextend::to_string(r.format)) + " needs -o FILE");
     if (vm.count("json") || vm.count("format")) (void)selfextend::write_position_table(inv.out, r);

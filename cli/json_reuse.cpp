@@ -22,6 +22,8 @@ json::object to_json(const selfextend::reuse_stats& s) {
   o["distinct_positions"] = s.distinct_positions;
   o["neighbor_range"] = range(s.neighbor_range);
   o["group_range"] = s.group_range ? json::value(range(*s.group_range)) : json::value(nullptr);
+  o["half_from"] = s.half_from;
+  o["two_thirds_from"] = s.two_thirds_from;
   o["pairs_past_half"] = s.pairs_past_half;
   o["pairs_past_two_thirds"] = s.pairs_past_two_thirds;
   o["pairs_past_context"] = s.pairs_past_context;

@@ -70,6 +70,34 @@ TEST(ReuseTest, CountsEqualBruteForceBincountOverRandomPlans) {
   }
 }
 
+TEST(ReuseTest, HugeBlocksAndHugeContextsStayExact) {
+  // A block's partial-group sum passes 2^63 before halving when G is in the billions.
+  const std::int64_t n = 4'000'000'000;
+  const auto s = selfextend::compute_reuse({INT64_MAX, n, {n, 1, shift_rule::integer}});
+  EXPECT_EQ(n / 2 * (n + 1), s.total_pairs);
+  std::int64_t sum = 0;
+  for (const std::int64_t c : s.counts) {
+    EXPECT_GE(c, 0);
+    sum += c;
+  }
+  EXPECT_EQ(s.total_pairs, sum);
+  EXPECT_EQ(0, s.pairs_past_two_thirds);
+  // 2L overflows 64 bits here; the thresholds must not.
+  const std::int64_t big = std::int64_t{1} << 62;
+  const auto t = selfextend::compute_reuse({big, 100, {2, 10, shift_rule::integer}});
+  EXPECT_EQ(big / 2, t.half_from);
+  EXPECT_EQ(big / 3 * 2 + 1, t.two_thirds_from);  // ceil(2^63 / 3): 2^62 = 3q + 1, so 2^63 = 6q + 2
+  EXPECT_EQ(0, t.pairs_past_half);
+  EXPECT_EQ(0, t.pairs_past_two_thirds);
+}
+
+TEST(ReuseTest, RefusesCountArraysAboveTheMemoryLimit) {
+  EXPECT_THROW_MSG((void)selfextend::compute_reuse({INT64_MAX, 4'000'000'000, {2, 1, shift_rule::integer}}),
+                   selfextend::invalid_params,
+                   "tokens = 4000000000: reuse counts over P_max + 1 = 2000000001 positions need 64000000064 bytes, "
+                   "above the limit of 4294967296 bytes (a larger group shrinks P_max)");
+}
+
 TEST(ReuseTest, BillionTokensDoNotOverflow) {
   // N = 1e9, G = 1024: 5e17 pairs; the counts must still sum to N(N+1)/2 exactly.
   const std::int64_t n = 1'000'000'000;

@@ -229,15 +229,15 @@ std::vector<std::string> reasons_for(const advice_request& req, const plan& p, c
                       num(*group_for_target) + "): safer reach, coarser far positions");
   }
   if (!req.window) {
-    const std::string near = bucket == p.window ? "" : " (near " + num(bucket) + ")";
+    // A nudged W is reported against the bucket it came from: "W = 1026, near L/4 = 1024".
+    const std::string head = "W = " + num(p.window) + (bucket == p.window ? " = " : ", near ");
+    const std::string bucket_text = window_label(bucket, L) + (bucket == p.window ? "" : " = " + num(bucket));
     if (bucket * 4 == L) {
-      reasons.push_back("W = " + num(p.window) + near + " = L/4, the paper's choice for Llama-2 (1024 of 4096)");
+      reasons.push_back(head + bucket_text + ", the paper's choice for Llama-2 (1024 of 4096)");
     } else if (bucket * 4 < L) {
-      reasons.push_back("W = " + num(p.window) + near + " = " + window_label(bucket, L) +
-                        ": fewer exact neighbours than L/4, so a smaller G reaches the same bound");
+      reasons.push_back(head + bucket_text + ": fewer exact neighbours than L/4, so a smaller G reaches the same bound");
     } else {
-      reasons.push_back("W = " + num(p.window) + near + " = " + window_label(bucket, L) +
-                        ": more exact neighbours than L/4, at the price of a larger G");
+      reasons.push_back(head + bucket_text + ": more exact neighbours than L/4, at the price of a larger G");
     }
   }
   if (p.group > req.max_group)

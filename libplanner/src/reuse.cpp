@@ -14,8 +14,11 @@ namespace {
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
 
-/// Sum of (x + 1) for x in [lo, hi]: the partial-group counts of one block.
-std::int64_t sum_plus_one(std::int64_t lo, std::int64_t hi) { return (hi - lo + 1) * (lo + hi + 2) / 2; }
+/// Sum of (x + 1) for x in [lo, hi]: the partial-group counts of one block. The result is a pair
+/// count (at most N(N+1)/2, checked to fit) but the product before halving can pass 2^63.
+std::int64_t sum_plus_one(std::int64_t lo, std::int64_t hi) {
+  return static_cast<std::int64_t>(detail::wide_int{hi - lo + 1} * (detail::wide_int{lo} + hi + 2) / 2);
+}
 
 /// Group-branch counts. For query i >= W the keys j = 0 .. i-W have floor(j/G) = 0 .. m with
 /// m = floor((i-W)/G): positions gq(i) - m + 1 .. gq(i) get G pairs each and gq(i) - m gets
@@ -67,6 +70,14 @@ reuse_stats compute_reuse(const self_extend_params& params) {
   s.extension = p;
   s.max_position = max_position(N, p);
   s.fractional_offset = fractional_offset(p);
+  // Four arrays of P_max + 1 counts (neighbor, group, total, and the difference array).
+  const detail::wide_int bytes = (detail::wide_int{s.max_position} + 2) * 4 * 8;
+  if (bytes > max_reuse_bytes)
+    throw invalid_params("tokens", std::to_string(N),
+                         "reuse counts over P_max + 1 = " + std::to_string(s.max_position + 1) + " positions need " +
+                             std::to_string(static_cast<std::int64_t>(std::min<detail::wide_int>(bytes, detail::int64_max))) +
+                             " bytes, above the limit of " + std::to_string(max_reuse_bytes) +
+                             " bytes (a larger group shrinks P_max)");
   const auto size = static_cast<std::size_t>(s.max_position) + 1;
   s.neighbor_counts.assign(size, 0);
   s.group_counts.assign(size, 0);
@@ -75,7 +86,11 @@ reuse_stats compute_reuse(const self_extend_params& params) {
   if (N > p.window) add_group_counts(s.group_counts, N, p);
 
   s.counts.resize(size);
-  const std::int64_t half_from = ceil_div(L, 2), two_thirds_from = ceil_div(2 * L, 3);
+  // ceil(L/2) and ceil(2L/3); 2L can pass 2^63, so the second one goes through 128 bits.
+  const std::int64_t half_from = ceil_div(L, 2);
+  const auto two_thirds_from = static_cast<std::int64_t>((detail::wide_int{L} * 2 + 2) / 3);
+  s.half_from = half_from;
+  s.two_thirds_from = two_thirds_from;
   std::optional<std::int64_t> group_first, group_last;
   for (std::size_t q = 0; q < size; ++q) {
     const auto pos = static_cast<std::int64_t>(q);

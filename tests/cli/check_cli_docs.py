@@ -20,6 +20,9 @@ for command in commands:
         section = docs.split(f"## `sxplan {command}`")[1].split("\n## ")[0] if f"## `sxplan {command}`" in docs else ""
         if f"`{flag}" not in section:
             missing.append(f"sxplan {command} {flag}")
+# An unclosed code fence would swallow the sections after it (they would still match as text).
+if sum(1 for line in docs.splitlines() if line.startswith("```")) % 2:
+    missing.append("an unclosed ``` code fence")
 if not commands:
     missing.append("no commands found in `sxplan --help`")
 for m in missing:

@@ -36,6 +36,8 @@ struct reuse_stats {
   std::optional<position_range> group_range;  ///< used group positions ([W, P_max] with the int shift); none when N <= W
   // "Past L/2" means 2p >= L, "past 2L/3" means 3p >= 2L, "past L" means p >= L (never trained):
   // the positions outside the well-trained part of the window (DESIGN.md §2, the empirical bound).
+  std::int64_t half_from = 0;                 ///< ceil(L/2): the first position counted as past L/2
+  std::int64_t two_thirds_from = 0;           ///< ceil(2L/3): the first position counted as past 2L/3
   std::int64_t pairs_past_half = 0;
   std::int64_t pairs_past_two_thirds = 0;
   std::int64_t pairs_past_context = 0;
@@ -50,11 +52,15 @@ struct reuse_stats {
 
 /// Counts every relative position's use in closed form: O(N/G + P_max) time, O(P_max) memory,
 /// never visiting pairs; exact 64-bit counts (N up to about 4.29e9 before N(N+1)/2 overflows).
-/// Requires params.context. Throws invalid_params on an invalid plan (W >= L included) or when
-/// N(N+1)/2 does not fit in 64 bits.
+/// Requires params.context. Throws invalid_params on an invalid plan (W >= L included), when
+/// N(N+1)/2 does not fit in 64 bits, or when the arrays (P_max + 1 entries each) would need more
+/// than max_reuse_bytes (the message gives the size; a larger G shrinks P_max).
 /// Example: L=16, N=10, G=2, W=4 (paper Fig. 3): counts == {10, 9, 8, 7, 9, 8, 4},
 /// neighbor_counts == {10, 9, 8, 7, 0, 0, 0}, total_pairs == 55.
 [[nodiscard]] reuse_stats compute_reuse(const self_extend_params& params);
+
+/// Memory ceiling of compute_reuse: 4 GiB of count arrays (about 134 million positions).
+inline constexpr std::int64_t max_reuse_bytes = std::int64_t{4} << 30;
 
 /// One bar of a histogram of reuse_stats over a range of positions.
 struct reuse_bucket {
