@@ -133,8 +133,7 @@ model_choice resolve_model(const po::variables_map& vm) {
     choice.model.context = parse_int64("context", vm["context"].as<std::string>());
     choice.model.name = "context";
     choice.model.source = "--context";
-    if (choice.model.context < 2)
-      throw invalid_params("context", std::to_string(choice.model.context), "must be at least 2");
+    // L >= 2 is checked by the library's validation with every other rule, so all are reported together.
   } else if (vm.count("model")) {
     choice.preset = vm["model"].as<std::string>();
     choice.model = selfextend::find_model(*choice.preset);
