@@ -4,13 +4,13 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <stdexcept>
 
 #include <selfextend/atomic_output.hpp>
 
 #include "checked_math.hpp"
+#include "whole_file.hpp"
 
 namespace selfextend {
 
@@ -239,18 +239,7 @@ npy_array parse_npy(std::span<const std::byte> bytes, std::string_view key, std:
 }
 
 npy_array read_npy(const std::filesystem::path& path, std::string_view key) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw invalid_params(std::string(key), path.string(), "is a directory, not a .npy file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw invalid_params(std::string(key), path.string(), "cannot be opened for reading");
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw invalid_params(std::string(key), path.string(), "is not a regular file (a device or pipe cannot hold a .npy)");
-  const std::uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) throw invalid_params(std::string(key), path.string(), "cannot be sized: " + ec.message());
-  std::vector<std::byte> bytes(static_cast<std::size_t>(size));
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (static_cast<std::uintmax_t>(in.gcount()) != size) throw invalid_params(std::string(key), path.string(), "could not be read completely");
-  return parse_npy(bytes, key, path.string());
+  return parse_npy(detail::read_whole_file(path, key, ".npy"), key, path.string());
 }
 
 std::string npy_header(npy_dtype dtype, std::span<const std::int64_t> shape) {

@@ -3,12 +3,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <tuple>
 
 #include <boost/json.hpp>
 
 #include "checked_math.hpp"
+#include "whole_file.hpp"
 
 namespace selfextend {
 
@@ -118,20 +118,7 @@ safetensors_file parse_safetensors(std::span<const std::byte> bytes, std::string
 }
 
 safetensors_file read_safetensors(const std::filesystem::path& path, std::string_view key) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw invalid_params(std::string(key), path.string(), "is a directory, not a .safetensors file");
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw invalid_params(std::string(key), path.string(), "cannot be opened for reading (not a regular file)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw invalid_params(std::string(key), path.string(), "cannot be opened for reading");
-  const std::uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) throw invalid_params(std::string(key), path.string(), "cannot be sized: " + ec.message());
-  std::vector<std::byte> bytes(static_cast<std::size_t>(size));
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (static_cast<std::uintmax_t>(in.gcount()) != size)
-    throw invalid_params(std::string(key), path.string(), "could not be read completely");
-  return parse_safetensors(bytes, key, path.string());
+  return parse_safetensors(detail::read_whole_file(path, key, ".safetensors"), key, path.string());
 }
 
 }  // namespace selfextend
