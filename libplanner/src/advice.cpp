@@ -15,14 +15,12 @@
 namespace selfextend {
 namespace {
 
+using detail::ceil_div;
 using detail::wide_int;
 
 void require_plan_for_context(std::int64_t context, std::int64_t tokens, const plan& p) {
   require_valid(self_extend_params{context, tokens, p});
 }
-
-/// ceil(a / b) for a >= 0, b > 0.
-wide_int ceil_div(wide_int a, wide_int b) { return (a + b - 1) / b; }
 
 /// Exact comparison R < (num/den) * L without rounding: R = (G*W + N - W)/G for N > W, else N.
 bool reach_below(std::int64_t context, std::int64_t tokens, const plan& p, int num, int den) {

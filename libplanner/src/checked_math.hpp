@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <limits>
-#include <string>
 
 namespace selfextend::detail {
 
@@ -18,12 +17,7 @@ inline constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max
   return static_cast<std::int64_t>(v);
 }
 
-/// floor(a / b) for b > 0 (C++ division truncates toward zero).
-[[nodiscard]] constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
-  const std::int64_t q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
-[[nodiscard]] inline std::string to_text(std::int64_t v) { return std::to_string(v); }
+/// ceil(a / b) for a >= 0, b > 0, in 128 bits so that a may be 2L or 3(N - W) near 2^63.
+[[nodiscard]] constexpr wide_int ceil_div(wide_int a, wide_int b) noexcept { return (a + b - 1) / b; }
 
 }  // namespace selfextend::detail

@@ -12,8 +12,6 @@ namespace selfextend {
 
 namespace {
 
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
-
 /// Sum of (x + 1) for x in [lo, hi]: the partial-group counts of one block. The result is a pair
 /// count (at most N(N+1)/2, checked to fit) but the product before halving can pass 2^63.
 std::int64_t sum_plus_one(std::int64_t lo, std::int64_t hi) {
@@ -86,9 +84,9 @@ reuse_stats compute_reuse(const self_extend_params& params) {
   if (N > p.window) add_group_counts(s.group_counts, N, p);
 
   s.counts.resize(size);
-  // ceil(L/2) and ceil(2L/3); 2L can pass 2^63, so the second one goes through 128 bits.
-  const std::int64_t half_from = ceil_div(L, 2);
-  const auto two_thirds_from = static_cast<std::int64_t>((detail::wide_int{L} * 2 + 2) / 3);
+  // ceil(L/2) and ceil(2L/3); 2L can pass 2^63, hence the 128-bit division.
+  const auto half_from = static_cast<std::int64_t>(detail::ceil_div(L, 2));
+  const auto two_thirds_from = static_cast<std::int64_t>(detail::ceil_div(detail::wide_int{L} * 2, 3));
   s.half_from = half_from;
   s.two_thirds_from = two_thirds_from;
   std::optional<std::int64_t> group_first, group_last;
@@ -127,7 +125,7 @@ reuse_stats compute_reuse(const self_extend_params& params) {
 std::vector<reuse_bucket> bucket_reuse(const reuse_stats& stats, std::int64_t range_end, std::int64_t buckets) {
   if (range_end < 1) throw invalid_params("range_end", std::to_string(range_end), "must be at least 1");
   if (buckets < 1) throw invalid_params("buckets", std::to_string(buckets), "must be at least 1");
-  const std::int64_t width = ceil_div(range_end, std::min(buckets, range_end));
+  const auto width = static_cast<std::int64_t>(detail::ceil_div(range_end, std::min(buckets, range_end)));
   std::vector<reuse_bucket> out;
   for (std::int64_t first = 0;; first += width) {
     // range_end - first > width guards the addition: no overflow even near INT64_MAX.
