@@ -25,6 +25,18 @@ selfextend::target_fraction target_option(const po::variables_map& vm, selfexten
   return *target;
 }
 
+/// The inputs both runtimes' advisors share (LongLM's advice_request, llama.cpp's request):
+/// L, N, an optional fixed W and G, the target bound and the largest G.
+template <class Request>
+void read_search_options(const po::variables_map& vm, const model_choice& choice, Request& req) {
+  req.context = choice.model.context;
+  req.tokens = required_int64(vm, "tokens");
+  req.window = optional_int64(vm, "window");
+  req.group = optional_int64(vm, "group");
+  req.target = target_option(vm, req.target);
+  req.max_group = optional_int64(vm, "max-group").value_or(req.max_group);
+}
+
 std::string optional_text(const std::optional<std::int64_t>& v, const std::string& none) {
   return v ? std::to_string(*v) : none;
 }
@@ -78,12 +90,7 @@ int run_advise_llamacpp(const invocation& inv, const po::variables_map& vm, cons
     if (vm.count(flag))
       throw selfextend::invalid_params(flag, vm[flag].as<std::string>(), "applies to --runtime longlm only");
   selfextend::llamacpp_advice_request req;
-  req.context = choice.model.context;
-  req.tokens = required_int64(vm, "tokens");
-  req.window = optional_int64(vm, "window");
-  req.group = optional_int64(vm, "group");
-  req.target = target_option(vm, req.target);
-  req.max_group = optional_int64(vm, "max-group").value_or(req.max_group);
+  read_search_options(vm, choice, req);
   const selfextend::llamacpp_advice result = selfextend::advise_llamacpp(req);
   const std::string command_line = llamacpp_command_line(result, choice.gguf.value_or("MODEL.gguf"));
   if (vm.count("json")) {
@@ -131,12 +138,7 @@ int run_advise(const invocation& inv) {
   const model_choice choice = resolve_model(vm);
   if (runtime == "llamacpp") return run_advise_llamacpp(inv, vm, choice);
   selfextend::advice_request req;
-  req.context = choice.model.context;
-  req.tokens = required_int64(vm, "tokens");
-  req.window = optional_int64(vm, "window");
-  req.group = optional_int64(vm, "group");
-  req.target = target_option(vm, req.target);
-  req.max_group = optional_int64(vm, "max-group").value_or(req.max_group);
+  read_search_options(vm, choice, req);
   req.top = optional_int64(vm, "top").value_or(req.top);
   req.shift = shift_option(vm);
   const selfextend::advice result = selfextend::advise(req);
