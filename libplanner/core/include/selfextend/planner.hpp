@@ -10,4 +10,5 @@
 #include <selfextend/position_map.hpp>
 #include <selfextend/position_tables.hpp>
 #include <selfextend/reuse.hpp>
+#include <selfextend/rope.hpp>
 #include <selfextend/version.hpp>

@@ -9,16 +9,9 @@
 #include <vector>
 
 #include <selfextend/error.hpp>
+#include <selfextend/rope.hpp>
 
 namespace selfextend {
-
-/// RoPE pair layout.
-enum class rope_style : std::uint8_t {
-  neox,  ///< HF rotate_half: dims (c, c + R/2) form a pair (Llama, Mistral, Gemma, Qwen, Phi in HF)
-  gptj,  ///< interleaved: dims (2c, 2c + 1) form a pair
-};
-[[nodiscard]] std::string_view to_string(rope_style s) noexcept;
-[[nodiscard]] std::optional<rope_style> parse_rope_style(std::string_view text) noexcept;
 
 /// A model as the planner sees it, whether from a preset, a config.json or a GGUF header.
 struct model_info {
@@ -33,6 +26,7 @@ struct model_info {
   double rotary_fraction = 1.0;      ///< R / D
   rope_style style = rope_style::neox;
   std::optional<std::int64_t> sliding_window;  ///< tokens, when the model declares one
+  std::optional<selfextend::rope_scaling> rope_scaling;  ///< the frequency rule, when not the default
   std::string source;                ///< where the values come from (repo id, file path)
   std::vector<std::string> notes;    ///< e.g. why context differs from max_position_embeddings
   std::vector<std::string> warnings; ///< e.g. rope_scaling already present

@@ -10,14 +10,6 @@
 
 namespace selfextend {
 
-std::string_view to_string(rope_style s) noexcept { return s == rope_style::neox ? "neox" : "gptj"; }
-
-std::optional<rope_style> parse_rope_style(std::string_view text) noexcept {
-  if (text == "neox") return rope_style::neox;
-  if (text == "gptj") return rope_style::gptj;
-  return std::nullopt;
-}
-
 namespace {
 
 model_info preset(std::string name, std::int64_t context, std::int64_t max_positions, double theta,

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include <selfextend/error.hpp>
-#include <selfextend/models.hpp>
 #include <selfextend/params.hpp>
 #include <selfextend/position_map.hpp>
 #include <selfextend/position_tables.hpp>
+#include <selfextend/rope.hpp>
 
 namespace selfextend {
 
