@@ -34,13 +34,15 @@ int run_verify(const invocation& inv) {
   if (vm.count("atol")) tol.atol = parse_double("atol", vm["atol"].as<std::string>());
   if (vm.count("rtol")) tol.rtol = parse_double("rtol", vm["rtol"].as<std::string>());
   (void)selfextend::compare_outputs({}, {}, 1, 1, tol);  // reject a bad tolerance before reading files
-  const attention_inputs in = load_attention_inputs(vm, false);
-  const selfextend::npy_array candidate_file = read_float_npy(vm, "candidate");
+  attention_inputs in = read_attention_headers(vm, selfextend::attention_kernel::reference);
+  const selfextend::npy_file_header candidate_header = read_float_npy_header(vm, "candidate");
   const std::string candidate_path = vm["candidate"].as<std::string>();
-  selfextend::require_output_shape("candidate", candidate_file.shape, in.params.shape);
+  selfextend::require_output_shape("candidate", candidate_header.shape, in.params.shape);
+  read_attention_data(in);  // every header, shape and the memory guard checked: now the data
 
-  const selfextend::verification v = selfextend::verify_attention(in.params, in.qd, in.kd, in.vd,
-                                                                   candidate_file.to_doubles(), tol, terminal_progress(inv));
+  const selfextend::verification v = selfextend::verify_attention(
+      in.params, in.qd, in.kd, in.vd, selfextend::read_npy_doubles(candidate_path, "candidate", candidate_header), tol,
+      terminal_progress(inv));
   if (vm.count("json")) {
     boost::json::object params = echo_attention(in);
     params["candidate"] = candidate_path;

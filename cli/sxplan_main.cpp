@@ -2,6 +2,7 @@
 // messages and exit codes. Separate from main() so tests and the CLI fuzzer can run it in-process.
 #include <algorithm>
 #include <exception>
+#include <new>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -40,10 +41,13 @@ void print_usage(std::ostream& out) {
 }
 
 /// Library keys are JSON names (snake_case); the flag is the same name with hyphens.
-std::string as_flag(const selfextend::issue& i) {
-  std::string key = i.key;
+std::string flag_name(std::string key) {
   std::replace(key.begin(), key.end(), '_', '-');
-  return "--" + selfextend::issue{key, i.value, i.rule}.message();
+  return "--" + key;
+}
+
+std::string as_flag(const selfextend::issue& i) {
+  return selfextend::issue{flag_name(i.key), i.value, i.rule, i.lifted_by.empty() ? "" : flag_name(i.lifted_by)}.message();
 }
 
 }  // namespace
@@ -85,6 +89,10 @@ int run_sxplan(const std::vector<std::string>& args, std::ostream& out, std::ost
   } catch (const selfextend::invalid_params& e) {
     for (const selfextend::issue& i : e.issues()) err << "sxplan " << name << ": " << as_flag(i) << "\n";
     return sxplan::exit_usage;
+  } catch (const std::bad_alloc&) {
+    // Every path that grows with the input refuses first; this is the backstop, still one line.
+    err << "sxplan " << name << ": out of memory (the machine could not provide what this run needs)\n";
+    return sxplan::exit_failure;
   } catch (const std::exception& e) {
     err << "sxplan " << name << ": " << e.what() << "\n";
     return sxplan::exit_failure;

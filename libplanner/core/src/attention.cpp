@@ -152,9 +152,10 @@ std::string format_bytes(std::int64_t bytes) {
 void require_memory(const attention_params& params, std::int64_t bytes) {
   if (bytes <= params.memory_limit || params.force) return;
   const attention_shape& s = params.shape;
-  throw invalid_params("q", shape_text(s.heads, s.query_tokens, s.head_dim),
-                       "needs " + format_bytes(bytes) + " of working memory, more than the limit of " +
-                           format_bytes(params.memory_limit) + " (use force to run anyway)");
+  throw invalid_params(std::vector<issue>{{"q", shape_text(s.heads, s.query_tokens, s.head_dim),
+                                           "needs " + format_bytes(bytes) + " of working memory, more than the limit of " +
+                                               format_bytes(params.memory_limit),
+                                           "force"}});
 }
 
 void require_size(const char* key, std::size_t span_size, std::int64_t heads, std::int64_t tokens, std::int64_t dim) {
@@ -340,6 +341,10 @@ struct formula_tables {
 std::int64_t attention_working_memory(const attention_params& params, attention_kernel kernel) {
   require_valid(params);
   return kernel == attention_kernel::reference ? reference_memory(params, true) : detail::tiled_working_memory(params);
+}
+
+void require_working_memory(const attention_params& params, attention_kernel kernel) {
+  detail::require_memory(params, attention_working_memory(params, kernel));
 }
 
 std::vector<double> reference_attention(const attention_params& params, std::span<const double> q,

@@ -14,6 +14,8 @@
 #include <string>
 #include <variant>
 
+#include "whole_file.hpp"
+
 namespace selfextend {
 
 namespace {
@@ -81,13 +83,10 @@ bool wanted(const std::string& key) {
 class header_reader {
  public:
   explicit header_reader(const std::filesystem::path& path) : path_(path.string()) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) fail("is a directory, not a GGUF file");
+    // The type is checked before open(): a FIFO without a writer would block it forever.
+    size_ = detail::input_file(path, "gguf", "GGUF").size();
     in_.open(path, std::ios::binary);
     if (!in_) fail("cannot be opened for reading");
-    const std::uintmax_t size = std::filesystem::file_size(path, ec);
-    if (ec) fail("cannot be opened for reading (" + ec.message() + ")");
-    size_ = size;
   }
 
   [[noreturn]] void fail(const std::string& rule) const { throw invalid_params("gguf", path_, rule); }

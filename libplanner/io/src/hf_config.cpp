@@ -1,8 +1,12 @@
 // hf_config.cpp - Hugging Face config.json reader (Boost.JSON).
 #include <selfextend/hf_config.hpp>
 
+#include <cerrno>
+
+#include <fcntl.h>   // open, O_NONBLOCK
+#include <unistd.h>  // read, close
+
 #include <cmath>
-#include <fstream>
 #include <string>
 
 #include <boost/json.hpp>
@@ -175,18 +179,28 @@ model_info read_hf_config(const std::filesystem::path& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw invalid_params("config", path.string(), "is a directory, not a config.json file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw invalid_params("config", path.string(), "cannot be opened for reading");
+  // O_NONBLOCK: open() on a FIFO nobody writes returns at once instead of blocking forever; the
+  // reads then block again (a pipe from `<(...)` still works) and end at once without a writer.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw invalid_params("config", path.string(), "cannot be opened for reading");
+  (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } const close_at_exit{fd};
   // config.json files are a few kB. Read at most 16 MiB + 1 bytes whatever the file claims, so
   // a device or pipe (/dev/zero, a FIFO) ends in a message instead of an endless read.
   constexpr std::size_t max_bytes = 16u << 20;
   std::string text;
   char chunk[65536];
-  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
-    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw invalid_params("config", path.string(), "could not be read");
+    if (n == 0) break;
+    text.append(chunk, static_cast<std::size_t>(n));
     if (text.size() > max_bytes) throw invalid_params("config", path.string(), "is larger than 16 MiB; not a config.json");
   }
-  if (in.bad()) throw invalid_params("config", path.string(), "could not be read");
   return parse_hf_config(text, path.string());
 }
 

@@ -25,6 +25,7 @@ struct reuse_stats {
   plan extension;                             ///< G, W, shift
   std::int64_t max_position = 0;              ///< P_max: every array has P_max + 1 entries
   double fractional_offset = 0;               ///< (W mod G)/G for the float shift, else 0
+  // The three arrays have P_max + 1 entries when reuse_options::keep_counts, else they are empty.
   std::vector<std::int64_t> counts;           ///< counts[p] = neighbor_counts[p] + group_counts[p]
   std::vector<std::int64_t> neighbor_counts;  ///< pairs with i - j < W at p (= N - p for p < min(N, W))
   std::vector<std::int64_t> group_counts;     ///< pairs with i - j >= W at p
@@ -50,17 +51,31 @@ struct reuse_stats {
   friend bool operator==(const reuse_stats&, const reuse_stats&) = default;
 };
 
-/// Counts every relative position's use in closed form: O(N/G + P_max) time, O(P_max) memory,
-/// never visiting pairs; exact 64-bit counts (N up to about 4.29e9 before N(N+1)/2 overflows).
-/// Requires params.context. Throws invalid_params on an invalid plan (W >= L included), when
-/// N(N+1)/2 does not fit in 64 bits, or when the arrays (P_max + 1 entries each) would need more
-/// than max_reuse_bytes (the message gives the size; a larger G shrinks P_max).
+/// What compute_reuse keeps besides the summary.
+struct reuse_options {
+  bool keep_counts = true;  ///< fill counts, neighbor_counts, group_counts (3 x 8 x (P_max + 1) bytes)
+  bool force = false;       ///< keep them even above max_reuse_bytes
+};
+
+/// Counts every relative position's use in closed form: O(N/G + P_max) time, never visiting
+/// pairs; exact 64-bit counts (N up to about 4.29e9 before N(N+1)/2 overflows). The summary needs
+/// O(1) memory; the per-position arrays (only with options.keep_counts) need
+/// reuse_count_bytes(), refused above max_reuse_bytes unless options.force (key "tokens", the size
+/// in the message, lifted_by "force") before anything is allocated.
+/// Requires params.context. Throws invalid_params on an invalid plan (W >= L included) or when
+/// N(N+1)/2 does not fit in 64 bits.
 /// Example: L=16, N=10, G=2, W=4 (paper Fig. 3): counts == {10, 9, 8, 7, 9, 8, 4},
 /// neighbor_counts == {10, 9, 8, 7, 0, 0, 0}, total_pairs == 55.
-[[nodiscard]] reuse_stats compute_reuse(const self_extend_params& params);
+[[nodiscard]] reuse_stats compute_reuse(const self_extend_params& params, const reuse_options& options = {});
 
-/// Memory ceiling of compute_reuse: 4 GiB of count arrays (about 134 million positions).
-inline constexpr std::int64_t max_reuse_bytes = std::int64_t{4} << 30;
+/// Bytes of the three per-position arrays of these statistics: 24 x (P_max + 1) (saturating).
+[[nodiscard]] std::int64_t reuse_count_bytes(const reuse_stats& stats);
+
+/// Limit of the per-position arrays without force: 1 GiB (about 44.7 million positions).
+inline constexpr std::int64_t max_reuse_bytes = std::int64_t{1} << 30;
+
+/// Most bars bucket_reuse draws.
+inline constexpr std::int64_t max_reuse_buckets = std::int64_t{1} << 20;
 
 /// One bar of a histogram of reuse_stats over a range of positions.
 struct reuse_bucket {
@@ -74,8 +89,9 @@ struct reuse_bucket {
 /// Sums the counts of positions [0, range_end) into `buckets` bars of equal width
 /// ceil(range_end / buckets) (the last one may be narrower; fewer bars when range_end < buckets).
 /// Positions at or past range_end are not counted. Use range_end = L for the pretrained window,
-/// or max(L, P_max + 1) to include untrained positions. Throws invalid_params when
-/// range_end < 1 or buckets < 1.
+/// or max(L, P_max + 1) to include untrained positions. Reads the arrays when they were kept,
+/// else recounts in O(min(range_end, P_max + 1) + N/G) time and O(buckets) memory.
+/// Throws invalid_params when range_end < 1 or buckets is outside [1, max_reuse_buckets].
 [[nodiscard]] std::vector<reuse_bucket> bucket_reuse(const reuse_stats& stats, std::int64_t range_end,
                                                      std::int64_t buckets);
 
