@@ -54,7 +54,8 @@ std::string describe(const attention_params& p) {
        << " Nk=" << p.shape.key_tokens << " D=" << p.shape.head_dim << " G=" << p.extension.group
        << " W=" << p.extension.window << " shift=" << selfextend::to_string(p.extension.shift)
        << " style=" << selfextend::to_string(p.rope.style) << " R=" << p.rope.rotary_dims
-       << " theta=" << p.rope.theta << " scale_base=" << p.rope.scale_base << " threads=" << p.threads
+       << " theta=" << p.rope.theta << " inv_freq=" << p.rope.inv_freq.size() << " values attention_factor="
+       << p.rope.attention_factor << " scale_base=" << p.rope.scale_base << " threads=" << p.threads
        << " simd=" << selfextend::to_string(p.simd);
   return text.str();
 }
@@ -416,6 +417,99 @@ TEST(AttentionTest, ValidateNamesEveryBrokenRuleByItsFlag) {
   p.rope.rotary_dims = 4;
   p.rope.scale_base = -1;  // LongLM's "off"
   EXPECT_TRUE(selfextend::validate(p).empty());
+}
+
+TEST(AttentionTest, ExplicitFrequenciesEqualToTheThetaRuleGiveIdenticalOutput) {
+  std::mt19937_64 rng(41);
+  for (int trial = 0; trial < 12; ++trial) {
+    attention_params p = random_params(rng, 120);
+    const inputs x = random_inputs(p.shape, rng);
+    const std::vector<double> theta_ref = selfextend::reference_attention(p, x.q, x.k, x.v);
+    const std::vector<float> theta_tiled = selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf());
+    const std::int64_t rotary = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
+    for (std::int64_t c = 0; c < rotary / 2; ++c)
+      p.rope.inv_freq.push_back(std::pow(p.rope.theta, -2.0 * static_cast<double>(c) / static_cast<double>(rotary)));
+    p.rope.theta = 3.0;  // ignored once the frequencies are given
+    EXPECT_EQ(theta_ref, selfextend::reference_attention(p, x.q, x.k, x.v)) << describe(p);
+    EXPECT_EQ(theta_tiled, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf())) << describe(p);
+  }
+}
+
+TEST(AttentionTest, ExplicitFrequenciesReplaceTheThetaRuleInEveryKernel) {
+  // Frequencies of theta 500000 given explicitly under theta 10000 rotate as theta 500000 does;
+  // arbitrary positive frequencies agree between the kernels.
+  std::mt19937_64 rng(43);
+  std::uniform_real_distribution<double> log_freq(-12.0, 0.5);
+  for (int trial = 0; trial < 15; ++trial) {
+    attention_params p = random_params(rng, 150);
+    const inputs x = random_inputs(p.shape, rng);
+    const std::int64_t rotary = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
+    attention_params by_theta = p;
+    by_theta.rope.theta = 500000.0;
+    p.rope.theta = 10000.0;
+    for (std::int64_t c = 0; c < rotary / 2; ++c)
+      p.rope.inv_freq.push_back(std::pow(500000.0, -2.0 * static_cast<double>(c) / static_cast<double>(rotary)));
+    EXPECT_EQ(selfextend::reference_attention(by_theta, x.q, x.k, x.v), selfextend::reference_attention(p, x.q, x.k, x.v))
+        << describe(p);
+    for (double& f : p.rope.inv_freq) f = std::exp(log_freq(rng));
+    const std::vector<double> expected = selfextend::reference_attention(p, x.q, x.k, x.v);
+    expect_close(expected, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()), tiled_atol, tiled_rtol, p);
+    const selfextend::position_tables tables = selfextend::build_position_tables(p.extension, p.shape.key_tokens);
+    EXPECT_EQ(expected, selfextend::table_attention(p, tables, x.q, x.k, x.v)) << describe(p);
+  }
+}
+
+TEST(AttentionTest, AttentionFactorScalesTheRotatedDimsOfQueryAndKey) {
+  // cos·a and sin·a rotate a·x instead of x on the R rotated dims (rotation is linear), so the
+  // kernel with factor a equals the kernel without it on q and k whose first R dims (both
+  // layouts pair dims inside [0, R)) were multiplied by a; the pass-through dims stay as they are.
+  std::mt19937_64 rng(47);
+  for (int trial = 0; trial < 15; ++trial) {
+    attention_params p = random_params(rng, 150);
+    const inputs x = random_inputs(p.shape, rng);
+    const double factor = 0.5 + static_cast<double>(rng() % 100) / 80.0;
+    const std::int64_t rotary = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
+    inputs scaled = x;
+    for (std::vector<double>* t : {&scaled.q, &scaled.k})
+      for (std::size_t e = 0; e < t->size(); ++e)
+        if (static_cast<std::int64_t>(e % static_cast<std::size_t>(p.shape.head_dim)) < rotary) (*t)[e] *= factor;
+    const std::vector<double> expected = selfextend::reference_attention(p, scaled.q, scaled.k, scaled.v);
+    p.rope.attention_factor = factor;
+    const std::vector<double> actual = selfextend::reference_attention(p, x.q, x.k, x.v);
+    expect_close(expected, actual, 1e-12, 1e-10, p);
+    const selfextend::position_tables tables = selfextend::build_position_tables(p.extension, p.shape.key_tokens);
+    EXPECT_EQ(actual, selfextend::table_attention(p, tables, x.q, x.k, x.v)) << describe(p);
+    expect_close(actual, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()), tiled_atol, tiled_rtol, p);
+  }
+}
+
+TEST(AttentionTest, ValidateChecksTheFrequenciesAndTheAttentionFactor) {
+  attention_params p;
+  p.shape = {1, 1, 4, 4, 8};
+  p.rope.rotary_dims = 6;
+  p.rope.inv_freq = {1.0, 0.5};
+  p.rope.attention_factor = 0;
+  EXPECT_EQ((std::vector<selfextend::issue>{
+                {"attention_factor", "0", "must be a finite number greater than 0"},
+                {"inv_freq", "2 values", "must hold rotary_dims / 2 = 3 values"}}),
+            selfextend::validate(p));
+  p.rope.attention_factor = std::numeric_limits<double>::infinity();
+  p.rope.inv_freq = {1.0, -0.5, 0.0};
+  EXPECT_EQ((std::vector<selfextend::issue>{
+                {"attention_factor", "inf", "must be a finite number greater than 0"},
+                {"inv_freq", "-0.5 at index 1", "every value must be a finite number greater than 0"}}),
+            selfextend::validate(p));
+  p.rope.attention_factor = 1.25;
+  p.rope.inv_freq = {1.0, 0.5, std::numeric_limits<double>::quiet_NaN()};
+  EXPECT_EQ((std::vector<selfextend::issue>{
+                {"inv_freq", "nan at index 2", "every value must be a finite number greater than 0"}}),
+            selfextend::validate(p));
+  p.rope.inv_freq = {1.0, 0.5, 0.25};
+  EXPECT_TRUE(selfextend::validate(p).empty());
+  const std::vector<double> x(32, 0.5);
+  p.rope.inv_freq = {1.0};
+  EXPECT_THROW_MSG((void)selfextend::reference_attention(p, x, x, x), invalid_params,
+                   "inv_freq = 1 value: must hold rotary_dims / 2 = 3 values");
 }
 
 TEST(AttentionTest, MemoryGuardRefusesLargeWorkUnlessForcedAndSaysTheSize) {

@@ -63,6 +63,12 @@ struct rope_params {
   std::int64_t rotary_dims = 0;         ///< R: the first R dims rotate, the rest pass through; 0 = head_dim; even, <= D
   double scale_base = 0;                ///< log scaling: the query at position i is multiplied by
                                         ///< max(1, ln(i+1)/ln(scale_base)); <= 0 disables it (LongLM's -1)
+  /// The model's inverse frequencies, R/2 values, pair c rotating by position·inv_freq[c] (a
+  /// frequency rule's, rope.hpp); empty = theta^(-2c/R). Both branches use the same frequencies.
+  std::vector<double> inv_freq;
+  /// Multiplies cos and sin, so the rotated dims of q and k (not the pass-through dims), as
+  /// transformers' attention_scaling (yarn, longrope); 1 = none.
+  double attention_factor = 1.0;
   friend bool operator==(const rope_params&, const rope_params&) = default;
 };
 
@@ -90,6 +96,7 @@ struct attention_params {
 /// Every rule `params` breaks; empty when valid. Never throws. Keys are the CLI/JSON names:
 /// group, window (>= 1), rope_theta (finite, > 0), rotary_dims (even, 2 <= R <= head_dim; R = D
 /// when 0, so an odd D needs an explicit R), scale_base (finite; > 1 or <= 0 to disable),
+/// inv_freq (empty or R/2 values, each finite and > 0), attention_factor (finite, > 0),
 /// threads (0..1024), memory_limit (>= 0), q (shape: extents >= 1, heads a multiple of kv_heads,
 /// query_tokens <= key_tokens).
 [[nodiscard]] std::vector<issue> validate(const attention_params& params);
