@@ -129,7 +129,11 @@ attention_params random_params(std::mt19937_64& rng, std::int64_t max_tokens) {
   p.shape.kv_heads = pick(1, 2);
   p.shape.heads = p.shape.kv_heads * pick(1, 3);  // grouped-query when > 1
   p.shape.key_tokens = pick(1, max_tokens);
-  p.shape.query_tokens = rng() % 4 == 0 ? 1 : p.shape.key_tokens;  // a quarter are decode steps
+  switch (rng() % 4) {  // a quarter decode steps, a quarter chunked prefills, half whole prefills
+    case 0: p.shape.query_tokens = 1; break;
+    case 1: p.shape.query_tokens = pick(1, p.shape.key_tokens); break;
+    default: p.shape.query_tokens = p.shape.key_tokens; break;
+  }
   p.extension.group = pick(1, 9);
   p.extension.window = pick(1, std::max<std::int64_t>(1, p.shape.key_tokens));
   p.extension.shift = rng() % 2 ? shift_rule::integer : shift_rule::fractional;
@@ -223,6 +227,66 @@ TEST(AttentionTest, LastPrefillRowEqualsDecodeStepOverSameCache) {
   }
 }
 
+/// The last `count` token rows of every head of a [heads, tokens, dim] tensor.
+template <class T>
+std::vector<T> last_rows_of(const std::vector<T>& x, std::int64_t heads, std::int64_t tokens, std::int64_t dim,
+                            std::int64_t count) {
+  std::vector<T> rows;
+  for (std::int64_t h = 0; h < heads; ++h) {
+    const auto begin = x.begin() + static_cast<std::ptrdiff_t>((h * tokens + tokens - count) * dim);
+    rows.insert(rows.end(), begin, begin + static_cast<std::ptrdiff_t>(count * dim));
+  }
+  return rows;
+}
+
+TEST(AttentionTest, ChunkedPrefillEqualsTheLastRowsOfTheFullPrefill) {
+  // A chunk of Nq queries at the end of an Nk-token cache (positions Nk - Nq .. Nk - 1): the
+  // reference computes each row on its own, so the chunk is bit-identical to those rows of the
+  // full prefill; the tiled kernel agrees within its tolerance. Chunks before, straddling and
+  // past the window boundary, both shifts, GQA, log scaling, partial rotary, gptj.
+  std::mt19937_64 rng(41);
+  struct chunk_case {
+    std::int64_t tokens, chunk, group, window;
+    shift_rule shift;
+    rope_style style;
+    std::int64_t rotary;
+  };
+  for (const chunk_case c : {chunk_case{150, 16, 3, 20, shift_rule::integer, rope_style::neox, 0},
+                             chunk_case{150, 16, 3, 140, shift_rule::fractional, rope_style::neox, 0},  // straddles W
+                             chunk_case{150, 149, 4, 7, shift_rule::fractional, rope_style::gptj, 12},
+                             chunk_case{97, 1, 5, 96, shift_rule::integer, rope_style::neox, 0},        // decode at p = W
+                             chunk_case{300, 130, 6, 64, shift_rule::integer, rope_style::gptj, 0}}) {
+    attention_params full;
+    full.shape = {4, 2, c.tokens, c.tokens, 24};
+    full.extension = {c.group, c.window, c.shift};
+    full.rope.style = c.style;
+    full.rope.rotary_dims = c.rotary;
+    full.rope.scale_base = 16;
+    const inputs x = random_inputs(full.shape, rng);
+    attention_params chunk = full;
+    chunk.shape.query_tokens = c.chunk;
+    const std::vector<double> chunk_q = last_rows_of(x.q, 4, c.tokens, 24, c.chunk);
+    const std::vector<double> expected = last_rows_of(selfextend::reference_attention(full, x.q, x.k, x.v), 4, c.tokens, 24, c.chunk);
+    EXPECT_EQ(expected, selfextend::reference_attention(chunk, chunk_q, x.k, x.v)) << describe(chunk);
+    const std::vector<float> chunk_qf(chunk_q.begin(), chunk_q.end());
+    for (const simd_level level : {simd_level::sse2, simd_level::avx512}) {
+      chunk.simd = level;
+      expect_close(expected, selfextend::tiled_attention(chunk, chunk_qf, x.kf(), x.vf()), tiled_atol, tiled_rtol, chunk);
+    }
+    // The table-driven kernel reads element Nk - Nq + r of the exported tables.
+    const selfextend::position_tables tables = selfextend::build_position_tables(chunk.extension, c.tokens);
+    EXPECT_EQ(expected, selfextend::table_attention(chunk, tables, chunk_q, x.k, x.v)) << describe(chunk);
+  }
+}
+
+TEST(AttentionTest, MoreQueriesThanKeysAreRejected) {
+  attention_params p;
+  p.shape = {1, 1, 5, 4, 2};
+  EXPECT_THROW_MSG(selfextend::require_valid(p), invalid_params,
+                   "q = [1, 5, 2]: tokens (5) must be at most k's tokens (4): the queries are the newest Nq of the Nk "
+                   "cached tokens");
+}
+
 TEST(AttentionTest, LogSumExpMergeOfNeighborAndGroupSoftmaxesEqualsSingleSoftmax) {
   std::mt19937_64 rng(13);
   for (int trial = 0; trial < 12; ++trial) {
@@ -312,7 +376,7 @@ TEST(AttentionTest, ShapeFromArraysAcceptsRankTwoAndThreeAndGroupedQuery) {
 }
 
 TEST(AttentionTest, ShapeFromArraysRejectsMismatchesNamingTheArray) {
-  const std::vector<std::int64_t> q{6, 10, 8}, k{4, 10, 8}, v{4, 9, 8}, k_dim{3, 10, 4}, k3{3, 10, 8}, q_tokens{6, 5, 8},
+  const std::vector<std::int64_t> q{6, 10, 8}, k{4, 10, 8}, v{4, 9, 8}, k_dim{3, 10, 4}, k3{3, 10, 8}, q_tokens{6, 11, 8},
       rank1{10}, zero{0, 8};
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q, k, v), invalid_params,
                    "v = [4, 9, 8]: must have the shape of k [4, 10, 8]");
@@ -321,7 +385,7 @@ TEST(AttentionTest, ShapeFromArraysRejectsMismatchesNamingTheArray) {
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q, k, k), invalid_params,
                    "q = [6, 10, 8]: heads (6) must be a multiple of k's heads (4)");
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q_tokens, k3, k3), invalid_params,
-                   "q = [6, 5, 8]: tokens (5) must be 1 (decode) or k's tokens (10, prefill)");
+                   "q = [6, 11, 8]: tokens (11) must be at most k's tokens (10): the queries are the newest Nq of the Nk cached tokens");
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(rank1, k, k), invalid_params,
                    "q = [10]: must have shape [heads, tokens, head_dim] or [tokens, head_dim]");
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q, zero, zero), invalid_params,

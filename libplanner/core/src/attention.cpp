@@ -62,10 +62,10 @@ attention_shape make_attention_shape(std::span<const std::int64_t> q_shape, std:
     throw invalid_params("q", shape_text(q_shape),
                          "heads (" + std::to_string(q[0]) + ") must be a multiple of k's heads (" +
                              std::to_string(k[0]) + ")");
-  if (q[1] != 1 && q[1] != k[1])
+  if (q[1] > k[1])
     throw invalid_params("q", shape_text(q_shape),
-                         "tokens (" + std::to_string(q[1]) + ") must be 1 (decode) or k's tokens (" +
-                             std::to_string(k[1]) + ", prefill)");
+                         "tokens (" + std::to_string(q[1]) + ") must be at most k's tokens (" + std::to_string(k[1]) +
+                             "): the queries are the newest Nq of the Nk cached tokens");
   return {q[0], k[0], q[1], k[1], q[2]};
 }
 
@@ -137,10 +137,10 @@ std::vector<issue> validate(const attention_params& params) {
   else if (s.heads % s.kv_heads != 0)
     issues.push_back({"q", q_text, "heads (" + std::to_string(s.heads) + ") must be a multiple of k's heads (" +
                                        std::to_string(s.kv_heads) + ")"});
-  else if (s.query_tokens != 1 && s.query_tokens != s.key_tokens)
-    issues.push_back({"q", q_text, "tokens (" + std::to_string(s.query_tokens) +
-                                       ") must be 1 (decode) or k's tokens (" + std::to_string(s.key_tokens) +
-                                       ", prefill)"});
+  else if (s.query_tokens > s.key_tokens)
+    issues.push_back({"q", q_text, "tokens (" + std::to_string(s.query_tokens) + ") must be at most k's tokens (" +
+                                       std::to_string(s.key_tokens) +
+                                       "): the queries are the newest Nq of the Nk cached tokens"});
   return issues;
 }
 
