@@ -56,20 +56,28 @@ void add_model_options(po::options_description& options);
 /// Adds --shift.
 void add_shift_option(po::options_description& options);
 
-/// The model the user named; exactly one of --context/--model/--config/--gguf must be given.
+/// The model the user named: one of --model/--config/--gguf, or --context alone; --context
+/// with one of them replaces its L (the facts' rules are applied again with it).
 struct model_choice {
   selfextend::model_info model;      ///< context always set
   std::optional<std::string> preset; ///< --model
   std::optional<std::string> config; ///< --config
   std::optional<std::string> gguf;   ///< --gguf
 };
-model_choice resolve_model(const po::variables_map& vm);
+/// Reads it; `planning` refuses a model whose position encoding is not RoPE (Self-Extend remaps
+/// RoPE positions only). Messages name flags (--context) where the library names keys.
+model_choice resolve_model(const po::variables_map& vm, bool planning = true);
 
-/// Echoes the model choice into a JSON params object (context, model, config, gguf).
+/// Echoes the model choice into a JSON params object: context, preset, config, gguf, and the
+/// facts under `model` (docs/json.md).
 void echo_model(boost::json::object& params, const model_choice& choice);
+/// Prints each model warning as "\nwarning: ...".
+void render_model_warnings(std::ostream& out, const model_choice& choice);
 
-/// The `{"schema_version", "planner_version", "command", "params", "result"}` envelope.
-boost::json::object envelope(const std::string& command, boost::json::object params, boost::json::object result);
+/// The `{"schema_version", "planner_version", "command", "params", "result", "warnings"}`
+/// envelope; `warnings` is every warning of the command, model warnings included (maybe none).
+boost::json::object envelope(const std::string& command, boost::json::object params, boost::json::object result,
+                             const std::vector<std::string>& warnings = {});
 
 /// Writes `value` as pretty-printed, deterministic JSON (2-space indent, shortest round-trip
 /// doubles always with a '.' or exponent, so a real stays a real).
