@@ -66,7 +66,7 @@ int run_check(const invocation& inv) {
     echo_model(echoed, choice);
     std::vector<std::string> warnings = result.warnings;
     warnings.insert(warnings.end(), choice.model.warnings.begin(), choice.model.warnings.end());
-    write_json(inv.out, envelope("check", std::move(echoed), to_json(result), warnings));
+    write_json(inv.out, json_envelope("check", std::move(echoed), to_json(result), warnings));
   } else {
     render_text(inv.out, params, choice, result);
   }

@@ -92,7 +92,7 @@ int run_model(const invocation& inv) {
     params.erase("model");
     boost::json::object result;
     result["model"] = to_json(choice.model);
-    write_json(inv.out, envelope("model", std::move(params), std::move(result), choice.model.warnings));
+    write_json(inv.out, json_envelope("model", std::move(params), std::move(result), choice.model.warnings));
   } else {
     render_text(inv.out, choice.model);
     render_model_warnings(inv.out, choice);
