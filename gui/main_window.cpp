@@ -109,21 +109,42 @@ main_window::main_window(const start_options& options, QWidget* parent) : QMainW
 
 main_window::~main_window() = default;
 
+QLabel* main_window::add_message_row(QFormLayout* form, const QString& key) {
+  auto* label = new QLabel(form->parentWidget());
+  label->setObjectName("message_" + key);
+  label->setWordWrap(true);
+  label->setStyleSheet("color: #c62828;");
+  label->hide();
+  field_messages_[key] = label;
+  form->addRow(QString(), label);
+  return label;
+}
+
+main_window::number_row main_window::add_number_row(QFormLayout* form, const QString& label_text, const QString& key,
+                                                    const QString& tooltip, bool with_slider) {
+  QWidget* box = form->parentWidget();
+  number_row row;
+  row.spin = make_spin(box, key);
+  row.spin->setToolTip(tooltip);
+  auto* label = new QLabel(label_text, box);
+  label->setBuddy(row.spin);
+  form->addRow(label, row.spin);
+  if (with_slider) {
+    row.slider = new QSlider(Qt::Horizontal, box);
+    row.slider->setObjectName(key + "_slider");
+    row.slider->setAccessibleName(key + " slider");
+    form->addRow(QString(), row.slider);
+  }
+  add_message_row(form, key);
+  return row;
+}
+
 void main_window::build_inputs(QWidget* panel) {
   auto* layout = new QVBoxLayout(panel);
   layout->setContentsMargins(0, 0, 4, 0);
   auto* box = new QGroupBox("Plan", panel);
   auto* form = new QFormLayout(box);
   form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
-  auto message_label = [&](const QString& key) {
-    auto* label = new QLabel(box);
-    label->setObjectName("message_" + key);
-    label->setWordWrap(true);
-    label->setStyleSheet("color: #c62828;");
-    label->hide();
-    field_messages_[key] = label;
-    return label;
-  };
 
   model_combo_ = new QComboBox(box);
   model_combo_->setObjectName("model");
@@ -138,54 +159,27 @@ void main_window::build_inputs(QWidget* panel) {
   open_config_button_ = new QPushButton("&Open config.json\u2026", box);
   open_config_button_->setToolTip("Read L and the RoPE settings from a Hugging Face config.json (Ctrl+O)");
   form->addRow(QString(), open_config_button_);
-  form->addRow(QString(), message_label("config"));
+  add_message_row(form, "config");
   model_details_ = new QLabel(box);
   model_details_->setWordWrap(true);
   model_details_->setStyleSheet("color: #555555;");
   model_details_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   form->addRow(QString(), model_details_);
 
-  context_spin_ = make_spin(box, "context");
-  context_spin_->setToolTip("Pretrained context L (editable for a custom context)");
-  auto* context_label = new QLabel("&Context L:", box);
-  context_label->setBuddy(context_spin_);
-  form->addRow(context_label, context_spin_);
-  form->addRow(QString(), message_label("context"));
-
-  tokens_spin_ = make_spin(box, "tokens");
-  tokens_spin_->setToolTip("Target length N: prompt + generation, in tokens");
+  context_spin_ = add_number_row(form, "&Context L:", "context", "Pretrained context L (editable for a custom context)", false).spin;
+  tokens_spin_ = add_number_row(form, "&Tokens N:", "tokens", "Target length N: prompt + generation, in tokens", false).spin;
   tokens_spin_->setSingleStep(256);
-  auto* tokens_label = new QLabel("&Tokens N:", box);
-  tokens_label->setBuddy(tokens_spin_);
-  form->addRow(tokens_label, tokens_spin_);
-  form->addRow(QString(), message_label("tokens"));
-
-  group_spin_ = make_spin(box, "group");
-  group_spin_->setToolTip("Group size G: far keys share one position per G tokens");
-  group_slider_ = new QSlider(Qt::Horizontal, box);
-  group_slider_->setObjectName("group_slider");
-  group_slider_->setAccessibleName("group slider");
+  const number_row group = add_number_row(form, "&Group G:", "group", "Group size G: far keys share one position per G tokens", true);
+  group_spin_ = group.spin;
+  group_slider_ = group.slider;
   group_slider_->setRange(1, group_slider_max);
   group_slider_->setPageStep(4);
-  auto* group_label = new QLabel("&Group G:", box);
-  group_label->setBuddy(group_spin_);
-  form->addRow(group_label, group_spin_);
-  form->addRow(QString(), group_slider_);
-  form->addRow(QString(), message_label("group"));
-
-  window_spin_ = make_spin(box, "window");
-  window_spin_->setToolTip("Neighbor window W: keys nearer than W keep their exact position");
+  const number_row window = add_number_row(form, "&Window W:", "window", "Neighbor window W: keys nearer than W keep their exact position", true);
+  window_spin_ = window.spin;
   window_spin_->setSingleStep(64);
-  window_slider_ = new QSlider(Qt::Horizontal, box);
-  window_slider_->setObjectName("window_slider");
-  window_slider_->setAccessibleName("window slider");
+  window_slider_ = window.slider;
   window_slider_->setSingleStep(16);
   window_slider_->setPageStep(128);
-  auto* window_label = new QLabel("&Window W:", box);
-  window_label->setBuddy(window_spin_);
-  form->addRow(window_label, window_spin_);
-  form->addRow(QString(), window_slider_);
-  form->addRow(QString(), message_label("window"));
 
   shift_combo_ = new QComboBox(box);
   shift_combo_->setObjectName("shift");
@@ -204,7 +198,10 @@ void main_window::build_inputs(QWidget* panel) {
   layout->addStretch(1);
   panel->setMinimumWidth(300);
   panel->setMaximumWidth(380);
+  connect_inputs();
+}
 
+void main_window::connect_inputs() {
   connect(model_combo_, &QComboBox::currentIndexChanged, this, [this] { model_changed(); });
   connect(open_config_button_, &QPushButton::clicked, this, &main_window::open_config_dialog);
   connect(context_spin_, &QSpinBox::valueChanged, this, [this](int v) {

@@ -18,6 +18,7 @@
 class QAction;
 class QCheckBox;
 class QComboBox;
+class QFormLayout;
 class QLabel;
 class QPushButton;
 class QSlider;
@@ -96,7 +97,17 @@ class main_window : public QMainWindow {
   void closeEvent(QCloseEvent* event) override;
 
  private:
+  /// One labelled number field (with a slider below it when asked) and its message row.
+  struct number_row {
+    QSpinBox* spin = nullptr;
+    QSlider* slider = nullptr;
+  };
+  number_row add_number_row(QFormLayout* form, const QString& label_text, const QString& key, const QString& tooltip,
+                            bool with_slider);
+  /// The red line under a field that shows the library's message for input `key`.
+  QLabel* add_message_row(QFormLayout* form, const QString& key);
   void build_inputs(QWidget* panel);
+  void connect_inputs();
   void build_menus();
   void restore_settings();
   void save_settings() const;

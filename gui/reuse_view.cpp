@@ -38,6 +38,11 @@ QString short_count(double v) {
   return grouped(static_cast<std::int64_t>(std::llround(v)));
 }
 
+/// Mean pairs per position of bucket `b`: bar heights keep their unit whatever the bucket width.
+double per_position(std::int64_t pairs, const selfextend::reuse_bucket& b) {
+  return static_cast<double>(pairs) / static_cast<double>(b.last - b.first + 1);
+}
+
 }  // namespace
 
 reuse_view::reuse_view(QWidget* parent) : QWidget(parent) {
@@ -84,9 +89,14 @@ std::optional<std::int64_t> reuse_view::position_at(QPoint at) const {
   return std::clamp<std::int64_t>(p, 0, range - 1);
 }
 
+double reuse_view::frame::x(double position) const {
+  return plot.left() + position / static_cast<double>(range) * plot.width();
+}
+
+double reuse_view::frame::y(double pairs) const { return plot.bottom() - pairs / top * plot.height(); }
+
 void reuse_view::paintEvent(QPaintEvent*) {
   QPainter painter(this);
-  const QRect plot = plot_rect();
   const QFontMetrics fm(font());
   QFont title_font = font();
   title_font.setBold(true);
@@ -95,56 +105,59 @@ void reuse_view::paintEvent(QPaintEvent*) {
                    "Reuse: causal pairs per relative position");
   painter.setFont(font());
   if (!valid_) {
-    painter.drawRect(plot.adjusted(0, 0, -1, -1));
-    painter.drawText(plot, Qt::AlignCenter | Qt::TextWordWrap, empty_reason_);
+    painter.drawRect(plot_rect().adjusted(0, 0, -1, -1));
+    painter.drawText(plot_rect(), Qt::AlignCenter | Qt::TextWordWrap, empty_reason_);
     return;
   }
-  const std::int64_t range = x_range();
-  const std::int64_t context = stats_.context;
-  auto to_x = [&](double position) { return plot.left() + position / static_cast<double>(range) * plot.width(); };
-
+  frame f;
+  f.plot = plot_rect();
+  f.range = x_range();
   // One bucket per pixel column (or per position when there are fewer positions than pixels),
   // summed by the library; a bar shows the bucket's mean pairs per position so heights keep their unit.
-  const std::vector<selfextend::reuse_bucket> buckets =
-      selfextend::bucket_reuse(stats_, range, std::min<std::int64_t>(range, plot.width()));
-  auto per_position = [](std::int64_t pairs, const selfextend::reuse_bucket& b) {
-    return static_cast<double>(pairs) / static_cast<double>(b.last - b.first + 1);
-  };
+  f.buckets = selfextend::bucket_reuse(stats_, f.range, std::min<std::int64_t>(f.range, f.plot.width()));
   double top = 0;
-  for (const selfextend::reuse_bucket& b : buckets)
+  for (const selfextend::reuse_bucket& b : f.buckets)
     top = std::max(top, per_position(b.neighbor, b) + per_position(b.group, b));
-  top = top > 0 ? top * 1.08 : 1.0;
-  const double step = nice_step(top, 5);
-  auto to_y = [&](double v) { return plot.bottom() - v / top * plot.height(); };
+  f.top = top > 0 ? top * 1.08 : 1.0;
+  f.step = nice_step(f.top, 5);
+  draw_bars(painter, f);
+  draw_axes(painter, f);
+  draw_labels(painter, f);
+}
 
+void reuse_view::draw_bars(QPainter& painter, const frame& f) const {
   // Positions at or past L were never trained: shade them.
-  if (range > context)
-    painter.fillRect(QRectF(QPointF(to_x(static_cast<double>(context)), plot.top()), QPointF(plot.right(), plot.bottom())),
+  if (f.range > stats_.context)
+    painter.fillRect(QRectF(QPointF(f.x(static_cast<double>(stats_.context)), f.plot.top()),
+                            QPointF(f.plot.right(), f.plot.bottom())),
                      QColor(214, 39, 40, 40));
   painter.setPen(QColor(225, 225, 225));
-  for (double v = step; v < top; v += step) painter.drawLine(QPointF(plot.left(), to_y(v)), QPointF(plot.right(), to_y(v)));
-
-  for (const selfextend::reuse_bucket& b : buckets) {
-    const double x0 = to_x(static_cast<double>(b.first));
-    const double x1 = std::max(x0 + 1.0, to_x(static_cast<double>(b.last + 1)));
+  for (double v = f.step; v < f.top; v += f.step)
+    painter.drawLine(QPointF(f.plot.left(), f.y(v)), QPointF(f.plot.right(), f.y(v)));
+  for (const selfextend::reuse_bucket& b : f.buckets) {
+    const double x0 = f.x(static_cast<double>(b.first));
+    const double x1 = std::max(x0 + 1.0, f.x(static_cast<double>(b.last + 1)));
     const double n = per_position(b.neighbor, b);
     const double g = per_position(b.group, b);
-    if (n > 0) painter.fillRect(QRectF(QPointF(x0, to_y(n)), QPointF(x1, plot.bottom() + 1)), neighbor_colour);
-    if (g > 0) painter.fillRect(QRectF(QPointF(x0, to_y(n + g)), QPointF(x1, to_y(n))), group_colour);
+    if (n > 0) painter.fillRect(QRectF(QPointF(x0, f.y(n)), QPointF(x1, f.plot.bottom() + 1)), neighbor_colour);
+    if (g > 0) painter.fillRect(QRectF(QPointF(x0, f.y(n + g)), QPointF(x1, f.y(n))), group_colour);
   }
+}
 
-  // Axes.
+void reuse_view::draw_axes(QPainter& painter, const frame& f) const {
+  const QFontMetrics fm(font());
+  const QRect& plot = f.plot;
   painter.setPen(palette().color(QPalette::WindowText));
   painter.drawRect(plot.adjusted(0, 0, -1, -1));
-  for (double v = 0; v < top; v += step) {
-    const int y = static_cast<int>(std::lround(to_y(v)));
+  for (double v = 0; v < f.top; v += f.step) {
+    const int y = static_cast<int>(std::lround(f.y(v)));
     painter.drawLine(plot.left() - 4, y, plot.left(), y);
     painter.drawText(QRect(0, y - fm.height() / 2, plot.left() - 7, fm.height()), Qt::AlignRight | Qt::AlignVCenter,
                      short_count(v));
   }
-  const double xstep = nice_step(static_cast<double>(range), 6);
-  for (double p = 0; p <= static_cast<double>(range); p += xstep) {
-    const int x = static_cast<int>(std::lround(to_x(p)));
+  const double xstep = nice_step(static_cast<double>(f.range), 6);
+  for (double p = 0; p <= static_cast<double>(f.range); p += xstep) {
+    const int x = static_cast<int>(std::lround(f.x(p)));
     painter.drawLine(x, plot.bottom(), x, plot.bottom() + 4);
     const QString label = grouped(static_cast<std::int64_t>(p));
     const int lw = fm.horizontalAdvance(label);
@@ -158,6 +171,12 @@ void reuse_view::paintEvent(QPaintEvent*) {
   painter.drawText(QRect(-plot.height() / 2, -fm.height() / 2, plot.height(), fm.height()), Qt::AlignCenter,
                    "pairs per position");
   painter.restore();
+}
+
+void reuse_view::draw_labels(QPainter& painter, const frame& f) const {
+  const QFontMetrics fm(font());
+  const QRect& plot = f.plot;
+  painter.setPen(palette().color(QPalette::WindowText));
   painter.drawText(QRect(plot.left() - 40, plot.bottom() + 8 + 2 * fm.height(), plot.width() + 40, 2 * fm.height()),
                    Qt::AlignLeft | Qt::TextWordWrap,
                    QString("total pairs %1 \u00b7 pairs at or past L/2: %2 % \u00b7 past 2L/3: %3 % \u00b7 past L: %4")
@@ -171,12 +190,12 @@ void reuse_view::paintEvent(QPaintEvent*) {
     QColor colour;
     Qt::PenStyle style;
   };
-  const double l = static_cast<double>(context);
+  const double l = static_cast<double>(stats_.context);
   const mark marks[] = {{l / 2, "L/2", QColor(178, 138, 0), Qt::DashLine},
                         {2 * l / 3, "2L/3", QColor(230, 106, 0), Qt::DashLine},
-                        {l, "L = " + grouped(context), QColor(198, 40, 40), Qt::SolidLine}};
+                        {l, "L = " + grouped(stats_.context), QColor(198, 40, 40), Qt::SolidLine}};
   for (const mark& m : marks) {
-    const double x = to_x(m.position);
+    const double x = f.x(m.position);
     painter.setPen(QPen(m.colour, 2, m.style));
     painter.drawLine(QPointF(x, plot.top() - 4), QPointF(x, plot.bottom()));
     QFont bold = font();

@@ -7,6 +7,8 @@
 
 #include <QWidget>
 
+class QPainter;
+
 #include <selfextend/reuse.hpp>
 
 namespace sxplan_gui {
@@ -43,6 +45,20 @@ class reuse_view : public QWidget {
   void leaveEvent(QEvent* event) override;
 
  private:
+  /// What one repaint draws: the plot, its scales and the library's buckets.
+  struct frame {
+    QRect plot;
+    std::int64_t range = 1;  ///< positions [0, range) across the plot
+    double top = 1;          ///< pairs per position at the top edge
+    double step = 1;         ///< between horizontal grid lines
+    std::vector<selfextend::reuse_bucket> buckets;
+    [[nodiscard]] double x(double position) const;
+    [[nodiscard]] double y(double pairs) const;
+  };
+  void draw_bars(QPainter& painter, const frame& f) const;
+  void draw_axes(QPainter& painter, const frame& f) const;
+  /// The totals line, the L/2, 2L/3 and L marks, the legend and the hover line.
+  void draw_labels(QPainter& painter, const frame& f) const;
   [[nodiscard]] std::int64_t x_range() const;
 
   selfextend::reuse_stats stats_;
