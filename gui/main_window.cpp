@@ -754,6 +754,7 @@ void main_window::restore_settings() {
   main_splitter_->restoreState(s.value("window/main_splitter").toByteArray());
   right_splitter_->restoreState(s.value("window/right_splitter").toByteArray());
   views_splitter_->restoreState(s.value("window/views_splitter").toByteArray());
+  update_mode();  // a splitter's saved state can carry another mode's hidden views
 }
 
 void main_window::closeEvent(QCloseEvent* event) {
