@@ -23,9 +23,10 @@ int run_attend(const invocation& inv) {
   const po::variables_map vm = parse(inv, options);
   if (vm.count("help")) {
     print_help(inv,
-               "--q Q.npy --k K.npy --v V.npy --group G --window W [--shift int|float] [--rope-theta T]\n"
-               "       [--rope-style neox|gptj] [--rotary-dims R] [--scale-base S] [--kernel reference|tiled]\n"
-               "       [--threads N] [--force] -o OUT.npy [--json]",
+               "--q Q.npy --k K.npy --v V.npy --group G --window W [--shift int|float]\n"
+               "       [--model NAME | --config PATH | --gguf PATH | [--rope-theta T | --inv-freq FILE.npy]\n"
+               "        [--rope-style neox|gptj] [--rotary-dims R] [--attention-factor A]] [--scale-base S]\n"
+               "       [--kernel reference|tiled] [--threads N] [--force] -o OUT.npy [--json]",
                "Run Self-Extend attention (DESIGN.md §3) on q, k, v and write the output.", options);
     return exit_ok;
   }
@@ -58,7 +59,7 @@ int run_attend(const invocation& inv) {
     boost::json::object r{{"output", output},
                           {"shape", boost::json::array{s.heads, s.query_tokens, s.head_dim}},
                           {"dtype", std::string(selfextend::to_string(result.dtype))}};
-    write_json(inv.out, envelope("attend", std::move(params), std::move(r)));
+    write_json(inv.out, json_envelope("attend", std::move(params), std::move(r)));
   } else {
     inv.out << "Self-Extend attention, " << selfextend::to_string(*kernel) << " kernel: " << describe_attention(in)
             << "\nwrote " << output << ": [" << s.heads << ", " << s.query_tokens << ", " << s.head_dim << "] "

@@ -54,7 +54,8 @@ std::string describe(const attention_params& p) {
        << " Nk=" << p.shape.key_tokens << " D=" << p.shape.head_dim << " G=" << p.extension.group
        << " W=" << p.extension.window << " shift=" << selfextend::to_string(p.extension.shift)
        << " style=" << selfextend::to_string(p.rope.style) << " R=" << p.rope.rotary_dims
-       << " theta=" << p.rope.theta << " scale_base=" << p.rope.scale_base << " threads=" << p.threads
+       << " theta=" << p.rope.theta << " inv_freq=" << p.rope.inv_freq.size() << " values attention_factor="
+       << p.rope.attention_factor << " scale_base=" << p.rope.scale_base << " threads=" << p.threads
        << " simd=" << selfextend::to_string(p.simd);
   return text.str();
 }
@@ -128,7 +129,11 @@ attention_params random_params(std::mt19937_64& rng, std::int64_t max_tokens) {
   p.shape.kv_heads = pick(1, 2);
   p.shape.heads = p.shape.kv_heads * pick(1, 3);  // grouped-query when > 1
   p.shape.key_tokens = pick(1, max_tokens);
-  p.shape.query_tokens = rng() % 4 == 0 ? 1 : p.shape.key_tokens;  // a quarter are decode steps
+  switch (rng() % 4) {  // a quarter decode steps, a quarter chunked prefills, half whole prefills
+    case 0: p.shape.query_tokens = 1; break;
+    case 1: p.shape.query_tokens = pick(1, p.shape.key_tokens); break;
+    default: p.shape.query_tokens = p.shape.key_tokens; break;
+  }
   p.extension.group = pick(1, 9);
   p.extension.window = pick(1, std::max<std::int64_t>(1, p.shape.key_tokens));
   p.extension.shift = rng() % 2 ? shift_rule::integer : shift_rule::fractional;
@@ -222,6 +227,66 @@ TEST(AttentionTest, LastPrefillRowEqualsDecodeStepOverSameCache) {
   }
 }
 
+/// The last `count` token rows of every head of a [heads, tokens, dim] tensor.
+template <class T>
+std::vector<T> last_rows_of(const std::vector<T>& x, std::int64_t heads, std::int64_t tokens, std::int64_t dim,
+                            std::int64_t count) {
+  std::vector<T> rows;
+  for (std::int64_t h = 0; h < heads; ++h) {
+    const auto begin = x.begin() + static_cast<std::ptrdiff_t>((h * tokens + tokens - count) * dim);
+    rows.insert(rows.end(), begin, begin + static_cast<std::ptrdiff_t>(count * dim));
+  }
+  return rows;
+}
+
+TEST(AttentionTest, ChunkedPrefillEqualsTheLastRowsOfTheFullPrefill) {
+  // A chunk of Nq queries at the end of an Nk-token cache (positions Nk - Nq .. Nk - 1): the
+  // reference computes each row on its own, so the chunk is bit-identical to those rows of the
+  // full prefill; the tiled kernel agrees within its tolerance. Chunks before, straddling and
+  // past the window boundary, both shifts, GQA, log scaling, partial rotary, gptj.
+  std::mt19937_64 rng(41);
+  struct chunk_case {
+    std::int64_t tokens, chunk, group, window;
+    shift_rule shift;
+    rope_style style;
+    std::int64_t rotary;
+  };
+  for (const chunk_case c : {chunk_case{150, 16, 3, 20, shift_rule::integer, rope_style::neox, 0},
+                             chunk_case{150, 16, 3, 140, shift_rule::fractional, rope_style::neox, 0},  // straddles W
+                             chunk_case{150, 149, 4, 7, shift_rule::fractional, rope_style::gptj, 12},
+                             chunk_case{97, 1, 5, 96, shift_rule::integer, rope_style::neox, 0},        // decode at p = W
+                             chunk_case{300, 130, 6, 64, shift_rule::integer, rope_style::gptj, 0}}) {
+    attention_params full;
+    full.shape = {4, 2, c.tokens, c.tokens, 24};
+    full.extension = {c.group, c.window, c.shift};
+    full.rope.style = c.style;
+    full.rope.rotary_dims = c.rotary;
+    full.rope.scale_base = 16;
+    const inputs x = random_inputs(full.shape, rng);
+    attention_params chunk = full;
+    chunk.shape.query_tokens = c.chunk;
+    const std::vector<double> chunk_q = last_rows_of(x.q, 4, c.tokens, 24, c.chunk);
+    const std::vector<double> expected = last_rows_of(selfextend::reference_attention(full, x.q, x.k, x.v), 4, c.tokens, 24, c.chunk);
+    EXPECT_EQ(expected, selfextend::reference_attention(chunk, chunk_q, x.k, x.v)) << describe(chunk);
+    const std::vector<float> chunk_qf(chunk_q.begin(), chunk_q.end());
+    for (const simd_level level : {simd_level::sse2, simd_level::avx512}) {
+      chunk.simd = level;
+      expect_close(expected, selfextend::tiled_attention(chunk, chunk_qf, x.kf(), x.vf()), tiled_atol, tiled_rtol, chunk);
+    }
+    // The table-driven kernel reads element Nk - Nq + r of the exported tables.
+    const selfextend::position_tables tables = selfextend::build_position_tables(chunk.extension, c.tokens);
+    EXPECT_EQ(expected, selfextend::table_attention(chunk, tables, chunk_q, x.k, x.v)) << describe(chunk);
+  }
+}
+
+TEST(AttentionTest, MoreQueriesThanKeysAreRejected) {
+  attention_params p;
+  p.shape = {1, 1, 5, 4, 2};
+  EXPECT_THROW_MSG(selfextend::require_valid(p), invalid_params,
+                   "q = [1, 5, 2]: tokens (5) must be at most k's tokens (4): the queries are the newest Nq of the Nk "
+                   "cached tokens");
+}
+
 TEST(AttentionTest, LogSumExpMergeOfNeighborAndGroupSoftmaxesEqualsSingleSoftmax) {
   std::mt19937_64 rng(13);
   for (int trial = 0; trial < 12; ++trial) {
@@ -311,7 +376,7 @@ TEST(AttentionTest, ShapeFromArraysAcceptsRankTwoAndThreeAndGroupedQuery) {
 }
 
 TEST(AttentionTest, ShapeFromArraysRejectsMismatchesNamingTheArray) {
-  const std::vector<std::int64_t> q{6, 10, 8}, k{4, 10, 8}, v{4, 9, 8}, k_dim{3, 10, 4}, k3{3, 10, 8}, q_tokens{6, 5, 8},
+  const std::vector<std::int64_t> q{6, 10, 8}, k{4, 10, 8}, v{4, 9, 8}, k_dim{3, 10, 4}, k3{3, 10, 8}, q_tokens{6, 11, 8},
       rank1{10}, zero{0, 8};
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q, k, v), invalid_params,
                    "v = [4, 9, 8]: must have the shape of k [4, 10, 8]");
@@ -320,7 +385,7 @@ TEST(AttentionTest, ShapeFromArraysRejectsMismatchesNamingTheArray) {
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q, k, k), invalid_params,
                    "q = [6, 10, 8]: heads (6) must be a multiple of k's heads (4)");
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q_tokens, k3, k3), invalid_params,
-                   "q = [6, 5, 8]: tokens (5) must be 1 (decode) or k's tokens (10, prefill)");
+                   "q = [6, 11, 8]: tokens (11) must be at most k's tokens (10): the queries are the newest Nq of the Nk cached tokens");
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(rank1, k, k), invalid_params,
                    "q = [10]: must have shape [heads, tokens, head_dim] or [tokens, head_dim]");
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q, zero, zero), invalid_params,
@@ -352,6 +417,99 @@ TEST(AttentionTest, ValidateNamesEveryBrokenRuleByItsFlag) {
   p.rope.rotary_dims = 4;
   p.rope.scale_base = -1;  // LongLM's "off"
   EXPECT_TRUE(selfextend::validate(p).empty());
+}
+
+TEST(AttentionTest, ExplicitFrequenciesEqualToTheThetaRuleGiveIdenticalOutput) {
+  std::mt19937_64 rng(41);
+  for (int trial = 0; trial < 12; ++trial) {
+    attention_params p = random_params(rng, 120);
+    const inputs x = random_inputs(p.shape, rng);
+    const std::vector<double> theta_ref = selfextend::reference_attention(p, x.q, x.k, x.v);
+    const std::vector<float> theta_tiled = selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf());
+    const std::int64_t rotary = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
+    for (std::int64_t c = 0; c < rotary / 2; ++c)
+      p.rope.inv_freq.push_back(std::pow(p.rope.theta, -2.0 * static_cast<double>(c) / static_cast<double>(rotary)));
+    p.rope.theta = 3.0;  // ignored once the frequencies are given
+    EXPECT_EQ(theta_ref, selfextend::reference_attention(p, x.q, x.k, x.v)) << describe(p);
+    EXPECT_EQ(theta_tiled, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf())) << describe(p);
+  }
+}
+
+TEST(AttentionTest, ExplicitFrequenciesReplaceTheThetaRuleInEveryKernel) {
+  // Frequencies of theta 500000 given explicitly under theta 10000 rotate as theta 500000 does;
+  // arbitrary positive frequencies agree between the kernels.
+  std::mt19937_64 rng(43);
+  std::uniform_real_distribution<double> log_freq(-12.0, 0.5);
+  for (int trial = 0; trial < 15; ++trial) {
+    attention_params p = random_params(rng, 150);
+    const inputs x = random_inputs(p.shape, rng);
+    const std::int64_t rotary = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
+    attention_params by_theta = p;
+    by_theta.rope.theta = 500000.0;
+    p.rope.theta = 10000.0;
+    for (std::int64_t c = 0; c < rotary / 2; ++c)
+      p.rope.inv_freq.push_back(std::pow(500000.0, -2.0 * static_cast<double>(c) / static_cast<double>(rotary)));
+    EXPECT_EQ(selfextend::reference_attention(by_theta, x.q, x.k, x.v), selfextend::reference_attention(p, x.q, x.k, x.v))
+        << describe(p);
+    for (double& f : p.rope.inv_freq) f = std::exp(log_freq(rng));
+    const std::vector<double> expected = selfextend::reference_attention(p, x.q, x.k, x.v);
+    expect_close(expected, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()), tiled_atol, tiled_rtol, p);
+    const selfextend::position_tables tables = selfextend::build_position_tables(p.extension, p.shape.key_tokens);
+    EXPECT_EQ(expected, selfextend::table_attention(p, tables, x.q, x.k, x.v)) << describe(p);
+  }
+}
+
+TEST(AttentionTest, AttentionFactorScalesTheRotatedDimsOfQueryAndKey) {
+  // cos·a and sin·a rotate a·x instead of x on the R rotated dims (rotation is linear), so the
+  // kernel with factor a equals the kernel without it on q and k whose first R dims (both
+  // layouts pair dims inside [0, R)) were multiplied by a; the pass-through dims stay as they are.
+  std::mt19937_64 rng(47);
+  for (int trial = 0; trial < 15; ++trial) {
+    attention_params p = random_params(rng, 150);
+    const inputs x = random_inputs(p.shape, rng);
+    const double factor = 0.5 + static_cast<double>(rng() % 100) / 80.0;
+    const std::int64_t rotary = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
+    inputs scaled = x;
+    for (std::vector<double>* t : {&scaled.q, &scaled.k})
+      for (std::size_t e = 0; e < t->size(); ++e)
+        if (static_cast<std::int64_t>(e % static_cast<std::size_t>(p.shape.head_dim)) < rotary) (*t)[e] *= factor;
+    const std::vector<double> expected = selfextend::reference_attention(p, scaled.q, scaled.k, scaled.v);
+    p.rope.attention_factor = factor;
+    const std::vector<double> actual = selfextend::reference_attention(p, x.q, x.k, x.v);
+    expect_close(expected, actual, 1e-12, 1e-10, p);
+    const selfextend::position_tables tables = selfextend::build_position_tables(p.extension, p.shape.key_tokens);
+    EXPECT_EQ(actual, selfextend::table_attention(p, tables, x.q, x.k, x.v)) << describe(p);
+    expect_close(actual, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()), tiled_atol, tiled_rtol, p);
+  }
+}
+
+TEST(AttentionTest, ValidateChecksTheFrequenciesAndTheAttentionFactor) {
+  attention_params p;
+  p.shape = {1, 1, 4, 4, 8};
+  p.rope.rotary_dims = 6;
+  p.rope.inv_freq = {1.0, 0.5};
+  p.rope.attention_factor = 0;
+  EXPECT_EQ((std::vector<selfextend::issue>{
+                {"attention_factor", "0", "must be a finite number greater than 0"},
+                {"inv_freq", "2 values", "must hold rotary_dims / 2 = 3 values"}}),
+            selfextend::validate(p));
+  p.rope.attention_factor = std::numeric_limits<double>::infinity();
+  p.rope.inv_freq = {1.0, -0.5, 0.0};
+  EXPECT_EQ((std::vector<selfextend::issue>{
+                {"attention_factor", "inf", "must be a finite number greater than 0"},
+                {"inv_freq", "-0.5 at index 1", "every value must be a finite number greater than 0"}}),
+            selfextend::validate(p));
+  p.rope.attention_factor = 1.25;
+  p.rope.inv_freq = {1.0, 0.5, std::numeric_limits<double>::quiet_NaN()};
+  EXPECT_EQ((std::vector<selfextend::issue>{
+                {"inv_freq", "nan at index 2", "every value must be a finite number greater than 0"}}),
+            selfextend::validate(p));
+  p.rope.inv_freq = {1.0, 0.5, 0.25};
+  EXPECT_TRUE(selfextend::validate(p).empty());
+  const std::vector<double> x(32, 0.5);
+  p.rope.inv_freq = {1.0};
+  EXPECT_THROW_MSG((void)selfextend::reference_attention(p, x, x, x), invalid_params,
+                   "inv_freq = 1 value: must hold rotary_dims / 2 = 3 values");
 }
 
 TEST(AttentionTest, MemoryGuardRefusesLargeWorkUnlessForcedAndSaysTheSize) {
@@ -441,6 +599,128 @@ TEST(AttentionTest, KernelNamesRoundTrip) {
   EXPECT_EQ(simd_level::sse2, selfextend::tiled_attention_simd(simd_level::sse2));
 }
 
+namespace {
+
+/// Scaled-model cases shared by the tiled and the PyTorch cross-checks: a rule, its spelling for
+/// attention_torch_check.py, and a shape where the rule changes some pairs and keeps others.
+struct scaled_case {
+  attention_shape shape;
+  std::int64_t group, window;
+  shift_rule shift;
+  rope_style style;
+  selfextend::rope_rule rule;
+  std::string torch_rule;
+};
+
+std::vector<scaled_case> scaled_cases() {
+  std::vector<scaled_case> cases;
+  // Filled field by field: GCC 12 misreads a braced scaled_case's optional as uninitialised.
+  const auto add = [&](attention_shape shape, std::int64_t group, std::int64_t window, shift_rule shift,
+                       rope_style style, double theta, std::int64_t rotary, std::int64_t max_positions,
+                       const selfextend::rope_scaling& scaling, std::string torch_rule) {
+    scaled_case c;
+    c.shape = shape;
+    c.group = group;
+    c.window = window;
+    c.shift = shift;
+    c.style = style;
+    c.rule.theta = theta;
+    c.rule.rotary_dims = rotary;
+    c.rule.max_position_embeddings = max_positions;
+    c.rule.scaling = scaling;
+    c.torch_rule = std::move(torch_rule);
+    cases.push_back(std::move(c));
+  };
+  selfextend::rope_scaling llama3;
+  llama3.type = selfextend::rope_scaling_type::llama3;
+  llama3.factor = 8;
+  llama3.low_freq_factor = 1;
+  llama3.high_freq_factor = 4;
+  llama3.original_context = 64;  // wavelengths 6..2e5: some pairs kept, some blended, most divided
+  add({2, 1, 60, 60, 32}, 4, 8, shift_rule::integer, rope_style::neox, 500000.0, 32, 512, llama3,
+      "llama3:factor=8,low_freq_factor=1,high_freq_factor=4,original=64");
+  selfextend::rope_scaling yarn;
+  yarn.type = selfextend::rope_scaling_type::yarn;
+  yarn.factor = 4;
+  yarn.original_context = 16;
+  yarn.mscale = 0.8;
+  yarn.mscale_all_dim = 1.0;  // attention factor (0.08 ln 4 + 1) / (0.1 ln 4 + 1) != 1
+  add({3, 1, 1, 50, 32}, 5, 12, shift_rule::fractional, rope_style::gptj, 10000.0, 16, 64, yarn,
+      "yarn:factor=4,original=16,mscale=0.8,mscale_all_dim=1");  // decode, partial rotary
+  selfextend::rope_scaling yarn_plain = yarn;
+  yarn_plain.mscale.reset();
+  yarn_plain.mscale_all_dim.reset();
+  add({2, 2, 45, 45, 16}, 3, 6, shift_rule::integer, rope_style::neox, 10000.0, 16, 64, yarn_plain,
+      "yarn:factor=4,original=16");
+  selfextend::rope_scaling longrope;
+  longrope.type = selfextend::rope_scaling_type::longrope;
+  longrope.factor = 8;
+  longrope.original_context = 32;
+  for (int c = 0; c < 8; ++c) {
+    longrope.short_factor.push_back(1.0 + 0.05 * c);
+    longrope.long_factor.push_back(1.0 + 1.5 * c);
+  }
+  add({2, 2, 40, 40, 16}, 4, 6, shift_rule::fractional, rope_style::neox, 10000.0, 16, 256, longrope,
+      "longrope:factor=8,original=32");  // 40 keys > 32: long factors
+  add({2, 1, 32, 32, 16}, 4, 6, shift_rule::integer, rope_style::gptj, 10000.0, 16, 256, longrope,
+      "longrope:factor=8,original=32");  // exactly the window: short factors
+  selfextend::rope_scaling dynamic;
+  dynamic.type = selfextend::rope_scaling_type::dynamic;
+  dynamic.factor = 2;
+  add({1, 1, 70, 70, 16}, 5, 10, shift_rule::integer, rope_style::neox, 10000.0, 16, 32, dynamic,
+      "dynamic:factor=2,max_position_embeddings=32");
+  selfextend::rope_scaling linear;
+  linear.type = selfextend::rope_scaling_type::linear;
+  linear.factor = 2;
+  add({2, 1, 33, 33, 20}, 3, 7, shift_rule::fractional, rope_style::gptj, 10000.0, 8, 64, linear,
+      "linear:factor=2");
+  return cases;
+}
+
+attention_params scaled_params(const scaled_case& c) {
+  attention_params p;
+  p.shape = c.shape;
+  p.extension = {c.group, c.window, c.shift};
+  p.rope = selfextend::rope_params_for(c.rule, c.shape.key_tokens, c.style);
+  return p;
+}
+
+}  // namespace
+
+TEST(AttentionTest, TiledEqualsReferenceOnScaledModels) {
+  std::mt19937_64 rng(53);
+  for (const scaled_case& c : scaled_cases()) {
+    const attention_params p = scaled_params(c);
+    ASSERT_FALSE(p.rope.inv_freq.empty()) << c.torch_rule;
+    const inputs x = random_inputs(p.shape, rng);
+    expect_close(selfextend::reference_attention(p, x.q, x.k, x.v), selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()),
+                 tiled_atol, tiled_rtol, p);
+  }
+}
+
+TEST(AttentionTest, RopeParamsForARuleEvaluateItAtTheKeyCount) {
+  selfextend::rope_scaling longrope;
+  longrope.type = selfextend::rope_scaling_type::longrope;
+  longrope.factor = 8;
+  longrope.original_context = 32;
+  longrope.short_factor.assign(4, 1.0);
+  longrope.long_factor.assign(4, 2.0);
+  const selfextend::rope_rule rule{10000.0, 8, 256, longrope};
+  const selfextend::rope_params at_window = selfextend::rope_params_for(rule, 32, rope_style::neox);
+  const selfextend::rope_params past = selfextend::rope_params_for(rule, 33, rope_style::gptj, 16);
+  EXPECT_EQ(selfextend::theta_inverse_frequencies(10000.0, 8), at_window.inv_freq);
+  EXPECT_EQ(1.0 / (2.0 * std::pow(10000.0, 2.0 / 8)), past.inv_freq[1]);
+  EXPECT_EQ(rope_style::gptj, past.style);
+  EXPECT_EQ(16, past.scale_base);
+  EXPECT_EQ(8, past.rotary_dims);
+  EXPECT_EQ(std::sqrt(1 + std::log(8.0) / std::log(32.0)), past.attention_factor);
+  // The default rule leaves the frequencies to theta.
+  const selfextend::rope_params plain = selfextend::rope_params_for({500000.0, 64, 8192, std::nullopt}, 100, rope_style::neox);
+  EXPECT_TRUE(plain.inv_freq.empty());
+  EXPECT_EQ(500000.0, plain.theta);
+  EXPECT_EQ(1.0, plain.attention_factor);
+}
+
 #ifdef PLANNER_SYSTEM_PYTHON
 TEST(AttentionTest, ReferenceMatchesIndependentPyTorchImplementation) {
   // tests/attention_torch_check.py computes the same attention with PyTorch in float64, the way
@@ -486,6 +766,52 @@ TEST(AttentionTest, ReferenceMatchesIndependentPyTorchImplementation) {
     const selfextend::npy_array out = selfextend::read_npy(dir / "out.npy", "out");
     ASSERT_EQ(q_shape, out.shape);
     expect_close(out.to_doubles(), selfextend::reference_attention(p, x.q, x.k, x.v), 1e-12, 1e-10, p);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AttentionTest, KernelsOnScaledModelsMatchIndependentPyTorchImplementation) {
+  // attention_torch_check.py computes each rule's frequencies and attention factor itself, from
+  // transformers' formulas, and applies the factor to cos and sin as transformers does.
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("sxplan-torch-scaled-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::mt19937_64 rng(59);
+  for (const scaled_case& c : scaled_cases()) {
+    const attention_params p = scaled_params(c);
+    const inputs x = random_inputs(p.shape, rng);
+    const std::vector<std::int64_t> q_shape{c.shape.heads, c.shape.query_tokens, c.shape.head_dim};
+    const std::vector<std::int64_t> kv_shape{c.shape.kv_heads, c.shape.key_tokens, c.shape.head_dim};
+    selfextend::write_npy(dir / "q.npy", selfextend::npy_array::from(std::span<const double>(x.q), q_shape));
+    selfextend::write_npy(dir / "k.npy", selfextend::npy_array::from(std::span<const double>(x.k), kv_shape));
+    selfextend::write_npy(dir / "v.npy", selfextend::npy_array::from(std::span<const double>(x.v), kv_shape));
+    if (c.rule.scaling && !c.rule.scaling->short_factor.empty()) {
+      const std::vector<std::int64_t> pairs{static_cast<std::int64_t>(c.rule.scaling->short_factor.size())};
+      selfextend::write_npy(dir / "short_factor.npy",
+                            selfextend::npy_array::from(std::span<const double>(c.rule.scaling->short_factor), pairs));
+      selfextend::write_npy(dir / "long_factor.npy",
+                            selfextend::npy_array::from(std::span<const double>(c.rule.scaling->long_factor), pairs));
+    }
+    std::ostringstream theta;
+    theta.precision(17);
+    theta << c.rule.theta;
+    const std::string cmd = std::string(PLANNER_SYSTEM_PYTHON) + " " PLANNER_TESTS_SOURCE_DIR "/attention_torch_check.py " +
+                            dir.string() + " " + std::to_string(c.group) + " " + std::to_string(c.window) + " " +
+                            std::string(selfextend::to_string(c.shift)) + " " + std::string(selfextend::to_string(c.style)) +
+                            " " + std::to_string(c.rule.rotary_dims) + " " + theta.str() + " 0 " + c.torch_rule;
+    const int status = std::system(cmd.c_str());
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 77) GTEST_SKIP() << "python3-torch is not installed";
+    ASSERT_EQ(0, status) << cmd;
+    const std::vector<double> torch_out = selfextend::read_npy(dir / "out.npy", "out").to_doubles();
+    expect_close(torch_out, selfextend::reference_attention(p, x.q, x.k, x.v), 1e-12, 1e-10, p);
+    expect_close(torch_out, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()), tiled_atol, tiled_rtol, p);
+    // The same inputs rotated with plain theta differ from the model's attention.
+    attention_params plain = p;
+    plain.rope.inv_freq.clear();
+    plain.rope.attention_factor = 1;
+    const selfextend::verification wrong = selfextend::compare_outputs(
+        torch_out, selfextend::reference_attention(plain, x.q, x.k, x.v), p.shape.query_tokens, p.shape.head_dim, {});
+    EXPECT_FALSE(wrong.passed) << c.torch_rule << ": plain theta passes at max error " << wrong.max_abs_error;
   }
   std::filesystem::remove_all(dir);
 }
