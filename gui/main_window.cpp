@@ -540,13 +540,7 @@ void main_window::inputs_changed() {
     // Then the values: the library's rules, all of them at once.
     issues_ = selfextend::validate(params_);
     if (llama && issues_.empty()) {
-      selfextend::llamacpp_schedule s;
-      s.tokens = tokens;
-      s.batch = batch;
-      s.ga_n = group;
-      s.ga_w = window;
-      s.context = context;
-      const std::vector<selfextend::issue> more = selfextend::validate(s);
+      const std::vector<selfextend::issue> more = selfextend::validate(llamacpp_schedule_for(batch));
       issues_.insert(issues_.end(), more.begin(), more.end());
     }
   }
@@ -629,14 +623,19 @@ void main_window::update_advice() {
   }
 }
 
-void main_window::update_llamacpp() {
-  advice_issue_.reset();
+selfextend::llamacpp_schedule main_window::llamacpp_schedule_for(std::int64_t batch) const {
   selfextend::llamacpp_schedule s;
-  s.tokens = params_.tokens;
-  s.batch = *batch_field_->value();
+  s.tokens = params_.tokens;  // the whole input as one prompt: what llama-cli reads
+  s.batch = batch;
   s.ga_n = params_.extension.group;
   s.ga_w = params_.extension.window;
   s.context = params_.context;
+  return s;
+}
+
+void main_window::update_llamacpp() {
+  advice_issue_.reset();
+  const selfextend::llamacpp_schedule s = llamacpp_schedule_for(*batch_field_->value());
   llamacpp_map_->set_llamacpp(s, *params_.context);
   selfextend::llamacpp_advice_request request;
   request.context = *params_.context;

@@ -11,6 +11,7 @@
 
 #include <selfextend/advice.hpp>
 #include <selfextend/error.hpp>
+#include <selfextend/llamacpp.hpp>
 #include <selfextend/models.hpp>
 #include <selfextend/params.hpp>
 #include <selfextend/table_writers.hpp>
@@ -139,6 +140,8 @@ class main_window : public QMainWindow {
   void update_advice();
   void update_reuse();
   void update_llamacpp();
+  /// llama-cli reading the current N as one prompt with these G, W and -b `batch`.
+  [[nodiscard]] selfextend::llamacpp_schedule llamacpp_schedule_for(std::int64_t batch) const;
   void update_model_facts();
   void update_mode();
   void sync_sliders();
