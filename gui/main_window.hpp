@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <QMainWindow>
@@ -127,6 +128,9 @@ class main_window : public QMainWindow {
   };
   number_row add_number_row(QFormLayout* form, const QString& label_text, const QString& key, const QString& tooltip,
                             bool with_slider);
+  /// One labelled choice: `items` are (text shown, data kept) pairs.
+  QComboBox* add_choice_row(QFormLayout* form, const QString& label_text, const QString& key,
+                            const std::vector<std::pair<QString, QString>>& items);
   /// The red line under a field that shows the library's message for input `key`.
   QLabel* add_message_row(QFormLayout* form, const QString& key);
   void build_inputs(QWidget* panel);
