@@ -26,7 +26,7 @@ int run_attend(const invocation& inv) {
                "--q Q.npy --k K.npy --v V.npy --group G --window W [--shift int|float] [--rope-theta T]\n"
                "       [--rope-style neox|gptj] [--rotary-dims R] [--scale-base S] [--kernel reference|tiled]\n"
                "       [--threads N] [--force] -o OUT.npy [--json]",
-               "Run Self-Extend attention (DESIGN.md §3) on q, k, v and write the output.", options);
+               "Run Self-Extend attention (docs/kernels.md) on q, k, v and write the output.", options);
     return exit_ok;
   }
   const std::string kernel_text = vm.count("kernel") ? vm["kernel"].as<std::string>() : "tiled";

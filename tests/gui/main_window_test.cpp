@@ -35,7 +35,7 @@ using sxplan_gui::start_options;
 
 namespace {
 
-/// The seed example of DESIGN.md: Llama-2, 15,800 tokens, W = 1024, G = 8.
+/// The seed example (docs/concepts.md#the-seed-example-worked): Llama-2, 15,800 tokens, W = 1024, G = 8.
 start_options seed() {
   start_options o;
   o.model = "llama-2-7b";
