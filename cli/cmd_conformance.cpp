@@ -47,7 +47,7 @@ int run_conformance(const invocation& inv) {
                        {"shape", boost::json::array{s.heads, s.kv_heads, s.query_tokens, s.key_tokens, s.head_dim}},
                        {"catches", c.catches}});
     }
-    write_json(inv.out, envelope("conformance", std::move(params),
+    write_json(inv.out, json_envelope("conformance", std::move(params),
                                  {{"manifest", written.manifest.string()}, {"bytes", written.bytes}, {"cases", std::move(cases)}}));
   } else {
     inv.out << "Self-Extend conformance suite: " << written.cases.size() << " cases in " << dir << " ("

@@ -43,7 +43,7 @@ int run_suite(const invocation& inv, const po::variables_map& vm) {
       cases.push_back(std::move(o));
     }
     boost::json::object params{{"suite", suite}, {"outputs", outputs}, {"only_present", only_present}};
-    write_json(inv.out, envelope("verify", std::move(params),
+    write_json(inv.out, json_envelope("verify", std::move(params),
                                  {{"passed", report.passed},
                                   {"failed", report.failed},
                                   {"skipped", report.skipped},
