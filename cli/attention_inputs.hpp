@@ -2,6 +2,7 @@
 // q, k, v from .npy files, the params echo, and progress on stderr.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,17 +12,20 @@
 #include <selfextend/npy.hpp>
 
 #include "cli_common.hpp"
+#include "rope_options.hpp"
 
 namespace sxplan {
 
 /// Adds --q, --k, --v, --group, --window, --shift, --rope-theta, --rope-style, --rotary-dims,
-/// --scale-base, --threads, --force.
+/// --model, --config, --gguf, --inv-freq, --attention-factor, --scale-base, --threads, --force.
 void add_attention_options(po::options_description& options);
 
 /// q, k, v as read, with the resolved kernel parameters.
 struct attention_inputs {
   selfextend::attention_params params;
   std::string q_path, k_path, v_path;
+  std::optional<rope_choice> model_rope;  ///< --model/--config/--gguf: the model's rule
+  std::string inv_freq_path;               ///< --inv-freq, when given
   selfextend::npy_dtype q_dtype = selfextend::npy_dtype::f4;  ///< the output's dtype
   std::vector<float> q, k, v;          ///< filled by load_attention_inputs(vm, single precision)
   std::vector<double> qd, kd, vd;      ///< filled otherwise
