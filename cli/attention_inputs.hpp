@@ -2,6 +2,7 @@
 // q, k, v from .npy files, the params echo, and progress on stderr.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,11 +12,12 @@
 #include <selfextend/npy.hpp>
 
 #include "cli_common.hpp"
+#include "rope_options.hpp"
 
 namespace sxplan {
 
 /// Adds --q, --k, --v, --group, --window, --shift, --rope-theta, --rope-style, --rotary-dims,
-/// --scale-base, --threads, --force.
+/// --model, --config, --gguf, --inv-freq, --attention-factor, --scale-base, --threads, --force.
 void add_attention_options(po::options_description& options);
 
 /// q, k, v as read, with the resolved kernel parameters.
@@ -24,6 +26,8 @@ struct attention_inputs {
   selfextend::attention_kernel kernel = selfextend::attention_kernel::tiled;  ///< float (tiled) or double data
   std::string q_path, k_path, v_path;
   selfextend::npy_file_header q_header, k_header, v_header;
+  std::optional<rope_choice> model_rope;  ///< --model/--config/--gguf: the model's rule
+  std::string inv_freq_path;               ///< --inv-freq, when given
   selfextend::npy_dtype q_dtype = selfextend::npy_dtype::f4;  ///< the output's dtype
   std::vector<float> q, k, v;          ///< filled by read_attention_data for the tiled kernel
   std::vector<double> qd, kd, vd;      ///< filled otherwise

@@ -239,7 +239,28 @@ TEST(LlamacppTest, RandomSchedulesMatchTheNaiveReplay) {
     const std::int64_t n = s.tokens + s.generate;
     for (std::int64_t i = 0; i < n; i += std::max<std::int64_t>(1, n / 7))
       ASSERT_EQ(run.rows[static_cast<std::size_t>(i)], selfextend::llamacpp_relative_row(s, i)) << "query " << i;
+    // Every pair one at a time, as a picture samples them, equals the replay.
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t j = 0; j <= i; ++j)
+        ASSERT_EQ(run.rows[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)],
+                  selfextend::llamacpp_relative_position(s, i, j))
+            << "query " << i << " key " << j;
   }
+}
+
+TEST(LlamacppTest, OnePairNeedsNoRowEvenAtTheLargestSchedule) {
+  llamacpp_schedule s;
+  s.tokens = selfextend::llamacpp_max_tokens;
+  s.ga_n = 8;
+  s.ga_w = 1024;
+  const std::int64_t last = s.tokens - 1;
+  const std::int64_t k = selfextend::llamacpp_groupings_at(s, last);
+  EXPECT_EQ(last - k * (1024 - 128), selfextend::llamacpp_relative_position(s, last, 0));
+  EXPECT_EQ(0, selfextend::llamacpp_relative_position(s, last, last));
+  EXPECT_THROW_MSG((void)selfextend::llamacpp_relative_position(s, 10, 11), selfextend::invalid_params,
+                   "key = 11: must be in [0, 10] (the query)");
+  EXPECT_THROW_MSG((void)selfextend::llamacpp_relative_position(s, s.tokens, 0), selfextend::invalid_params,
+                   "query = 2147483647: must be in [0, 2147483647) (tokens + generate)");
 }
 
 TEST(LlamacppTest, ComparisonClosedFormsMatchVisitingEveryPair) {
@@ -370,6 +391,39 @@ TEST(LlamacppAdviceTest, RecommendedFlagsHoldForEverySplitOfPromptAndGeneration)
       }
     }
   }
+}
+
+TEST(LlamacppAdviceTest, ValidateReportsEveryRuleWithoutThrowing) {
+  const auto messages = [](const selfextend::llamacpp_advice_request& r) {
+    std::vector<std::string> out;
+    for (const selfextend::issue& i : selfextend::validate(r)) out.push_back(i.message());
+    return out;
+  };
+  EXPECT_TRUE(messages(advice_request(4096, 15800)).empty());
+  selfextend::llamacpp_advice_request bad = advice_request(4096, 2147483644, 1000, 3);
+  bad.max_group = 0;
+  EXPECT_EQ((std::vector<std::string>{
+                "tokens = 2147483644: must be at most 2147483643 (llama.cpp counts cells in int32)",
+                "window = 1000: must be a multiple of group (3) for llama.cpp (it asserts ga_w % ga_n == 0)",
+                "max_group = 0: must be at least 1"}),
+            messages(bad));
+  // A fixed prime W has no divisor G >= 2 up to max_group; with N <= L no grouping is needed.
+  selfextend::llamacpp_advice_request prime = advice_request(4096, 15800, 1021);
+  EXPECT_EQ((std::vector<std::string>{"window = 1021: has no divisor G in 2..64; llama.cpp requires ga_w to be a "
+                                      "multiple of ga_n"}),
+            messages(prime));
+  prime.tokens = 4000;
+  EXPECT_TRUE(messages(prime).empty());
+  // L = 3 leaves no window W < L that a G >= 2 divides among the candidates (W = 1).
+  EXPECT_EQ((std::vector<std::string>{"context = 3: must be at least 4 to choose a window for llama.cpp: ga_w must be "
+                                      "a multiple of ga_n >= 2 and smaller than context"}),
+            messages(advice_request(3, 10)));
+  EXPECT_THROW_MSG((void)selfextend::advise_llamacpp(advice_request(3, 10)), selfextend::invalid_params,
+                   "context = 3: must be at least 4 to choose a window for llama.cpp: ga_w must be a multiple of "
+                   "ga_n >= 2 and smaller than context");
+  const auto smallest = selfextend::advise_llamacpp(advice_request(4, 10));
+  EXPECT_EQ(2, smallest.ga_n);
+  EXPECT_EQ(2, smallest.ga_w);
 }
 
 TEST(LlamacppAdviceTest, ShortInputsNeedNoGroupingAndFixedFlagsAreChecked) {

@@ -94,8 +94,8 @@ TEST(ReuseTest, HugeBlocksAndHugeContextsStayExact) {
 TEST(ReuseTest, RefusesCountArraysAboveTheMemoryLimit) {
   EXPECT_THROW_MSG((void)selfextend::compute_reuse({INT64_MAX, 4'000'000'000, {2, 1, shift_rule::integer}}),
                    selfextend::invalid_params,
-                   "tokens = 4000000000: the per-position count arrays (3 x (P_max + 1) int64, P_max + 1 = 2000000001) "
-                   "would need 48,000,000,024 bytes (44.7 GiB), above the limit of 1,073,741,824 bytes (1.0 GiB) "
+                   "tokens = 4000000000: the per-position count arrays (4 x (P_max + 2) int64 while built, P_max + 1 = "
+                   "2000000001) would need 64,000,000,064 bytes (59.6 GiB), above the limit of 1,073,741,824 bytes (1.0 GiB) "
                    "(use force to go past the limit)");
   try {
     (void)selfextend::compute_reuse({INT64_MAX, 4'000'000'000, {2, 1, shift_rule::integer}});
@@ -143,8 +143,8 @@ TEST(ReuseTest, BillionTokensSummaryAndHistogramInBoundedMemory) {
   const std::int64_t n = 1'000'000'000;
   const selfextend::self_extend_params params{4096, n, {8, 1024, shift_rule::integer}};
   EXPECT_THROW_MSG((void)selfextend::compute_reuse(params), selfextend::invalid_params,
-                   "tokens = 1000000000: the per-position count arrays (3 x (P_max + 1) int64, P_max + 1 = 125000896) "
-                   "would need 3,000,021,504 bytes (2.8 GiB), above the limit of 1,073,741,824 bytes (1.0 GiB) "
+                   "tokens = 1000000000: the per-position count arrays (4 x (P_max + 2) int64 while built, P_max + 1 = "
+                   "125000896) would need 4,000,028,704 bytes (3.7 GiB), above the limit of 1,073,741,824 bytes (1.0 GiB) "
                    "(use force to go past the limit)");
   const auto s = selfextend::compute_reuse(params, {.keep_counts = false});
   EXPECT_TRUE(s.counts.empty());
@@ -212,4 +212,72 @@ TEST(ReuseTest, BucketsSumCountsOverTheWindow) {
   EXPECT_EQ((selfextend::reuse_bucket{6, 6, 0, 4}), narrow[2]);
   EXPECT_EQ(5u, selfextend::bucket_reuse(s, 5, 100).size());
   EXPECT_THROW_MSG((void)selfextend::bucket_reuse(s, 0, 4), selfextend::invalid_params, "range_end = 0: must be at least 1");
+}
+
+TEST(ReuseTest, ClosedFormSummaryAndRangesEqualTheArrays) {
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 400; ++trial) {
+    const std::int64_t group = 1 + static_cast<std::int64_t>(rng() % 13);
+    const std::int64_t window = 1 + static_cast<std::int64_t>(rng() % 40);
+    const std::int64_t tokens = 1 + static_cast<std::int64_t>(rng() % 300);
+    const std::int64_t context = window + 1 + static_cast<std::int64_t>(rng() % 90);
+    const self_extend_params params{context, tokens, {group, window, trial % 4 == 0 ? shift_rule::fractional : shift_rule::integer}};
+    SCOPED_TRACE("L=" + std::to_string(context) + " G=" + std::to_string(group) + " W=" + std::to_string(window) +
+                 " N=" + std::to_string(tokens));
+    const auto full = selfextend::compute_reuse(params);
+    auto summary = selfextend::summarise_reuse(params);
+    EXPECT_TRUE(summary.counts.empty() && summary.neighbor_counts.empty() && summary.group_counts.empty());
+    summary.counts = full.counts;
+    summary.neighbor_counts = full.neighbor_counts;
+    summary.group_counts = full.group_counts;
+    EXPECT_EQ(full, summary);
+    // Any range, including ones that start before 0 or end past P_max.
+    for (int k = 0; k < 20; ++k) {
+      const std::int64_t first = static_cast<std::int64_t>(rng() % 400) - 50;
+      const std::int64_t last = first + static_cast<std::int64_t>(rng() % 200);
+      std::int64_t n = 0, g = 0;
+      for (std::int64_t q = std::max<std::int64_t>(first, 0); q <= std::min(last, full.max_position); ++q) {
+        n += full.neighbor_counts[static_cast<std::size_t>(q)];
+        g += full.group_counts[static_cast<std::size_t>(q)];
+      }
+      EXPECT_EQ((selfextend::reuse_bucket{first, last, n, g}), selfextend::count_reuse(params, first, last));
+    }
+    // Buckets straight from the arrays equal the closed form's, from either stats.
+    const std::int64_t range_end = std::max(context, full.max_position + 1) + static_cast<std::int64_t>(rng() % 30);
+    const std::int64_t bars = 1 + static_cast<std::int64_t>(rng() % 70);
+    const auto from_summary = selfextend::bucket_reuse(selfextend::summarise_reuse(params), range_end, bars);
+    EXPECT_EQ(selfextend::bucket_reuse(full, range_end, bars), from_summary);
+    for (const selfextend::reuse_bucket& b : from_summary) {
+      std::int64_t n = 0, g = 0;
+      for (std::int64_t q = b.first; q <= std::min(b.last, full.max_position); ++q) {
+        n += full.neighbor_counts[static_cast<std::size_t>(q)];
+        g += full.group_counts[static_cast<std::size_t>(q)];
+      }
+      EXPECT_EQ(n, b.neighbor);
+      EXPECT_EQ(g, b.group);
+    }
+  }
+}
+
+TEST(ReuseTest, ClosedFormReachesEveryCountableN) {
+  // The largest N whose N(N+1)/2 fits: no arrays, exact totals, buckets that add up.
+  const std::int64_t n = 4'294'967'295;
+  const self_extend_params params{4096, n, {8, 1024, shift_rule::integer}};
+  const auto s = selfextend::summarise_reuse(params);
+  EXPECT_EQ(n * ((n + 1) / 2), s.total_pairs);  // n is odd
+  EXPECT_EQ(s.total_pairs, s.neighbor_pairs + s.group_pairs);
+  EXPECT_EQ(1024 * n - 1024 * 1023 / 2, s.neighbor_pairs);
+  EXPECT_EQ((n - 1) / 8 + 1024 - 128, s.max_position);
+  const auto bars = selfextend::bucket_reuse(s, s.max_position + 1, 1000);
+  std::int64_t sum = 0;
+  for (const selfextend::reuse_bucket& b : bars) sum += b.neighbor + b.group;
+  EXPECT_EQ(s.total_pairs, sum);
+  EXPECT_EQ(s.total_pairs, selfextend::count_reuse(params, 0, s.max_position).group + s.neighbor_pairs);
+  // Position 0: every token with itself.
+  EXPECT_EQ((selfextend::reuse_bucket{0, 0, n, 0}), selfextend::count_reuse(params, 0, 0));
+  EXPECT_THROW_MSG((void)selfextend::summarise_reuse({4096, n + 1, {8, 1024}}), selfextend::invalid_params,
+                   "tokens = 4294967296: too many pairs for 64-bit counts (N(N+1)/2 must fit)");
+  EXPECT_THROW_MSG((void)selfextend::count_reuse(params, 5, 4), selfextend::invalid_params,
+                   "last = 4: must be at least first (5)");
+  EXPECT_EQ((selfextend::reuse_bucket{3, 5, 7, 17}), selfextend::count_reuse({16, 10, {2, 4}}, 3, 5));
 }

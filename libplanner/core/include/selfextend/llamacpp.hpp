@@ -96,6 +96,11 @@ struct llamacpp_positions {
 /// Throws invalid_params when query is outside [0, P + M). O(query).
 [[nodiscard]] std::vector<std::int64_t> llamacpp_relative_row(const llamacpp_schedule& s, std::int64_t query);
 
+/// One entry of llamacpp_relative_row(s, query): the relative position query `query` saw for key
+/// `key`, in O(1), so a picture can sample any pair of any schedule without a row or a simulation.
+/// Throws invalid_params like llamacpp_relative_row, and when key is outside [0, query].
+[[nodiscard]] std::int64_t llamacpp_relative_position(const llamacpp_schedule& s, std::int64_t query, std::int64_t key);
+
 /// How llama.cpp's relative positions differ from the exact map (position_map.hpp, integer shift,
 /// the same G and W) over all causal pairs of the P + M tokens. Computed in O(P + M) from closed
 /// forms per query (tested against visiting every pair). difference = exact - llama.cpp.
@@ -176,11 +181,18 @@ struct llamacpp_advice {
   friend bool operator==(const llamacpp_advice&, const llamacpp_advice&) = default;
 };
 
+/// Every rule the request breaks; empty when advise_llamacpp() accepts it. Never throws. The rules
+/// of advice_request's validate() (bar top), plus llama.cpp's: tokens <= llamacpp_max_tokens - 4
+/// (llama-cli keeps 4 cells spare), a fixed window a multiple of a fixed group, and, with N > L
+/// and G free, a window some G >= 2 divides: a fixed W with a divisor in 2..max_group, or
+/// context >= 4 when W is chosen.
+[[nodiscard]] std::vector<issue> validate(const llamacpp_advice_request& request);
+
 /// Recommends --grp-attn-n, --grp-attn-w, -c and -b for reading N tokens through llama-cli with a
 /// model trained on L. Ranking: plans whose every position stays below L come first; among them,
 /// those whose largest position is below the target fraction of L; then W nearest L/4 (rounded to
-/// a multiple of G, as llama.cpp requires); then the smallest G. Throws invalid_params on bad input
-/// (a fixed W >= L, a fixed W not a multiple of a fixed G, max_group < 1, ...).
+/// a multiple of G, as llama.cpp requires); then the smallest G. Throws invalid_params when validate(request)
+/// is not empty.
 /// Example: {L = 4096, N = 15800} -> ga_n 9, ga_w 1017, -c 15872, -b 1017, largest position 2598.
 [[nodiscard]] llamacpp_advice advise_llamacpp(const llamacpp_advice_request& request);
 

@@ -25,7 +25,6 @@ struct reuse_stats {
   plan extension;                             ///< G, W, shift
   std::int64_t max_position = 0;              ///< P_max: every array has P_max + 1 entries
   double fractional_offset = 0;               ///< (W mod G)/G for the float shift, else 0
-  // The three arrays have P_max + 1 entries when reuse_options::keep_counts, else they are empty.
   std::vector<std::int64_t> counts;           ///< counts[p] = neighbor_counts[p] + group_counts[p]
   std::vector<std::int64_t> neighbor_counts;  ///< pairs with i - j < W at p (= N - p for p < min(N, W))
   std::vector<std::int64_t> group_counts;     ///< pairs with i - j >= W at p
@@ -36,7 +35,7 @@ struct reuse_stats {
   position_range neighbor_range;              ///< used neighbor positions: [0, min(N, W) - 1]
   std::optional<position_range> group_range;  ///< used group positions ([W, P_max] with the int shift); none when N <= W
   // "Past L/2" means 2p >= L, "past 2L/3" means 3p >= 2L, "past L" means p >= L (never trained):
-  // the positions outside the well-trained part of the window (DESIGN.md §2, the empirical bound).
+  // the positions outside the well-trained part of the window (docs/concepts.md#the-empirical-bound).
   std::int64_t half_from = 0;                 ///< ceil(L/2): the first position counted as past L/2
   std::int64_t two_thirds_from = 0;           ///< ceil(2L/3): the first position counted as past 2L/3
   std::int64_t pairs_past_half = 0;
@@ -53,25 +52,29 @@ struct reuse_stats {
 
 /// What compute_reuse keeps besides the summary.
 struct reuse_options {
-  bool keep_counts = true;  ///< fill counts, neighbor_counts, group_counts (3 x 8 x (P_max + 1) bytes)
-  bool force = false;       ///< keep them even above max_reuse_bytes
+  bool keep_counts = true;  ///< fill counts, neighbor_counts, group_counts (else: summarise_reuse)
+  bool force = false;       ///< fill them even above max_reuse_bytes
 };
 
-/// Counts every relative position's use in closed form: O(N/G + P_max) time, never visiting
-/// pairs; exact 64-bit counts (N up to about 4.29e9 before N(N+1)/2 overflows). The summary needs
-/// O(1) memory; the per-position arrays (only with options.keep_counts) need
-/// reuse_count_bytes(), refused above max_reuse_bytes unless options.force (key "tokens", the size
-/// in the message, lifted_by "force") before anything is allocated.
-/// Requires params.context. Throws invalid_params on an invalid plan (W >= L included) or when
-/// N(N+1)/2 does not fit in 64 bits.
+/// Counts every relative position's use in closed form: O(N/G + P_max) time, O(P_max) memory,
+/// never visiting pairs; exact 64-bit counts (N up to about 4.29e9 before N(N+1)/2 overflows).
+/// Requires params.context. Throws invalid_params on an invalid plan (W >= L included), when
+/// N(N+1)/2 does not fit in 64 bits, or when the arrays would need more than max_reuse_bytes and
+/// not options.force (key "tokens", the size in the message, lifted_by "force"), before allocating.
 /// Example: L=16, N=10, G=2, W=4 (paper Fig. 3): counts == {10, 9, 8, 7, 9, 8, 4},
 /// neighbor_counts == {10, 9, 8, 7, 0, 0, 0}, total_pairs == 55.
 [[nodiscard]] reuse_stats compute_reuse(const self_extend_params& params, const reuse_options& options = {});
 
-/// Bytes of the three per-position arrays of these statistics: 24 x (P_max + 1) (saturating).
+/// Bytes compute_reuse needs for its arrays: 32 x (P_max + 2) (saturating).
 [[nodiscard]] std::int64_t reuse_count_bytes(const reuse_stats& stats);
 
-/// Limit of the per-position arrays without force: 1 GiB (about 44.7 million positions).
+/// compute_reuse's totals, fractions, thresholds and ranges without its arrays (`counts`,
+/// `neighbor_counts` and `group_counts` stay empty), in closed form: O(1) time and memory whatever
+/// N is, for every N whose N(N+1)/2 fits in 64 bits. Front ends that draw or summarise use this.
+/// Throws invalid_params like compute_reuse (except the memory limit, which does not apply).
+[[nodiscard]] reuse_stats summarise_reuse(const self_extend_params& params);
+
+/// Memory ceiling of compute_reuse's arrays without force: 1 GiB (about 33.5 million positions).
 inline constexpr std::int64_t max_reuse_bytes = std::int64_t{1} << 30;
 
 /// Most bars bucket_reuse draws.
@@ -86,11 +89,17 @@ struct reuse_bucket {
   friend bool operator==(const reuse_bucket&, const reuse_bucket&) = default;
 };
 
+/// The pairs at relative positions [first, last] (inclusive; positions outside [0, P_max] have
+/// none), split by branch, in closed form: O(1) time and memory whatever N is, equal to the sums
+/// of compute_reuse's arrays. Throws invalid_params like summarise_reuse, and when last < first.
+/// Example: L=16, N=10, G=2, W=4: count_reuse(params, 3, 5) == {3, 5, 7, 17}.
+[[nodiscard]] reuse_bucket count_reuse(const self_extend_params& params, std::int64_t first, std::int64_t last);
+
 /// Sums the counts of positions [0, range_end) into `buckets` bars of equal width
 /// ceil(range_end / buckets) (the last one may be narrower; fewer bars when range_end < buckets).
 /// Positions at or past range_end are not counted. Use range_end = L for the pretrained window,
-/// or max(L, P_max + 1) to include untrained positions. Reads the arrays when they were kept,
-/// else recounts in O(min(range_end, P_max + 1) + N/G) time and O(buckets) memory.
+/// or max(L, P_max + 1) to include untrained positions. Closed form, O(bars) time: it reads only
+/// `stats`' context, tokens and plan, so the arrayless summarise_reuse() result works as well.
 /// Throws invalid_params when range_end < 1 or buckets is outside [1, max_reuse_buckets].
 [[nodiscard]] std::vector<reuse_bucket> bucket_reuse(const reuse_stats& stats, std::int64_t range_end,
                                                      std::int64_t buckets);
