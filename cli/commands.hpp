@@ -6,6 +6,7 @@
 namespace sxplan {
 
 int run_models(const invocation& inv);
+int run_model(const invocation& inv);
 int run_check(const invocation& inv);
 int run_advise(const invocation& inv);
 int run_table(const invocation& inv);

@@ -22,6 +22,7 @@ struct subcommand {
 
 const subcommand subcommands[] = {
     {"models", sxplan::run_models, "list the built-in model presets"},
+    {"model", sxplan::run_model, "every fact read about a model (preset, config.json, GGUF) and its source"},
     {"check", sxplan::run_check, "judge one plan (G, W) for N tokens"},
     {"advise", sxplan::run_advise, "rank plans (G, W) for N tokens, with reasons"},
     {"table", sxplan::run_table, "exact position tables for other runtimes (npy, safetensors, CSV, JSON, C)"},
