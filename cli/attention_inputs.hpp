@@ -35,8 +35,10 @@ struct attention_inputs {
 
 /// Reads the options and the three files' headers: each must be <f4 or <f8, [H, N, D] or [N, D],
 /// the shapes must fit together and `kernel`'s working memory must pass the guard (unless --force),
-/// all before any data is read. Throws invalid_params naming the flag.
-attention_inputs read_attention_headers(const po::variables_map& vm, selfextend::attention_kernel kernel);
+/// all before any data is read (the guard skipped when !check_memory, for callers whose kernel
+/// needs less). Throws invalid_params naming the flag.
+attention_inputs read_attention_headers(const po::variables_map& vm, selfextend::attention_kernel kernel,
+                                        bool check_memory = true);
 
 /// Reads the data of the three files (float for the tiled kernel, double otherwise); each must be finite.
 void read_attention_data(attention_inputs& in);
