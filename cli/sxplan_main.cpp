@@ -68,13 +68,27 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-std::string flag_name(std::string key) {
+std::string flag_of(std::string key) {
   std::replace(key.begin(), key.end(), '_', '-');
   return "--" + key;
 }
 
+/// The issue as the command line names things: its key, and every other input its rule names in
+/// backquotes (`force`), become flags.
 std::string as_flag(const selfextend::issue& i) {
-  return selfextend::issue{flag_name(i.key), i.value, i.rule, i.lifted_by.empty() ? "" : flag_name(i.lifted_by)}.message();
+  std::string rule;
+  std::size_t at = 0;
+  for (;;) {
+    const std::size_t open = i.rule.find('`', at);
+    const std::size_t close = open == std::string::npos ? std::string::npos : i.rule.find('`', open + 1);
+    if (close == std::string::npos) break;
+    const std::string name = i.rule.substr(open + 1, close - open - 1);
+    const bool is_key = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+    rule += i.rule.substr(at, open - at) + (is_key ? flag_of(name) : i.rule.substr(open, close - open + 1));
+    at = close + 1;
+  }
+  rule += i.rule.substr(at);
+  return flag_of(i.key) + " = " + i.value + ": " + rule;
 }
 
 }  // namespace

@@ -121,9 +121,8 @@ TEST(TableWritersTest, PerTokenTablesHaveASizeLimitAndByteCountsNeverWrap) {
   EXPECT_TRUE(selfextend::validate(r).empty());
   r.tokens += 1;
   EXPECT_EQ((std::vector<selfextend::issue>{{"tokens", "33554433",
-                                             "the per-token [4, N] table would need 1,073,741,856 bytes (1.0 GiB), above "
-                                             "the limit of 1,073,741,824 bytes (1.0 GiB)",
-                                             "force"}}),
+                                             "the per-token [4, N] table would be 1.00 GiB (1073741856 bytes), above "
+                                             "the limit of 1.00 GiB (1073741824 bytes); use `force` to go past it"}}),
             selfextend::validate(r));
   r.force = true;
   EXPECT_TRUE(selfextend::validate(r).empty());
@@ -146,8 +145,8 @@ TEST(TableWritersTest, PerTokenTablesHaveASizeLimitAndByteCountsNeverWrap) {
 TEST(TableWritersTest, ValidationNamesTheRule) {
   table_request big{plan{2, 4}, 20000, table_phase::prefill, table_layout::dense, table_format::npy};
   EXPECT_THROW_MSG((void)written(big), selfextend::invalid_params,
-                   "tokens = 20000: the dense [N, N] table would need 3,200,000,000 bytes (3.0 GiB), above the limit of "
-                   "1,073,741,824 bytes (1.0 GiB) (use force to go past the limit)");
+                   "tokens = 20000: the dense [N, N] table would be 2.98 GiB (3200000000 bytes), above the limit of "
+                   "1.00 GiB (1073741824 bytes); use `force` to write it anyway");
   big.phase = table_phase::decode;
   EXPECT_TRUE(selfextend::validate(big).empty());
   table_request c{plan{1, 4}, 3'000'000'000, table_phase::prefill, table_layout::tokens, table_format::c_header};

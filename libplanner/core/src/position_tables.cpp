@@ -7,6 +7,7 @@
 
 #include "checked_math.hpp"
 #include "size_limit.hpp"
+#include "text.hpp"
 #include "memory_hint.hpp"
 
 namespace selfextend {
@@ -225,7 +226,7 @@ std::int64_t token_table_bytes(std::int64_t tokens) {
 void require_dense_size(std::int64_t tokens, table_phase phase, std::int64_t limit_bytes, bool force) {
   const std::string shape = phase == table_phase::decode ? "[N]" : "[N, N]";
   detail::require_within_limit("tokens", std::to_string(tokens), "the dense " + shape + " table",
-                               dense_table_bytes(tokens, phase), limit_bytes, force);
+                               dense_table_bytes(tokens, phase), limit_bytes, force, "write it anyway");
 }
 
 }  // namespace selfextend

@@ -9,6 +9,7 @@
 
 #include "checked_math.hpp"
 #include "size_limit.hpp"
+#include "text.hpp"
 
 namespace selfextend {
 

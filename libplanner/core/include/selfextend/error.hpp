@@ -13,14 +13,9 @@ struct issue {
   std::string key;    ///< input name, identical to the CLI flag without `--`
   std::string value;  ///< the offending value, as the user wrote it or as text
   std::string rule;   ///< the rule it breaks, e.g. "must be smaller than context (4096)"
-  /// For a size limit the caller may lift: the key of the input that lifts it (`force`), else empty.
-  std::string lifted_by = {};
 
-  /// `<key> = <value>: <rule>`, e.g. `window = 5000: must be smaller than context (4096)`; a
-  /// liftable limit ends with ` (use force to go past the limit)`.
-  [[nodiscard]] std::string message() const {
-    return key + " = " + value + ": " + rule + (lifted_by.empty() ? "" : " (use " + lifted_by + " to go past the limit)");
-  }
+  /// `<key> = <value>: <rule>`, e.g. `window = 5000: must be smaller than context (4096)`.
+  [[nodiscard]] std::string message() const { return key + " = " + value + ": " + rule; }
   friend bool operator==(const issue&, const issue&) = default;
 };
 

@@ -148,7 +148,7 @@ struct llamacpp_report {
 
 /// Simulates, compares and extracts `rows` (each in [0, P + M)). O(P + M) time; the summary needs
 /// O(1) memory, the arrays llamacpp_report_bytes(), refused above max_llamacpp_report_bytes unless
-/// options.force (key "tokens", or "rows" when the rows alone pass it; lifted_by "force") before
+/// options.force (key "tokens", or "rows" when the rows alone pass it; naming `force`) before
 /// anything is allocated. Throws invalid_params on bad input; a bad row has key "rows".
 [[nodiscard]] llamacpp_report analyse_llamacpp(const llamacpp_schedule& s, std::span<const std::int64_t> rows = {},
                                                const llamacpp_report_options& options = {});

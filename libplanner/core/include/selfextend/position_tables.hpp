@@ -109,7 +109,7 @@ inline constexpr std::int64_t default_dense_limit_bytes = std::int64_t{1} << 30;
 [[nodiscard]] std::int64_t token_table_bytes(std::int64_t tokens);
 
 /// Throws invalid_params {"tokens", N, "the dense [N, N] table would need B bytes (…), above the
-/// limit of L bytes (…)", lifted_by "force"} when dense_table_bytes exceeds limit_bytes and force
+/// limit of L bytes (…)", naming `force`} when dense_table_bytes exceeds limit_bytes and force
 /// is false.
 void require_dense_size(std::int64_t tokens, table_phase phase, std::int64_t limit_bytes, bool force);
 

@@ -60,7 +60,7 @@ struct reuse_options {
 /// never visiting pairs; exact 64-bit counts (N up to about 4.29e9 before N(N+1)/2 overflows).
 /// Requires params.context. Throws invalid_params on an invalid plan (W >= L included), when
 /// N(N+1)/2 does not fit in 64 bits, or when the arrays would need more than max_reuse_bytes and
-/// not options.force (key "tokens", the size in the message, lifted_by "force"), before allocating.
+/// not options.force (key "tokens", the size in the message, naming `force`), before allocating.
 /// Example: L=16, N=10, G=2, W=4 (paper Fig. 3): counts == {10, 9, 8, 7, 9, 8, 4},
 /// neighbor_counts == {10, 9, 8, 7, 0, 0, 0}, total_pairs == 55.
 [[nodiscard]] reuse_stats compute_reuse(const self_extend_params& params, const reuse_options& options = {});
