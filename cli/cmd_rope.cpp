@@ -141,11 +141,10 @@ int run_rope(const invocation& inv) {
   else if (positions) tokens = positions->tokens;
 
   const selfextend::rope_frequencies f = selfextend::evaluate_rope(choice.rule, tokens);
-  std::vector<double> table_positions;
   std::optional<selfextend::rope_angle_table> table;
   if (positions) {
-    table_positions = selfextend::plan_rotation_positions(positions->extension, positions->tokens);
-    table = selfextend::rope_angles(f, table_positions, std::int64_t{1} << 30, vm.count("force") > 0);
+    table = selfextend::plan_rope_angles(f, positions->extension, positions->tokens, std::int64_t{1} << 30,
+                                         vm.count("force") > 0);
   }
 
   const auto pairs = static_cast<std::int64_t>(f.inv_freq.size());

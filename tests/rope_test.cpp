@@ -450,3 +450,18 @@ TEST(RopeTest, AngleTableCarriesTheAttentionFactor) {
   const std::vector<double> bad{1.0, std::nan("")};
   EXPECT_THROW_MSG((void)selfextend::rope_angles(f, bad), invalid_params, "positions = nan at index 1: must be finite");
 }
+
+TEST(RopeTest, PlanTableRefusesBeforeAllocatingAndHugeRotaryDimsAreRefused) {
+  const rope_frequencies f = evaluate_rope({10000.0, 128, 4096, std::nullopt});
+  EXPECT_EQ(2 * 1000000000000 - 4, selfextend::plan_rotation_positions_bound({2, 4}, 1000000000000));
+  EXPECT_EQ(INT64_MAX, selfextend::plan_rotation_positions_bound({2, 1}, INT64_MAX));
+  EXPECT_EQ(10, selfextend::plan_rotation_positions_bound({2, 40}, 10));
+  EXPECT_THROW_MSG((void)selfextend::plan_rope_angles(f, {2, 4}, 1000000000000), invalid_params,
+                   "positions_for = up to 1999999999996 positions x 64 pairs: the cos/sin table needs up to 1922249.8 GiB, "
+                   "more than the limit of 1.00 GiB (use force to build it anyway)");
+  const selfextend::rope_angle_table small = selfextend::plan_rope_angles(f, {3, 4, selfextend::shift_rule::fractional}, 12);
+  EXPECT_EQ(selfextend::plan_rotation_positions({3, 4, selfextend::shift_rule::fractional}, 12), small.positions);
+  EXPECT_EQ(small, selfextend::rope_angles(f, small.positions));
+  EXPECT_THROW_MSG((void)evaluate_rope({10000.0, std::int64_t{1} << 40, 4096, std::nullopt}), invalid_params,
+                   "rotary_dims = 1099511627776: must be at most 1048576 (no model rotates more)");
+}

@@ -116,6 +116,9 @@ std::vector<issue> validate(const rope_rule& rule) {
     issues.push_back({"rope_theta", real_text(rule.theta), "must be a finite number greater than 0"});
   if (rule.rotary_dims < 2 || rule.rotary_dims % 2 != 0)
     issues.push_back({"rotary_dims", std::to_string(rule.rotary_dims), "must be even and at least 2"});
+  else if (rule.rotary_dims > max_rotary_dims)
+    issues.push_back({"rotary_dims", std::to_string(rule.rotary_dims),
+                      "must be at most " + std::to_string(max_rotary_dims) + " (no model rotates more)"});
   if (!rule.scaling) return issues;
   const rope_scaling& s = *rule.scaling;
   const std::int64_t pairs = std::max<std::int64_t>(1, rule.rotary_dims / 2);
@@ -320,6 +323,13 @@ rope_frequencies evaluate_rope(const rope_rule& rule, std::int64_t sequence_leng
   return f;
 }
 
+std::int64_t plan_rotation_positions_bound(const plan& extension, std::int64_t tokens) noexcept {
+  if (tokens < 1) return 0;
+  // 0..N-1, and at most one new (fractional) position per query i >= W.
+  const detail::wide_int bound = detail::wide_int{tokens} + std::max<detail::wide_int>(0, detail::wide_int{tokens} - extension.window);
+  return detail::saturate(bound);
+}
+
 std::vector<double> plan_rotation_positions(const plan& extension, std::int64_t tokens) {
   require_valid(extension);
   if (tokens < 1) throw invalid_params("tokens", std::to_string(tokens), "must be at least 1");
@@ -335,6 +345,22 @@ std::vector<double> plan_rotation_positions(const plan& extension, std::int64_t 
 std::int64_t rope_angle_table_bytes(std::int64_t positions, std::int64_t pairs) noexcept {
   const detail::wide_int bytes = detail::wide_int{positions} * pairs * 2 * 8 + detail::wide_int{positions} * 8;
   return bytes > detail::wide_int{detail::int64_max} ? detail::int64_max : static_cast<std::int64_t>(bytes);
+}
+
+rope_angle_table plan_rope_angles(const rope_frequencies& frequencies, const plan& extension, std::int64_t tokens,
+                                  std::int64_t memory_limit, bool force) {
+  require_valid(extension);
+  if (tokens < 1) throw invalid_params("tokens", std::to_string(tokens), "must be at least 1");
+  const auto pairs = static_cast<std::int64_t>(frequencies.inv_freq.size());
+  const std::int64_t most = plan_rotation_positions_bound(extension, tokens);
+  // The positions themselves count too: refused before any of them is listed.
+  const std::int64_t bytes = rope_angle_table_bytes(most, pairs);
+  if (bytes > memory_limit && !force)
+    throw invalid_params("positions_for", "up to " + std::to_string(most) + " positions x " + std::to_string(pairs) + " pairs",
+                         "the cos/sin table needs up to " + detail::format_bytes(bytes) + ", more than the limit of " +
+                             detail::format_bytes(memory_limit) + " (use force to build it anyway)");
+  const std::vector<double> positions = plan_rotation_positions(extension, tokens);
+  return rope_angles(frequencies, positions, memory_limit, true);
 }
 
 rope_angle_table rope_angles(const rope_frequencies& frequencies, std::span<const double> positions,
