@@ -351,6 +351,28 @@ TEST(RopeTest, GgufRopeFreqsDividePerPair) {
   EXPECT_EQ(rope_pair_change::rescaled, f.change[2]);
 }
 
+TEST(RopeTest, GgufLlama3AsRopeFreqsEqualsTheLlama3Rule) {
+  // What llama.cpp's converter writes for Llama-3.1: the divisors theta_inv / llama3_inv per pair,
+  // no low/high_freq_factor; the reader labels it llama3 with the largest divisor as factor.
+  rope_scaling rule;
+  rule.type = rope_scaling_type::llama3;
+  rule.factor = 8;
+  rule.low_freq_factor = 1;
+  rule.high_freq_factor = 4;
+  rule.original_context = 8192;
+  const rope_frequencies hf = evaluate_rope(rule_with(rule, 500000.0, 128, 131072));
+  rope_scaling gguf;
+  gguf.type = rope_scaling_type::llama3;
+  gguf.factor = 8;
+  for (std::size_t c = 0; c < 64; ++c)
+    gguf.freq_factors.push_back(static_cast<double>(static_cast<float>(hf.theta_inv_freq[c] / hf.inv_freq[c])));
+  const rope_frequencies from_gguf = evaluate_rope(rule_with(gguf, 500000.0, 128, 131072));
+  for (std::size_t c = 0; c < 64; ++c) {
+    EXPECT_NEAR(hf.inv_freq[c], from_gguf.inv_freq[c], 1e-7 * hf.inv_freq[c]) << c;  // float32 tensor data
+    EXPECT_EQ(hf.change[c], from_gguf.change[c]) << c;
+  }
+}
+
 TEST(RopeTest, ValidationNamesTheKey) {
   rope_scaling s;
   s.type = rope_scaling_type::llama3;

@@ -144,7 +144,8 @@ std::vector<issue> validate(const rope_rule& rule) {
     if (s.mscale_all_dim && !std::isfinite(*s.mscale_all_dim))
       issues.push_back({"mscale_all_dim", real_text(*s.mscale_all_dim), "must be finite"});
   }
-  if (t == rope_scaling_type::llama3) {
+  // llama.cpp's converter stores the llama3 rule as rope_freqs divisors and drops its keys.
+  if (t == rope_scaling_type::llama3 && s.freq_factors.empty()) {
     if (!s.low_freq_factor) issues.push_back({"low_freq_factor", "(absent)", "is required by the llama3 rule"});
     if (!s.high_freq_factor) issues.push_back({"high_freq_factor", "(absent)", "is required by the llama3 rule"});
     check_positive(issues, "low_freq_factor", s.low_freq_factor);
@@ -300,16 +301,27 @@ rope_frequencies evaluate_rope(const rope_rule& rule, std::int64_t sequence_leng
         break;
       }
       case rope_scaling_type::llama3:
+        if (!s.freq_factors.empty()) break;  // the rope_freqs divisors below are the rule
         f.original_context = original_window(rule);
         evaluate_llama3(rule, f);
         break;
     }
     if (!s.freq_factors.empty()) {
+      // llama.cpp divides theta's frequencies by freq_factors before its linear/yarn scaling, which
+      // is linear in the frequency per pair: dividing the rule's result is the same.
+      const bool as_llama3 = s.type == rope_scaling_type::llama3;
       for (std::size_t c = 0; c < f.inv_freq.size(); ++c) {
-        f.inv_freq[c] /= s.freq_factors[c];
-        if (s.freq_factors[c] != 1 && f.change[c] == rope_pair_change::kept) f.change[c] = rope_pair_change::rescaled;
+        const double divisor = s.freq_factors[c];
+        f.inv_freq[c] /= divisor;
+        if (as_llama3)
+          f.change[c] = divisor == 1          ? rope_pair_change::kept
+                        : divisor == f.factor ? rope_pair_change::divided
+                                              : rope_pair_change::blended;
+        else if (divisor != 1 && f.change[c] == rope_pair_change::kept)
+          f.change[c] = rope_pair_change::rescaled;
       }
-      f.notes.push_back("divided per pair by the GGUF rope_freqs factors");
+      f.notes.push_back(as_llama3 ? "the llama3 rule as the GGUF rope_freqs divisors (llama.cpp's converter form)"
+                                  : "divided per pair by the GGUF rope_freqs factors");
     }
   }
   f.wavelength.resize(f.inv_freq.size());
