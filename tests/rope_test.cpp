@@ -71,6 +71,17 @@ std::vector<real> yarn_reference(real theta, int rotary, real factor, real windo
   return inv;
 }
 
+/// Llama-3.1-8B's rope_scaling: factor 8, low 1, high 4, original 8192.
+rope_scaling llama31_scaling() {
+  rope_scaling s;
+  s.type = rope_scaling_type::llama3;
+  s.factor = 8;
+  s.low_freq_factor = 1;
+  s.high_freq_factor = 4;
+  s.original_context = 8192;
+  return s;
+}
+
 }  // namespace
 
 TEST(RopeTest, DefaultRuleIsThePowerOfTheta) {
@@ -286,12 +297,7 @@ TEST(RopeTest, LongropeChoosesShortFactorsUpToTheOriginalWindowAndLongPast) {
 
 TEST(RopeTest, Llama3DividesLowFrequenciesKeepsHighAndBlendsBetween) {
   // Llama-3.1-8B: theta 500000, head_dim 128, factor 8, low 1, high 4, original 8192.
-  rope_scaling s;
-  s.type = rope_scaling_type::llama3;
-  s.factor = 8;
-  s.low_freq_factor = 1;
-  s.high_freq_factor = 4;
-  s.original_context = 8192;
+  rope_scaling s = llama31_scaling();
   const rope_frequencies f = evaluate_rope(rule_with(s, 500000.0, 128, 131072));
   std::vector<real> expected;
   int kept = 0, blended = 0, divided = 0;
@@ -354,13 +360,7 @@ TEST(RopeTest, GgufRopeFreqsDividePerPair) {
 TEST(RopeTest, GgufLlama3AsRopeFreqsEqualsTheLlama3Rule) {
   // What llama.cpp's converter writes for Llama-3.1: the divisors theta_inv / llama3_inv per pair,
   // no low/high_freq_factor; the reader labels it llama3 with the largest divisor as factor.
-  rope_scaling rule;
-  rule.type = rope_scaling_type::llama3;
-  rule.factor = 8;
-  rule.low_freq_factor = 1;
-  rule.high_freq_factor = 4;
-  rule.original_context = 8192;
-  const rope_frequencies hf = evaluate_rope(rule_with(rule, 500000.0, 128, 131072));
+  const rope_frequencies hf = evaluate_rope(rule_with(llama31_scaling(), 500000.0, 128, 131072));
   rope_scaling gguf;
   gguf.type = rope_scaling_type::llama3;
   gguf.factor = 8;
