@@ -41,6 +41,9 @@ selfextend::npy_array read_float_npy(const po::variables_map& vm, const std::str
 /// The echo of every resolved kernel input (paths, plan, RoPE, shape, threads, force).
 boost::json::object echo_attention(const attention_inputs& in);
 
+/// The warnings of the model the RoPE came from (none without --model/--config/--gguf).
+std::vector<std::string> attention_warnings(const attention_inputs& in);
+
 /// One line describing the run for people: shape, plan and RoPE.
 std::string describe_attention(const attention_inputs& in);
 

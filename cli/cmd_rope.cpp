@@ -184,9 +184,7 @@ int run_rope(const invocation& inv) {
 
   if (vm.count("json")) {
     json::object params;
-    params["model"] = choice.model && choice.model->preset ? json::value(*choice.model->preset) : json::value(nullptr);
-    params["config"] = choice.model && choice.model->config ? json::value(*choice.model->config) : json::value(nullptr);
-    params["gguf"] = choice.model && choice.model->gguf ? json::value(*choice.model->gguf) : json::value(nullptr);
+    echo_rope_model(params, choice.model);
     params["rope_theta"] = choice.rule.theta;
     params["rotary_dims"] = choice.rule.rotary_dims;
     params["rope_style"] = std::string(selfextend::to_string(choice.style));
@@ -230,7 +228,8 @@ int run_rope(const invocation& inv) {
                                  : json::value(json::object{{"path", output}, {"arrays", std::move(written)},
                                                             {"positions", table ? json::value(static_cast<std::int64_t>(table->positions.size()))
                                                                                 : json::value(nullptr)}});
-    write_json(inv.out, json_envelope("rope", std::move(params), std::move(r)));
+    const std::vector<std::string> warnings = rope_model_warnings(choice.model);
+    write_json(inv.out, json_envelope("rope", std::move(params), std::move(r), warnings));
     return exit_ok;
   }
 
@@ -266,6 +265,7 @@ int run_rope(const invocation& inv) {
           << "] float64 (attention factor included)";
     out << "\n";
   }
+  if (choice.model) render_model_warnings(out, *choice.model);
   return exit_ok;
 }
 

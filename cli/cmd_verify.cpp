@@ -121,7 +121,7 @@ int run_verify(const invocation& inv) {
     params["candidate"] = candidate_path;
     params["atol"] = tol.atol;
     params["rtol"] = tol.rtol;
-    write_json(inv.out, json_envelope("verify", std::move(params), to_json(v)));
+    write_json(inv.out, json_envelope("verify", std::move(params), to_json(v), attention_warnings(in)));
   } else {
     inv.out << "Self-Extend verify: " << candidate_path << " against the reference kernel\n  " << describe_attention(in)
             << "\n\n";
@@ -133,6 +133,7 @@ int run_verify(const invocation& inv) {
     inv.out << "  mismatches       " << v.mismatches << " of " << v.elements << " elements outside |c - r| <= "
             << scientific(tol.atol) << " + " << scientific(tol.rtol) << "*|r|\n";
     inv.out << "  verdict          " << (v.passed ? "pass" : "MISMATCH") << "\n";
+    for (const std::string& w : attention_warnings(in)) inv.out << "\nwarning: " << w << "\n";
   }
   if (!v.passed) {
     inv.err << "sxplan verify: " << v.mismatches << " of " << v.elements << " elements differ from the reference\n";

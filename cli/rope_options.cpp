@@ -215,6 +215,18 @@ rope_choice resolve_rope_rule(const po::variables_map& vm) {
 
 std::vector<double> read_inv_freq(const po::variables_map& vm) { return read_vector_npy(vm, "inv-freq"); }
 
+void echo_rope_model(json::object& params, const std::optional<model_choice>& model) {
+  if (model) {
+    echo_model(params, *model);
+    return;
+  }
+  for (const char* key : {"preset", "config", "gguf", "model"}) params[key] = nullptr;
+}
+
+std::vector<std::string> rope_model_warnings(const std::optional<model_choice>& model) {
+  return model ? model->model.warnings : std::vector<std::string>{};
+}
+
 json::value echo_rope_scaling(const std::optional<selfextend::rope_scaling>& scaling) {
   if (!scaling) return nullptr;
   const selfextend::rope_scaling& s = *scaling;
