@@ -479,8 +479,8 @@ TEST(RopeTest, PlanTableRefusesBeforeAllocatingAndHugeRotaryDimsAreRefused) {
   EXPECT_EQ(INT64_MAX, selfextend::plan_rotation_positions_bound({2, 1}, INT64_MAX));
   EXPECT_EQ(10, selfextend::plan_rotation_positions_bound({2, 40}, 10));
   EXPECT_THROW_MSG((void)selfextend::plan_rope_angles(f, {2, 4}, 1000000000000), invalid_params,
-                   "positions_for = up to 1999999999996 positions x 64 pairs: the cos/sin table needs up to 1922249.8 GiB, "
-                   "more than the limit of 1.00 GiB (use force to build it anyway)");
+                   "positions_for = up to 1999999999996 positions x 64 pairs: the cos/sin table needs up to 1.83 PiB (2063999999995872 bytes), "
+                   "more than the limit of 1.00 GiB (1073741824 bytes) (use force to build it anyway)");
   const selfextend::rope_angle_table small = selfextend::plan_rope_angles(f, {3, 4, selfextend::shift_rule::fractional}, 12);
   EXPECT_EQ(selfextend::plan_rotation_positions({3, 4, selfextend::shift_rule::fractional}, 12), small.positions);
   EXPECT_EQ(small, selfextend::rope_angles(f, small.positions));
