@@ -14,6 +14,8 @@
 
 #include <selfextend/error.hpp>
 
+#include "choices.hpp"
+
 namespace sxplan {
 
 namespace json = boost::json;
@@ -37,14 +39,16 @@ void add_attention_options(po::options_description& options) {
     ("force", "run even when the kernel needs more than 8 GiB of working memory");
 }
 
+std::string unsupported_dtype_rule(const std::string& dtype) {
+  return "dtype " + dtype + " is not supported here (attention tensors are <f4 or <f8)";
+}
+
 selfextend::npy_array read_float_npy(const po::variables_map& vm, const std::string& key) {
   if (!vm.count(key)) throw invalid_params(key, "(none)", "is required");
   const std::string path = vm[key].as<std::string>();
   selfextend::npy_array array = selfextend::read_npy(path, key);
   if (array.dtype != selfextend::npy_dtype::f4 && array.dtype != selfextend::npy_dtype::f8)
-    throw invalid_params(key, path,
-                         "dtype " + std::string(selfextend::to_string(array.dtype)) +
-                             " is not supported here (attention tensors are <f4 or <f8)");
+    throw invalid_params(key, path, unsupported_dtype_rule(std::string(selfextend::to_string(array.dtype))));
   return array;
 }
 
@@ -64,12 +68,7 @@ attention_inputs load_attention_inputs(const po::variables_map& vm, bool single)
   // Parameters first: a bad flag is reported before any large file is read.
   p.extension = {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)};
   if (vm.count("rope-theta")) p.rope.theta = parse_double("rope_theta", vm["rope-theta"].as<std::string>());
-  if (vm.count("rope-style")) {
-    const std::string text = vm["rope-style"].as<std::string>();
-    const auto style = selfextend::parse_rope_style(text);
-    if (!style) throw invalid_params("rope_style", text, "must be neox or gptj");
-    p.rope.style = *style;
-  }
+  if (vm.count("rope-style")) p.rope.style = rope_style_choice(vm["rope-style"].as<std::string>());
   if (vm.count("rotary-dims")) p.rope.rotary_dims = parse_int64("rotary_dims", vm["rotary-dims"].as<std::string>());
   if (vm.count("scale-base")) p.rope.scale_base = parse_double("scale_base", vm["scale-base"].as<std::string>());
   if (const auto threads = optional_int64(vm, "threads")) p.threads = *threads;

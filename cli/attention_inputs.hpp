@@ -31,6 +31,10 @@ struct attention_inputs {
 /// `single` selects which vectors get filled. Throws invalid_params naming the flag.
 attention_inputs load_attention_inputs(const po::variables_map& vm, bool single);
 
+/// The rule an attention tensor of another dtype breaks ("dtype <i4 is not supported here ..."),
+/// `dtype` spelled as NumPy does ("<i4", ">f4", "<f2"). The CLI and the Python module share it.
+std::string unsupported_dtype_rule(const std::string& dtype);
+
 /// Reads a float .npy (f4 or f8) for `key`; integer dtypes are rejected.
 selfextend::npy_array read_float_npy(const po::variables_map& vm, const std::string& key);
 

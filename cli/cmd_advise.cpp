@@ -8,6 +8,7 @@
 #include <selfextend/error.hpp>
 #include <selfextend/llamacpp.hpp>
 
+#include "choices.hpp"
 #include "commands.hpp"
 #include "json_llamacpp.hpp"
 #include "json_output.hpp"
@@ -18,11 +19,7 @@ namespace {
 
 /// --target two_thirds|half, or `fallback` when absent.
 selfextend::target_fraction target_option(const po::variables_map& vm, selfextend::target_fraction fallback) {
-  if (!vm.count("target")) return fallback;
-  const std::string text = vm["target"].as<std::string>();
-  const auto target = selfextend::parse_target_fraction(text);
-  if (!target) throw selfextend::invalid_params("target", text, "must be two_thirds or half");
-  return *target;
+  return vm.count("target") ? target_choice(vm["target"].as<std::string>()) : fallback;
 }
 
 /// The inputs both runtimes' advisors share (LongLM's advice_request, llama.cpp's request):
@@ -132,9 +129,7 @@ int run_advise(const invocation& inv) {
                "Rank Self-Extend plans (G, W) for reading N tokens, with the reasons for each.", options);
     return exit_ok;
   }
-  const std::string runtime = vm.count("runtime") ? vm["runtime"].as<std::string>() : "longlm";
-  if (runtime != "longlm" && runtime != "llamacpp")
-    throw selfextend::invalid_params("runtime", runtime, "must be longlm or llamacpp");
+  const std::string runtime = runtime_choice(vm.count("runtime") ? vm["runtime"].as<std::string>() : "longlm");
   const model_choice choice = resolve_model(vm);
   if (runtime == "llamacpp") return run_advise_llamacpp(inv, vm, choice);
   selfextend::advice_request req;
