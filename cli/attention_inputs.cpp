@@ -138,12 +138,22 @@ json::object echo_attention(const attention_inputs& in) {
   return o;
 }
 
+namespace {
+
+/// " (decode)" for one query over a longer cache, " (chunked prefill)" for a shorter chunk, else "".
+std::string query_kind(const selfextend::attention_shape& s) {
+  if (s.query_tokens == s.key_tokens) return "";
+  return s.query_tokens == 1 ? " (decode)" : " (chunked prefill)";
+}
+
+}  // namespace
+
 std::string describe_attention(const attention_inputs& in) {
   const selfextend::attention_params& p = in.params;
   const selfextend::attention_shape& s = p.shape;
   std::string text = "H = " + std::to_string(s.heads) + ", Hkv = " + std::to_string(s.kv_heads) +
                      ", Nq = " + std::to_string(s.query_tokens) + ", Nk = " + std::to_string(s.key_tokens) +
-                     ", D = " + std::to_string(s.head_dim) + (s.query_tokens == 1 && s.key_tokens > 1 ? " (decode)" : "") +
+                     ", D = " + std::to_string(s.head_dim) + query_kind(s) +
                      "; G = " + std::to_string(p.extension.group) + ", W = " + std::to_string(p.extension.window) +
                      ", " + std::string(selfextend::to_string(p.extension.shift)) + " shift; RoPE " +
                      std::string(selfextend::to_string(p.rope.style)) + ", theta " + fixed(p.rope.theta, 0) +

@@ -54,7 +54,8 @@ std::string describe(const attention_params& p) {
        << " Nk=" << p.shape.key_tokens << " D=" << p.shape.head_dim << " G=" << p.extension.group
        << " W=" << p.extension.window << " shift=" << selfextend::to_string(p.extension.shift)
        << " style=" << selfextend::to_string(p.rope.style) << " R=" << p.rope.rotary_dims
-       << " theta=" << p.rope.theta << " scale_base=" << p.rope.scale_base << " threads=" << p.threads
+       << " theta=" << p.rope.theta << " inv_freq=" << p.rope.inv_freq.size() << " values attention_factor="
+       << p.rope.attention_factor << " scale_base=" << p.rope.scale_base << " threads=" << p.threads
        << " simd=" << selfextend::to_string(p.simd);
   return text.str();
 }
@@ -128,7 +129,11 @@ attention_params random_params(std::mt19937_64& rng, std::int64_t max_tokens) {
   p.shape.kv_heads = pick(1, 2);
   p.shape.heads = p.shape.kv_heads * pick(1, 3);  // grouped-query when > 1
   p.shape.key_tokens = pick(1, max_tokens);
-  p.shape.query_tokens = rng() % 4 == 0 ? 1 : p.shape.key_tokens;  // a quarter are decode steps
+  switch (rng() % 4) {  // a quarter decode steps, a quarter chunked prefills, half whole prefills
+    case 0: p.shape.query_tokens = 1; break;
+    case 1: p.shape.query_tokens = pick(1, p.shape.key_tokens); break;
+    default: p.shape.query_tokens = p.shape.key_tokens; break;
+  }
   p.extension.group = pick(1, 9);
   p.extension.window = pick(1, std::max<std::int64_t>(1, p.shape.key_tokens));
   p.extension.shift = rng() % 2 ? shift_rule::integer : shift_rule::fractional;
@@ -222,6 +227,66 @@ TEST(AttentionTest, LastPrefillRowEqualsDecodeStepOverSameCache) {
   }
 }
 
+/// The last `count` token rows of every head of a [heads, tokens, dim] tensor.
+template <class T>
+std::vector<T> last_rows_of(const std::vector<T>& x, std::int64_t heads, std::int64_t tokens, std::int64_t dim,
+                            std::int64_t count) {
+  std::vector<T> rows;
+  for (std::int64_t h = 0; h < heads; ++h) {
+    const auto begin = x.begin() + static_cast<std::ptrdiff_t>((h * tokens + tokens - count) * dim);
+    rows.insert(rows.end(), begin, begin + static_cast<std::ptrdiff_t>(count * dim));
+  }
+  return rows;
+}
+
+TEST(AttentionTest, ChunkedPrefillEqualsTheLastRowsOfTheFullPrefill) {
+  // A chunk of Nq queries at the end of an Nk-token cache (positions Nk - Nq .. Nk - 1): the
+  // reference computes each row on its own, so the chunk is bit-identical to those rows of the
+  // full prefill; the tiled kernel agrees within its tolerance. Chunks before, straddling and
+  // past the window boundary, both shifts, GQA, log scaling, partial rotary, gptj.
+  std::mt19937_64 rng(41);
+  struct chunk_case {
+    std::int64_t tokens, chunk, group, window;
+    shift_rule shift;
+    rope_style style;
+    std::int64_t rotary;
+  };
+  for (const chunk_case c : {chunk_case{150, 16, 3, 20, shift_rule::integer, rope_style::neox, 0},
+                             chunk_case{150, 16, 3, 140, shift_rule::fractional, rope_style::neox, 0},  // straddles W
+                             chunk_case{150, 149, 4, 7, shift_rule::fractional, rope_style::gptj, 12},
+                             chunk_case{97, 1, 5, 96, shift_rule::integer, rope_style::neox, 0},        // decode at p = W
+                             chunk_case{300, 130, 6, 64, shift_rule::integer, rope_style::gptj, 0}}) {
+    attention_params full;
+    full.shape = {4, 2, c.tokens, c.tokens, 24};
+    full.extension = {c.group, c.window, c.shift};
+    full.rope.style = c.style;
+    full.rope.rotary_dims = c.rotary;
+    full.rope.scale_base = 16;
+    const inputs x = random_inputs(full.shape, rng);
+    attention_params chunk = full;
+    chunk.shape.query_tokens = c.chunk;
+    const std::vector<double> chunk_q = last_rows_of(x.q, 4, c.tokens, 24, c.chunk);
+    const std::vector<double> expected = last_rows_of(selfextend::reference_attention(full, x.q, x.k, x.v), 4, c.tokens, 24, c.chunk);
+    EXPECT_EQ(expected, selfextend::reference_attention(chunk, chunk_q, x.k, x.v)) << describe(chunk);
+    const std::vector<float> chunk_qf(chunk_q.begin(), chunk_q.end());
+    for (const simd_level level : {simd_level::sse2, simd_level::avx512}) {
+      chunk.simd = level;
+      expect_close(expected, selfextend::tiled_attention(chunk, chunk_qf, x.kf(), x.vf()), tiled_atol, tiled_rtol, chunk);
+    }
+    // The table-driven kernel reads element Nk - Nq + r of the exported tables.
+    const selfextend::position_tables tables = selfextend::build_position_tables(chunk.extension, c.tokens);
+    EXPECT_EQ(expected, selfextend::table_attention(chunk, tables, chunk_q, x.k, x.v)) << describe(chunk);
+  }
+}
+
+TEST(AttentionTest, MoreQueriesThanKeysAreRejected) {
+  attention_params p;
+  p.shape = {1, 1, 5, 4, 2};
+  EXPECT_THROW_MSG(selfextend::require_valid(p), invalid_params,
+                   "q = [1, 5, 2]: tokens (5) must be at most k's tokens (4): the queries are the newest Nq of the Nk "
+                   "cached tokens");
+}
+
 TEST(AttentionTest, LogSumExpMergeOfNeighborAndGroupSoftmaxesEqualsSingleSoftmax) {
   std::mt19937_64 rng(13);
   for (int trial = 0; trial < 12; ++trial) {
@@ -311,7 +376,7 @@ TEST(AttentionTest, ShapeFromArraysAcceptsRankTwoAndThreeAndGroupedQuery) {
 }
 
 TEST(AttentionTest, ShapeFromArraysRejectsMismatchesNamingTheArray) {
-  const std::vector<std::int64_t> q{6, 10, 8}, k{4, 10, 8}, v{4, 9, 8}, k_dim{3, 10, 4}, k3{3, 10, 8}, q_tokens{6, 5, 8},
+  const std::vector<std::int64_t> q{6, 10, 8}, k{4, 10, 8}, v{4, 9, 8}, k_dim{3, 10, 4}, k3{3, 10, 8}, q_tokens{6, 11, 8},
       rank1{10}, zero{0, 8};
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q, k, v), invalid_params,
                    "v = [4, 9, 8]: must have the shape of k [4, 10, 8]");
@@ -320,7 +385,7 @@ TEST(AttentionTest, ShapeFromArraysRejectsMismatchesNamingTheArray) {
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q, k, k), invalid_params,
                    "q = [6, 10, 8]: heads (6) must be a multiple of k's heads (4)");
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q_tokens, k3, k3), invalid_params,
-                   "q = [6, 5, 8]: tokens (5) must be 1 (decode) or k's tokens (10, prefill)");
+                   "q = [6, 11, 8]: tokens (11) must be at most k's tokens (10): the queries are the newest Nq of the Nk cached tokens");
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(rank1, k, k), invalid_params,
                    "q = [10]: must have shape [heads, tokens, head_dim] or [tokens, head_dim]");
   EXPECT_THROW_MSG((void)selfextend::make_attention_shape(q, zero, zero), invalid_params,
@@ -352,6 +417,99 @@ TEST(AttentionTest, ValidateNamesEveryBrokenRuleByItsFlag) {
   p.rope.rotary_dims = 4;
   p.rope.scale_base = -1;  // LongLM's "off"
   EXPECT_TRUE(selfextend::validate(p).empty());
+}
+
+TEST(AttentionTest, ExplicitFrequenciesEqualToTheThetaRuleGiveIdenticalOutput) {
+  std::mt19937_64 rng(41);
+  for (int trial = 0; trial < 12; ++trial) {
+    attention_params p = random_params(rng, 120);
+    const inputs x = random_inputs(p.shape, rng);
+    const std::vector<double> theta_ref = selfextend::reference_attention(p, x.q, x.k, x.v);
+    const std::vector<float> theta_tiled = selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf());
+    const std::int64_t rotary = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
+    for (std::int64_t c = 0; c < rotary / 2; ++c)
+      p.rope.inv_freq.push_back(std::pow(p.rope.theta, -2.0 * static_cast<double>(c) / static_cast<double>(rotary)));
+    p.rope.theta = 3.0;  // ignored once the frequencies are given
+    EXPECT_EQ(theta_ref, selfextend::reference_attention(p, x.q, x.k, x.v)) << describe(p);
+    EXPECT_EQ(theta_tiled, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf())) << describe(p);
+  }
+}
+
+TEST(AttentionTest, ExplicitFrequenciesReplaceTheThetaRuleInEveryKernel) {
+  // Frequencies of theta 500000 given explicitly under theta 10000 rotate as theta 500000 does;
+  // arbitrary positive frequencies agree between the kernels.
+  std::mt19937_64 rng(43);
+  std::uniform_real_distribution<double> log_freq(-12.0, 0.5);
+  for (int trial = 0; trial < 15; ++trial) {
+    attention_params p = random_params(rng, 150);
+    const inputs x = random_inputs(p.shape, rng);
+    const std::int64_t rotary = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
+    attention_params by_theta = p;
+    by_theta.rope.theta = 500000.0;
+    p.rope.theta = 10000.0;
+    for (std::int64_t c = 0; c < rotary / 2; ++c)
+      p.rope.inv_freq.push_back(std::pow(500000.0, -2.0 * static_cast<double>(c) / static_cast<double>(rotary)));
+    EXPECT_EQ(selfextend::reference_attention(by_theta, x.q, x.k, x.v), selfextend::reference_attention(p, x.q, x.k, x.v))
+        << describe(p);
+    for (double& f : p.rope.inv_freq) f = std::exp(log_freq(rng));
+    const std::vector<double> expected = selfextend::reference_attention(p, x.q, x.k, x.v);
+    expect_close(expected, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()), tiled_atol, tiled_rtol, p);
+    const selfextend::position_tables tables = selfextend::build_position_tables(p.extension, p.shape.key_tokens);
+    EXPECT_EQ(expected, selfextend::table_attention(p, tables, x.q, x.k, x.v)) << describe(p);
+  }
+}
+
+TEST(AttentionTest, AttentionFactorScalesTheRotatedDimsOfQueryAndKey) {
+  // cos·a and sin·a rotate a·x instead of x on the R rotated dims (rotation is linear), so the
+  // kernel with factor a equals the kernel without it on q and k whose first R dims (both
+  // layouts pair dims inside [0, R)) were multiplied by a; the pass-through dims stay as they are.
+  std::mt19937_64 rng(47);
+  for (int trial = 0; trial < 15; ++trial) {
+    attention_params p = random_params(rng, 150);
+    const inputs x = random_inputs(p.shape, rng);
+    const double factor = 0.5 + static_cast<double>(rng() % 100) / 80.0;
+    const std::int64_t rotary = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
+    inputs scaled = x;
+    for (std::vector<double>* t : {&scaled.q, &scaled.k})
+      for (std::size_t e = 0; e < t->size(); ++e)
+        if (static_cast<std::int64_t>(e % static_cast<std::size_t>(p.shape.head_dim)) < rotary) (*t)[e] *= factor;
+    const std::vector<double> expected = selfextend::reference_attention(p, scaled.q, scaled.k, scaled.v);
+    p.rope.attention_factor = factor;
+    const std::vector<double> actual = selfextend::reference_attention(p, x.q, x.k, x.v);
+    expect_close(expected, actual, 1e-12, 1e-10, p);
+    const selfextend::position_tables tables = selfextend::build_position_tables(p.extension, p.shape.key_tokens);
+    EXPECT_EQ(actual, selfextend::table_attention(p, tables, x.q, x.k, x.v)) << describe(p);
+    expect_close(actual, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()), tiled_atol, tiled_rtol, p);
+  }
+}
+
+TEST(AttentionTest, ValidateChecksTheFrequenciesAndTheAttentionFactor) {
+  attention_params p;
+  p.shape = {1, 1, 4, 4, 8};
+  p.rope.rotary_dims = 6;
+  p.rope.inv_freq = {1.0, 0.5};
+  p.rope.attention_factor = 0;
+  EXPECT_EQ((std::vector<selfextend::issue>{
+                {"attention_factor", "0", "must be a finite number greater than 0"},
+                {"inv_freq", "2 values", "must hold rotary_dims / 2 = 3 values"}}),
+            selfextend::validate(p));
+  p.rope.attention_factor = std::numeric_limits<double>::infinity();
+  p.rope.inv_freq = {1.0, -0.5, 0.0};
+  EXPECT_EQ((std::vector<selfextend::issue>{
+                {"attention_factor", "inf", "must be a finite number greater than 0"},
+                {"inv_freq", "-0.5 at index 1", "every value must be a finite number greater than 0"}}),
+            selfextend::validate(p));
+  p.rope.attention_factor = 1.25;
+  p.rope.inv_freq = {1.0, 0.5, std::numeric_limits<double>::quiet_NaN()};
+  EXPECT_EQ((std::vector<selfextend::issue>{
+                {"inv_freq", "nan at index 2", "every value must be a finite number greater than 0"}}),
+            selfextend::validate(p));
+  p.rope.inv_freq = {1.0, 0.5, 0.25};
+  EXPECT_TRUE(selfextend::validate(p).empty());
+  const std::vector<double> x(32, 0.5);
+  p.rope.inv_freq = {1.0};
+  EXPECT_THROW_MSG((void)selfextend::reference_attention(p, x, x, x), invalid_params,
+                   "inv_freq = 1 value: must hold rotary_dims / 2 = 3 values");
 }
 
 TEST(AttentionTest, MemoryGuardRefusesLargeWorkUnlessForcedAndSaysTheSize) {

@@ -62,10 +62,10 @@ attention_shape make_attention_shape(std::span<const std::int64_t> q_shape, std:
     throw invalid_params("q", shape_text(q_shape),
                          "heads (" + std::to_string(q[0]) + ") must be a multiple of k's heads (" +
                              std::to_string(k[0]) + ")");
-  if (q[1] != 1 && q[1] != k[1])
+  if (q[1] > k[1])
     throw invalid_params("q", shape_text(q_shape),
-                         "tokens (" + std::to_string(q[1]) + ") must be 1 (decode) or k's tokens (" +
-                             std::to_string(k[1]) + ", prefill)");
+                         "tokens (" + std::to_string(q[1]) + ") must be at most k's tokens (" + std::to_string(k[1]) +
+                             "): the queries are the newest Nq of the Nk cached tokens");
   return {q[0], k[0], q[1], k[1], q[2]};
 }
 
@@ -109,8 +109,23 @@ std::vector<issue> validate(const attention_params& params) {
   else if (rope.rotary_dims == 0 && s.head_dim % 2 != 0)
     issues.push_back({"rotary_dims", std::to_string(s.head_dim),
                       "must be even (head_dim is odd: give the rotary dims explicitly)"});
+  if (!std::isfinite(rope.attention_factor) || rope.attention_factor <= 0)
+    issues.push_back({"attention_factor", real_text(rope.attention_factor), "must be a finite number greater than 0"});
   if (!std::isfinite(rope.scale_base) || (rope.scale_base > 0 && rope.scale_base <= 1))
     issues.push_back({"scale_base", real_text(rope.scale_base), "must be greater than 1, or <= 0 to disable"});
+  if (!rope.inv_freq.empty()) {
+    const std::int64_t rotary = rope.rotary_dims == 0 ? s.head_dim : rope.rotary_dims;
+    const auto given = static_cast<std::int64_t>(rope.inv_freq.size());
+    if (given * 2 != rotary)
+      issues.push_back({"inv_freq", std::to_string(given) + (given == 1 ? " value" : " values"),
+                        "must hold rotary_dims / 2 = " + std::to_string(rotary / 2) + " values"});
+    for (std::size_t c = 0; c < rope.inv_freq.size(); ++c)
+      if (!std::isfinite(rope.inv_freq[c]) || rope.inv_freq[c] <= 0) {
+        issues.push_back({"inv_freq", real_text(rope.inv_freq[c]) + " at index " + std::to_string(c),
+                          "every value must be a finite number greater than 0"});
+        break;
+      }
+  }
   if (params.threads < 0 || params.threads > 1024)
     issues.push_back({"threads", std::to_string(params.threads), "must be between 0 (all cores) and 1024"});
   if (params.memory_limit < 0)
@@ -122,10 +137,10 @@ std::vector<issue> validate(const attention_params& params) {
   else if (s.heads % s.kv_heads != 0)
     issues.push_back({"q", q_text, "heads (" + std::to_string(s.heads) + ") must be a multiple of k's heads (" +
                                        std::to_string(s.kv_heads) + ")"});
-  else if (s.query_tokens != 1 && s.query_tokens != s.key_tokens)
-    issues.push_back({"q", q_text, "tokens (" + std::to_string(s.query_tokens) +
-                                       ") must be 1 (decode) or k's tokens (" + std::to_string(s.key_tokens) +
-                                       ", prefill)"});
+  else if (s.query_tokens > s.key_tokens)
+    issues.push_back({"q", q_text, "tokens (" + std::to_string(s.query_tokens) + ") must be at most k's tokens (" +
+                                       std::to_string(s.key_tokens) +
+                                       "): the queries are the newest Nq of the Nk cached tokens"});
   return issues;
 }
 
@@ -189,12 +204,13 @@ std::int64_t reference_memory(const attention_params& p, bool with_tables) {
 
 /// Rotates x (one head_dim row) by RoPE at `position`: pairs per the style, the first R dims only.
 /// Angles are evaluated directly in double: this is the oracle, clarity over speed.
-void rotate(std::span<double> x, double position, std::span<const double> inv_freq, rope_style style) {
+/// cos and sin are multiplied by `factor` (the attention factor), as transformers does.
+void rotate(std::span<double> x, double position, std::span<const double> inv_freq, rope_style style, double factor) {
   const auto rotary = static_cast<std::int64_t>(inv_freq.size()) * 2;
   for (std::int64_t c = 0; c < rotary / 2; ++c) {
     const double angle = position * inv_freq[static_cast<std::size_t>(c)];
-    const double cos_a = std::cos(angle);
-    const double sin_a = std::sin(angle);
+    const double cos_a = std::cos(angle) * factor;
+    const double sin_a = std::sin(angle) * factor;
     const detail::rope_pair d = detail::pair_dims(style, rotary, c);
     const double a = x[static_cast<std::size_t>(d.first)];
     const double b = x[static_cast<std::size_t>(d.second)];
@@ -246,9 +262,9 @@ partial_attention two_branch_attention(const attention_params& p, const token_po
     for (std::int64_t j = 0; j < s.key_tokens; ++j) {
       const auto row = at(h, j, s.key_tokens);
       rotate({key_neighbor.data() + row, D}, static_cast<double>(t.neighbor_key_position[static_cast<std::size_t>(j)]),
-             inv_freq, p.rope.style);
+             inv_freq, p.rope.style, p.rope.attention_factor);
       rotate({key_group.data() + row, D}, static_cast<double>(t.group_key_position[static_cast<std::size_t>(j)]),
-             inv_freq, p.rope.style);
+             inv_freq, p.rope.style, p.rope.attention_factor);
     }
 
   partial_attention result;
@@ -276,8 +292,8 @@ partial_attention two_branch_attention(const attention_params& p, const token_po
     const std::span<double> scores(buffer.data() + 2 * D, Nk);
     const double scale = detail::log_scale(p.rope, i);  // log scaling happens before RoPE, in both branches
     for (std::size_t d = 0; d < D; ++d) q_neighbor[d] = q_group[d] = q[at(h, r, s.query_tokens) + d] * scale;
-    rotate(q_neighbor, static_cast<double>(t.neighbor_query_position[ui]), inv_freq, p.rope.style);
-    rotate(q_group, t.group_query_position[ui], inv_freq, p.rope.style);
+    rotate(q_neighbor, static_cast<double>(t.neighbor_query_position[ui]), inv_freq, p.rope.style, p.rope.attention_factor);
+    rotate(q_group, t.group_query_position[ui], inv_freq, p.rope.style, p.rope.attention_factor);
 
     // Scores of the keys this filter keeps (causal: j <= i); -inf marks the others.
     double max_score = -std::numeric_limits<double>::infinity();

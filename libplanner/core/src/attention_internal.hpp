@@ -53,8 +53,10 @@ void parallel_for(std::int64_t items, std::int64_t workers, const Body& body) {
   return p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
 }
 
-/// inv_freq[c] = theta^(-2c/R), c in [0, R/2).
+/// The frequencies both branches rotate with: params.rope.inv_freq when given, else
+/// inv_freq[c] = theta^(-2c/R), c in [0, R/2). Precondition: params valid.
 [[nodiscard]] inline std::vector<double> inverse_frequencies(const attention_params& p) {
+  if (!p.rope.inv_freq.empty()) return p.rope.inv_freq;
   const std::int64_t r = rotary_dims(p);
   std::vector<double> inv(static_cast<std::size_t>(r / 2));
   for (std::int64_t c = 0; c < r / 2; ++c)

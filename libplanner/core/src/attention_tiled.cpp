@@ -44,20 +44,21 @@ struct aligned_floats {
   float* get() const noexcept { return data.get(); }
 };
 
-/// cos/sin of (p - offset)·inv_freq[c] for integer p in [0, max_position], built by angle addition
-/// from exact values at multiples of 64 and at 0..63: two table lookups and a complex product
-/// instead of a sin and a cos per element, accurate to a few units in the last place of a double.
+/// factor·cos/sin of (p - offset)·inv_freq[c] for integer p in [0, max_position], built by angle
+/// addition from exact values at multiples of 64 and at 0..63: two table lookups and a complex
+/// product instead of a sin and a cos per element, accurate to a few units in the last place of a
+/// double. The attention factor rides on the multiples-of-64 entries, so the product carries it once.
 class rope_table {
  public:
-  rope_table(std::span<const double> inv_freq, double offset, std::int64_t max_position)
+  rope_table(std::span<const double> inv_freq, double factor, double offset, std::int64_t max_position)
       : pairs_(static_cast<std::int64_t>(inv_freq.size())),
         base_(static_cast<std::size_t>((max_position / 64 + 1) * pairs_ * 2)),
         step_(static_cast<std::size_t>(64 * pairs_ * 2)) {
     for (std::int64_t b = 0; b <= max_position / 64; ++b)
       for (std::int64_t c = 0; c < pairs_; ++c) {
         const double angle = (static_cast<double>(b * 64) - offset) * inv_freq[static_cast<std::size_t>(c)];
-        base_[static_cast<std::size_t>((b * pairs_ + c) * 2)] = std::cos(angle);
-        base_[static_cast<std::size_t>((b * pairs_ + c) * 2 + 1)] = std::sin(angle);
+        base_[static_cast<std::size_t>((b * pairs_ + c) * 2)] = std::cos(angle) * factor;
+        base_[static_cast<std::size_t>((b * pairs_ + c) * 2 + 1)] = std::sin(angle) * factor;
       }
     for (std::int64_t r = 0; r < 64; ++r)
       for (std::int64_t c = 0; c < pairs_; ++c) {
@@ -253,10 +254,11 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
   const std::int64_t query_tiles = (s.query_tokens + tile_queries - 1) / tile_queries;
   const std::vector<double> inv_freq = detail::inverse_frequencies(params);
   const std::int64_t max_position = largest_rotation_position(params);
-  const rope_table neighbor_table(inv_freq, 0.0, max_position);
+  const double factor = params.rope.attention_factor;
+  const rope_table neighbor_table(inv_freq, factor, 0.0, max_position);
   const double offset = fractional_offset(params.extension);
   const std::unique_ptr<rope_table> shifted_table =
-      offset != 0 ? std::make_unique<rope_table>(inv_freq, offset, max_position) : nullptr;
+      offset != 0 ? std::make_unique<rope_table>(inv_freq, factor, offset, max_position) : nullptr;
 
   // Keys rotated for both branches, stored as [d][key] panels of 64 keys so the Q·K^T tile
   // product broadcasts one query element against contiguous keys.

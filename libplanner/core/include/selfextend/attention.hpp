@@ -23,8 +23,10 @@ namespace selfextend {
 ///   k,v: [kv_heads, key_tokens, head_dim]
 ///   out: [heads, query_tokens, head_dim]
 /// heads is a multiple of kv_heads: query head h reads kv head h / (heads / kv_heads) (grouped-query).
-/// query_tokens == key_tokens (prefill: query row r sits at position r) or query_tokens == 1
-/// (decode: the one query sits at position key_tokens - 1).
+/// 1 <= query_tokens <= key_tokens: the queries are the newest tokens of the cache, row r at
+/// position key_tokens - query_tokens + r. Prefill is query_tokens == key_tokens (row r at r), a
+/// chunked prefill any query_tokens < key_tokens (a chunk at the end of a longer KV cache), decode
+/// query_tokens == 1 (the one query at key_tokens - 1).
 struct attention_shape {
   std::int64_t heads = 1;         ///< H, query heads
   std::int64_t kv_heads = 1;      ///< Hkv, key/value heads
@@ -42,7 +44,7 @@ struct attention_shape {
 /// Builds the shape from the three arrays' shapes, each [H, N, D] or [N, D] (H = 1), as a .npy
 /// reader returns them. Throws invalid_params with key "q", "k" or "v" naming the rule broken:
 /// rank not 2 or 3, a zero or negative extent, k and v differing, head_dim differing from q's,
-/// heads not a multiple of kv_heads, query_tokens neither 1 nor key_tokens, element counts
+/// heads not a multiple of kv_heads, query_tokens above key_tokens, element counts
 /// past 2^62. Example: make_attention_shape({32, 10, 128}, {8, 10, 128}, {8, 10, 128})
 ///          == {.heads = 32, .kv_heads = 8, .query_tokens = 10, .key_tokens = 10, .head_dim = 128}.
 [[nodiscard]] attention_shape make_attention_shape(std::span<const std::int64_t> q_shape,
@@ -61,6 +63,12 @@ struct rope_params {
   std::int64_t rotary_dims = 0;         ///< R: the first R dims rotate, the rest pass through; 0 = head_dim; even, <= D
   double scale_base = 0;                ///< log scaling: the query at position i is multiplied by
                                         ///< max(1, ln(i+1)/ln(scale_base)); <= 0 disables it (LongLM's -1)
+  /// The model's inverse frequencies, R/2 values, pair c rotating by position·inv_freq[c] (a
+  /// frequency rule's, rope.hpp); empty = theta^(-2c/R). Both branches use the same frequencies.
+  std::vector<double> inv_freq;
+  /// Multiplies cos and sin, so the rotated dims of q and k (not the pass-through dims), as
+  /// transformers' attention_scaling (yarn, longrope); 1 = none.
+  double attention_factor = 1.0;
   friend bool operator==(const rope_params&, const rope_params&) = default;
 };
 
@@ -88,8 +96,9 @@ struct attention_params {
 /// Every rule `params` breaks; empty when valid. Never throws. Keys are the CLI/JSON names:
 /// group, window (>= 1), rope_theta (finite, > 0), rotary_dims (even, 2 <= R <= head_dim; R = D
 /// when 0, so an odd D needs an explicit R), scale_base (finite; > 1 or <= 0 to disable),
+/// inv_freq (empty or R/2 values, each finite and > 0), attention_factor (finite, > 0),
 /// threads (0..1024), memory_limit (>= 0), q (shape: extents >= 1, heads a multiple of kv_heads,
-/// query_tokens 1 or key_tokens).
+/// query_tokens <= key_tokens).
 [[nodiscard]] std::vector<issue> validate(const attention_params& params);
 /// Throws invalid_params carrying every issue of validate(params), if any.
 void require_valid(const attention_params& params);
