@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <stdexcept>
 #include <cmath>
 
 #include <boost/json.hpp>
@@ -73,18 +75,20 @@ void type_error(const std::string& key, py::handle value, const std::string& rul
   throw py::type_error(key + " = " + repr_text(value) + ": " + rule);
 }
 
-keywords::keywords(std::string function, py::kwargs kwargs) : function_(std::move(function)), remaining_(kwargs) {}
-
-py::object keywords::take(const char* name) {
-  if (!remaining_.contains(name)) return py::none();
-  py::object value = remaining_[name];
-  PyDict_DelItemString(remaining_.ptr(), name);
-  return value;
+keywords::keywords(const char* function, py::kwargs kwargs, std::initializer_list<keyword_names> accepted)
+    : given_(std::move(kwargs)) {
+  for (const keyword_names group : accepted) accepted_.insert(accepted_.end(), group.begin(), group.end());
+  for (const auto& item : given_) {
+    const std::string name = str_text(item.first);
+    if (std::find(accepted_.begin(), accepted_.end(), name) == accepted_.end())
+      throw py::type_error(std::string(function) + "() got an unexpected keyword argument '" + name + "'");
+  }
 }
 
-void keywords::finish() const {
-  for (const auto& item : remaining_)
-    throw py::type_error(function_ + "() got an unexpected keyword argument '" + str_text(item.first) + "'");
+py::object keywords::take(const char* name) {
+  if (std::find(accepted_.begin(), accepted_.end(), name) == accepted_.end())
+    throw std::logic_error(std::string("binding reads the keyword ") + name + " it does not declare");
+  return given_.contains(name) ? py::object(given_[name]) : py::object(py::none());
 }
 
 std::int64_t int64_arg(const std::string& key, py::handle value) {
@@ -146,6 +150,16 @@ std::vector<std::int64_t> int64_list(const std::string& key, py::handle value) {
     type_error(key, value, "must be a sequence of integers");
   std::vector<std::int64_t> out;
   for (py::handle item : value) out.push_back(int64_arg(key, item));
+  return out;
+}
+
+std::vector<double> real_list(const std::string& key, py::handle value) {
+  if (PyUnicode_Check(value.ptr()) || !py::isinstance<py::iterable>(value)) type_error(key, value, "must be a sequence of numbers");
+  std::vector<double> out;
+  for (py::handle item : value) {
+    if (py::isinstance<py::iterable>(item)) type_error(key, value, "must be one-dimensional");
+    out.push_back(real_arg(key, item));
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <span>
@@ -30,19 +31,23 @@ void register_errors(py::module_& m);
 /// Raises TypeError "<key> = <repr(value)>: <rule>": the argument has the wrong Python type.
 [[noreturn]] void type_error(const std::string& key, py::handle value, const std::string& rule);
 
-/// The keyword-only arguments of one call. Each binding takes the ones it knows, in any order;
-/// finish() raises TypeError for any left over, as Python does for an unknown keyword.
+/// A group of keyword-only arguments several functions accept.
+using keyword_names = std::span<const char* const>;
+/// context, model, config, gguf: the ways to name the model (take_model).
+inline constexpr const char* model_keywords[] = {"context", "model", "config", "gguf"};
+
+/// The keyword-only arguments of one call. The constructor raises TypeError for a keyword none of
+/// the `accepted` groups holds, as Python does, before any value is looked at (a misspelt option
+/// is reported as such, not as the missing one); the binding then takes each, in any order.
 class keywords {
  public:
-  keywords(std::string function, py::kwargs kwargs);
-  /// The argument `name`, or None when not given (None given explicitly means the default too).
+  keywords(const char* function, py::kwargs kwargs, std::initializer_list<keyword_names> accepted);
+  /// The argument `name` (one of the accepted), or None when not given (None means the default).
   py::object take(const char* name);
-  void finish() const;
-  [[nodiscard]] const std::string& function() const noexcept { return function_; }
 
  private:
-  std::string function_;
-  py::dict remaining_;
+  py::dict given_;
+  std::vector<std::string> accepted_;
 };
 
 // Scalars, read with the CLI's rules and messages: an int for an integer (bool and float refused as
@@ -57,6 +62,9 @@ bool bool_arg(const std::string& key, py::handle value);
 std::optional<std::string> optional_path(const std::string& key, py::handle value);
 /// A sequence of integers (a list, a tuple or a 1-D integer array) for `key`.
 std::vector<std::int64_t> int64_list(const std::string& key, py::handle value);
+
+/// A 1-D sequence of reals (a list, a tuple or a 1-D array) for `key`, as float64 values.
+std::vector<double> real_list(const std::string& key, py::handle value);
 
 /// Raises FileNotFoundError, PermissionError, ... (OSError with errno and the path) when `path`
 /// cannot be opened for reading; malformed contents stay InvalidParams from the library's readers.

@@ -77,6 +77,11 @@ struct attention_call {
   tensor q, k, v;
 };
 
+/// Options shared by attention() and verify(), declared here and read below, a line each.
+constexpr const char* attention_keywords[] = {"shift",    "rope_theta", "rope_style", "rotary_dims",      "scale_base",
+                                              "inv_freq", "threads",    "force",      "attention_factor", "model",
+                                              "config",   "gguf"};
+
 /// Options shared by attention() and verify(); one line per option.
 selfextend::attention_params read_attention_options(keywords& kw, py::handle group, py::handle window) {
   selfextend::attention_params p;
@@ -86,6 +91,8 @@ selfextend::attention_params read_attention_options(keywords& kw, py::handle gro
   const std::optional<std::string> style = optional_text("rope_style", kw.take("rope_style"));
   const std::optional<std::int64_t> rotary_dims = optional_int64("rotary_dims", kw.take("rotary_dims"));
   if (const auto scale_base = optional_real("scale_base", kw.take("scale_base"))) p.rope.scale_base = *scale_base;
+  if (const py::object inv_freq = kw.take("inv_freq"); !inv_freq.is_none()) p.rope.inv_freq = real_list("inv_freq", inv_freq);
+  if (const auto factor = optional_real("attention_factor", kw.take("attention_factor"))) p.rope.attention_factor = *factor;
   if (const auto threads = optional_int64("threads", kw.take("threads"))) p.threads = *threads;
   if (const py::object force = kw.take("force"); !force.is_none()) p.force = bool_arg("force", force);
   // A model supplies the RoPE facts the library knows (theta, layout, rotary dims); giving one of
@@ -113,6 +120,7 @@ attention_call read_attention_call(keywords& kw, py::handle q, py::handle k, py:
   selfextend::attention_params early = c.params;
   early.shape = {1, 1, 1, 1, 2};
   early.rope.rotary_dims = 0;
+  early.rope.inv_freq.clear();  // its length, R/2, needs the shape too
   if (std::vector<selfextend::issue> issues = selfextend::validate(early); !issues.empty())
     throw selfextend::invalid_params(std::move(issues));
   c.q = read_tensor("q", q);
@@ -147,11 +155,11 @@ std::vector<To> converted(const std::vector<From>& values) {
 }
 
 py::object attention(py::object q, py::object k, py::object v, py::object group, py::object window, py::kwargs kwargs) {
-  keywords kw("attention", std::move(kwargs));
+  constexpr const char* options[] = {"kernel"};
+  keywords kw("attention", std::move(kwargs), {attention_keywords, options});
   const selfextend::attention_kernel kernel =
       sxplan::kernel_choice(optional_text("kernel", kw.take("kernel")).value_or("tiled"));
   const attention_call c = read_attention_call(kw, q, k, v, group, window);
-  kw.finish();
   // The output has q's shape and dtype.
   const std::vector<py::ssize_t> shape = numpy_shape(c.q.shape);
   if (kernel == selfextend::attention_kernel::tiled) {
@@ -176,13 +184,13 @@ py::object attention(py::object q, py::object k, py::object v, py::object group,
 
 py::object verify(py::object q, py::object k, py::object v, py::object candidate, py::object group, py::object window,
                   py::kwargs kwargs) {
-  keywords kw("verify", std::move(kwargs));
+  constexpr const char* options[] = {"atol", "rtol"};
+  keywords kw("verify", std::move(kwargs), {attention_keywords, options});
   selfextend::tolerance tol;
   if (const auto atol = optional_real("atol", kw.take("atol"))) tol.atol = *atol;
   if (const auto rtol = optional_real("rtol", kw.take("rtol"))) tol.rtol = *rtol;
   (void)selfextend::compare_outputs({}, {}, 1, 1, tol);  // a bad tolerance first, as the CLI does
   const attention_call c = read_attention_call(kw, q, k, v, group, window);
-  kw.finish();
   const tensor theirs = read_tensor("candidate", candidate);
   selfextend::require_output_shape("candidate", theirs.shape, c.params.shape);
   auto result = std::make_unique<selfextend::verification>();

@@ -23,6 +23,9 @@ namespace sxpy {
 
 namespace {
 
+/// The keyword of read_plan.
+constexpr const char* plan_keywords[] = {"shift"};
+
 /// G, W and the shift of a plan; `shift` is the keyword's value (None = int).
 selfextend::plan read_plan(py::handle group, py::handle window, py::handle shift) {
   return {int64_arg("group", group), int64_arg("window", window),
@@ -30,11 +33,10 @@ selfextend::plan read_plan(py::handle group, py::handle window, py::handle shift
 }
 
 py::object check(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
-  keywords kw("check", std::move(kwargs));
+  keywords kw("check", std::move(kwargs), {model_keywords, plan_keywords});
   const model_choice choice = *take_model(kw, true);
   const selfextend::self_extend_params params{choice.model.context, int64_arg("tokens", tokens),
                                               read_plan(group, window, kw.take("shift"))};
-  kw.finish();
   return to_python(sxplan::to_json(selfextend::assess(params)));
 }
 
@@ -50,7 +52,8 @@ void read_search_options(keywords& kw, const model_choice& choice, py::handle to
 }
 
 py::object advise(py::object tokens, py::kwargs kwargs) {
-  keywords kw("advise", std::move(kwargs));
+  constexpr const char* options[] = {"window", "group", "target", "max_group", "top", "shift", "runtime"};
+  keywords kw("advise", std::move(kwargs), {model_keywords, options});
   const model_choice choice = *take_model(kw, true);
   const std::string runtime = sxplan::runtime_choice(optional_text("runtime", kw.take("runtime")).value_or("longlm"));
   const py::object top = kw.take("top");
@@ -61,7 +64,6 @@ py::object advise(py::object tokens, py::kwargs kwargs) {
       if (!value.is_none()) throw selfextend::invalid_params(key, py::str(value).cast<std::string>(), "applies to runtime longlm only");
     selfextend::llamacpp_advice_request req;
     read_search_options(kw, choice, tokens, req);
-    kw.finish();
     const selfextend::llamacpp_advice result = selfextend::advise_llamacpp(req);
     return to_python(sxplan::to_json(result, sxplan::llamacpp_command_line(result, choice.gguf.value_or("MODEL.gguf"))));
   }
@@ -69,19 +71,21 @@ py::object advise(py::object tokens, py::kwargs kwargs) {
   read_search_options(kw, choice, tokens, req);
   req.top = optional_int64("top", top).value_or(req.top);
   req.shift = sxplan::shift_choice(optional_text("shift", shift).value_or("int"));
-  kw.finish();
   return to_python(sxplan::to_json(selfextend::advise(req)));
 }
 
 py::object position_tables(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
-  keywords kw("position_tables", std::move(kwargs));
-  const selfextend::plan p = read_plan(group, window, kw.take("shift"));
-  const std::int64_t n = int64_arg("tokens", tokens);
-  kw.finish();
+  keywords kw("position_tables", std::move(kwargs), {plan_keywords});
+  selfextend::table_request r;
+  r.extension = read_plan(group, window, kw.take("shift"));
+  r.tokens = int64_arg("tokens", tokens);
+  // Every rule at once, as `sxplan table` reports them.
+  if (std::vector<selfextend::issue> issues = selfextend::validate(r); !issues.empty())
+    throw selfextend::invalid_params(std::move(issues));
   auto tables = std::make_unique<selfextend::position_tables>();
   {
     py::gil_scoped_release unlocked;
-    *tables = selfextend::build_position_tables(p, n);
+    *tables = selfextend::build_position_tables(r.extension, r.tokens);
   }
   return result_to_python(std::move(tables), [](const selfextend::position_tables& t, const sxplan::array_renderer& a) {
     return sxplan::to_json(t, a);
@@ -110,14 +114,14 @@ py::object dense_rows(const selfextend::table_request& r) {
 }
 
 py::object dense_map(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
-  keywords kw("dense_map", std::move(kwargs));
+  constexpr const char* options[] = {"phase", "force"};
+  keywords kw("dense_map", std::move(kwargs), {plan_keywords, options});
   selfextend::table_request r;
   r.extension = read_plan(group, window, kw.take("shift"));
   r.tokens = int64_arg("tokens", tokens);
   if (const auto phase = optional_text("phase", kw.take("phase"))) r.phase = sxplan::phase_choice(*phase);
   r.layout = selfextend::table_layout::dense;
   if (const py::object force = kw.take("force"); !force.is_none()) r.force = bool_arg("force", force);
-  kw.finish();
   // The same rules and size guard as `sxplan table --layout dense`.
   if (std::vector<selfextend::issue> issues = selfextend::validate(r); !issues.empty())
     throw selfextend::invalid_params(std::move(issues));
@@ -125,11 +129,10 @@ py::object dense_map(py::object tokens, py::object group, py::object window, py:
 }
 
 py::object reuse(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
-  keywords kw("reuse", std::move(kwargs));
+  keywords kw("reuse", std::move(kwargs), {model_keywords, plan_keywords});
   const model_choice choice = *take_model(kw, true);
   const selfextend::self_extend_params params{choice.model.context, int64_arg("tokens", tokens),
                                               read_plan(group, window, kw.take("shift"))};
-  kw.finish();
   auto stats = std::make_unique<selfextend::reuse_stats>();
   {
     py::gil_scoped_release unlocked;
@@ -141,7 +144,8 @@ py::object reuse(py::object tokens, py::object group, py::object window, py::kwa
 }
 
 py::object llamacpp(py::object tokens, py::object ga_n, py::object ga_w, py::kwargs kwargs) {
-  keywords kw("llamacpp", std::move(kwargs));
+  constexpr const char* options[] = {"mode", "generate", "batch", "rows"};
+  keywords kw("llamacpp", std::move(kwargs), {model_keywords, options});
   selfextend::llamacpp_schedule s;
   if (const auto mode = optional_text("mode", kw.take("mode"))) s.mode = sxplan::mode_choice(*mode);
   const model_choice choice = *take_model(kw, true);
@@ -159,7 +163,6 @@ py::object llamacpp(py::object tokens, py::object ga_n, py::object ga_w, py::kwa
   }
   const py::object rows_arg = kw.take("rows");
   const std::vector<std::int64_t> rows = rows_arg.is_none() ? std::vector<std::int64_t>{} : int64_list("rows", rows_arg);
-  kw.finish();
   auto report = std::make_unique<selfextend::llamacpp_report>();
   {
     py::gil_scoped_release unlocked;
