@@ -13,7 +13,6 @@
 #include <selfextend/error.hpp>
 #include <selfextend/gguf.hpp>
 #include <selfextend/hf_config.hpp>
-#include <selfextend/version.hpp>
 
 #include "choices.hpp"
 
@@ -151,112 +150,6 @@ void echo_model(json::object& params, const model_choice& choice) {
   params["model"] = choice.preset ? json::value(*choice.preset) : json::value(nullptr);
   params["config"] = choice.config ? json::value(*choice.config) : json::value(nullptr);
   params["gguf"] = choice.gguf ? json::value(*choice.gguf) : json::value(nullptr);
-}
-
-json::object envelope(const std::string& command, json::object params, json::object result) {
-  json::object doc;
-  doc["schema_version"] = 1;
-  doc["planner_version"] = selfextend::version_string;
-  doc["command"] = command;
-  doc["params"] = std::move(params);
-  doc["result"] = std::move(result);
-  return doc;
-}
-
-namespace {
-
-void write_string(std::ostream& out, json::string_view s) {
-  out << '"';
-  for (const char c : s) {
-    switch (c) {
-      case '"': out << "\\\""; break;
-      case '\\': out << "\\\\"; break;
-      case '\n': out << "\\n"; break;
-      case '\r': out << "\\r"; break;
-      case '\t': out << "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out << "\\u00" << "0123456789abcdef"[(c >> 4) & 0xf] << "0123456789abcdef"[c & 0xf];
-        } else {
-          out << c;
-        }
-    }
-  }
-  out << '"';
-}
-
-void write_double(std::ostream& out, double d) {
-  if (!std::isfinite(d)) {  // JSON has no NaN/Inf; the library never produces them in results
-    out << "null";
-    return;
-  }
-  std::array<char, 64> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), d);
-  std::string text(buffer.data(), result.ptr);
-  if (text.find_first_of(".eE") == std::string::npos) text += ".0";
-  out << text;
-}
-
-bool is_number_array(const json::array& a) {
-  for (const json::value& v : a)
-    if (!v.is_number() && !v.is_null() && !v.is_bool()) return false;
-  return true;
-}
-
-void write_value(std::ostream& out, const json::value& v, int indent) {
-  const std::string pad(static_cast<std::size_t>(indent) * 2, ' ');
-  const std::string inner(static_cast<std::size_t>(indent + 1) * 2, ' ');
-  switch (v.kind()) {
-    case json::kind::null: out << "null"; break;
-    case json::kind::bool_: out << (v.get_bool() ? "true" : "false"); break;
-    case json::kind::int64: out << v.get_int64(); break;
-    case json::kind::uint64: out << v.get_uint64(); break;
-    case json::kind::double_: write_double(out, v.get_double()); break;
-    case json::kind::string: write_string(out, v.get_string()); break;
-    case json::kind::array: {
-      const json::array& a = v.get_array();
-      if (a.empty()) { out << "[]"; break; }
-      if (is_number_array(a)) {  // numbers stay on one line: tables can have millions of them
-        out << '[';
-        for (std::size_t i = 0; i < a.size(); ++i) {
-          if (i) out << ", ";
-          write_value(out, a[i], indent + 1);
-        }
-        out << ']';
-        break;
-      }
-      out << "[\n";
-      for (std::size_t i = 0; i < a.size(); ++i) {
-        out << inner;
-        write_value(out, a[i], indent + 1);
-        out << (i + 1 < a.size() ? ",\n" : "\n");
-      }
-      out << pad << ']';
-      break;
-    }
-    case json::kind::object: {
-      const json::object& o = v.get_object();
-      if (o.empty()) { out << "{}"; break; }
-      out << "{\n";
-      std::size_t i = 0;
-      for (const auto& [key, value] : o) {
-        out << inner;
-        write_string(out, key);
-        out << ": ";
-        write_value(out, value, indent + 1);
-        out << (++i < o.size() ? ",\n" : "\n");
-      }
-      out << pad << '}';
-      break;
-    }
-  }
-}
-
-}  // namespace
-
-void write_json(std::ostream& out, const json::value& value) {
-  write_value(out, value, 0);
-  out << '\n';
 }
 
 std::string fixed(double value, int decimals) {

@@ -13,6 +13,7 @@
 #include <boost/json/object.hpp>
 #include <boost/program_options.hpp>
 
+#include <selfextend/json_writer.hpp>
 #include <selfextend/models.hpp>
 #include <selfextend/params.hpp>
 
@@ -68,12 +69,9 @@ model_choice resolve_model(const po::variables_map& vm);
 /// Echoes the model choice into a JSON params object (context, model, config, gguf).
 void echo_model(boost::json::object& params, const model_choice& choice);
 
-/// The `{"schema_version", "planner_version", "command", "params", "result"}` envelope.
-boost::json::object envelope(const std::string& command, boost::json::object params, boost::json::object result);
-
-/// Writes `value` as pretty-printed, deterministic JSON (2-space indent, shortest round-trip
-/// doubles always with a '.' or exponent, so a real stays a real).
-void write_json(std::ostream& out, const boost::json::value& value);
+// Every command's document: selfextend::json_envelope assembles it, selfextend::write_json prints it.
+using selfextend::json_envelope;
+using selfextend::write_json;
 
 /// Runs `write` (which writes an output file named by `--flag`) and prefixes a run-time failure's
 /// message with the flag, so "cannot write X: reason" becomes "--flag: cannot write X: reason".

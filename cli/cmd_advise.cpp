@@ -34,6 +34,17 @@ void read_search_options(const po::variables_map& vm, const model_choice& choice
   req.max_group = optional_int64(vm, "max-group").value_or(req.max_group);
 }
 
+/// The params echo of read_search_options' inputs, in docs/json.md's order; each runtime appends its own.
+template <class Request>
+boost::json::object echo_search_options(const Request& req) {
+  const auto optional = [](const std::optional<std::int64_t>& v) { return v ? boost::json::value(*v) : boost::json::value(nullptr); };
+  return {{"tokens", req.tokens},
+          {"window", optional(req.window)},
+          {"group", optional(req.group)},
+          {"target", std::string(selfextend::to_string(req.target))},
+          {"max_group", req.max_group}};
+}
+
 std::string optional_text(const std::optional<std::int64_t>& v, const std::string& none) {
   return v ? std::to_string(*v) : none;
 }
@@ -91,14 +102,10 @@ int run_advise_llamacpp(const invocation& inv, const po::variables_map& vm, cons
   const selfextend::llamacpp_advice result = selfextend::advise_llamacpp(req);
   const std::string command_line = llamacpp_command_line(result, choice.gguf.value_or("MODEL.gguf"));
   if (vm.count("json")) {
-    boost::json::object echoed{{"tokens", req.tokens},
-                               {"window", req.window ? boost::json::value(*req.window) : boost::json::value(nullptr)},
-                               {"group", req.group ? boost::json::value(*req.group) : boost::json::value(nullptr)},
-                               {"target", std::string(selfextend::to_string(req.target))},
-                               {"max_group", req.max_group},
-                               {"runtime", "llamacpp"}};
+    boost::json::object echoed = echo_search_options(req);
+    echoed["runtime"] = "llamacpp";
     echo_model(echoed, choice);
-    write_json(inv.out, envelope("advise", std::move(echoed), to_json(result, command_line)));
+    write_json(inv.out, json_envelope("advise", std::move(echoed), to_json(result, command_line)));
   } else {
     render_llamacpp_text(inv.out, req, choice, result, command_line);
   }
@@ -139,16 +146,12 @@ int run_advise(const invocation& inv) {
   const selfextend::advice result = selfextend::advise(req);
 
   if (vm.count("json")) {
-    boost::json::object echoed{{"tokens", req.tokens},
-                               {"window", req.window ? boost::json::value(*req.window) : boost::json::value(nullptr)},
-                               {"group", req.group ? boost::json::value(*req.group) : boost::json::value(nullptr)},
-                               {"target", std::string(selfextend::to_string(req.target))},
-                               {"max_group", req.max_group},
-                               {"top", req.top},
-                               {"runtime", runtime},
-                               {"shift", std::string(selfextend::to_string(req.shift))}};
+    boost::json::object echoed = echo_search_options(req);
+    echoed["top"] = req.top;
+    echoed["runtime"] = runtime;
+    echoed["shift"] = std::string(selfextend::to_string(req.shift));
     echo_model(echoed, choice);
-    write_json(inv.out, envelope("advise", std::move(echoed), to_json(result)));
+    write_json(inv.out, json_envelope("advise", std::move(echoed), to_json(result)));
   } else {
     render_text(inv.out, req, choice, result);
   }

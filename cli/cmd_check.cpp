@@ -64,7 +64,7 @@ int run_check(const invocation& inv) {
                                {"window", params.extension.window},
                                {"shift", std::string(selfextend::to_string(params.extension.shift))}};
     echo_model(echoed, choice);
-    write_json(inv.out, envelope("check", std::move(echoed), to_json(result)));
+    write_json(inv.out, json_envelope("check", std::move(echoed), to_json(result)));
   } else {
     render_text(inv.out, params, choice, result);
   }

@@ -140,7 +140,7 @@ int run_llamacpp(const invocation& inv) {
                                {"rows", std::move(echoed_rows)},
                                {"shift", std::string(selfextend::to_string(shift))}};
     echo_model(echoed, choice);
-    write_json(inv.out, envelope("llamacpp", std::move(echoed), to_json(report)));
+    write_json(inv.out, json_envelope("llamacpp", std::move(echoed), to_json(report)));
   } else {
     render_text(inv.out, s, choice, report);
   }

@@ -23,7 +23,7 @@ int run_models(const invocation& inv) {
     for (const selfextend::model_info& m : presets) models.emplace_back(to_json(m));
     boost::json::object result;
     result["models"] = std::move(models);
-    write_json(inv.out, envelope("models", {}, std::move(result)));
+    write_json(inv.out, json_envelope("models", {}, std::move(result)));
     return exit_ok;
   }
   inv.out << std::left << std::setw(17) << "name" << std::right << std::setw(8) << "context" << std::setw(11)

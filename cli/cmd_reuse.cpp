@@ -117,7 +117,7 @@ int run_reuse(const invocation& inv) {
                                {"shift", std::string(selfextend::to_string(params.extension.shift))}};
     echo_model(echoed, choice);
     echoed["svg"] = svg ? boost::json::value(*svg) : boost::json::value(nullptr);
-    write_json(inv.out, envelope("reuse", std::move(echoed), to_json(stats)));
+    write_json(inv.out, json_envelope("reuse", std::move(echoed), to_json(stats)));
   } else {
     render_text(inv.out, stats, choice, buckets.value_or(16));
     if (svg) inv.out << "\nwrote " << *svg << "\n";

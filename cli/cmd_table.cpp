@@ -136,8 +136,8 @@ int run_table(const invocation& inv) {
     for (const auto& a : s.arrays)
       arrays.emplace_back(boost::json::object{{"name", a.name}, {"dtype", a.dtype},
                                               {"shape", boost::json::array(a.shape.begin(), a.shape.end())}});
-    write_json(inv.out, envelope("table", std::move(params),
-                                 boost::json::object{{"output", *output}, {"bytes", s.bytes}, {"arrays", std::move(arrays)}}));
+    write_json(inv.out, json_envelope(selfextend::table_document_command, std::move(params),
+                                      boost::json::object{{"output", *output}, {"bytes", s.bytes}, {"arrays", std::move(arrays)}}));
   } else {
     inv.out << "wrote " << *output << " (" << selfextend::to_string(r.format) << ", " << grouped(s.bytes) << " bytes): "
             << selfextend::to_string(r.layout) << " layout, " << selfextend::to_string(r.phase) << ", G = "

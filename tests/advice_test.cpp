@@ -242,6 +242,23 @@ TEST(AdviceTest, MaxGroupBelowNeedOffersBestEffortThatDoesNotFit) {
   EXPECT_EQ(326, a.min_group_for_capacity);
 }
 
+TEST(AdviceTest, ValidateReportsEveryRuleWithoutThrowing) {
+  EXPECT_TRUE(selfextend::validate(advice_request{}).empty());
+  advice_request req;
+  req.context = 1;
+  req.tokens = 0;
+  req.window = 0;
+  req.group = 0;
+  req.max_group = 0;
+  req.top = 0;
+  std::vector<std::string> messages;
+  for (const selfextend::issue& i : selfextend::validate(req)) messages.push_back(i.message());
+  EXPECT_EQ((std::vector<std::string>{"context = 1: must be at least 2", "tokens = 0: must be at least 1",
+                                      "window = 0: must be at least 1", "group = 0: must be at least 1",
+                                      "max_group = 0: must be at least 1", "top = 0: must be at least 1"}),
+            messages);
+}
+
 TEST(AdviceTest, InvalidRequestsNameTheirFields) {
   advice_request req;
   req.context = 4096;

@@ -599,6 +599,128 @@ TEST(AttentionTest, KernelNamesRoundTrip) {
   EXPECT_EQ(simd_level::sse2, selfextend::tiled_attention_simd(simd_level::sse2));
 }
 
+namespace {
+
+/// Scaled-model cases shared by the tiled and the PyTorch cross-checks: a rule, its spelling for
+/// attention_torch_check.py, and a shape where the rule changes some pairs and keeps others.
+struct scaled_case {
+  attention_shape shape;
+  std::int64_t group, window;
+  shift_rule shift;
+  rope_style style;
+  selfextend::rope_rule rule;
+  std::string torch_rule;
+};
+
+std::vector<scaled_case> scaled_cases() {
+  std::vector<scaled_case> cases;
+  // Filled field by field: GCC 12 misreads a braced scaled_case's optional as uninitialised.
+  const auto add = [&](attention_shape shape, std::int64_t group, std::int64_t window, shift_rule shift,
+                       rope_style style, double theta, std::int64_t rotary, std::int64_t max_positions,
+                       const selfextend::rope_scaling& scaling, std::string torch_rule) {
+    scaled_case c;
+    c.shape = shape;
+    c.group = group;
+    c.window = window;
+    c.shift = shift;
+    c.style = style;
+    c.rule.theta = theta;
+    c.rule.rotary_dims = rotary;
+    c.rule.max_position_embeddings = max_positions;
+    c.rule.scaling = scaling;
+    c.torch_rule = std::move(torch_rule);
+    cases.push_back(std::move(c));
+  };
+  selfextend::rope_scaling llama3;
+  llama3.type = selfextend::rope_scaling_type::llama3;
+  llama3.factor = 8;
+  llama3.low_freq_factor = 1;
+  llama3.high_freq_factor = 4;
+  llama3.original_context = 64;  // wavelengths 6..2e5: some pairs kept, some blended, most divided
+  add({2, 1, 60, 60, 32}, 4, 8, shift_rule::integer, rope_style::neox, 500000.0, 32, 512, llama3,
+      "llama3:factor=8,low_freq_factor=1,high_freq_factor=4,original=64");
+  selfextend::rope_scaling yarn;
+  yarn.type = selfextend::rope_scaling_type::yarn;
+  yarn.factor = 4;
+  yarn.original_context = 16;
+  yarn.mscale = 0.8;
+  yarn.mscale_all_dim = 1.0;  // attention factor (0.08 ln 4 + 1) / (0.1 ln 4 + 1) != 1
+  add({3, 1, 1, 50, 32}, 5, 12, shift_rule::fractional, rope_style::gptj, 10000.0, 16, 64, yarn,
+      "yarn:factor=4,original=16,mscale=0.8,mscale_all_dim=1");  // decode, partial rotary
+  selfextend::rope_scaling yarn_plain = yarn;
+  yarn_plain.mscale.reset();
+  yarn_plain.mscale_all_dim.reset();
+  add({2, 2, 45, 45, 16}, 3, 6, shift_rule::integer, rope_style::neox, 10000.0, 16, 64, yarn_plain,
+      "yarn:factor=4,original=16");
+  selfextend::rope_scaling longrope;
+  longrope.type = selfextend::rope_scaling_type::longrope;
+  longrope.factor = 8;
+  longrope.original_context = 32;
+  for (int c = 0; c < 8; ++c) {
+    longrope.short_factor.push_back(1.0 + 0.05 * c);
+    longrope.long_factor.push_back(1.0 + 1.5 * c);
+  }
+  add({2, 2, 40, 40, 16}, 4, 6, shift_rule::fractional, rope_style::neox, 10000.0, 16, 256, longrope,
+      "longrope:factor=8,original=32");  // 40 keys > 32: long factors
+  add({2, 1, 32, 32, 16}, 4, 6, shift_rule::integer, rope_style::gptj, 10000.0, 16, 256, longrope,
+      "longrope:factor=8,original=32");  // exactly the window: short factors
+  selfextend::rope_scaling dynamic;
+  dynamic.type = selfextend::rope_scaling_type::dynamic;
+  dynamic.factor = 2;
+  add({1, 1, 70, 70, 16}, 5, 10, shift_rule::integer, rope_style::neox, 10000.0, 16, 32, dynamic,
+      "dynamic:factor=2,max_position_embeddings=32");
+  selfextend::rope_scaling linear;
+  linear.type = selfextend::rope_scaling_type::linear;
+  linear.factor = 2;
+  add({2, 1, 33, 33, 20}, 3, 7, shift_rule::fractional, rope_style::gptj, 10000.0, 8, 64, linear,
+      "linear:factor=2");
+  return cases;
+}
+
+attention_params scaled_params(const scaled_case& c) {
+  attention_params p;
+  p.shape = c.shape;
+  p.extension = {c.group, c.window, c.shift};
+  p.rope = selfextend::rope_params_for(c.rule, c.shape.key_tokens, c.style);
+  return p;
+}
+
+}  // namespace
+
+TEST(AttentionTest, TiledEqualsReferenceOnScaledModels) {
+  std::mt19937_64 rng(53);
+  for (const scaled_case& c : scaled_cases()) {
+    const attention_params p = scaled_params(c);
+    ASSERT_FALSE(p.rope.inv_freq.empty()) << c.torch_rule;
+    const inputs x = random_inputs(p.shape, rng);
+    expect_close(selfextend::reference_attention(p, x.q, x.k, x.v), selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()),
+                 tiled_atol, tiled_rtol, p);
+  }
+}
+
+TEST(AttentionTest, RopeParamsForARuleEvaluateItAtTheKeyCount) {
+  selfextend::rope_scaling longrope;
+  longrope.type = selfextend::rope_scaling_type::longrope;
+  longrope.factor = 8;
+  longrope.original_context = 32;
+  longrope.short_factor.assign(4, 1.0);
+  longrope.long_factor.assign(4, 2.0);
+  const selfextend::rope_rule rule{10000.0, 8, 256, longrope};
+  const selfextend::rope_params at_window = selfextend::rope_params_for(rule, 32, rope_style::neox);
+  const selfextend::rope_params past = selfextend::rope_params_for(rule, 33, rope_style::gptj, 16);
+  EXPECT_EQ(selfextend::theta_inverse_frequencies(10000.0, 8), at_window.inv_freq);
+  EXPECT_EQ(1.0 / (2.0 * std::pow(10000.0, 2.0 / 8)), past.inv_freq[1]);
+  EXPECT_EQ(rope_style::gptj, past.style);
+  EXPECT_EQ(16, past.scale_base);
+  EXPECT_EQ(8, past.rotary_dims);
+  EXPECT_EQ(std::sqrt(1 + std::log(8.0) / std::log(32.0)), past.attention_factor);
+  // The default rule leaves the frequencies to theta.
+  const selfextend::rope_params plain = selfextend::rope_params_for({500000.0, 64, 8192, std::nullopt}, 100, rope_style::neox);
+  EXPECT_TRUE(plain.inv_freq.empty());
+  EXPECT_EQ(500000.0, plain.theta);
+  EXPECT_EQ(1.0, plain.attention_factor);
+}
+
 #ifdef PLANNER_SYSTEM_PYTHON
 TEST(AttentionTest, ReferenceMatchesIndependentPyTorchImplementation) {
   // tests/attention_torch_check.py computes the same attention with PyTorch in float64, the way
@@ -644,6 +766,52 @@ TEST(AttentionTest, ReferenceMatchesIndependentPyTorchImplementation) {
     const selfextend::npy_array out = selfextend::read_npy(dir / "out.npy", "out");
     ASSERT_EQ(q_shape, out.shape);
     expect_close(out.to_doubles(), selfextend::reference_attention(p, x.q, x.k, x.v), 1e-12, 1e-10, p);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AttentionTest, KernelsOnScaledModelsMatchIndependentPyTorchImplementation) {
+  // attention_torch_check.py computes each rule's frequencies and attention factor itself, from
+  // transformers' formulas, and applies the factor to cos and sin as transformers does.
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("sxplan-torch-scaled-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::mt19937_64 rng(59);
+  for (const scaled_case& c : scaled_cases()) {
+    const attention_params p = scaled_params(c);
+    const inputs x = random_inputs(p.shape, rng);
+    const std::vector<std::int64_t> q_shape{c.shape.heads, c.shape.query_tokens, c.shape.head_dim};
+    const std::vector<std::int64_t> kv_shape{c.shape.kv_heads, c.shape.key_tokens, c.shape.head_dim};
+    selfextend::write_npy(dir / "q.npy", selfextend::npy_array::from(std::span<const double>(x.q), q_shape));
+    selfextend::write_npy(dir / "k.npy", selfextend::npy_array::from(std::span<const double>(x.k), kv_shape));
+    selfextend::write_npy(dir / "v.npy", selfextend::npy_array::from(std::span<const double>(x.v), kv_shape));
+    if (c.rule.scaling && !c.rule.scaling->short_factor.empty()) {
+      const std::vector<std::int64_t> pairs{static_cast<std::int64_t>(c.rule.scaling->short_factor.size())};
+      selfextend::write_npy(dir / "short_factor.npy",
+                            selfextend::npy_array::from(std::span<const double>(c.rule.scaling->short_factor), pairs));
+      selfextend::write_npy(dir / "long_factor.npy",
+                            selfextend::npy_array::from(std::span<const double>(c.rule.scaling->long_factor), pairs));
+    }
+    std::ostringstream theta;
+    theta.precision(17);
+    theta << c.rule.theta;
+    const std::string cmd = std::string(PLANNER_SYSTEM_PYTHON) + " " PLANNER_TESTS_SOURCE_DIR "/attention_torch_check.py " +
+                            dir.string() + " " + std::to_string(c.group) + " " + std::to_string(c.window) + " " +
+                            std::string(selfextend::to_string(c.shift)) + " " + std::string(selfextend::to_string(c.style)) +
+                            " " + std::to_string(c.rule.rotary_dims) + " " + theta.str() + " 0 " + c.torch_rule;
+    const int status = std::system(cmd.c_str());
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 77) GTEST_SKIP() << "python3-torch is not installed";
+    ASSERT_EQ(0, status) << cmd;
+    const std::vector<double> torch_out = selfextend::read_npy(dir / "out.npy", "out").to_doubles();
+    expect_close(torch_out, selfextend::reference_attention(p, x.q, x.k, x.v), 1e-12, 1e-10, p);
+    expect_close(torch_out, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()), tiled_atol, tiled_rtol, p);
+    // The same inputs rotated with plain theta differ from the model's attention.
+    attention_params plain = p;
+    plain.rope.inv_freq.clear();
+    plain.rope.attention_factor = 1;
+    const selfextend::verification wrong = selfextend::compare_outputs(
+        torch_out, selfextend::reference_attention(plain, x.q, x.k, x.v), p.shape.query_tokens, p.shape.head_dim, {});
+    EXPECT_FALSE(wrong.passed) << c.torch_rule << ": plain theta passes at max error " << wrong.max_abs_error;
   }
   std::filesystem::remove_all(dir);
 }

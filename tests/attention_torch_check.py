@@ -7,7 +7,13 @@ materialise the neighbor and the group score matrices in full, pick per pair wit
 apply the causal mask, softmax, multiply by v. float64 throughout so differences are the
 library's, not rounding. Exit code 77 when torch is missing (the test then skips).
 
-usage: attention_torch_check.py DIR GROUP WINDOW SHIFT(int|float) STYLE(neox|gptj) ROTARY THETA SCALE_BASE
+An optional RULE argument gives a frequency rule, computed here from transformers' formulas
+(modeling_rope_utils.py, the rope_parameters generation) in float64, the attention factor applied to
+cos and sin as transformers does: "TYPE:key=value,...", TYPE one of linear, dynamic, yarn, longrope,
+llama3; longrope reads short_factor.npy and long_factor.npy from DIR. The sequence length of the
+length-dependent rules is the number of keys.
+
+usage: attention_torch_check.py DIR GROUP WINDOW SHIFT(int|float) STYLE(neox|gptj) ROTARY THETA SCALE_BASE [RULE]
 """
 import math
 import sys
@@ -19,12 +25,63 @@ except ImportError:
     sys.exit(77)
 
 
-def rope(x, positions, rotary, theta, style):
-    """x: [H, N, D]; positions: [N] float64. Rotates the first `rotary` dims."""
+def frequencies(rule, d, rotary, theta, seq_len):
+    """(inv_freq [R/2], attention factor) of a rule string; the plain theta rule when None."""
+    exponents = torch.arange(0, rotary, 2, dtype=torch.float64) / rotary
+    plain = 1.0 / theta ** exponents
+    if rule is None:
+        return plain, 1.0
+    kind, _, args = rule.partition(":")
+    p = {key: float(value) for key, value in (item.split("=") for item in args.split(",") if item)}
+    factor = p.get("factor", 1.0)
+    if kind == "linear":
+        return plain / factor, 1.0
+    if kind == "dynamic":
+        mpe = p["max_position_embeddings"]
+        n = max(seq_len, mpe)
+        grown = theta * ((factor * n / mpe) - (factor - 1)) ** (rotary / (rotary - 2))
+        return 1.0 / grown ** exponents, 1.0
+    if kind == "yarn":
+        original = p["original"]
+        def mscale(scale, m=1.0):
+            return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
+        if "attention_factor" in p:
+            attention = p["attention_factor"]
+        elif p.get("mscale") and p.get("mscale_all_dim"):
+            attention = mscale(factor, p["mscale"]) / mscale(factor, p["mscale_all_dim"])
+        else:
+            attention = mscale(factor)
+        def correction(rotations):
+            return rotary * math.log(original / (rotations * 2 * math.pi)) / (2 * math.log(theta))
+        low = max(math.floor(correction(p.get("beta_fast", 32.0))), 0)
+        high = min(math.ceil(correction(p.get("beta_slow", 1.0))), rotary - 1)
+        if low == high:
+            high += 0.001
+        ramp = torch.clamp((torch.arange(rotary // 2, dtype=torch.float64) - low) / (high - low), 0, 1)
+        return plain / factor * ramp + plain * (1 - ramp), attention
+    if kind == "longrope":
+        original = p["original"]
+        name = "long_factor" if seq_len > original else "short_factor"
+        ext = torch.from_numpy(np.load(d + "/" + name + ".npy"))
+        attention = p.get("attention_factor",
+                          1.0 if factor <= 1 else math.sqrt(1 + math.log(factor) / math.log(original)))
+        return 1.0 / (ext * theta ** exponents), attention
+    if kind == "llama3":
+        original, low, high = p["original"], p["low_freq_factor"], p["high_freq_factor"]
+        wavelength = 2 * math.pi / plain
+        smooth = (original / wavelength - low) / (high - low)
+        blended = (1 - smooth) * plain / factor + smooth * plain
+        out = torch.where(wavelength > original / low, plain / factor, blended)
+        return torch.where(wavelength < original / high, plain, out), 1.0
+    raise SystemExit("unknown rule " + kind)
+
+
+def rope(x, positions, rotary, inv_freq, attention, style):
+    """x: [H, N, D]; positions: [N] float64. Rotates the first `rotary` dims; cos and sin carry
+    the attention factor, as transformers' rotary embeddings return them."""
     half = rotary // 2
-    inv_freq = theta ** (-2.0 * torch.arange(half, dtype=torch.float64) / rotary)
     angles = positions[:, None] * inv_freq[None, :]              # [N, R/2]
-    cos, sin = torch.cos(angles), torch.sin(angles)
+    cos, sin = torch.cos(angles) * attention, torch.sin(angles) * attention
     rot, rest = x[..., :rotary], x[..., rotary:]
     if style == "neox":
         a, b = rot[..., :half], rot[..., half:]
@@ -37,6 +94,7 @@ def rope(x, positions, rotary, theta, style):
 
 def main():
     d, group, window, shift, style, rotary, theta, scale_base = sys.argv[1:9]
+    rule = sys.argv[9] if len(sys.argv) > 9 else None
     group, window, rotary = int(group), int(window), int(rotary)
     theta, scale_base = float(theta), float(scale_base)
     q = torch.from_numpy(np.load(d + "/q.npy"))
@@ -56,8 +114,11 @@ def main():
     group_qpos = torch.floor(qpos / group) + shift_amount
     group_kpos = torch.floor(kpos / group)
 
-    q_neighbor, k_neighbor = rope(q, qpos, rotary, theta, style), rope(k, kpos, rotary, theta, style)
-    q_group, k_group = rope(q, group_qpos, rotary, theta, style), rope(k, group_kpos, rotary, theta, style)
+    inv_freq, attention = frequencies(rule, d, rotary, theta, nk)
+    def rotate(x, positions):
+        return rope(x, positions, rotary, inv_freq, attention, style)
+    q_neighbor, k_neighbor = rotate(q, qpos), rotate(k, kpos)
+    q_group, k_group = rotate(q, group_qpos), rotate(k, group_kpos)
     neighbor_scores = q_neighbor @ k_neighbor.transpose(1, 2) / math.sqrt(dim)   # [H, Nq, Nk]
     group_scores = q_group @ k_group.transpose(1, 2) / math.sqrt(dim)
     distance = qpos[:, None] - kpos[None, :]

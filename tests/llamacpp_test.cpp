@@ -372,6 +372,39 @@ TEST(LlamacppAdviceTest, RecommendedFlagsHoldForEverySplitOfPromptAndGeneration)
   }
 }
 
+TEST(LlamacppAdviceTest, ValidateReportsEveryRuleWithoutThrowing) {
+  const auto messages = [](const selfextend::llamacpp_advice_request& r) {
+    std::vector<std::string> out;
+    for (const selfextend::issue& i : selfextend::validate(r)) out.push_back(i.message());
+    return out;
+  };
+  EXPECT_TRUE(messages(advice_request(4096, 15800)).empty());
+  selfextend::llamacpp_advice_request bad = advice_request(4096, 2147483644, 1000, 3);
+  bad.max_group = 0;
+  EXPECT_EQ((std::vector<std::string>{
+                "tokens = 2147483644: must be at most 2147483643 (llama.cpp counts cells in int32)",
+                "window = 1000: must be a multiple of group (3) for llama.cpp (it asserts ga_w % ga_n == 0)",
+                "max_group = 0: must be at least 1"}),
+            messages(bad));
+  // A fixed prime W has no divisor G >= 2 up to max_group; with N <= L no grouping is needed.
+  selfextend::llamacpp_advice_request prime = advice_request(4096, 15800, 1021);
+  EXPECT_EQ((std::vector<std::string>{"window = 1021: has no divisor G in 2..64; llama.cpp requires ga_w to be a "
+                                      "multiple of ga_n"}),
+            messages(prime));
+  prime.tokens = 4000;
+  EXPECT_TRUE(messages(prime).empty());
+  // L = 3 leaves no window W < L that a G >= 2 divides among the candidates (W = 1).
+  EXPECT_EQ((std::vector<std::string>{"context = 3: must be at least 4 to choose a window for llama.cpp: ga_w must be "
+                                      "a multiple of ga_n >= 2 and smaller than context"}),
+            messages(advice_request(3, 10)));
+  EXPECT_THROW_MSG((void)selfextend::advise_llamacpp(advice_request(3, 10)), selfextend::invalid_params,
+                   "context = 3: must be at least 4 to choose a window for llama.cpp: ga_w must be a multiple of "
+                   "ga_n >= 2 and smaller than context");
+  const auto smallest = selfextend::advise_llamacpp(advice_request(4, 10));
+  EXPECT_EQ(2, smallest.ga_n);
+  EXPECT_EQ(2, smallest.ga_w);
+}
+
 TEST(LlamacppAdviceTest, ShortInputsNeedNoGroupingAndFixedFlagsAreChecked) {
   const auto a = selfextend::advise_llamacpp(advice_request(4096, 3000));
   EXPECT_FALSE(a.extension_needed);

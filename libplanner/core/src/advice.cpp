@@ -2,20 +2,23 @@
 #include <selfextend/advice.hpp>
 
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <cmath>
+#include <map>
 #include <string>
 #include <tuple>
 
 #include <selfextend/position_map.hpp>
 
+#include "advisor_core.hpp"
 #include "checked_math.hpp"
+#include "text.hpp"
 
 namespace selfextend {
 namespace {
 
 using detail::ceil_div;
+using detail::fixed;
+using detail::num;
 using detail::wide_int;
 
 void require_plan_for_context(std::int64_t context, std::int64_t tokens, const plan& p) {
@@ -37,15 +40,6 @@ bool reach_below(std::int64_t context, std::int64_t tokens, const plan& p, int n
   return wide_int{excess % p.group} * den < room * p.group;
 }
 
-std::string fixed(double value, int decimals) {
-  std::array<char, 64> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
-                                    std::chars_format::fixed, decimals);
-  return std::string(buffer.data(), result.ptr);
-}
-
-std::string num(std::int64_t v) { return std::to_string(v); }
-
 /// Smallest G (>= 1) with factor * (N - W) < G * (scale * L - factor * W), i.e. R < (scale/factor) L.
 std::optional<std::int64_t> min_group_for_fraction(std::int64_t context, std::int64_t tokens, std::int64_t window,
                                                    int scale, int factor) {
@@ -60,29 +54,6 @@ std::optional<std::int64_t> min_group_for_fraction(std::int64_t context, std::in
   const wide_int group = wide_int{tokens - window} * factor / slack + 1;
   if (group > wide_int{detail::int64_max}) return std::nullopt;
   return static_cast<std::int64_t>(group);
-}
-
-std::vector<std::int64_t> candidate_windows(std::int64_t context) {
-  // L/8 .. L/2 (the paper's feasible range for Llama-2 is 512..1536 of 4096, its choice 1024 = L/4).
-  std::vector<std::int64_t> windows;
-  for (const auto& [num_, den] : {std::pair{1, 4}, std::pair{1, 8}, std::pair{3, 8}, std::pair{1, 2}}) {
-    const std::int64_t w = context / den * num_;
-    if (w >= 1 && w < context && std::find(windows.begin(), windows.end(), w) == windows.end()) windows.push_back(w);
-  }
-  if (windows.empty()) windows.push_back(1);  // L = 2 or 3: W = 1 is the only useful choice
-  return windows;
-}
-
-double window_distance(std::int64_t window, std::int64_t context) {
-  // Distance from the paper's L/4 on a log scale: L/8 and L/2 are equally far from L/4.
-  return std::abs(std::log2(static_cast<double>(window) * 4.0 / static_cast<double>(context)));
-}
-
-std::string window_label(std::int64_t window, std::int64_t context) {
-  for (const auto& [n, d] : {std::pair{1, 8}, std::pair{1, 4}, std::pair{3, 8}, std::pair{1, 2}}) {
-    if (context % d == 0 && context / d * n == window) return "L" + std::string(n == 1 ? "" : "*" + num(n)) + "/" + num(d);
-  }
-  return fixed(static_cast<double>(window) / static_cast<double>(context), 3) + "*L";
 }
 
 }  // namespace
@@ -182,24 +153,142 @@ std::optional<std::int64_t> min_group_for_half(std::int64_t context, std::int64_
   return min_group_for_fraction(context, tokens, window, 1, 2);
 }
 
+std::vector<issue> validate(const advice_request& req) {
+  std::vector<issue> issues = detail::validate_search(detail::search_fields(req));
+  if (req.top < 1) issues.push_back({"top", num(req.top), "must be at least 1"});
+  return issues;
+}
+
 namespace {
 
-struct scored_plan {
-  ranked_plan ranked;
-  int tier = 0;             // 0: fits and meets the target; 1: fits only; 2: does not fit
-  double window_distance = 0;
+/// The smallest groups for one window.
+struct smallest_groups {
+  std::int64_t capacity = 1;
+  std::optional<std::int64_t> two_thirds;
+  std::optional<std::int64_t> half;
+  std::optional<std::int64_t> target;  ///< two_thirds or half, as the request asks
 };
 
-std::vector<std::string> reasons_for(const advice_request& req, const plan& p, const assessment& a,
-                                     std::int64_t bucket) {
+/// Computes the smallest groups once per window the advisor touches (its buckets, their nudged
+/// neighbours, the window the answer reports them for).
+class smallest_groups_by_window {
+ public:
+  explicit smallest_groups_by_window(const advice_request& req) : req_(req) {}
+  const smallest_groups& at(std::int64_t window) {
+    auto [it, inserted] = cache_.try_emplace(window);
+    if (inserted) {
+      smallest_groups& g = it->second;
+      g.capacity = min_group_for_capacity(req_.context, req_.tokens, window);
+      g.two_thirds = min_group_for_two_thirds(req_.context, req_.tokens, window);
+      g.half = min_group_for_half(req_.context, req_.tokens, window);
+      g.target = req_.target == target_fraction::half ? g.half : g.two_thirds;
+    }
+    return it->second;
+  }
+
+ private:
+  const advice_request& req_;
+  std::map<std::int64_t, smallest_groups> cache_;
+};
+
+/// One plan under consideration.
+struct candidate {
+  plan extension;
+  std::int64_t bucket = 0;                    ///< the window it came from; differs from W once nudged
+  std::optional<std::int64_t> divisor_after;  ///< offered as the smallest G above this target G dividing a fixed W
+  assessment judgement;
+  int tier = 0;  ///< 0: fits and meets the target; 1: fits only; 2: does not fit
+};
+
+/// The advisor's working state: the request, its target, and the smallest groups seen.
+struct search {
+  const advice_request& req;
+  detail::target_bound target;
+  smallest_groups_by_window groups;
+};
+
+/// Step 1: the plans to judge. Per window (the buckets, or the fixed W): the smallest groups that
+/// meet the target, fit, meet 2L/3 and meet L/2, within max_group (or the fixed G); with a fixed W
+/// that the target G does not divide, also the smallest G above it that does.
+std::vector<candidate> candidates(search& s) {
+  const advice_request& req = s.req;
+  std::vector<candidate> out;
+  const std::vector<std::int64_t> windows =
+      req.window ? std::vector<std::int64_t>{*req.window} : detail::candidate_windows(req.context);
+  for (const std::int64_t window : windows) {
+    const smallest_groups& smallest = s.groups.at(window);
+    std::vector<std::int64_t> groups;
+    if (req.group) {
+      groups.push_back(*req.group);
+    } else {
+      for (const std::optional<std::int64_t> g : {smallest.target, std::optional{smallest.capacity}, smallest.two_thirds, smallest.half})
+        if (g && *g <= req.max_group && std::find(groups.begin(), groups.end(), *g) == groups.end()) groups.push_back(*g);
+      // Nothing within max_group fits: offer max_group itself so the user sees how far off it is.
+      if (groups.empty()) groups.push_back(req.max_group);
+    }
+    for (const std::int64_t group : groups) out.push_back({{group, window, req.shift}, window, std::nullopt, {}, 0});
+    const std::optional<std::int64_t> target = smallest.target;
+    if (req.window && !req.group && target && *target <= req.max_group && window % *target != 0) {
+      for (std::int64_t g = *target + 1; g <= std::min(req.max_group, window); ++g) {
+        if (window % g == 0) {
+          out.push_back({{g, window, req.shift}, window, target, {}, 0});
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/// Step 2: the plan's judgement and tier.
+void score(const search& s, candidate& c) {
+  c.judgement = assess({s.req.context, s.req.tokens, c.extension});
+  c.tier = !c.judgement.fits ? 2 : (s.target.met_by(c.judgement) ? 0 : 1);
+}
+
+/// Step 3: LongLM's prefill (float shift) and decode (int shift) disagree unless G divides W, and
+/// llama.cpp rejects such plans: when W is ours to choose, try the multiples of G below and above
+/// it; one replaces the plan when it keeps the tier and every bound the plan kept so far meets,
+/// then the nearer multiple wins.
+void nudge(const search& s, candidate& c) {
+  const std::int64_t group = c.extension.group;
+  const std::int64_t window = c.extension.window;
+  if (s.req.window || window % group == 0) return;
+  const auto key = [&](const candidate& x) {
+    const int lost = int{c.judgement.satisfies_half && !x.judgement.satisfies_half} +
+                     int{c.judgement.satisfies_two_thirds && !x.judgement.satisfies_two_thirds};
+    const std::int64_t distance =
+        x.extension.window % group == 0 ? std::abs(x.extension.window - window) : detail::int64_max;
+    return std::tuple(x.tier, lost, distance);
+  };
+  const std::int64_t below = window / group * group;
+  for (const std::int64_t nudged : {below, below + group}) {
+    if (nudged < 1 || nudged >= s.req.context) continue;
+    candidate alt = c;
+    alt.extension.window = nudged;
+    score(s, alt);
+    if (key(alt) < key(c)) c = std::move(alt);
+  }
+}
+
+/// Step 4: fitting plans first, then those meeting the target; then W's bucket nearest L/4 (a
+/// nudged W keeps its bucket's place), the smaller G, the smaller W.
+void rank(std::vector<candidate>& all, std::int64_t context) {
+  const auto key = [context](const candidate& c) {
+    return std::tuple(c.tier, detail::distance_from_quarter(c.bucket, context), c.extension.group, c.extension.window);
+  };
+  std::stable_sort(all.begin(), all.end(), [&](const candidate& a, const candidate& b) { return key(a) < key(b); });
+}
+
+/// Step 5: the reasons for one ranked plan, most important first.
+std::vector<std::string> explain(search& s, const candidate& c) {
+  const advice_request& req = s.req;
   const std::int64_t L = req.context;
-  const bool half = req.target == target_fraction::half;
-  const std::int64_t group_for_capacity = min_group_for_capacity(L, req.tokens, p.window);
-  const std::optional<std::int64_t> group_for_target =
-      half ? min_group_for_half(L, req.tokens, p.window) : min_group_for_two_thirds(L, req.tokens, p.window);
-  const double target_value = half ? static_cast<double>(L) / 2.0 : 2.0 * static_cast<double>(L) / 3.0;
-  const std::string target_text = half ? "L/2" : "2L/3";
-  const bool meets = half ? a.satisfies_half : a.satisfies_two_thirds;
+  const plan& p = c.extension;
+  const assessment& a = c.judgement;
+  const smallest_groups& smallest = s.groups.at(p.window);
+  const std::string target_text = s.target.text();
+  const std::string target_value = fixed(s.target.value(), 1);
   std::vector<std::string> reasons;
   if (a.fits) {
     reasons.push_back("fits: largest relative position " + num(a.max_position) + " <= L-1 = " + num(L - 1) +
@@ -208,161 +297,87 @@ std::vector<std::string> reasons_for(const advice_request& req, const plan& p, c
     reasons.push_back("does not fit: largest relative position " + num(a.max_position) + " >= L = " + num(L) +
                       " (capacity " + num(a.capacity_exact) + " tokens < N = " + num(req.tokens) + ")");
   }
-  if (meets) {
-    reasons.push_back("effective reach R = " + fixed(a.effective_reach, 1) + " < " + target_text + " = " +
-                      fixed(target_value, 1) + ": only well-trained positions (the paper's empirical bound)");
+  if (s.target.met_by(a)) {
+    reasons.push_back("effective reach R = " + fixed(a.effective_reach, 1) + " < " + target_text + " = " + target_value +
+                      ": only well-trained positions (the paper's empirical bound)");
   } else {
-    reasons.push_back("effective reach R = " + fixed(a.effective_reach, 1) + " >= " + target_text + " = " +
-                      fixed(target_value, 1) + ": reaches less-trained positions of the window");
+    reasons.push_back("effective reach R = " + fixed(a.effective_reach, 1) + " >= " + target_text + " = " + target_value +
+                      ": reaches less-trained positions of the window");
   }
-  if (p.group == group_for_target) {
+  if (p.group == smallest.target) {
     reasons.push_back("G = " + num(p.group) + " is the smallest group with R < " + target_text + " for W = " +
                       num(p.window) + "; a larger G only coarsens the far positions");
-  } else if (p.group == group_for_capacity) {
+  } else if (p.group == smallest.capacity) {
     reasons.push_back("G = " + num(p.group) + " is the smallest group that fits for W = " + num(p.window) +
                       ": the finest grouping, but it uses positions up to " + num(a.max_position) +
                       ", which the paper finds less trained");
-  } else if (group_for_target && p.group > *group_for_target) {
+  } else if (smallest.target && p.group > *smallest.target) {
     reasons.push_back("G = " + num(p.group) + " is larger than needed for R < " + target_text + " (" +
-                      num(*group_for_target) + "): safer reach, coarser far positions");
+                      num(*smallest.target) + "): safer reach, coarser far positions");
   }
   if (!req.window) {
     // A nudged W is reported against the bucket it came from: "W = 1026, near L/4 = 1024".
-    const std::string head = "W = " + num(p.window) + (bucket == p.window ? " = " : ", near ");
-    const std::string bucket_text = window_label(bucket, L) + (bucket == p.window ? "" : " = " + num(bucket));
-    if (bucket * 4 == L) {
+    const std::string head = "W = " + num(p.window) + (c.bucket == p.window ? " = " : ", near ");
+    const std::string bucket_text = detail::window_label(c.bucket, L) + (c.bucket == p.window ? "" : " = " + num(c.bucket));
+    if (c.bucket * 4 == L) {
       reasons.push_back(head + bucket_text + ", the paper's choice for Llama-2 (1024 of 4096)");
-    } else if (bucket * 4 < L) {
+    } else if (c.bucket * 4 < L) {
       reasons.push_back(head + bucket_text + ": fewer exact neighbours than L/4, so a smaller G reaches the same bound");
     } else {
       reasons.push_back(head + bucket_text + ": more exact neighbours than L/4, at the price of a larger G");
     }
   }
-  if (p.group > req.max_group)
-    reasons.push_back("G = " + num(p.group) + " exceeds max_group = " + num(req.max_group));
+  if (p.group > req.max_group) reasons.push_back("G = " + num(p.group) + " exceeds max_group = " + num(req.max_group));
+  if (p.window != c.bucket)
+    reasons.push_back("W moved from " + num(c.bucket) + " to " + num(p.window) +
+                      ", a multiple of G: LongLM's prefill and decode shifts then agree and llama.cpp accepts the plan");
+  if (c.divisor_after)
+    reasons.push_back("G = " + num(p.group) + " is the smallest group >= " + num(*c.divisor_after) +
+                      " that divides W: LongLM's prefill and decode shifts agree and llama.cpp accepts it");
   return reasons;
 }
 
-void require_valid_request(const advice_request& req) {
-  std::vector<issue> issues;
-  if (req.context < 2) issues.push_back({"context", num(req.context), "must be at least 2"});
-  if (req.tokens < 1) issues.push_back({"tokens", num(req.tokens), "must be at least 1"});
-  if (req.window) {
-    if (*req.window < 1) issues.push_back({"window", num(*req.window), "must be at least 1"});
-    else if (req.context >= 2 && *req.window >= req.context)
-      issues.push_back({"window", num(*req.window), "must be smaller than context (" + num(req.context) + ")"});
-  }
-  if (req.group && *req.group < 1) issues.push_back({"group", num(*req.group), "must be at least 1"});
-  if (req.max_group < 1) issues.push_back({"max_group", num(req.max_group), "must be at least 1"});
-  if (req.top < 1) issues.push_back({"top", num(req.top), "must be at least 1"});
-  if (!issues.empty()) throw invalid_params(std::move(issues));
+/// N <= L and G free: G = 1 reads the text as trained.
+ranked_plan without_extension(const advice_request& req) {
+  const plan p{1, req.window.value_or(detail::candidate_windows(req.context).front()), req.shift};
+  ranked_plan r{p, assess({req.context, req.tokens, p}), {}};
+  r.reasons.push_back("N = " + num(req.tokens) + " <= L = " + num(req.context) +
+                      ": the model reads it without extension; no Self-Extend needed (G = 1)");
+  r.reasons.push_back("largest relative position " + num(r.judgement.max_position) + " <= L-1 = " + num(req.context - 1));
+  return r;
 }
 
 }  // namespace
 
 advice advise(const advice_request& req) {
-  require_valid_request(req);
-  const std::int64_t L = req.context;
-  const bool half = req.target == target_fraction::half;
+  if (std::vector<issue> issues = validate(req); !issues.empty()) throw invalid_params(std::move(issues));
+  search s{req, detail::target_bound(req.target, req.context), smallest_groups_by_window(req)};
   advice out;
-  out.extension_needed = req.tokens > L;
-
+  out.extension_needed = req.tokens > req.context;
   if (!out.extension_needed && !req.group) {
-    const std::int64_t window = req.window.value_or(candidate_windows(L).front());
-    const plan p{1, window, req.shift};
-    ranked_plan r{p, assess({L, req.tokens, p}), {}};
-    r.reasons.push_back("N = " + num(req.tokens) + " <= L = " + num(L) +
-                        ": the model reads it without extension; no Self-Extend needed (G = 1)");
-    r.reasons.push_back("largest relative position " + num(r.judgement.max_position) +
-                        " <= L-1 = " + num(L - 1));
-    out.recommended = r;
-    out.candidates.push_back(r);
+    out.candidates.push_back(without_extension(req));
   } else {
-    std::vector<std::int64_t> windows = req.window ? std::vector<std::int64_t>{*req.window} : candidate_windows(L);
-    std::vector<scored_plan> scored;
-    for (const std::int64_t window : windows) {
-      const std::int64_t g_capacity = min_group_for_capacity(L, req.tokens, window);
-      const std::optional<std::int64_t> g_two_thirds = min_group_for_two_thirds(L, req.tokens, window);
-      const std::optional<std::int64_t> g_half = min_group_for_half(L, req.tokens, window);
-      const std::optional<std::int64_t> g_target = half ? g_half : g_two_thirds;
-      std::vector<std::int64_t> groups;
-      if (req.group) {
-        groups.push_back(*req.group);
-      } else {
-        for (const std::optional<std::int64_t> g : {g_target, std::optional{g_capacity}, g_two_thirds, g_half}) {
-          if (g && *g <= req.max_group && std::find(groups.begin(), groups.end(), *g) == groups.end())
-            groups.push_back(*g);
-        }
-        // Nothing within max_group fits: offer max_group itself so the user sees how far off it is.
-        if (groups.empty()) groups.push_back(req.max_group);
-      }
-      const auto score = [&](const plan& p) {
-        scored_plan s;
-        s.ranked.extension = p;
-        s.ranked.judgement = assess({L, req.tokens, p});
-        s.ranked.reasons = reasons_for(req, p, s.ranked.judgement, window);
-        const bool meets = half ? s.ranked.judgement.satisfies_half : s.ranked.judgement.satisfies_two_thirds;
-        s.tier = !s.ranked.judgement.fits ? 2 : (meets ? 0 : 1);
-        // Rank by the window bucket the plan came from, so a nudged W keeps its bucket's place.
-        s.window_distance = window_distance(window, L);
-        return s;
-      };
-      for (const std::int64_t group : groups) {
-        scored_plan s = score({group, window, req.shift});
-        if (!req.window && window % group != 0) {
-          // LongLM's prefill (float shift) and decode (int shift) disagree unless G divides W, and
-          // llama.cpp rejects such plans: when W is ours to choose, move it to a multiple of G nearby.
-          const std::int64_t below = window / group * group;
-          for (const std::int64_t nudged : {below, below + group}) {
-            if (nudged < 1 || nudged >= L) continue;
-            scored_plan alt = score({group, nudged, req.shift});
-            // Keep the tier and every bound the original met; then the nearest multiple wins.
-            const auto key = [&](const scored_plan& c) {
-              const int lost = int{s.ranked.judgement.satisfies_half && !c.ranked.judgement.satisfies_half} +
-                               int{s.ranked.judgement.satisfies_two_thirds && !c.ranked.judgement.satisfies_two_thirds};
-              return std::tuple(c.tier, lost,
-                                c.ranked.extension.window % group == 0 ? std::abs(c.ranked.extension.window - window)
-                                                                       : detail::int64_max);
-            };
-            if (key(alt) < key(s)) s = std::move(alt);
-          }
-          if (s.ranked.extension.window != window)
-            s.ranked.reasons.push_back("W moved from " + num(window) + " to " + num(s.ranked.extension.window) +
-                                       ", a multiple of G: LongLM's prefill and decode shifts then agree and llama.cpp accepts the plan");
-        }
-        scored.push_back(std::move(s));
-      }
-      if (req.window && !req.group && g_target && *g_target <= req.max_group && window % *g_target != 0) {
-        // W is fixed and the target G does not divide it: also offer the smallest G >= target that does.
-        for (std::int64_t g = *g_target + 1; g <= std::min(req.max_group, window); ++g) {
-          if (window % g == 0) {
-            scored_plan s = score({g, window, req.shift});
-            s.ranked.reasons.push_back("G = " + num(g) + " is the smallest group >= " + num(*g_target) +
-                                       " that divides W: LongLM's prefill and decode shifts agree and llama.cpp accepts it");
-            scored.push_back(std::move(s));
-            break;
-          }
-        }
-      }
+    std::vector<candidate> all = candidates(s);
+    for (candidate& c : all) {
+      score(s, c);
+      nudge(s, c);
     }
-    std::stable_sort(scored.begin(), scored.end(), [](const scored_plan& a, const scored_plan& b) {
-      return std::tuple(a.tier, a.window_distance, a.ranked.extension.group, a.ranked.extension.window) <
-             std::tuple(b.tier, b.window_distance, b.ranked.extension.group, b.ranked.extension.window);
-    });
-    if (!out.extension_needed)
-      scored.front().ranked.reasons.insert(scored.front().ranked.reasons.begin(),
-                                           "N = " + num(req.tokens) + " <= L = " + num(L) +
-                                               ": no extension is needed; G = 1 would read it as trained");
-    for (const scored_plan& s : scored) {
+    rank(all, req.context);
+    for (const candidate& c : all) {
       if (static_cast<std::int64_t>(out.candidates.size()) >= req.top) break;
-      out.candidates.push_back(s.ranked);
+      out.candidates.push_back({c.extension, c.judgement, explain(s, c)});
     }
-    out.recommended = out.candidates.front();
+    if (!out.extension_needed)
+      out.candidates.front().reasons.insert(out.candidates.front().reasons.begin(),
+                                            "N = " + num(req.tokens) + " <= L = " + num(req.context) +
+                                                ": no extension is needed; G = 1 would read it as trained");
   }
+  out.recommended = out.candidates.front();
   out.window_for_min_groups = req.window.value_or(out.recommended.extension.window);
-  out.min_group_for_capacity = min_group_for_capacity(L, req.tokens, out.window_for_min_groups);
-  out.min_group_for_two_thirds = min_group_for_two_thirds(L, req.tokens, out.window_for_min_groups);
-  out.min_group_for_half = min_group_for_half(L, req.tokens, out.window_for_min_groups);
+  const smallest_groups& smallest = s.groups.at(out.window_for_min_groups);
+  out.min_group_for_capacity = smallest.capacity;
+  out.min_group_for_two_thirds = smallest.two_thirds;
+  out.min_group_for_half = smallest.half;
   return out;
 }
 

@@ -148,6 +148,18 @@ void require_valid(const attention_params& params) {
   if (std::vector<issue> issues = validate(params); !issues.empty()) throw invalid_params(std::move(issues));
 }
 
+rope_params rope_params_for(const rope_rule& rule, std::int64_t key_tokens, rope_style style, double scale_base) {
+  rope_params rope;
+  rope.theta = rule.theta;
+  rope.style = style;
+  rope.rotary_dims = rule.rotary_dims;
+  rope.scale_base = scale_base;
+  const rope_frequencies frequencies = evaluate_rope(rule, key_tokens);
+  if (rule.scaling) rope.inv_freq = frequencies.inv_freq;
+  rope.attention_factor = frequencies.attention_factor;
+  return rope;
+}
+
 namespace detail {
 
 std::string format_bytes(std::int64_t bytes) {

@@ -8,16 +8,17 @@
 #include <selfextend/llamacpp.hpp>
 
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <cmath>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 
 #include <selfextend/params.hpp>
 #include <selfextend/position_map.hpp>
 
+#include "advisor_core.hpp"
 #include "checked_math.hpp"
+#include "text.hpp"
 
 namespace selfextend {
 
@@ -25,14 +26,8 @@ namespace {
 
 using detail::wide_int;
 
-std::string num(std::int64_t v) { return std::to_string(v); }
-
-std::string fixed(double value, int decimals) {
-  std::array<char, 64> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
-                                    std::chars_format::fixed, decimals);
-  return std::string(buffer.data(), result.ptr);
-}
+using detail::fixed;
+using detail::num;
 
 void require_valid(const llamacpp_schedule& s) {
   if (std::vector<issue> issues = validate(s); !issues.empty()) throw invalid_params(std::move(issues));
@@ -332,26 +327,6 @@ llamacpp_report analyse_llamacpp(const llamacpp_schedule& s, std::span<const std
 
 namespace {
 
-void require_valid_request(const llamacpp_advice_request& req) {
-  std::vector<issue> issues;
-  if (req.context < 2) issues.push_back({"context", num(req.context), "must be at least 2"});
-  if (req.tokens < 1) issues.push_back({"tokens", num(req.tokens), "must be at least 1"});
-  else if (req.tokens > llamacpp_max_tokens - 4)
-    issues.push_back({"tokens", num(req.tokens), "must be at most " + num(llamacpp_max_tokens - 4) +
-                                                     " (llama.cpp counts cells in int32)"});
-  if (req.window) {
-    if (*req.window < 1) issues.push_back({"window", num(*req.window), "must be at least 1"});
-    else if (req.context >= 2 && *req.window >= req.context)
-      issues.push_back({"window", num(*req.window), "must be smaller than context (" + num(req.context) + ")"});
-  }
-  if (req.group && *req.group < 1) issues.push_back({"group", num(*req.group), "must be at least 1"});
-  if (req.group && req.window && *req.group > 1 && *req.window >= 1 && *req.window % *req.group != 0)
-    issues.push_back({"window", num(*req.window),
-                      "must be a multiple of group (" + num(*req.group) + ") for llama.cpp (it asserts ga_w % ga_n == 0)"});
-  if (req.max_group < 1) issues.push_back({"max_group", num(req.max_group), "must be at least 1"});
-  if (!issues.empty()) throw invalid_params(std::move(issues));
-}
-
 std::int64_t round_up(std::int64_t value, std::int64_t step) { return (value + step - 1) / step * step; }
 
 struct flag_candidate {
@@ -363,25 +338,20 @@ struct flag_candidate {
   double distance = 0;
 };
 
-std::string bucket_label(std::int64_t bucket, std::int64_t context) {
-  for (const auto& [n, d] : {std::pair{1, 4}, std::pair{1, 8}, std::pair{3, 8}, std::pair{1, 2}})
-    if (context / d * n == bucket) return (n == 1 ? "L/" : num(n) + "L/") + num(d);
-  return num(bucket);
-}
-
 }  // namespace
 
+std::vector<issue> validate(const llamacpp_advice_request& req) {
+  // Four cells more than N: llama-cli refuses a prompt longer than n_ctx - 4.
+  return detail::validate_search(detail::search_fields(req),
+                                 {llamacpp_max_tokens - 4, "(llama.cpp counts cells in int32)", true});
+}
+
 llamacpp_advice advise_llamacpp(const llamacpp_advice_request& req) {
-  require_valid_request(req);
+  if (std::vector<issue> issues = validate(req); !issues.empty()) throw invalid_params(std::move(issues));
   const std::int64_t L = req.context;
   const std::int64_t N = req.tokens;
-  const bool half = req.target == target_fraction::half;
-  const auto below_target = [&](std::int64_t position) {
-    // Exact rational comparison: position < L/2 or position < 2L/3.
-    return half ? wide_int{position} * 2 < L : wide_int{position} * 3 < wide_int{L} * 2;
-  };
-  const std::string target_text = half ? "L/2" : "2L/3";
-  const double target_value = half ? static_cast<double>(L) / 2.0 : 2.0 * static_cast<double>(L) / 3.0;
+  const detail::target_bound target(req.target, L);
+  const std::string target_text = target.text();
 
   llamacpp_advice a;
   a.ctx_size = round_up(N + 4, 256);
@@ -398,7 +368,7 @@ llamacpp_advice advise_llamacpp(const llamacpp_advice_request& req) {
     a.max_position = N - 1;
     a.default_batch_max_position = N - 1;
     a.fits = true;
-    a.meets_target = below_target(a.max_position);
+    a.meets_target = target.keeps_below(a.max_position);
     a.arguments = {"-c", num(a.ctx_size)};
     a.reasons.push_back("N = " + num(N) + " <= L = " + num(L) +
                         ": the model reads it without extension; leave --grp-attn-n at its default 1");
@@ -407,16 +377,7 @@ llamacpp_advice advise_llamacpp(const llamacpp_advice_request& req) {
     return a;
   }
 
-  std::vector<std::int64_t> buckets;
-  if (req.window) {
-    buckets.push_back(*req.window);
-  } else {
-    for (const auto& [n, d] : {std::pair{1, 4}, std::pair{1, 8}, std::pair{3, 8}, std::pair{1, 2}}) {
-      const std::int64_t w = L / d * n;
-      if (w >= 1 && w < L && std::find(buckets.begin(), buckets.end(), w) == buckets.end()) buckets.push_back(w);
-    }
-    if (buckets.empty()) buckets.push_back(1);
-  }
+  const std::vector<std::int64_t> buckets = req.window ? std::vector<std::int64_t>{*req.window} : detail::candidate_windows(L);
   std::vector<std::int64_t> groups;
   if (req.group) {
     groups.push_back(*req.group);
@@ -439,15 +400,13 @@ llamacpp_advice advise_llamacpp(const llamacpp_advice_request& req) {
       }
       cand.max_position = single_token_max(N, g, cand.window);
       const bool fits = cand.max_position <= L - 1;
-      cand.tier = !fits ? 2 : (below_target(cand.max_position) ? 0 : 1);
-      cand.distance = std::abs(std::log2(static_cast<double>(bucket) * 4.0 / static_cast<double>(L)));
+      cand.tier = !fits ? 2 : (target.keeps_below(cand.max_position) ? 0 : 1);
+      cand.distance = detail::distance_from_quarter(bucket, L);
       candidates.push_back(cand);
     }
   }
-  if (candidates.empty())
-    throw invalid_params("window", num(*req.window),
-                         "has no divisor G in 2.." + num(req.max_group) +
-                             "; llama.cpp requires ga_w to be a multiple of ga_n");
+  // validate() guarantees a candidate: a fixed W some G divides, or L >= 4 (W = 2, G = 2).
+  if (candidates.empty()) throw std::logic_error("advise_llamacpp: no candidate for a valid request");
   const auto key = [](const flag_candidate& c) {
     // Plans that do not fit are ranked by how far they overshoot, so the least bad one comes first.
     return std::tuple{c.tier, c.tier == 2 ? c.max_position : 0, c.distance, c.group, c.bucket - c.window};
@@ -474,24 +433,24 @@ llamacpp_advice advise_llamacpp(const llamacpp_advice_request& req) {
   }
   if (a.meets_target) {
     a.reasons.push_back("largest position " + num(a.max_position) + " < " + target_text + " = " +
-                        fixed(target_value, 1) + ": only the well-trained part of the window (the paper's empirical "
+                        fixed(target.value(), 1) + ": only the well-trained part of the window (the paper's empirical "
                         "bound, applied to llama.cpp's positions)");
   } else {
     a.reasons.push_back("largest position " + num(a.max_position) + " >= " + target_text + " = " +
-                        fixed(target_value, 1) + ": reaches less-trained positions of the window");
+                        fixed(target.value(), 1) + ": reaches less-trained positions of the window");
   }
   if (!req.group) {
     a.reasons.push_back("--grp-attn-n " + num(a.ga_n) + " is the smallest group " +
                         (a.meets_target ? "meeting " + target_text : std::string(a.fits ? "that fits" : "tried")) +
-                        " with W near " + (req.window ? num(best.bucket) : bucket_label(best.bucket, L)) +
+                        " with W near " + (req.window ? num(best.bucket) : detail::window_label(best.bucket, L)) +
                         "; a larger one only coarsens the far positions");
   }
   if (best.window != best.bucket) {
     a.reasons.push_back("--grp-attn-w " + num(a.ga_w) + " = " + num(a.ga_w / a.ga_n) + " * " + num(a.ga_n) +
-                        ": the multiple of G nearest " + bucket_label(best.bucket, L) + " = " + num(best.bucket) +
+                        ": the multiple of G nearest " + detail::window_label(best.bucket, L) + " = " + num(best.bucket) +
                         " from below (llama.cpp asserts ga_w % ga_n == 0)");
   } else {
-    a.reasons.push_back("--grp-attn-w " + num(a.ga_w) + " = " + (req.window ? "the window asked for" : bucket_label(best.bucket, L)) +
+    a.reasons.push_back("--grp-attn-w " + num(a.ga_w) + " = " + (req.window ? "the window asked for" : detail::window_label(best.bucket, L)) +
                         ", a multiple of G as llama.cpp asserts (ga_w % ga_n == 0)");
   }
   std::string batch_reason = "-b " + num(a.batch) + " (= W): every prompt chunk then lies inside one W-block, so " +

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include <selfextend/atomic_output.hpp>
+#include <selfextend/json_writer.hpp>
 #include <selfextend/npy.hpp>
 #include <selfextend/version.hpp>
 
@@ -326,24 +327,18 @@ void write_csv_table(sink& s, generator& g, std::vector<table_array_info>& info)
 void write_json_table(sink& s, generator& g, std::vector<table_array_info>& info) {
   const table_request& r = g.request();
   const auto arrays = arrays_of(r);
-  // The same envelope and layout as `sxplan <cmd> --json` (cli write_json): 2-space indent,
-  // number arrays on one line.
-  const boost::json::object params{{"tokens", r.tokens},
-                                   {"group", r.extension.group},
-                                   {"window", r.extension.window},
-                                   {"shift", std::string(to_string(r.extension.shift))},
-                                   {"phase", std::string(to_string(r.phase))},
-                                   {"layout", std::string(to_string(r.layout))},
-                                   {"format", std::string(to_string(r.format))}};
-  s.put("{\n  \"schema_version\": 1,\n  \"planner_version\": ");
-  s.put(boost::json::serialize(boost::json::value(version_string)));
-  s.put(",\n  \"command\": \"table\",\n  \"params\": {\n");
-  std::size_t k = 0;
-  for (const auto& [key, value] : params) {
-    s.put("    " + boost::json::serialize(boost::json::value(key)) + ": " + boost::json::serialize(value));
-    s.put(++k < params.size() ? ",\n" : "\n");
-  }
-  s.put("  },\n  \"result\": {\n    \"fractional_offset\": ");
+  // The envelope of every JSON document; only the result, which can hold millions of values, is
+  // streamed here, in write_json's layout (number arrays on one line).
+  const json_envelope_text frame = json_envelope_around_result(
+      table_document_command, boost::json::object{{"tokens", r.tokens},
+                                                  {"group", r.extension.group},
+                                                  {"window", r.extension.window},
+                                                  {"shift", std::string(to_string(r.extension.shift))},
+                                                  {"phase", std::string(to_string(r.phase))},
+                                                  {"layout", std::string(to_string(r.layout))},
+                                                  {"format", std::string(to_string(r.format))}});
+  s.put(frame.before_result);
+  s.put("{\n    \"fractional_offset\": ");
   s.number(fractional_offset(r.extension));
   for (const array_spec& a : arrays) {
     info.push_back({a.name, a.real ? "float64" : "int64", a.shape});
@@ -357,7 +352,8 @@ void write_json_table(sink& s, generator& g, std::vector<table_array_info>& info
     });
     s.put(rows ? "]\n    ]" : "]");
   }
-  s.put("\n  }\n}\n");
+  s.put("\n  }");
+  s.put(frame.after_result);
 }
 
 void write_c_header_table(sink& s, generator& g, std::vector<table_array_info>& info) {

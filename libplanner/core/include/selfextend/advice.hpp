@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include <selfextend/error.hpp>
 #include <selfextend/params.hpp>
 
 namespace selfextend {
@@ -100,11 +101,15 @@ struct advice {
   friend bool operator==(const advice&, const advice&) = default;
 };
 
+/// Every rule the request breaks (context >= 2, tokens >= 1, 1 <= window < context, group >= 1,
+/// max_group >= 1, top >= 1); empty when advise() accepts it. Never throws.
+[[nodiscard]] std::vector<issue> validate(const advice_request& request);
+
 /// Ranks (G, W) plans for reading `tokens` with a model trained on `context`.
 /// The ranking, documented in docs/advisor.md: plans that fit come first; among them those
 /// with R below the target fraction of L; then W nearest L/4 (the paper's 1024 for 4096);
 /// then the smallest such G (finer grouping keeps more positional detail).
-/// Throws invalid_params on invalid input (including max_group < 1, top < 1, a fixed W >= L).
+/// Throws invalid_params when validate(request) is not empty.
 [[nodiscard]] advice advise(const advice_request& request);
 
 }  // namespace selfextend

@@ -72,6 +72,15 @@ struct rope_params {
   friend bool operator==(const rope_params&, const rope_params&) = default;
 };
 
+/// The rotation of a model's frequency rule for a call over `key_tokens` keys: theta and rotary
+/// dims from the rule, inv_freq and attention_factor evaluated for key_tokens (the sequence length
+/// of the length-dependent rules, dynamic and longrope; evaluate_rope in rope.hpp). inv_freq stays
+/// empty for the default rule without GGUF rope_freqs. Throws invalid_params as evaluate_rope.
+/// Example: rope_params_for(rope_rule_of(find_model("llama-3.1-8b")), 20000, rope_style::neox)
+///          .inv_freq[63] == 500000^(-126/128) / 8.
+[[nodiscard]] rope_params rope_params_for(const rope_rule& rule, std::int64_t key_tokens, rope_style style,
+                                          double scale_base = 0);
+
 /// The widest vector unit tiled_attention may use (it never uses one the CPU lacks).
 enum class simd_level : std::uint8_t {
   automatic,  ///< the widest the CPU has

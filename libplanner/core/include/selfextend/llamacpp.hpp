@@ -156,11 +156,18 @@ struct llamacpp_advice {
   friend bool operator==(const llamacpp_advice&, const llamacpp_advice&) = default;
 };
 
+/// Every rule the request breaks; empty when advise_llamacpp() accepts it. Never throws. The rules
+/// of advice_request's validate() (bar top), plus llama.cpp's: tokens <= llamacpp_max_tokens - 4
+/// (llama-cli keeps 4 cells spare), a fixed window a multiple of a fixed group, and, with N > L
+/// and G free, a window some G >= 2 divides: a fixed W with a divisor in 2..max_group, or
+/// context >= 4 when W is chosen.
+[[nodiscard]] std::vector<issue> validate(const llamacpp_advice_request& request);
+
 /// Recommends --grp-attn-n, --grp-attn-w, -c and -b for reading N tokens through llama-cli with a
 /// model trained on L. Ranking: plans whose every position stays below L come first; among them,
 /// those whose largest position is below the target fraction of L; then W nearest L/4 (rounded to
-/// a multiple of G, as llama.cpp requires); then the smallest G. Throws invalid_params on bad input
-/// (a fixed W >= L, a fixed W not a multiple of a fixed G, max_group < 1, ...).
+/// a multiple of G, as llama.cpp requires); then the smallest G. Throws invalid_params when validate(request)
+/// is not empty.
 /// Example: {L = 4096, N = 15800} -> ga_n 9, ga_w 1017, -c 15872, -b 1017, largest position 2598.
 [[nodiscard]] llamacpp_advice advise_llamacpp(const llamacpp_advice_request& request);
 

@@ -30,6 +30,9 @@ enum class table_layout : std::uint8_t { tokens, dense };
 [[nodiscard]] std::string_view to_string(table_layout layout) noexcept;
 [[nodiscard]] std::optional<table_layout> parse_table_layout(std::string_view text) noexcept;
 
+/// The `command` of a JSON table file's envelope (json_writer.hpp), as `sxplan table --json` prints it.
+inline constexpr std::string_view table_document_command = "table";
+
 /// Everything that determines a table file's bytes.
 struct table_request {
   plan extension;                                      ///< G, W, shift
@@ -66,8 +69,8 @@ struct table_summary {
 using table_progress = std::function<void(std::int64_t done, std::int64_t total)>;
 
 /// Streams the table to `out` in request.format, generating it chunk by chunk (memory O(chunk)
-/// for the tokens layout, O(N) for one dense row). The JSON format is the `sxplan table --json`
-/// envelope (schema_version, planner_version, command, params, result) with the arrays under result.
+/// for the tokens layout, O(N) for one dense row). The JSON format is json_envelope's document
+/// (command table_document_command) with the arrays under result.
 /// Throws invalid_params when validate(request) is not empty; std::runtime_error when `out` fails.
 table_summary write_position_table(std::ostream& out, const table_request& request, const table_progress& progress = {});
 

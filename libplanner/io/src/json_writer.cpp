@@ -1,0 +1,158 @@
+// json_writer.cpp - the JSON envelope and the deterministic writer (docs/json.md).
+#include <selfextend/json_writer.hpp>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <ostream>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include <selfextend/version.hpp>
+
+namespace selfextend {
+
+namespace json = boost::json;
+
+json::object json_envelope(std::string_view command, json::object params, json::value result) {
+  json::object doc;
+  doc["schema_version"] = json_schema_version;
+  doc["planner_version"] = version_string;
+  doc["command"] = command;
+  doc["params"] = std::move(params);
+  doc["result"] = std::move(result);
+  return doc;
+}
+
+namespace {
+
+void write_string(std::ostream& out, json::string_view s) {
+  out << '"';
+  for (const char c : s) {
+    switch (c) {
+      case '"': out << "\\\""; break;
+      case '\\': out << "\\\\"; break;
+      case '\n': out << "\\n"; break;
+      case '\r': out << "\\r"; break;
+      case '\t': out << "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out << "\\u00" << "0123456789abcdef"[(c >> 4) & 0xf] << "0123456789abcdef"[c & 0xf];
+        } else {
+          out << c;
+        }
+    }
+  }
+  out << '"';
+}
+
+void write_double(std::ostream& out, double d) {
+  if (!std::isfinite(d)) {  // JSON has no NaN/Inf; the library never produces them in results
+    out << "null";
+    return;
+  }
+  std::array<char, 64> buffer{};
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), d);
+  std::string text(buffer.data(), result.ptr);
+  if (text.find_first_of(".eE") == std::string::npos) text += ".0";
+  out << text;
+}
+
+bool is_number_array(const json::array& a) {
+  for (const json::value& v : a)
+    if (!v.is_number() && !v.is_null() && !v.is_bool()) return false;
+  return true;
+}
+
+/// Writes `v` at nesting depth `indent`. Reaching `hole` (if any) writes nothing and records where
+/// it stands in `hole_at`, so json_envelope_around_result can split the text there.
+class writer {
+ public:
+  writer(std::ostream& out, const json::value* hole) : out_(out), hole_(hole) {}
+  [[nodiscard]] std::streampos hole_at() const { return hole_at_; }
+
+  void value(const json::value& v, int indent) {
+    if (&v == hole_) {
+      hole_at_ = out_.tellp();
+      return;
+    }
+    switch (v.kind()) {
+      case json::kind::null: out_ << "null"; break;
+      case json::kind::bool_: out_ << (v.get_bool() ? "true" : "false"); break;
+      case json::kind::int64: out_ << v.get_int64(); break;
+      case json::kind::uint64: out_ << v.get_uint64(); break;
+      case json::kind::double_: write_double(out_, v.get_double()); break;
+      case json::kind::string: write_string(out_, v.get_string()); break;
+      case json::kind::array: array(v.get_array(), indent); break;
+      case json::kind::object: object(v.get_object(), indent); break;
+    }
+  }
+
+ private:
+  void array(const json::array& a, int indent) {
+    if (a.empty()) {
+      out_ << "[]";
+      return;
+    }
+    if (is_number_array(a)) {  // numbers stay on one line: tables can have millions of them
+      out_ << '[';
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        if (i) out_ << ", ";
+        value(a[i], indent + 1);
+      }
+      out_ << ']';
+      return;
+    }
+    out_ << "[\n";
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      out_ << pad(indent + 1);
+      value(a[i], indent + 1);
+      out_ << (i + 1 < a.size() ? ",\n" : "\n");
+    }
+    out_ << pad(indent) << ']';
+  }
+
+  void object(const json::object& o, int indent) {
+    if (o.empty()) {
+      out_ << "{}";
+      return;
+    }
+    out_ << "{\n";
+    std::size_t i = 0;
+    for (const auto& [key, member] : o) {
+      out_ << pad(indent + 1);
+      write_string(out_, key);
+      out_ << ": ";
+      value(member, indent + 1);
+      out_ << (++i < o.size() ? ",\n" : "\n");
+    }
+    out_ << pad(indent) << '}';
+  }
+
+  static std::string pad(int indent) { return std::string(static_cast<std::size_t>(indent) * 2, ' '); }
+
+  std::ostream& out_;
+  const json::value* hole_;
+  std::streampos hole_at_ = -1;
+};
+
+}  // namespace
+
+void write_json(std::ostream& out, const json::value& value) {
+  writer(out, nullptr).value(value, 0);
+  out << '\n';
+}
+
+json_envelope_text json_envelope_around_result(std::string_view command, json::object params) {
+  const json::value doc = json_envelope(command, std::move(params), nullptr);
+  std::ostringstream text;
+  writer w(text, &doc.get_object().at("result"));
+  w.value(doc, 0);
+  text << '\n';
+  const std::string all = text.str();
+  const auto split = static_cast<std::size_t>(w.hole_at());
+  return {all.substr(0, split), all.substr(split)};
+}
+
+}  // namespace selfextend
