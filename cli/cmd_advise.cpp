@@ -9,6 +9,7 @@
 #include <selfextend/llamacpp.hpp>
 
 #include "choices.hpp"
+#include "search_options.hpp"
 #include "commands.hpp"
 #include "json_llamacpp.hpp"
 #include "json_output.hpp"
@@ -17,21 +18,16 @@ namespace sxplan {
 
 namespace {
 
-/// --target two_thirds|half, or `fallback` when absent.
-selfextend::target_fraction target_option(const po::variables_map& vm, selfextend::target_fraction fallback) {
-  return vm.count("target") ? target_choice(vm["target"].as<std::string>()) : fallback;
-}
-
-/// The inputs both runtimes' advisors share (LongLM's advice_request, llama.cpp's request):
-/// L, N, an optional fixed W and G, the target bound and the largest G.
+/// The inputs both runtimes' advisors share (search_options.hpp), from their flags.
 template <class Request>
 void read_search_options(const po::variables_map& vm, const model_choice& choice, Request& req) {
-  req.context = choice.model.context;
-  req.tokens = required_int64(vm, "tokens");
-  req.window = optional_int64(vm, "window");
-  req.group = optional_int64(vm, "group");
-  req.target = target_option(vm, req.target);
-  req.max_group = optional_int64(vm, "max-group").value_or(req.max_group);
+  search_options o;
+  o.tokens = required_int64(vm, "tokens");
+  o.window = optional_int64(vm, "window");
+  o.group = optional_int64(vm, "group");
+  if (vm.count("target")) o.target = vm["target"].as<std::string>();
+  o.max_group = optional_int64(vm, "max-group");
+  apply_search_options(o, choice.model.context, req);
 }
 
 /// The params echo of read_search_options' inputs, in docs/json.md's order; each runtime appends its own.

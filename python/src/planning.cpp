@@ -18,6 +18,7 @@
 #include "json_output.hpp"
 #include "json_reuse.hpp"
 #include "json_tables.hpp"
+#include "search_options.hpp"
 
 namespace sxpy {
 
@@ -40,15 +41,16 @@ py::object check(py::object tokens, py::object group, py::object window, py::kwa
   return to_python(sxplan::to_json(selfextend::assess(params)));
 }
 
-/// The inputs both runtimes' advisors share, as `sxplan advise` reads them (cmd_advise.cpp).
+/// The inputs both runtimes' advisors share (search_options.hpp), from the arguments.
 template <class Request>
 void read_search_options(keywords& kw, const model_choice& choice, py::handle tokens, Request& req) {
-  req.context = choice.model.context;
-  req.tokens = int64_arg("tokens", tokens);
-  req.window = optional_int64("window", kw.take("window"));
-  req.group = optional_int64("group", kw.take("group"));
-  if (const auto target = optional_text("target", kw.take("target"))) req.target = sxplan::target_choice(*target);
-  req.max_group = optional_int64("max_group", kw.take("max_group")).value_or(req.max_group);
+  sxplan::search_options o;
+  o.tokens = int64_arg("tokens", tokens);
+  o.window = optional_int64("window", kw.take("window"));
+  o.group = optional_int64("group", kw.take("group"));
+  o.target = optional_text("target", kw.take("target"));
+  o.max_group = optional_int64("max_group", kw.take("max_group"));
+  sxplan::apply_search_options(o, choice.model.context, req);
 }
 
 py::object advise(py::object tokens, py::kwargs kwargs) {
