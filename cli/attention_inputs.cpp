@@ -31,6 +31,14 @@ void add_attention_options(po::options_description& options) {
     ("rope-theta", po::value<std::string>()->value_name("T"), "RoPE base (default 10000)")
     ("rope-style", po::value<std::string>()->value_name("neox|gptj"), "RoPE pair layout (default neox, HF rotate_half)")
     ("rotary-dims", po::value<std::string>()->value_name("R"), "rotate only the first R dims (even; default D)")
+    ("model", po::value<std::string>()->value_name("NAME"),
+     "rotate as this preset does: theta, layout, rotary dims, frequency rule and attention factor")
+    ("config", po::value<std::string>()->value_name("PATH"), "rotate as a Hugging Face config.json states")
+    ("gguf", po::value<std::string>()->value_name("PATH"), "rotate as a GGUF file states (header and tensors)")
+    ("inv-freq", po::value<std::string>()->value_name("FILE.npy"),
+     "the inverse frequencies, 1-D <f4/<f8 of R/2 values > 0 (instead of theta)")
+    ("attention-factor", po::value<std::string>()->value_name("A"),
+     "multiply cos and sin by A > 0, as transformers' attention_scaling (default 1)")
     ("scale-base", po::value<std::string>()->value_name("S"),
      "log scaling: query at position i times max(1, ln(i+1)/ln S); S > 1 (default off)");
   add_shift_option(options);
@@ -62,24 +70,62 @@ void finite_or_throw(const std::string& key, const std::vector<T>& data, const s
 
 }  // namespace
 
+void require_valid_before_shape(const selfextend::attention_params& p, const std::optional<rope_choice>& model_rope) {
+  // rotary_dims needs head_dim: it is checked once the shape is known.
+  selfextend::attention_params early = p;
+  early.shape = {1, 1, 1, 1, 2};
+  early.rope.rotary_dims = 0;
+  // The frequencies' values are checked here; their count needs head_dim (checked below).
+  if (!early.rope.inv_freq.empty()) early.shape.head_dim = 2 * static_cast<std::int64_t>(early.rope.inv_freq.size());
+  if (model_rope) {  // the model's rule, checked before any tensor is read
+    if (std::vector<selfextend::issue> issues = selfextend::validate(model_rope->rule); !issues.empty())
+      throw invalid_params(std::move(issues));
+  }
+  if (std::vector<selfextend::issue> issues = selfextend::validate(early); !issues.empty())
+    throw invalid_params(std::move(issues));
+}
+
+void complete_attention_params(selfextend::attention_params& p, const std::optional<rope_choice>& model_rope,
+                               const std::string& q_source) {
+  if (model_rope) {
+    if (model_rope->head_dim.value_or(0) > 0 && *model_rope->head_dim != p.shape.head_dim)
+      throw invalid_params("q", q_source,
+                           "head_dim " + std::to_string(p.shape.head_dim) + " differs from the model's head_dim " +
+                               std::to_string(*model_rope->head_dim));
+    // The length-dependent rules (dynamic, longrope) are evaluated for the number of keys.
+    p.rope = selfextend::rope_params_for(model_rope->rule, p.shape.key_tokens, model_rope->style, p.rope.scale_base);
+  }
+  selfextend::require_valid(p);  // rotary_dims and inv_freq against head_dim
+}
+
 attention_inputs load_attention_inputs(const po::variables_map& vm, bool single) {
   attention_inputs in;
   selfextend::attention_params& p = in.params;
   // Parameters first: a bad flag is reported before any large file is read.
   p.extension = {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)};
+  if (names_model(vm)) in.model_rope = resolve_model_rope(vm);  // refuses --rope-theta & co. next to it
+  if (vm.count("inv-freq") && vm.count("rope-theta"))
+    throw invalid_params("rope_theta", vm["rope-theta"].as<std::string>(),
+                         "conflicts with --inv-freq: the frequencies are given");
   if (vm.count("rope-theta")) p.rope.theta = parse_double("rope_theta", vm["rope-theta"].as<std::string>());
+  if (vm.count("attention-factor"))
+    p.rope.attention_factor = parse_double("attention_factor", vm["attention-factor"].as<std::string>());
+  if (vm.count("inv-freq")) {
+    in.inv_freq_path = vm["inv-freq"].as<std::string>();
+    p.rope.inv_freq = read_inv_freq(vm);
+    if (p.rope.inv_freq.empty()) throw invalid_params("inv_freq", in.inv_freq_path, "holds no values");
+  }
+  if (in.model_rope) {
+    p.rope.style = in.model_rope->style;
+    p.rope.theta = in.model_rope->rule.theta;
+    p.rope.rotary_dims = in.model_rope->rule.rotary_dims;
+  }
   if (vm.count("rope-style")) p.rope.style = rope_style_choice(vm["rope-style"].as<std::string>());
   if (vm.count("rotary-dims")) p.rope.rotary_dims = parse_int64("rotary_dims", vm["rotary-dims"].as<std::string>());
   if (vm.count("scale-base")) p.rope.scale_base = parse_double("scale_base", vm["scale-base"].as<std::string>());
   if (const auto threads = optional_int64(vm, "threads")) p.threads = *threads;
   p.force = vm.count("force") > 0;
-  // Every rule that does not need the shape, checked on a stand-in shape before any file is read.
-  // (rotary_dims needs head_dim: it is checked once the files are read.)
-  selfextend::attention_params early = p;
-  early.shape = {1, 1, 1, 1, 2};
-  early.rope.rotary_dims = 0;
-  if (std::vector<selfextend::issue> issues = selfextend::validate(early); !issues.empty())
-    throw invalid_params(std::move(issues));
+  require_valid_before_shape(p, in.model_rope);
 
   selfextend::npy_array q = read_float_npy(vm, "q");
   selfextend::npy_array k = read_float_npy(vm, "k");
@@ -89,7 +135,7 @@ attention_inputs load_attention_inputs(const po::variables_map& vm, bool single)
   in.v_path = vm["v"].as<std::string>();
   in.q_dtype = q.dtype;
   p.shape = selfextend::make_attention_shape(q.shape, k.shape, v.shape);
-  selfextend::require_valid(p);  // rotary_dims against head_dim
+  complete_attention_params(p, in.model_rope, in.q_path);
   // Convert and drop each file image at once: peak memory stays near one copy of the inputs.
   if (single) {
     in.q = q.to_floats();
@@ -128,6 +174,13 @@ json::object echo_attention(const attention_inputs& in) {
   o["rope_style"] = std::string(selfextend::to_string(p.rope.style));
   o["rotary_dims"] = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
   o["scale_base"] = p.rope.scale_base > 0 ? json::value(p.rope.scale_base) : json::value(nullptr);
+  const auto* model = in.model_rope && in.model_rope->model ? &*in.model_rope->model : nullptr;
+  o["model"] = model && model->preset ? json::value(*model->preset) : json::value(nullptr);
+  o["config"] = model && model->config ? json::value(*model->config) : json::value(nullptr);
+  o["gguf"] = model && model->gguf ? json::value(*model->gguf) : json::value(nullptr);
+  o["rope_scaling"] = in.model_rope ? echo_rope_scaling(in.model_rope->rule.scaling) : json::value(nullptr);
+  o["inv_freq"] = in.inv_freq_path.empty() ? json::value(nullptr) : json::value(in.inv_freq_path);
+  o["attention_factor"] = p.rope.attention_factor;
   o["heads"] = p.shape.heads;
   o["kv_heads"] = p.shape.kv_heads;
   o["query_tokens"] = p.shape.query_tokens;
@@ -158,6 +211,10 @@ std::string describe_attention(const attention_inputs& in) {
                      ", " + std::string(selfextend::to_string(p.extension.shift)) + " shift; RoPE " +
                      std::string(selfextend::to_string(p.rope.style)) + ", theta " + fixed(p.rope.theta, 0) +
                      ", rotary dims " + std::to_string(p.rope.rotary_dims == 0 ? s.head_dim : p.rope.rotary_dims);
+  if (in.model_rope && in.model_rope->rule.scaling)
+    text += ", " + describe_rope_scaling(in.model_rope->rule.scaling) + " at " + grouped(s.key_tokens) + " keys";
+  if (!in.inv_freq_path.empty()) text += ", inv_freq from " + in.inv_freq_path;
+  if (p.rope.attention_factor != 1) text += ", attention factor " + fixed(p.rope.attention_factor, 6);
   if (p.rope.scale_base > 0) text += ", log scale base " + fixed(p.rope.scale_base, 1);
   return text;
 }

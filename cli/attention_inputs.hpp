@@ -2,6 +2,7 @@
 // q, k, v from .npy files, the params echo, and progress on stderr.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,21 +12,34 @@
 #include <selfextend/npy.hpp>
 
 #include "cli_common.hpp"
+#include "rope_options.hpp"
 
 namespace sxplan {
 
 /// Adds --q, --k, --v, --group, --window, --shift, --rope-theta, --rope-style, --rotary-dims,
-/// --scale-base, --threads, --force.
+/// --model, --config, --gguf, --inv-freq, --attention-factor, --scale-base, --threads, --force.
 void add_attention_options(po::options_description& options);
 
 /// q, k, v as read, with the resolved kernel parameters.
 struct attention_inputs {
   selfextend::attention_params params;
   std::string q_path, k_path, v_path;
+  std::optional<rope_choice> model_rope;  ///< --model/--config/--gguf: the model's rule
+  std::string inv_freq_path;               ///< --inv-freq, when given
   selfextend::npy_dtype q_dtype = selfextend::npy_dtype::f4;  ///< the output's dtype
   std::vector<float> q, k, v;          ///< filled by load_attention_inputs(vm, single precision)
   std::vector<double> qd, kd, vd;      ///< filled otherwise
 };
+
+/// Every rule of `p` that needs no tensor, checked on a stand-in shape before any tensor is read
+/// (rotary_dims' and inv_freq's counts need head_dim), and the model's rule. Throws invalid_params.
+/// Shared by `sxplan attend/verify` and the Python module.
+void require_valid_before_shape(const selfextend::attention_params& p, const std::optional<rope_choice>& model_rope);
+
+/// Once p.shape is known: the model's head_dim against q's (`q_source` names q in the message), the
+/// model's rule evaluated for the number of keys (the length-dependent rules), then every rule.
+void complete_attention_params(selfextend::attention_params& p, const std::optional<rope_choice>& model_rope,
+                               const std::string& q_source);
 
 /// Reads the options and the three files: each must be <f4 or <f8, [H, N, D] or [N, D], finite.
 /// `single` selects which vectors get filled. Throws invalid_params naming the flag.

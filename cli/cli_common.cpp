@@ -68,14 +68,7 @@ void print_help(const invocation& inv, const std::string& synopsis, const std::s
 }
 
 std::int64_t parse_int64(const std::string& flag, const std::string& text) {
-  std::int64_t value = 0;
-  const char* first = text.data();
-  const char* last = text.data() + text.size();
-  if (first != last && *first == '+') ++first;
-  const auto [ptr, ec] = std::from_chars(first, last, value);
-  if (ec == std::errc::result_out_of_range) throw invalid_params(flag, text, "does not fit in 64 bits");
-  if (ec != std::errc() || ptr != last || first == last) throw invalid_params(flag, text, "must be an integer");
-  return value;
+  return selfextend::parse_integer(flag, text);
 }
 
 double parse_double(const std::string& flag, const std::string& text) {

@@ -41,8 +41,8 @@ po::variables_map parse(const invocation& inv, const po::options_description& op
 void print_help(const invocation& inv, const std::string& synopsis, const std::string& summary,
                 const po::options_description& options);
 
-/// Parses a signed 64-bit decimal integer for `--flag`, throwing invalid_params with the flag's
-/// name and the rule ("must be an integer", "does not fit in 64 bits").
+/// Parses a signed 64-bit decimal integer for `--flag` (the library's parse_integer, so every
+/// front end reads numbers alike), throwing invalid_params with the flag's name and the rule.
 std::int64_t parse_int64(const std::string& flag, const std::string& text);
 double parse_double(const std::string& flag, const std::string& text);
 /// The optional integer flag `flag`, if given.

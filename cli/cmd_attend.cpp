@@ -24,9 +24,10 @@ int run_attend(const invocation& inv) {
   const po::variables_map vm = parse(inv, options);
   if (vm.count("help")) {
     print_help(inv,
-               "--q Q.npy --k K.npy --v V.npy --group G --window W [--shift int|float] [--rope-theta T]\n"
-               "       [--rope-style neox|gptj] [--rotary-dims R] [--scale-base S] [--kernel reference|tiled]\n"
-               "       [--threads N] [--force] -o OUT.npy [--json]",
+               "--q Q.npy --k K.npy --v V.npy --group G --window W [--shift int|float]\n"
+               "       [--model NAME | --config PATH | --gguf PATH | [--rope-theta T | --inv-freq FILE.npy]\n"
+               "        [--rope-style neox|gptj] [--rotary-dims R] [--attention-factor A]] [--scale-base S]\n"
+               "       [--kernel reference|tiled] [--threads N] [--force] -o OUT.npy [--json]",
                "Run Self-Extend attention (DESIGN.md §3) on q, k, v and write the output.", options);
     return exit_ok;
   }

@@ -13,5 +13,6 @@ int run_reuse(const invocation& inv);
 int run_llamacpp(const invocation& inv);
 int run_attend(const invocation& inv);
 int run_verify(const invocation& inv);
+int run_rope(const invocation& inv);
 
 }  // namespace sxplan

@@ -27,6 +27,7 @@ const subcommand subcommands[] = {
     {"table", sxplan::run_table, "exact position tables for other runtimes (npy, safetensors, CSV, JSON, C)"},
     {"reuse", sxplan::run_reuse, "which pretrained positions a plan reuses, and how often"},
     {"llamacpp", sxplan::run_llamacpp, "positions llama.cpp's group attention assigns, against the exact map"},
+    {"rope", sxplan::run_rope, "a model's RoPE frequency rule: inv_freq, wavelengths, attention factor"},
     {"attend", sxplan::run_attend, "run Self-Extend attention on q, k, v (.npy)"},
     {"verify", sxplan::run_verify, "check a runtime's attention output against the reference"},
 };

@@ -2,10 +2,12 @@
 #include "main_window.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <climits>
 #include <exception>
 
 #include <QAction>
+#include <QAbstractTextDocumentLayout>
 #include <QApplication>
 #include <QCheckBox>
 #include <QCloseEvent>
@@ -22,7 +24,9 @@
 #include <QSettings>
 #include <QSignalBlocker>
 #include <QSlider>
-#include <QSpinBox>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QTextBrowser>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
@@ -30,6 +34,7 @@
 #include <QVBoxLayout>
 
 #include <selfextend/hf_config.hpp>
+#include <selfextend/llamacpp.hpp>
 #include <selfextend/position_map.hpp>
 #include <selfextend/reuse.hpp>
 #include <selfextend/version.hpp>
@@ -37,6 +42,8 @@
 #include "advice_view.hpp"
 #include "export_dialog.hpp"
 #include "gui_format.hpp"
+#include "int64_field.hpp"
+#include "llamacpp_panel.hpp"
 #include "map_view.hpp"
 #include "reuse_view.hpp"
 #include "verdict_strip.hpp"
@@ -47,22 +54,38 @@ namespace {
 
 const QString custom_context_key = QStringLiteral("#context");
 const QString config_key = QStringLiteral("#config");
-constexpr int group_slider_max = 64;  // the advisor's default max_group; the spin box goes further
+constexpr std::int64_t default_max_group = 64;  // the advisor's default max_group
+const QString invalid_field_style = QStringLiteral("QAbstractSpinBox { border: 2px solid #c62828; background: #fdecea; }");
 
 QString text_of(std::string_view s) { return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size())); }
+QString html_of(const std::string& s) { return QString::fromStdString(s).toHtmlEscaped(); }
 
-int to_spin(std::int64_t v) { return static_cast<int>(std::clamp<std::int64_t>(v, 0, INT_MAX)); }
+/// A read-only text block as tall as its text at the width it is given: it wraps at word
+/// boundaries and, for words wider than the panel (paths, JSON), anywhere, so nothing is clipped.
+class facts_browser : public QTextBrowser {
+ public:
+  explicit facts_browser(QWidget* parent) : QTextBrowser(parent) {
+    setWordWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
+    setFrameShape(QFrame::NoFrame);
+    setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
+    viewport()->setAutoFillBackground(false);
+    setOpenExternalLinks(false);
+    connect(document()->documentLayout(), &QAbstractTextDocumentLayout::documentSizeChanged, this, [this] { fit(); });
+  }
+  void fit() {
+    document()->setTextWidth(viewport()->width());
+    const int h = static_cast<int>(std::ceil(document()->size().height())) + 2 * frameWidth();
+    if (h != height()) setFixedHeight(h);
+  }
 
-QSpinBox* make_spin(QWidget* parent, const QString& name) {
-  auto* spin = new QSpinBox(parent);
-  spin->setObjectName(name);
-  spin->setAccessibleName(name);
-  // 0 is accepted on purpose: the library, not the widget, says what is wrong with it.
-  spin->setRange(0, INT_MAX);
-  spin->setGroupSeparatorShown(true);
-  spin->setAlignment(Qt::AlignRight);
-  return spin;
-}
+ protected:
+  void resizeEvent(QResizeEvent* event) override {
+    QTextBrowser::resizeEvent(event);
+    fit();
+  }
+};
 
 }  // namespace
 
@@ -76,19 +99,37 @@ main_window::main_window(const start_options& options, QWidget* parent) : QMainW
 
   main_splitter_ = new QSplitter(Qt::Horizontal, central);
   main_splitter_->setObjectName("main_splitter");
-  auto* panel = new QWidget(main_splitter_);
+  main_splitter_->setChildrenCollapsible(false);
+  // The inputs scroll when the window is short, so their height never sets the window's minimum.
+  panel_scroll_ = new QScrollArea(main_splitter_);
+  panel_scroll_->setObjectName("panel_scroll");
+  panel_scroll_->setWidgetResizable(true);
+  panel_scroll_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  panel_scroll_->setFrameShape(QFrame::NoFrame);
+  auto* panel = new QWidget(panel_scroll_);
   build_inputs(panel);
+  panel_scroll_->setWidget(panel);
+  panel_scroll_->setMinimumWidth(250);
+  panel_scroll_->setMaximumWidth(390);
   right_splitter_ = new QSplitter(Qt::Vertical, main_splitter_);
   right_splitter_->setObjectName("right_splitter");
+  right_splitter_->setChildrenCollapsible(false);
   views_splitter_ = new QSplitter(Qt::Horizontal, right_splitter_);
   views_splitter_->setObjectName("views_splitter");
+  views_splitter_->setChildrenCollapsible(false);
   reuse_ = new reuse_view(views_splitter_);
   map_ = new map_view(views_splitter_);
+  llamacpp_map_ = new map_view(views_splitter_);
+  llamacpp_map_->setObjectName("llamacpp_map_view");
+  llamacpp_map_->setAccessibleName("llama.cpp map view");
+  llamacpp_map_->hide();
   advice_ = new advice_view(right_splitter_);
+  llamacpp_panel_ = new llamacpp_panel(right_splitter_);
+  llamacpp_panel_->hide();
   right_splitter_->setStretchFactor(0, 3);
   right_splitter_->setStretchFactor(1, 1);
   right_splitter_->setSizes({620, 240});
-  views_splitter_->setSizes({520, 600});
+  views_splitter_->setSizes({520, 600, 600});
   main_splitter_->setStretchFactor(0, 0);
   main_splitter_->setStretchFactor(1, 1);
   outer->addWidget(main_splitter_, 1);
@@ -97,11 +138,24 @@ main_window::main_window(const start_options& options, QWidget* parent) : QMainW
   statusBar()->showMessage("Hover the views for exact values; double-click an advised plan to apply it.");
 
   connect(advice_, &advice_view::plan_chosen, this, &main_window::apply_plan);
+  connect(llamacpp_panel_, &llamacpp_panel::plan_chosen, this, [this](const selfextend::plan& p, std::int64_t batch) {
+    {
+      updating_ = true;
+      batch_field_->set_value(batch);
+      updating_ = false;
+    }
+    apply_plan(p);
+  });
 
   // Tab order follows reading order: model, lengths, plan, then the views.
-  const std::vector<QWidget*> chain = tab_chain();
+  const std::vector<QWidget*> chain = {model_combo_,    open_config_button_, context_field_,  tokens_field_,
+                                       group_field_,    group_slider_,       window_field_,   window_slider_,
+                                       shift_combo_,    runtime_combo_,      batch_field_,    max_group_field_,
+                                       keep_window_check_, reuse_,           map_,            llamacpp_map_,
+                                       advice_->table(), llamacpp_panel_->apply_button()};
   for (std::size_t k = 1; k < chain.size(); ++k) setTabOrder(chain[k - 1], chain[k]);
 
+  setMinimumSize(minimum_width, minimum_height);
   apply_options(options_);
   resize(1440, 900);
   if (options_.use_settings) restore_settings();
@@ -109,25 +163,49 @@ main_window::main_window(const start_options& options, QWidget* parent) : QMainW
 
 main_window::~main_window() = default;
 
+QLabel* main_window::add_message_row(QFormLayout* form, const QString& key) {
+  auto* label = new QLabel(form->parentWidget());
+  label->setObjectName("message_" + key);
+  label->setWordWrap(true);
+  label->setStyleSheet("color: #c62828;");
+  label->hide();
+  field_messages_[key] = label;
+  form->addRow(QString(), label);
+  return label;
+}
+
+main_window::number_row main_window::add_number_row(QFormLayout* form, const QString& label_text, const QString& key,
+                                                    const QString& tooltip, bool with_slider) {
+  QWidget* box = form->parentWidget();
+  number_row row;
+  row.field = new int64_field(key, box);
+  row.field->setToolTip(tooltip);
+  row.field->setProperty("base_tooltip", tooltip);
+  auto* label = new QLabel(label_text, box);
+  label->setBuddy(row.field);
+  form->addRow(label, row.field);
+  if (with_slider) {
+    row.slider = new QSlider(Qt::Horizontal, box);
+    row.slider->setObjectName(key + "_slider");
+    row.slider->setAccessibleName(key + " slider");
+    form->addRow(QString(), row.slider);
+  }
+  add_message_row(form, key);
+  return row;
+}
+
 void main_window::build_inputs(QWidget* panel) {
   auto* layout = new QVBoxLayout(panel);
   layout->setContentsMargins(0, 0, 4, 0);
   auto* box = new QGroupBox("Plan", panel);
   auto* form = new QFormLayout(box);
   form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
-  auto message_label = [&](const QString& key) {
-    auto* label = new QLabel(box);
-    label->setObjectName("message_" + key);
-    label->setWordWrap(true);
-    label->setStyleSheet("color: #c62828;");
-    label->hide();
-    field_messages_[key] = label;
-    return label;
-  };
 
   model_combo_ = new QComboBox(box);
   model_combo_->setObjectName("model");
   model_combo_->setAccessibleName("model");
+  model_combo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  model_combo_->setMinimumContentsLength(10);
   for (const selfextend::model_info& m : selfextend::model_presets())
     model_combo_->addItem(QString("%1  (L = %2)").arg(QString::fromStdString(m.name), grouped(m.context)),
                           QString::fromStdString(m.name));
@@ -138,57 +216,31 @@ void main_window::build_inputs(QWidget* panel) {
   open_config_button_ = new QPushButton("&Open config.json\u2026", box);
   open_config_button_->setToolTip("Read L and the RoPE settings from a Hugging Face config.json (Ctrl+O)");
   form->addRow(QString(), open_config_button_);
-  form->addRow(QString(), message_label("config"));
-  model_details_ = new QLabel(box);
-  model_details_->setWordWrap(true);
-  model_details_->setStyleSheet("color: #555555;");
-  model_details_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  form->addRow(QString(), model_details_);
+  add_message_row(form, "config");
+  model_facts_ = new facts_browser(box);
+  model_facts_->setObjectName("model_facts");
+  model_facts_->setAccessibleName("model facts");
+  model_facts_->setFocusPolicy(Qt::NoFocus);
+  form->addRow(model_facts_);
 
-  context_spin_ = make_spin(box, "context");
-  context_spin_->setToolTip("Pretrained context L (editable for a custom context)");
-  auto* context_label = new QLabel("&Context L:", box);
-  context_label->setBuddy(context_spin_);
-  form->addRow(context_label, context_spin_);
-  form->addRow(QString(), message_label("context"));
-
-  tokens_spin_ = make_spin(box, "tokens");
-  tokens_spin_->setToolTip("Target length N: prompt + generation, in tokens");
-  tokens_spin_->setSingleStep(256);
-  auto* tokens_label = new QLabel("&Tokens N:", box);
-  tokens_label->setBuddy(tokens_spin_);
-  form->addRow(tokens_label, tokens_spin_);
-  form->addRow(QString(), message_label("tokens"));
-
-  group_spin_ = make_spin(box, "group");
-  group_spin_->setToolTip("Group size G: far keys share one position per G tokens");
-  group_slider_ = new QSlider(Qt::Horizontal, box);
-  group_slider_->setObjectName("group_slider");
-  group_slider_->setAccessibleName("group slider");
-  group_slider_->setRange(1, group_slider_max);
+  context_field_ = add_number_row(form, "&Context L:", "context", "Pretrained context L (editable for a custom context)", false).field;
+  tokens_field_ = add_number_row(form, "&Tokens N:", "tokens", "Target length N: prompt + generation, in tokens", false).field;
+  tokens_field_->set_single_step(256);
+  const number_row group = add_number_row(form, "&Group G:", "group", "Group size G: far keys share one position per G tokens", true);
+  group_field_ = group.field;
+  group_slider_ = group.slider;
   group_slider_->setPageStep(4);
-  auto* group_label = new QLabel("&Group G:", box);
-  group_label->setBuddy(group_spin_);
-  form->addRow(group_label, group_spin_);
-  form->addRow(QString(), group_slider_);
-  form->addRow(QString(), message_label("group"));
-
-  window_spin_ = make_spin(box, "window");
-  window_spin_->setToolTip("Neighbor window W: keys nearer than W keep their exact position");
-  window_spin_->setSingleStep(64);
-  window_slider_ = new QSlider(Qt::Horizontal, box);
-  window_slider_->setObjectName("window_slider");
-  window_slider_->setAccessibleName("window slider");
+  const number_row window = add_number_row(form, "&Window W:", "window", "Neighbor window W: keys nearer than W keep their exact position", true);
+  window_field_ = window.field;
+  window_field_->set_single_step(64);
+  window_slider_ = window.slider;
   window_slider_->setSingleStep(16);
   window_slider_->setPageStep(128);
-  auto* window_label = new QLabel("&Window W:", box);
-  window_label->setBuddy(window_spin_);
-  form->addRow(window_label, window_spin_);
-  form->addRow(QString(), window_slider_);
-  form->addRow(QString(), message_label("window"));
 
   shift_combo_ = new QComboBox(box);
   shift_combo_->setObjectName("shift");
+  shift_combo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  shift_combo_->setMinimumContentsLength(10);
   shift_combo_->setAccessibleName("shift");
   shift_combo_->addItem("int: W \u2212 \u230aW/G\u230b (LongLM fixed)", QString("int"));
   shift_combo_->addItem("float: W \u2212 W/G (Llama.py prefill)", QString("float"));
@@ -196,31 +248,49 @@ void main_window::build_inputs(QWidget* panel) {
   shift_label->setBuddy(shift_combo_);
   form->addRow(shift_label, shift_combo_);
 
+  runtime_combo_ = new QComboBox(box);
+  runtime_combo_->setObjectName("runtime");
+  runtime_combo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  runtime_combo_->setMinimumContentsLength(10);
+  runtime_combo_->setAccessibleName("runtime");
+  runtime_combo_->addItem("LongLM (the exact map)", QString("longlm"));
+  runtime_combo_->addItem("llama.cpp (--grp-attn-n/-w)", QString("llamacpp"));
+  runtime_combo_->setToolTip("llama.cpp groups its KV cache in prompt chunks of -b tokens: its positions differ "
+                             "from the exact map, and -b decides how much");
+  auto* runtime_label = new QLabel("&Runtime:", box);
+  runtime_label->setBuddy(runtime_combo_);
+  form->addRow(runtime_label, runtime_combo_);
+  const number_row batch = add_number_row(form, "&Batch -b:", "batch", "llama.cpp's n_batch (-b): the prompt chunk size", false);
+  batch_field_ = batch.field;
+  batch_row_label_ = form->labelForField(batch_field_);
+
+  max_group_field_ = add_number_row(form, "Ma&x group:", "max_group",
+                                    "The largest G the advisor considers (the library's max_group)", false).field;
   keep_window_check_ = new QCheckBox("&Keep W when advising", box);
   keep_window_check_->setObjectName("keep_window");
   keep_window_check_->setToolTip("Ask the advisor for the best G at this W instead of choosing W too");
   form->addRow(QString(), keep_window_check_);
   layout->addWidget(box);
   layout->addStretch(1);
-  panel->setMinimumWidth(300);
-  panel->setMaximumWidth(380);
+  connect_inputs();
+}
 
+void main_window::connect_inputs() {
   connect(model_combo_, &QComboBox::currentIndexChanged, this, [this] { model_changed(); });
   connect(open_config_button_, &QPushButton::clicked, this, &main_window::open_config_dialog);
-  connect(context_spin_, &QSpinBox::valueChanged, this, [this](int v) {
-    if (updating_ || model_combo_->currentData().toString() != custom_context_key) return;
-    model_.context = v;
-    model_changed();
+  for (int64_field* field : {context_field_, tokens_field_, group_field_, window_field_, max_group_field_, batch_field_})
+    connect(field, &int64_field::edited, this, [this] { inputs_changed(); });
+  connect(group_slider_, &QSlider::valueChanged, this, [this](int position) {
+    if (!updating_) group_field_->set_value(group_range_.value_at(position));
   });
-  for (QSpinBox* spin : {tokens_spin_, group_spin_, window_spin_})
-    connect(spin, &QSpinBox::valueChanged, this, [this] { inputs_changed(); });
-  connect(group_slider_, &QSlider::valueChanged, this, [this](int v) {
-    if (!updating_) group_spin_->setValue(v);
-  });
-  connect(window_slider_, &QSlider::valueChanged, this, [this](int v) {
-    if (!updating_) window_spin_->setValue(v);
+  connect(window_slider_, &QSlider::valueChanged, this, [this](int position) {
+    if (!updating_) window_field_->set_value(window_range_.value_at(position));
   });
   connect(shift_combo_, &QComboBox::currentIndexChanged, this, [this] { inputs_changed(); });
+  connect(runtime_combo_, &QComboBox::currentIndexChanged, this, [this] {
+    update_mode();
+    inputs_changed();
+  });
   connect(keep_window_check_, &QCheckBox::toggled, this, [this] { inputs_changed(); });
 }
 
@@ -253,48 +323,83 @@ void main_window::build_menus() {
 }
 
 std::vector<QWidget*> main_window::tab_chain() const {
-  return {model_combo_,   open_config_button_, context_spin_, tokens_spin_,       group_spin_, group_slider_,
-          window_spin_,   window_slider_,      shift_combo_,  keep_window_check_, reuse_,      map_,
-          advice_->table()};
+  const std::vector<QWidget*> all = {model_combo_,    open_config_button_, context_field_,  tokens_field_,
+                                     group_field_,    group_slider_,       window_field_,   window_slider_,
+                                     shift_combo_,    runtime_combo_,      batch_field_,    max_group_field_,
+                                     keep_window_check_, reuse_,           map_,            llamacpp_map_,
+                                     advice_->table(), llamacpp_panel_->apply_button()};
+  // Tab skips what the current mode hides and what is disabled (Context with a preset).
+  std::vector<QWidget*> reachable;
+  for (QWidget* w : all)
+    if (w->isVisibleTo(this) && w->isEnabled()) reachable.push_back(w);
+  return reachable;
+}
+
+bool main_window::llamacpp_mode() const { return runtime_combo_->currentData().toString() == "llamacpp"; }
+
+void main_window::update_mode() {
+  const bool llama = llamacpp_mode();
+  batch_field_->setVisible(llama);
+  if (batch_row_label_) batch_row_label_->setVisible(llama);
+  reuse_->setVisible(!llama);
+  llamacpp_map_->setVisible(llama);
+  advice_->setVisible(!llama);
+  llamacpp_panel_->setVisible(llama);
+  max_group_field_->setToolTip(llama ? "The largest --grp-attn-n the llama.cpp advisor considers (max_group)"
+                                     : max_group_field_->property("base_tooltip").toString());
+  if (!llama) field_messages_.at("batch")->hide();
 }
 
 void main_window::apply_options(const start_options& options) {
   updating_ = true;
   // Defaults: the seed example (Llama-2, 15,800 tokens, W = 1024, G = 8).
   QString model = "llama-2-7b";
-  std::int64_t context = 4096, tokens = 15800, group = 8, window = 1024;
-  QString shift = "int";
+  QString context = grouped(4096), tokens = grouped(15800), group = grouped(8), window = grouped(1024);
+  QString max_group = grouped(default_max_group);
+  QString batch = grouped(selfextend::llamacpp_default_batch);
+  QString shift = "int", runtime = "longlm";
   std::optional<QString> config;
   if (options.use_settings) {
     const QSettings s;
     model = s.value("inputs/model", model).toString();
-    context = s.value("inputs/context", static_cast<qlonglong>(context)).toLongLong();
-    tokens = s.value("inputs/tokens", static_cast<qlonglong>(tokens)).toLongLong();
-    group = s.value("inputs/group", static_cast<qlonglong>(group)).toLongLong();
-    window = s.value("inputs/window", static_cast<qlonglong>(window)).toLongLong();
+    context = s.value("inputs/context", context).toString();
+    tokens = s.value("inputs/tokens", tokens).toString();
+    group = s.value("inputs/group", group).toString();
+    window = s.value("inputs/window", window).toString();
+    max_group = s.value("inputs/max_group", max_group).toString();
+    batch = s.value("inputs/batch", batch).toString();
     shift = s.value("inputs/shift", shift).toString();
+    runtime = s.value("inputs/runtime", runtime).toString();
     if (model == config_key) config = s.value("inputs/config").toString();
     keep_window_check_->setChecked(s.value("inputs/keep_window", false).toBool());
   }
   if (options.model) model = QString::fromStdString(*options.model);
   if (options.context) {
     model = custom_context_key;
-    context = *options.context;
+    context = grouped(*options.context);
   }
   if (options.config) {
     model = config_key;
     config = QString::fromStdString(*options.config);
   }
-  if (options.tokens) tokens = *options.tokens;
-  if (options.group) group = *options.group;
-  if (options.window) window = *options.window;
+  if (options.tokens) tokens = grouped(*options.tokens);
+  if (options.group) group = grouped(*options.group);
+  if (options.window) window = grouped(*options.window);
+  if (options.max_group) max_group = grouped(*options.max_group);
+  if (options.batch) batch = grouped(*options.batch);
   if (options.shift) shift = text_of(selfextend::to_string(*options.shift));
+  if (options.llamacpp) runtime = "llamacpp";
 
-  context_spin_->setValue(to_spin(context));
-  tokens_spin_->setValue(to_spin(tokens));
-  group_spin_->setValue(to_spin(group));
-  window_spin_->setValue(to_spin(window));
+  // Text as given: a remembered value the library refuses shows its message instead of being fixed up.
+  context_field_->set_text(context);
+  tokens_field_->set_text(tokens);
+  group_field_->set_text(group);
+  window_field_->set_text(window);
+  max_group_field_->set_text(max_group);
+  batch_field_->set_text(batch);
   shift_combo_->setCurrentIndex(std::max(0, shift_combo_->findData(shift)));
+  runtime_combo_->setCurrentIndex(std::max(0, runtime_combo_->findData(runtime)));
+  update_mode();
   updating_ = false;
   if (config && load_config(*config)) return;
   if (model == custom_context_key) {
@@ -352,111 +457,237 @@ void main_window::open_config_dialog() {
 
 void main_window::model_changed() {
   const QString key = model_combo_->currentData().toString();
-  if (key == custom_context_key) {
+  const bool custom = key == custom_context_key;
+  if (custom) {
     model_ = selfextend::model_info{};
     model_.name = "context";
-    model_.context = context_spin_->value();
+    model_.context = context_field_->value().value_or(0);
     model_.source = "custom";
   } else if (key != config_key) {
     model_ = selfextend::find_model(key.toStdString());
   }
   if (key != config_key) config_issue_.reset();
-  {
-    const QSignalBlocker block(context_spin_);
-    context_spin_->setValue(to_spin(model_.context));
+  if (!custom) {
+    updating_ = true;
+    context_field_->set_value(model_.context);
+    updating_ = false;
   }
-  context_spin_->setReadOnly(key != custom_context_key);
-  context_spin_->setButtonSymbols(key == custom_context_key ? QAbstractSpinBox::UpDownArrows
-                                                            : QAbstractSpinBox::NoButtons);
-  QString details;
-  if (key != custom_context_key) {
-    details = QString("L = %1 \u00b7 RoPE \u03b8 = %2 \u00b7 head dim %3 \u00b7 %4")
-                  .arg(grouped(model_.context), grouped(static_cast<std::int64_t>(model_.rope_theta)),
-                       grouped(model_.head_dim), QString::fromStdString(model_.source).toHtmlEscaped());
-    for (const std::string& w : model_.warnings)
-      details += "<br><span style='color:#8a4b00'>warning: " + QString::fromStdString(w).toHtmlEscaped() + "</span>";
-  }
-  model_details_->setText(details);
-  model_details_->setVisible(!details.isEmpty());
-  {
-    const QSignalBlocker block(window_slider_);
-    window_slider_->setRange(1, to_spin(std::max<std::int64_t>(1, model_.context - 1)));
-  }
+  // With a preset or a config, L is the model's: the field shows it and says why it cannot be typed.
+  context_field_->setEnabled(custom);
+  const QString base = custom ? context_field_->property("base_tooltip").toString()
+                              : QString("L comes from %1; choose \u201ccustom context L\u201d under Model to type one")
+                                    .arg(key == config_key ? QString("the config.json") : QString("the preset ") + key);
+  context_field_->setToolTip(base);
+  context_field_->setProperty("mode_tooltip", base);
+  update_model_facts();
   inputs_changed();
+}
+
+void main_window::update_model_facts() {
+  const QString key = model_combo_->currentData().toString();
+  if (key == custom_context_key) {
+    model_facts_->clear();
+    model_facts_->hide();
+    return;
+  }
+  QStringList lines;
+  lines << QString("<b>L = %1</b> (%2)").arg(grouped(model_.context), html_of(model_.source));
+  if (model_.max_position_embeddings != 0 && model_.max_position_embeddings != model_.context)
+    lines << QString("max_position_embeddings %1").arg(grouped(model_.max_position_embeddings));
+  for (const std::string& n : model_.notes) lines << html_of(n);
+  lines << QString("RoPE \u03b8 = %1 \u00b7 head dim %2")
+               .arg(grouped(static_cast<std::int64_t>(model_.rope_theta)), grouped(model_.head_dim));
+  if (model_.rope_scaling && model_.rope_scaling->type != selfextend::rope_scaling_type::none) {
+    const selfextend::rope_scaling& r = *model_.rope_scaling;
+    QString line = QString("RoPE scaling: %1, factor %2").arg(text_of(selfextend::to_string(r.type)), fixed(r.factor, 2));
+    if (r.original_context) line += QString(", original context %1").arg(grouped(*r.original_context));
+    if (!r.source.empty()) line += QString(" (%1)").arg(html_of(r.source));
+    lines << line;
+  } else {
+    lines << "RoPE scaling: none";
+  }
+  lines << (model_.sliding_window ? QString("sliding window %1 tokens").arg(grouped(*model_.sliding_window))
+                                  : QString("sliding window: none"));
+  for (const std::string& w : model_.warnings) lines << "<span style='color:#8a4b00'>warning: " + html_of(w) + "</span>";
+  model_facts_->setHtml("<div style='color:#444444'>" + lines.join("<br>") + "</div>");
+  model_facts_->show();
 }
 
 void main_window::inputs_changed() {
   if (updating_) return;
-  params_ = {model_.context, tokens_spin_->value(),
-             {group_spin_->value(), window_spin_->value(),
-              *selfextend::parse_shift_rule(shift_combo_->currentData().toString().toStdString())}};
-  issues_ = selfextend::validate(params_);
-  show_field_issues();
-  export_action_->setEnabled(issues_.empty());
-  {
-    const QSignalBlocker block_g(group_slider_);
-    const QSignalBlocker block_w(window_slider_);
-    group_slider_->setValue(std::clamp(group_spin_->value(), group_slider_->minimum(), group_slider_->maximum()));
-    window_slider_->setValue(std::clamp(window_spin_->value(), window_slider_->minimum(), window_slider_->maximum()));
+  const bool custom = model_combo_->currentData().toString() == custom_context_key;
+  const bool llama = llamacpp_mode();
+  // First the text: each field must read as a 64-bit integer (the library's rule and message).
+  std::vector<selfextend::issue> unreadable;
+  const auto read = [&](const int64_field* field) {
+    if (std::optional<selfextend::issue> p = field->problem()) {
+      unreadable.push_back(*p);
+      return std::int64_t{0};
+    }
+    return *field->value();
+  };
+  const std::int64_t context = custom ? read(context_field_) : model_.context;
+  if (custom && unreadable.empty()) model_.context = context;
+  const std::int64_t tokens = read(tokens_field_);
+  const std::int64_t group = read(group_field_);
+  const std::int64_t window = read(window_field_);
+  const std::int64_t batch = llama ? read(batch_field_) : selfextend::llamacpp_default_batch;
+  if (!unreadable.empty()) {
+    issues_ = unreadable;
+  } else {
+    params_ = {context, tokens,
+               {group, window, *selfextend::parse_shift_rule(shift_combo_->currentData().toString().toStdString())}};
+    // Then the values: the library's rules, all of them at once.
+    issues_ = selfextend::validate(params_);
+    if (llama && issues_.empty()) {
+      selfextend::llamacpp_schedule s;
+      s.tokens = tokens;
+      s.batch = batch;
+      s.ga_n = group;
+      s.ga_w = window;
+      s.context = context;
+      const std::vector<selfextend::issue> more = selfextend::validate(s);
+      issues_.insert(issues_.end(), more.begin(), more.end());
+    }
   }
+  export_action_->setEnabled(issues_.empty());
+  sync_sliders();
   if (!issues_.empty()) {
     verdict_->show_invalid(issues_);
     reuse_->clear("Invalid inputs: see the messages under the fields.");
     map_->clear("Invalid inputs: see the messages under the fields.");
+    llamacpp_map_->clear("Invalid inputs: see the messages under the fields.");
     advice_->clear("Invalid inputs: no advice.");
+    llamacpp_panel_->clear("Invalid inputs: no llama.cpp flags.");
     advised_for_.reset();
+    advice_issue_.reset();
+    show_field_issues();
     return;
   }
   try {
     verdict_->show_assessment(selfextend::assess(params_), *params_.context);
     map_->set_plan(params_.extension, params_.tokens, *params_.context);
-    update_reuse();
-    update_advice();
+    if (llama) {
+      update_llamacpp();
+    } else {
+      update_reuse();
+      update_advice();
+    }
   } catch (const selfextend::invalid_params& e) {
     issues_ = e.issues();
     export_action_->setEnabled(false);
     verdict_->show_invalid(issues_);
   }
+  show_field_issues();
 }
 
-void main_window::update_reuse() { reuse_->set_stats(selfextend::compute_reuse(params_)); }
+void main_window::sync_sliders() {
+  const QSignalBlocker block_g(group_slider_);
+  const QSignalBlocker block_w(window_slider_);
+  // The group slider covers the advisor's range 1 .. max_group; the window slider 1 .. L - 1.
+  const std::optional<std::int64_t> max_group = max_group_field_->value();
+  group_range_.set(group_slider_, 1, max_group && *max_group > 1 ? *max_group : default_max_group);
+  const std::int64_t context = model_.context;
+  window_range_.set(window_slider_, 1, std::max<std::int64_t>(1, context - 1));
+  if (const std::optional<std::int64_t> g = group_field_->value()) group_slider_->setValue(group_range_.position_of(*g));
+  if (const std::optional<std::int64_t> w = window_field_->value()) window_slider_->setValue(window_range_.position_of(*w));
+}
+
+void main_window::update_reuse() {
+  // The closed-form summary: no per-position array, whatever N is.
+  try {
+    reuse_->set_stats(selfextend::summarise_reuse(params_));
+  } catch (const selfextend::invalid_params& e) {
+    reuse_->clear(QString::fromStdString(e.what()));
+  }
+}
 
 void main_window::update_advice() {
+  advice_issue_.reset();
   selfextend::advice_request request;
   request.context = *params_.context;
   request.tokens = params_.tokens;
   if (keep_window_check_->isChecked()) request.window = params_.extension.window;
   request.shift = params_.extension.shift;
   request.top = 8;
+  if (const std::optional<selfextend::issue> p = max_group_field_->problem()) {
+    advice_issue_ = p;
+    advice_->clear("No advice: " + QString::fromStdString(p->message()));
+    advised_for_.reset();
+    return;
+  }
+  request.max_group = *max_group_field_->value();
   if (advised_for_ && *advised_for_ == request) return;  // G/W drags need no new advice
   advised_for_ = request;
   try {
     advice_->show_advice(selfextend::advise(request));
   } catch (const selfextend::invalid_params& e) {
-    advice_->clear(QString::fromStdString(e.what()));
+    for (const selfextend::issue& i : e.issues())
+      if (i.key == "max_group") advice_issue_ = i;
+    advice_->clear("No advice: " + QString::fromStdString(e.what()));
+    advised_for_.reset();
   }
 }
 
+void main_window::update_llamacpp() {
+  advice_issue_.reset();
+  selfextend::llamacpp_schedule s;
+  s.tokens = params_.tokens;
+  s.batch = *batch_field_->value();
+  s.ga_n = params_.extension.group;
+  s.ga_w = params_.extension.window;
+  s.context = params_.context;
+  llamacpp_map_->set_llamacpp(s, *params_.context);
+  selfextend::llamacpp_advice_request request;
+  request.context = *params_.context;
+  request.tokens = params_.tokens;
+  if (keep_window_check_->isChecked()) request.window = params_.extension.window;
+  std::optional<selfextend::llamacpp_advice> advice;
+  QString refusal;
+  if (const std::optional<selfextend::issue> p = max_group_field_->problem()) {
+    advice_issue_ = p;
+    refusal = QString::fromStdString(p->message());
+  } else {
+    request.max_group = *max_group_field_->value();
+    try {
+      advice = selfextend::advise_llamacpp(request);
+    } catch (const selfextend::invalid_params& e) {
+      for (const selfextend::issue& i : e.issues())
+        if (i.key == "max_group") advice_issue_ = i;
+      refusal = QString::fromStdString(e.what());
+    }
+  }
+  llamacpp_panel_->show_schedule(s, advice, refusal);
+}
+
 void main_window::show_field_issues() {
-  const std::map<QString, QWidget*> fields = {{"tokens", tokens_spin_},
-                                              {"group", group_spin_},
-                                              {"window", window_spin_},
-                                              {"context", context_spin_},
-                                              {"config", model_combo_}};
+  const std::map<QString, QWidget*> fields = {{"tokens", tokens_field_},     {"group", group_field_},
+                                              {"window", window_field_},     {"context", context_field_},
+                                              {"config", model_combo_},      {"max_group", max_group_field_},
+                                              {"batch", batch_field_}};
+  // llama.cpp's names for G and W are its flags' (ga_n, ga_w): their messages go under G and W.
+  const std::map<std::string, QString> aliases = {{"ga_n", "group"}, {"ga_w", "window"}};
   for (const auto& [key, label] : field_messages_) {
     QStringList messages;
-    for (const selfextend::issue& i : issues_)
-      if (QString::fromStdString(i.key) == key) messages << QString::fromStdString(i.message());
+    for (const selfextend::issue& i : issues_) {
+      const auto alias = aliases.find(i.key);
+      if ((alias != aliases.end() ? alias->second : QString::fromStdString(i.key)) == key)
+        messages << QString::fromStdString(i.message());
+    }
     if (key == "config" && config_issue_) messages << QString::fromStdString(config_issue_->message());
+    if (key == "max_group" && advice_issue_) messages << QString::fromStdString(advice_issue_->message());
     label->setText(messages.join("\n"));
-    label->setVisible(!messages.isEmpty());
+    label->setVisible(!messages.isEmpty() && (key != "batch" || llamacpp_mode()));
     QWidget* field = fields.at(key);
     const bool invalid = !messages.isEmpty() && key != "config";
     if (field->property("invalid").toBool() != invalid) {
       field->setProperty("invalid", invalid);
-      field->setStyleSheet(invalid ? "QSpinBox { border: 2px solid #c62828; background: #fdecea; }" : QString());
+      field->setStyleSheet(invalid ? invalid_field_style : QString());
     }
-    field->setToolTip(invalid ? messages.join("\n") : field->toolTip());
+    if (key == "config") continue;
+    const QVariant mode_tip = field->property("mode_tooltip");
+    const QString base = mode_tip.isValid() ? mode_tip.toString() : field->property("base_tooltip").toString();
+    field->setToolTip(invalid ? messages.join("\n") : base);
   }
 }
 
@@ -467,8 +698,8 @@ QString main_window::field_message(const QString& key) const {
 
 void main_window::apply_plan(const selfextend::plan& p) {
   updating_ = true;
-  group_spin_->setValue(to_spin(p.group));
-  window_spin_->setValue(to_spin(p.window));
+  group_field_->set_value(p.group);
+  window_field_->set_value(p.window);
   shift_combo_->setCurrentIndex(std::max(0, shift_combo_->findData(text_of(selfextend::to_string(p.shift)))));
   updating_ = false;
   inputs_changed();
@@ -504,12 +735,15 @@ void main_window::save_settings() const {
   s.setValue("window/right_splitter", right_splitter_->saveState());
   s.setValue("window/views_splitter", views_splitter_->saveState());
   s.setValue("inputs/model", model_combo_->currentData().toString());
-  s.setValue("inputs/context", context_spin_->value());
+  s.setValue("inputs/context", context_field_->text());
   if (config_path_) s.setValue("inputs/config", *config_path_);
-  s.setValue("inputs/tokens", tokens_spin_->value());
-  s.setValue("inputs/group", group_spin_->value());
-  s.setValue("inputs/window", window_spin_->value());
+  s.setValue("inputs/tokens", tokens_field_->text());
+  s.setValue("inputs/group", group_field_->text());
+  s.setValue("inputs/window", window_field_->text());
+  s.setValue("inputs/max_group", max_group_field_->text());
+  s.setValue("inputs/batch", batch_field_->text());
   s.setValue("inputs/shift", shift_combo_->currentData().toString());
+  s.setValue("inputs/runtime", runtime_combo_->currentData().toString());
   s.setValue("inputs/keep_window", keep_window_check_->isChecked());
 }
 
@@ -520,6 +754,7 @@ void main_window::restore_settings() {
   main_splitter_->restoreState(s.value("window/main_splitter").toByteArray());
   right_splitter_->restoreState(s.value("window/right_splitter").toByteArray());
   views_splitter_->restoreState(s.value("window/views_splitter").toByteArray());
+  update_mode();  // a splitter's saved state can carry another mode's hidden views
 }
 
 void main_window::closeEvent(QCloseEvent* event) {

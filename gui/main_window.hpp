@@ -15,21 +15,31 @@
 #include <selfextend/params.hpp>
 #include <selfextend/table_writers.hpp>
 
+#include "int64_field.hpp"
+
 class QAction;
 class QCheckBox;
 class QComboBox;
+class QFormLayout;
 class QLabel;
 class QPushButton;
 class QSlider;
-class QSpinBox;
+class QScrollArea;
+class QTextBrowser;
 class QSplitter;
 
 namespace sxplan_gui {
 
 class advice_view;
+class int64_field;
+class llamacpp_panel;
 class map_view;
 class reuse_view;
 class verdict_strip;
+
+/// The smallest window the layout is made for (documented in docs/gui.md; --size refuses less).
+inline constexpr int minimum_width = 800;
+inline constexpr int minimum_height = 600;
 
 /// Inputs given on the command line; each one overrides the remembered value.
 struct start_options {
@@ -40,12 +50,16 @@ struct start_options {
   std::optional<std::int64_t> group;
   std::optional<std::int64_t> window;
   std::optional<selfextend::shift_rule> shift;
+  std::optional<std::int64_t> max_group;  ///< the advisor's largest G
+  std::optional<std::int64_t> batch;      ///< llama.cpp's -b (llama.cpp mode)
+  bool llamacpp = false;                  ///< start in llama.cpp mode
   bool use_settings = true;  ///< restore and save QSettings (off for --screenshot and most tests)
 };
 
 /// The main window. Every edit goes through selfextend::validate(); valid inputs are judged by
 /// selfextend::assess(), advised by selfextend::advise() and drawn by the views, all synchronously
-/// (each step is cheap enough for slider drags at N = 131072; see docs/performance.md).
+/// (every view is bounded whatever N is, so a slider step stays interactive at N = 10^9; see
+/// docs/performance.md).
 class main_window : public QMainWindow {
   Q_OBJECT
 
@@ -74,12 +88,20 @@ class main_window : public QMainWindow {
 
   // Widgets, for tests and the keyboard-order check.
   [[nodiscard]] QComboBox* model_input() const { return model_combo_; }
-  [[nodiscard]] QSpinBox* context_input() const { return context_spin_; }
-  [[nodiscard]] QSpinBox* tokens_input() const { return tokens_spin_; }
-  [[nodiscard]] QSpinBox* group_input() const { return group_spin_; }
+  [[nodiscard]] int64_field* context_input() const { return context_field_; }
+  [[nodiscard]] int64_field* tokens_input() const { return tokens_field_; }
+  [[nodiscard]] int64_field* group_input() const { return group_field_; }
   [[nodiscard]] QSlider* group_slider() const { return group_slider_; }
-  [[nodiscard]] QSpinBox* window_input() const { return window_spin_; }
+  [[nodiscard]] int64_field* window_input() const { return window_field_; }
   [[nodiscard]] QSlider* window_slider() const { return window_slider_; }
+  [[nodiscard]] int64_field* max_group_input() const { return max_group_field_; }
+  [[nodiscard]] int64_field* batch_input() const { return batch_field_; }
+  [[nodiscard]] QComboBox* runtime_input() const { return runtime_combo_; }
+  /// Whether the window shows llama.cpp's group attention instead of the reuse view and advice.
+  [[nodiscard]] bool llamacpp_mode() const;
+  [[nodiscard]] QTextBrowser* model_facts() const { return model_facts_; }
+  [[nodiscard]] map_view* llamacpp_map() const { return llamacpp_map_; }
+  [[nodiscard]] llamacpp_panel* llamacpp() const { return llamacpp_panel_; }
   [[nodiscard]] QComboBox* shift_input() const { return shift_combo_; }
   [[nodiscard]] QCheckBox* keep_window_input() const { return keep_window_check_; }
   [[nodiscard]] QAction* export_action() const { return export_action_; }
@@ -87,7 +109,8 @@ class main_window : public QMainWindow {
   [[nodiscard]] reuse_view* reuse() const { return reuse_; }
   [[nodiscard]] map_view* map() const { return map_; }
   [[nodiscard]] advice_view* advice() const { return advice_; }
-  /// The message shown under the field for input `key` (`tokens`, `group`, `window`, `context`, `config`).
+  /// The message shown under the field for input `key` (`tokens`, `group`, `window`, `context`,
+  /// `config`, `max_group`, `batch`).
   [[nodiscard]] QString field_message(const QString& key) const;
   /// The widgets in keyboard (Tab) order.
   [[nodiscard]] std::vector<QWidget*> tab_chain() const;
@@ -96,7 +119,17 @@ class main_window : public QMainWindow {
   void closeEvent(QCloseEvent* event) override;
 
  private:
+  /// One labelled number field (with a slider below it when asked) and its message row.
+  struct number_row {
+    int64_field* field = nullptr;
+    QSlider* slider = nullptr;
+  };
+  number_row add_number_row(QFormLayout* form, const QString& label_text, const QString& key, const QString& tooltip,
+                            bool with_slider);
+  /// The red line under a field that shows the library's message for input `key`.
+  QLabel* add_message_row(QFormLayout* form, const QString& key);
   void build_inputs(QWidget* panel);
+  void connect_inputs();
   void build_menus();
   void restore_settings();
   void save_settings() const;
@@ -105,6 +138,10 @@ class main_window : public QMainWindow {
   void inputs_changed();
   void update_advice();
   void update_reuse();
+  void update_llamacpp();
+  void update_model_facts();
+  void update_mode();
+  void sync_sliders();
   void show_field_issues();
   void open_config_dialog();
   void export_dialog();
@@ -116,16 +153,23 @@ class main_window : public QMainWindow {
   std::vector<selfextend::issue> issues_;
   std::optional<selfextend::issue> config_issue_;
   std::optional<selfextend::advice_request> advised_for_;
+  std::optional<selfextend::issue> advice_issue_;  ///< the advisor's refusal of max_group, shown under it
 
   QComboBox* model_combo_ = nullptr;
   QPushButton* open_config_button_ = nullptr;
-  QLabel* model_details_ = nullptr;
-  QSpinBox* context_spin_ = nullptr;
-  QSpinBox* tokens_spin_ = nullptr;
-  QSpinBox* group_spin_ = nullptr;
+  QTextBrowser* model_facts_ = nullptr;
+  int64_field* context_field_ = nullptr;
+  int64_field* tokens_field_ = nullptr;
+  int64_field* group_field_ = nullptr;
   QSlider* group_slider_ = nullptr;
-  QSpinBox* window_spin_ = nullptr;
+  slider_range group_range_;
+  int64_field* window_field_ = nullptr;
   QSlider* window_slider_ = nullptr;
+  slider_range window_range_;
+  int64_field* max_group_field_ = nullptr;
+  QComboBox* runtime_combo_ = nullptr;
+  int64_field* batch_field_ = nullptr;
+  QWidget* batch_row_label_ = nullptr;
   QComboBox* shift_combo_ = nullptr;
   QCheckBox* keep_window_check_ = nullptr;
   std::map<QString, QLabel*> field_messages_;
@@ -134,6 +178,9 @@ class main_window : public QMainWindow {
   reuse_view* reuse_ = nullptr;
   map_view* map_ = nullptr;
   advice_view* advice_ = nullptr;
+  map_view* llamacpp_map_ = nullptr;
+  llamacpp_panel* llamacpp_panel_ = nullptr;
+  QScrollArea* panel_scroll_ = nullptr;
   QSplitter* main_splitter_ = nullptr;
   QSplitter* right_splitter_ = nullptr;
   QSplitter* views_splitter_ = nullptr;

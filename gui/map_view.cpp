@@ -22,9 +22,11 @@ namespace {
 
 constexpr int margin_left = 78;
 constexpr int margin_top = 30;
-constexpr int margin_bottom = 64;
+constexpr int margin_bottom = 78;  // ticks, axis title, two lines of plan info
 constexpr int margin_right = 118;
 constexpr QRgb blank_colour = 0xfff0f0f0;
+
+__extension__ typedef __int128 wide;  // index arithmetic near 2^63
 
 }  // namespace
 
@@ -40,7 +42,14 @@ map_view::map_view(QWidget* parent) : QWidget(parent) {
 QSize map_view::sizeHint() const { return {560, 520}; }
 QSize map_view::minimumSizeHint() const { return {margin_left + margin_right + 120, margin_top + margin_bottom + 120}; }
 
+void map_view::set_llamacpp(const selfextend::llamacpp_schedule& s, std::int64_t context) {
+  const std::int64_t tokens = s.tokens + s.generate;
+  set_plan({s.ga_n, selfextend::effective_window(s), selfextend::shift_rule::integer}, tokens, context);
+  schedule_ = s;
+}
+
 void map_view::set_plan(const selfextend::plan& p, std::int64_t tokens, std::int64_t context) {
+  schedule_.reset();
   if (tokens != tokens_ || !valid_) {
     first_ = 0;
     span_ = tokens;
@@ -69,8 +78,9 @@ QRect map_view::plot_rect() const {
 }
 
 std::int64_t map_view::index_at(double fraction) const {
-  const double offset = std::floor(std::clamp(fraction, 0.0, 1.0) * static_cast<double>(span_));
-  return first_ + std::min<std::int64_t>(static_cast<std::int64_t>(offset), span_ - 1);
+  // long double holds every 64-bit index exactly, so the last index stays reachable at any N.
+  const long double offset = std::floor(static_cast<long double>(std::clamp(fraction, 0.0, 1.0)) * span_);
+  return first_ + static_cast<std::int64_t>(std::min<long double>(offset, static_cast<long double>(span_ - 1)));
 }
 
 void map_view::render_cells(int cells) {
@@ -79,7 +89,8 @@ void map_view::render_cells(int cells) {
   cells_ = QImage(cells, cells, QImage::Format_RGB32);
   std::vector<std::int64_t> index(static_cast<std::size_t>(cells));
   for (int k = 0; k < cells; ++k)
-    index[static_cast<std::size_t>(k)] = first_ + ((2 * static_cast<std::int64_t>(k) + 1) * span_) / (2 * cells);
+    index[static_cast<std::size_t>(k)] =
+        first_ + static_cast<std::int64_t>((2 * static_cast<wide>(k) + 1) * span_ / (2 * cells));
   const double last_trained = static_cast<double>(context_ - 1);
   const double window = static_cast<double>(plan_.window);
   for (int r = 0; r < cells; ++r) {
@@ -89,6 +100,18 @@ void map_view::render_cells(int cells) {
       const std::int64_t j = index[static_cast<std::size_t>(c)];
       if (j > i) {
         line[c] = blank_colour;
+        continue;
+      }
+      if (schedule_) {
+        // llama.cpp: blue where the pair kept its true distance inside the window, else by position.
+        const std::int64_t q = selfextend::llamacpp_relative_position(*schedule_, i, j);
+        const auto position = static_cast<double>(q);
+        if (position > last_trained)
+          line[c] = untrained_colour();
+        else if (q == i - j && q < plan_.window)
+          line[c] = neighbor_ramp(position / std::max(1.0, window - 1));
+        else
+          line[c] = group_ramp(position / std::max(1.0, last_trained));
         continue;
       }
       const selfextend::mapped_position m = selfextend::map_pair(i, j, plan_);
@@ -114,8 +137,9 @@ void map_view::paintEvent(QPaintEvent*) {
   QFont title_font = font();
   title_font.setBold(true);
   painter.setFont(title_font);
-  painter.drawText(QRect(0, 4, width(), margin_top - 6), Qt::AlignHCenter | Qt::AlignVCenter,
-                   "Relative position of each pair (query i, key j)");
+  draw_line_fitted(painter, QRect(4, 4, width() - 8, margin_top - 6), Qt::AlignHCenter | Qt::AlignVCenter,
+                   schedule_ ? "llama.cpp's relative position of each pair (query i, key j)"
+                             : "Relative position of each pair (query i, key j)");
   painter.setFont(font());
   if (!valid_ || span_ < 1) {
     painter.drawRect(plot.adjusted(0, 0, -1, -1));
@@ -150,37 +174,57 @@ void map_view::paintEvent(QPaintEvent*) {
   draw_legend(painter, plot);
 }
 
-void map_view::draw_axes(QPainter& painter, const QRect& plot) const {
+void map_view::draw_axes(QPainter& painter, const QRect& plot) {
   const QFontMetrics fm(font());
   painter.setPen(palette().color(QPalette::WindowText));
-  constexpr int ticks = 4;
+  // As many ticks as the labels leave room for (4, 2 or just the ends), digits grouped when they
+  // fit, else compact: labels never run together, whatever N and the window size.
+  const auto label_at = [&](int t, int ticks, bool short_form) {
+    return axis_label(static_cast<double>(first_ + static_cast<std::int64_t>(static_cast<wide>(span_) * t / ticks)), short_form);
+  };
+  const auto fits = [&](int ticks, bool short_form) {
+    int widest = 0;
+    for (int t = 0; t <= ticks; ++t) widest = std::max(widest, fm.horizontalAdvance(label_at(t, ticks, short_form)));
+    return widest + 10 <= plot.width() / ticks;
+  };
+  int ticks = 1;
+  bool short_form = true;
+  for (const auto& [t, s] : {std::pair{4, false}, std::pair{4, true}, std::pair{2, false}, std::pair{2, true},
+                             std::pair{1, false}})
+    if (fits(t, s)) {
+      ticks = t;
+      short_form = s;
+      break;
+    }
+  tick_rects_.clear();
   for (int t = 0; t <= ticks; ++t) {
-    const std::int64_t value = first_ + (span_ * t) / ticks;
     const int offset = static_cast<int>(std::lround(static_cast<double>(plot.width()) * t / ticks));
-    const QString label = grouped(value);
+    const QString label = label_at(t, ticks, short_form);
     // x axis: key j
     painter.drawLine(plot.left() + offset, plot.bottom(), plot.left() + offset, plot.bottom() + 4);
     const int lw = fm.horizontalAdvance(label);
     const int lx = std::clamp(plot.left() + offset - lw / 2, 0, width() - lw);
     painter.drawText(lx, plot.bottom() + 6 + fm.ascent(), label);
-    // y axis: query i
+    tick_rects_.push_back(QRect(lx, plot.bottom() + 6, lw, fm.height()));
+    // y axis: query i (compact when the digits are wider than the margin)
+    const QString ylabel = fm.horizontalAdvance(label) <= plot.left() - 7 ? label : label_at(t, ticks, true);
     painter.drawLine(plot.left() - 4, plot.top() + offset, plot.left(), plot.top() + offset);
     painter.drawText(QRect(0, plot.top() + offset - fm.height() / 2, plot.left() - 7, fm.height()),
-                     Qt::AlignRight | Qt::AlignVCenter, label);
+                     Qt::AlignRight | Qt::AlignVCenter, ylabel);
   }
-  painter.drawText(QRect(plot.left(), plot.bottom() + 8 + fm.height(), plot.width(), fm.height()), Qt::AlignCenter,
-                   "key j (token index)");
+  draw_line_fitted(painter, QRect(plot.left(), plot.bottom() + 8 + fm.height(), plot.width(), fm.height()),
+                   Qt::AlignCenter, "key j (token index)");
   painter.save();
   painter.translate(14, plot.center().y());
   painter.rotate(-90);
-  painter.drawText(QRect(-plot.height() / 2, -fm.height() / 2, plot.height(), fm.height()), Qt::AlignCenter,
+  draw_line_fitted(painter, QRect(-plot.height() / 2, -fm.height() / 2, plot.height(), fm.height()), Qt::AlignCenter,
                    "query i (token index)");
   painter.restore();
   QString info = QString("N = %1, G = %2, W = %3").arg(grouped(tokens_), grouped(plan_.group), grouped(plan_.window));
   if (span_ != tokens_) info += QString(", showing %1..%2").arg(grouped(first_), grouped(first_ + span_ - 1));
-  if (sampled_cells_ < span_) info += QString(", 1 pair per %1 tokens").arg(fixed(static_cast<double>(span_) / sampled_cells_, 1));
-  painter.drawText(QRect(plot.left(), plot.bottom() + 8 + 2 * fm.height(), plot.width() + margin_right, fm.height()),
-                   Qt::AlignLeft, info);
+  if (sampled_cells_ < span_) info += QString(", 1 pair per %1 tokens").arg(compact(static_cast<double>(span_) / sampled_cells_));
+  painter.drawText(QRect(4, plot.bottom() + 8 + 2 * fm.height(), width() - 8, 2 * fm.height()),
+                   Qt::AlignLeft | Qt::TextWordWrap, info);
   if (!hover_text_.isEmpty()) {
     QFont bold = font();
     bold.setBold(true);
@@ -231,7 +275,9 @@ std::optional<map_view::pair_info> map_view::pair_at(QPoint at) const {
   const std::int64_t j = index_at(static_cast<double>(at.x() - plot.left()) / plot.width());
   if (j > i) return std::nullopt;
   const selfextend::mapped_position m = selfextend::map_pair(i, j, plan_);
-  return pair_info{i, j, selfextend::map_pair_real(i, j, plan_), m.from};
+  pair_info info{i, j, selfextend::map_pair_real(i, j, plan_), m.from, std::nullopt};
+  if (schedule_) info.llamacpp = selfextend::llamacpp_relative_position(*schedule_, i, j);
+  return info;
 }
 
 void map_view::mouseMoveEvent(QMouseEvent* event) {
@@ -239,10 +285,14 @@ void map_view::mouseMoveEvent(QMouseEvent* event) {
   QString text;
   if (p) {
     const bool whole = p->position == std::floor(p->position);
-    text = QString("(i = %1, j = %2) \u2192 position %3, %4 branch")
-               .arg(grouped(p->query), grouped(p->key),
-                    whole ? grouped(static_cast<std::int64_t>(p->position)) : fixed(p->position, 3),
-                    p->from == selfextend::branch::neighbor ? "neighbor" : "group");
+    const QString exact = whole ? grouped(selfextend::map_pair(p->query, p->key, plan_).position) : fixed(p->position, 3);
+    if (p->llamacpp)
+      text = QString("(i = %1, j = %2) \u2192 llama.cpp position %3 (exact map %4)")
+                 .arg(grouped(p->query), grouped(p->key), grouped(*p->llamacpp), exact);
+    else
+      text = QString("(i = %1, j = %2) \u2192 position %3, %4 branch")
+                 .arg(grouped(p->query), grouped(p->key), exact,
+                      p->from == selfextend::branch::neighbor ? "neighbor" : "group");
     QToolTip::showText(event->globalPosition().toPoint(), text, this);
   } else {
     QToolTip::hideText();
@@ -254,6 +304,7 @@ void map_view::mouseMoveEvent(QMouseEvent* event) {
 }
 
 void map_view::leaveEvent(QEvent*) {
+  QToolTip::hideText();
   hover_text_.clear();
   update();
 }
@@ -261,11 +312,15 @@ void map_view::leaveEvent(QEvent*) {
 void map_view::zoom(double factor, std::int64_t centre) {
   if (!valid_ || tokens_ < 1) return;
   const std::int64_t smallest = std::min<std::int64_t>(tokens_, 16);
-  std::int64_t span = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::llround(static_cast<double>(span_) * factor)),
-                                               smallest, tokens_);
+  // The wanted span in double (it can pass 2^63 when zooming out at huge N), then back to an index count.
+  const double wanted = static_cast<double>(span_) * factor;
+  const std::int64_t span = wanted >= static_cast<double>(tokens_)
+                                ? tokens_
+                                : std::max<std::int64_t>(smallest, static_cast<std::int64_t>(std::llround(wanted)));
   const double keep = span_ > 0 ? static_cast<double>(centre - first_) / static_cast<double>(span_) : 0.0;
-  std::int64_t first = centre - static_cast<std::int64_t>(std::llround(keep * static_cast<double>(span)));
-  first = std::clamp<std::int64_t>(first, 0, tokens_ - span);
+  const long double shift = static_cast<long double>(keep) * span;
+  const long double start = std::clamp<long double>(centre - shift, 0.0L, static_cast<long double>(tokens_ - span));
+  const auto first = static_cast<std::int64_t>(start);
   if (span == span_ && first == first_) return;
   span_ = span;
   first_ = first;
@@ -273,7 +328,13 @@ void map_view::zoom(double factor, std::int64_t centre) {
   update();
 }
 
-void map_view::reset_zoom() { zoom(static_cast<double>(tokens_) / std::max<double>(1, static_cast<double>(span_)), 0); }
+void map_view::reset_zoom() {
+  if (!valid_ || (first_ == 0 && span_ == tokens_)) return;
+  first_ = 0;
+  span_ = tokens_;
+  dirty_ = true;
+  update();
+}
 
 void map_view::wheelEvent(QWheelEvent* event) {
   const QRect plot = plot_rect();

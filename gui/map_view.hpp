@@ -7,6 +7,9 @@
 #include <QImage>
 #include <QWidget>
 
+#include <vector>
+
+#include <selfextend/llamacpp.hpp>
 #include <selfextend/params.hpp>
 #include <selfextend/position_map.hpp>
 
@@ -31,6 +34,9 @@ class map_view : public QWidget {
   /// Shows the map of plan `p` over `tokens` tokens for a model with pretrained context `context`.
   /// Keeps the zoom when only G, W or the shift change; resets it when N changes.
   void set_plan(const selfextend::plan& p, std::int64_t tokens, std::int64_t context);
+  /// Shows llama.cpp's relative positions for schedule `s` (a valid one) instead of the exact map,
+  /// one selfextend::llamacpp_relative_position() call per displayed cell.
+  void set_llamacpp(const selfextend::llamacpp_schedule& s, std::int64_t context);
   /// Shows nothing but `why` (invalid inputs).
   void clear(const QString& why);
 
@@ -39,7 +45,8 @@ class map_view : public QWidget {
     std::int64_t query = 0;
     std::int64_t key = 0;
     double position = 0;  ///< relative position under the plan's shift
-    selfextend::branch from = selfextend::branch::neighbor;
+    selfextend::branch from = selfextend::branch::neighbor;  ///< exact map only
+    std::optional<std::int64_t> llamacpp;  ///< llama.cpp's position, in llama.cpp mode
   };
   /// The pair shown at widget point `at`, if it is inside the lower triangle of the plot.
   [[nodiscard]] std::optional<pair_info> pair_at(QPoint at) const;
@@ -47,6 +54,8 @@ class map_view : public QWidget {
   [[nodiscard]] QString hover_text() const { return hover_text_; }
   /// Rows (= columns) sampled by the last redraw; for tests and measurements.
   [[nodiscard]] int sampled_cells() const { return sampled_cells_; }
+  /// Where the axis tick labels were last drawn (tests check they never overlap).
+  [[nodiscard]] const std::vector<QRect>& tick_label_rects() const { return tick_rects_; }
   /// The plot area inside the widget.
   [[nodiscard]] QRect plot_rect() const;
   /// Visible index range [first, first + span) on both axes.
@@ -70,10 +79,11 @@ class map_view : public QWidget {
  private:
   void render_cells(int cells);
   [[nodiscard]] std::int64_t index_at(double fraction) const;
-  void draw_axes(QPainter& painter, const QRect& plot) const;
+  void draw_axes(QPainter& painter, const QRect& plot);
   void draw_legend(QPainter& painter, const QRect& plot) const;
 
   selfextend::plan plan_;
+  std::optional<selfextend::llamacpp_schedule> schedule_;  ///< set: llama.cpp's positions
   std::int64_t tokens_ = 0;
   std::int64_t context_ = 0;
   bool valid_ = false;
@@ -84,6 +94,7 @@ class map_view : public QWidget {
   bool dirty_ = true;
   int sampled_cells_ = 0;
   QString hover_text_;
+  std::vector<QRect> tick_rects_;
 };
 
 }  // namespace sxplan_gui

@@ -30,7 +30,7 @@ verdict_strip::verdict_strip(QWidget* parent) : QFrame(parent) {
   band_ = new QLabel(this);
   band_->setObjectName("verdict_band");
   band_->setAlignment(Qt::AlignCenter);
-  band_->setMinimumWidth(200);
+  band_->setMinimumWidth(160);
   QFont bold = band_->font();
   bold.setBold(true);
   bold.setPointSizeF(bold.pointSizeF() * 1.25);
@@ -41,6 +41,7 @@ verdict_strip::verdict_strip(QWidget* parent) : QFrame(parent) {
   reach_ = new QLabel(this);
   for (QLabel* l : {fits_, capacity_, reach_}) {
     l->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    l->setWordWrap(true);  // a narrow window wraps the figures instead of cutting them
     QFont f = l->font();
     f.setPointSizeF(f.pointSizeF() * 1.1);
     l->setFont(f);

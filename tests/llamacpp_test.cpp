@@ -239,7 +239,28 @@ TEST(LlamacppTest, RandomSchedulesMatchTheNaiveReplay) {
     const std::int64_t n = s.tokens + s.generate;
     for (std::int64_t i = 0; i < n; i += std::max<std::int64_t>(1, n / 7))
       ASSERT_EQ(run.rows[static_cast<std::size_t>(i)], selfextend::llamacpp_relative_row(s, i)) << "query " << i;
+    // Every pair one at a time, as a picture samples them, equals the replay.
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t j = 0; j <= i; ++j)
+        ASSERT_EQ(run.rows[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)],
+                  selfextend::llamacpp_relative_position(s, i, j))
+            << "query " << i << " key " << j;
   }
+}
+
+TEST(LlamacppTest, OnePairNeedsNoRowEvenAtTheLargestSchedule) {
+  llamacpp_schedule s;
+  s.tokens = selfextend::llamacpp_max_tokens;
+  s.ga_n = 8;
+  s.ga_w = 1024;
+  const std::int64_t last = s.tokens - 1;
+  const std::int64_t k = selfextend::llamacpp_groupings_at(s, last);
+  EXPECT_EQ(last - k * (1024 - 128), selfextend::llamacpp_relative_position(s, last, 0));
+  EXPECT_EQ(0, selfextend::llamacpp_relative_position(s, last, last));
+  EXPECT_THROW_MSG((void)selfextend::llamacpp_relative_position(s, 10, 11), selfextend::invalid_params,
+                   "key = 11: must be in [0, 10] (the query)");
+  EXPECT_THROW_MSG((void)selfextend::llamacpp_relative_position(s, s.tokens, 0), selfextend::invalid_params,
+                   "query = 2147483647: must be in [0, 2147483647) (tokens + generate)");
 }
 
 TEST(LlamacppTest, ComparisonClosedFormsMatchVisitingEveryPair) {

@@ -40,3 +40,15 @@ TEST(ParamsTest, ShiftRuleRoundTripsThroughText) {
   EXPECT_FALSE(selfextend::parse_shift_rule("Int").has_value());
   EXPECT_EQ("float", selfextend::to_string(shift_rule::fractional));
 }
+
+TEST(ParamsTest, IntegersAreReadWholeAndIn64Bits) {
+  EXPECT_EQ(-5, selfextend::parse_integer("tokens", "-5"));
+  EXPECT_EQ(15800, selfextend::parse_integer("tokens", "+15800"));
+  EXPECT_EQ(INT64_MAX, selfextend::parse_integer("tokens", "9223372036854775807"));
+  EXPECT_EQ(INT64_MIN, selfextend::parse_integer("tokens", "-9223372036854775808"));
+  EXPECT_THROW_MSG((void)selfextend::parse_integer("group", "99999999999999999999"), selfextend::invalid_params,
+                   "group = 99999999999999999999: does not fit in 64 bits");
+  for (const char* bad : {"", "+", "1e3", "12 ", " 12", "0x10", "1,000", "--1"})
+    EXPECT_THROW_MSG((void)selfextend::parse_integer("window", bad), selfextend::invalid_params,
+                     std::string("window = ") + bad + ": must be an integer");
+}

@@ -146,3 +146,71 @@ TEST(ReuseTest, BucketsSumCountsOverTheWindow) {
   EXPECT_EQ(5u, selfextend::bucket_reuse(s, 5, 100).size());
   EXPECT_THROW_MSG((void)selfextend::bucket_reuse(s, 0, 4), selfextend::invalid_params, "range_end = 0: must be at least 1");
 }
+
+TEST(ReuseTest, ClosedFormSummaryAndRangesEqualTheArrays) {
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 400; ++trial) {
+    const std::int64_t group = 1 + static_cast<std::int64_t>(rng() % 13);
+    const std::int64_t window = 1 + static_cast<std::int64_t>(rng() % 40);
+    const std::int64_t tokens = 1 + static_cast<std::int64_t>(rng() % 300);
+    const std::int64_t context = window + 1 + static_cast<std::int64_t>(rng() % 90);
+    const self_extend_params params{context, tokens, {group, window, trial % 4 == 0 ? shift_rule::fractional : shift_rule::integer}};
+    SCOPED_TRACE("L=" + std::to_string(context) + " G=" + std::to_string(group) + " W=" + std::to_string(window) +
+                 " N=" + std::to_string(tokens));
+    const auto full = selfextend::compute_reuse(params);
+    auto summary = selfextend::summarise_reuse(params);
+    EXPECT_TRUE(summary.counts.empty() && summary.neighbor_counts.empty() && summary.group_counts.empty());
+    summary.counts = full.counts;
+    summary.neighbor_counts = full.neighbor_counts;
+    summary.group_counts = full.group_counts;
+    EXPECT_EQ(full, summary);
+    // Any range, including ones that start before 0 or end past P_max.
+    for (int k = 0; k < 20; ++k) {
+      const std::int64_t first = static_cast<std::int64_t>(rng() % 400) - 50;
+      const std::int64_t last = first + static_cast<std::int64_t>(rng() % 200);
+      std::int64_t n = 0, g = 0;
+      for (std::int64_t q = std::max<std::int64_t>(first, 0); q <= std::min(last, full.max_position); ++q) {
+        n += full.neighbor_counts[static_cast<std::size_t>(q)];
+        g += full.group_counts[static_cast<std::size_t>(q)];
+      }
+      EXPECT_EQ((selfextend::reuse_bucket{first, last, n, g}), selfextend::count_reuse(params, first, last));
+    }
+    // Buckets straight from the arrays equal the closed form's, from either stats.
+    const std::int64_t range_end = std::max(context, full.max_position + 1) + static_cast<std::int64_t>(rng() % 30);
+    const std::int64_t bars = 1 + static_cast<std::int64_t>(rng() % 70);
+    const auto from_summary = selfextend::bucket_reuse(selfextend::summarise_reuse(params), range_end, bars);
+    EXPECT_EQ(selfextend::bucket_reuse(full, range_end, bars), from_summary);
+    for (const selfextend::reuse_bucket& b : from_summary) {
+      std::int64_t n = 0, g = 0;
+      for (std::int64_t q = b.first; q <= std::min(b.last, full.max_position); ++q) {
+        n += full.neighbor_counts[static_cast<std::size_t>(q)];
+        g += full.group_counts[static_cast<std::size_t>(q)];
+      }
+      EXPECT_EQ(n, b.neighbor);
+      EXPECT_EQ(g, b.group);
+    }
+  }
+}
+
+TEST(ReuseTest, ClosedFormReachesEveryCountableN) {
+  // The largest N whose N(N+1)/2 fits: no arrays, exact totals, buckets that add up.
+  const std::int64_t n = 4'294'967'295;
+  const self_extend_params params{4096, n, {8, 1024, shift_rule::integer}};
+  const auto s = selfextend::summarise_reuse(params);
+  EXPECT_EQ(n * ((n + 1) / 2), s.total_pairs);  // n is odd
+  EXPECT_EQ(s.total_pairs, s.neighbor_pairs + s.group_pairs);
+  EXPECT_EQ(1024 * n - 1024 * 1023 / 2, s.neighbor_pairs);
+  EXPECT_EQ((n - 1) / 8 + 1024 - 128, s.max_position);
+  const auto bars = selfextend::bucket_reuse(s, s.max_position + 1, 1000);
+  std::int64_t sum = 0;
+  for (const selfextend::reuse_bucket& b : bars) sum += b.neighbor + b.group;
+  EXPECT_EQ(s.total_pairs, sum);
+  EXPECT_EQ(s.total_pairs, selfextend::count_reuse(params, 0, s.max_position).group + s.neighbor_pairs);
+  // Position 0: every token with itself.
+  EXPECT_EQ((selfextend::reuse_bucket{0, 0, n, 0}), selfextend::count_reuse(params, 0, 0));
+  EXPECT_THROW_MSG((void)selfextend::summarise_reuse({4096, n + 1, {8, 1024}}), selfextend::invalid_params,
+                   "tokens = 4294967296: too many pairs for 64-bit counts (N(N+1)/2 must fit)");
+  EXPECT_THROW_MSG((void)selfextend::count_reuse(params, 5, 4), selfextend::invalid_params,
+                   "last = 4: must be at least first (5)");
+  EXPECT_EQ((selfextend::reuse_bucket{3, 5, 7, 17}), selfextend::count_reuse({16, 10, {2, 4}}, 3, 5));
+}

@@ -100,3 +100,26 @@ TEST(SafetensorsTest, RejectsMalformedFilesWithClearMessages) {
   EXPECT_THROW((void)selfextend::read_safetensors(std::filesystem::temp_directory_path(), "input"), selfextend::invalid_params);
   EXPECT_THROW((void)selfextend::read_safetensors("/dev/zero", "input"), selfextend::invalid_params);
 }
+
+TEST(SafetensorsTest, WriterOutputParsesBackUnchanged) {
+  selfextend::safetensors_file file;
+  const std::vector<double> inv{1.0, 0.1, 0.01};
+  const std::vector<float> cos{1, 2, 3, 4, 5, 6};
+  const std::vector<std::int32_t> ids{7};
+  const std::vector<std::int64_t> big{-1, 1LL << 40};
+  file.tensors["inv_freq"] = selfextend::npy_array::from(std::span<const double>(inv), {3});
+  file.tensors["cos"] = selfextend::npy_array::from(std::span<const float>(cos), {2, 3});
+  file.tensors["id"] = selfextend::npy_array::from(std::span<const std::int32_t>(ids), {1});
+  file.tensors["big"] = selfextend::npy_array::from(std::span<const std::int64_t>(big), {2});
+  file.metadata = {{"rope_type", "yarn"}, {"attention_factor", "1.25"}};
+  const std::string bytes = selfextend::safetensors_bytes(file);
+  std::uint64_t header = 0;
+  for (int i = 7; i >= 0; --i) header = (header << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)]);
+  EXPECT_EQ(0u, header % 8);  // data 8-byte aligned
+  const auto* first = reinterpret_cast<const std::byte*>(bytes.data());
+  EXPECT_EQ(file, selfextend::parse_safetensors({first, bytes.size()}, "file", "memory"));
+  const std::filesystem::path path = std::filesystem::temp_directory_path() / "sxplan-writer-test.safetensors";
+  selfextend::write_safetensors(path, file);
+  EXPECT_EQ(file, selfextend::read_safetensors(path, "file"));
+  std::filesystem::remove(path);
+}

@@ -192,6 +192,7 @@ std::optional<model_choice> take_model(keywords& kw, bool required, bool with_co
     throw selfextend::invalid_params(given[1].first, given[1].second,
                                      "conflicts with " + given[0].first + ": give only one of context, model, config, gguf");
   model_choice choice;
+  choice.key = given[0].first;
   if (context) {
     // L >= 2 is the library's rule, checked with every other one so all are reported together.
     choice.model.context = *context;

@@ -74,6 +74,7 @@ void require_readable(const std::string& path);
 /// --model, --config, --gguf), taken from `kw`. `required` false: none given returns nullopt;
 /// `with_context` false: only a real model (model=, config=, gguf=) is accepted.
 struct model_choice {
+  std::string key;  ///< the argument that named it: context, model, config or gguf
   selfextend::model_info model;
   std::optional<std::string> gguf;  ///< the GGUF path, when the model came from one
 };

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <pybind11/stl.h>
+
 #include <selfextend/attention.hpp>
 
 #include "attention_inputs.hpp"
@@ -74,6 +76,7 @@ std::span<const T> elements(const tensor& t, std::vector<T>& copy) {
 /// (attention_inputs.cpp): the parameters first, then the arrays, then the rules that need the shape.
 struct attention_call {
   selfextend::attention_params params;
+  std::optional<sxplan::rope_choice> model_rope;  ///< model=/config=/gguf=: the model's rule
   tensor q, k, v;
 };
 
@@ -82,52 +85,57 @@ constexpr const char* attention_keywords[] = {"shift",    "rope_theta", "rope_st
                                               "inv_freq", "threads",    "force",      "attention_factor", "model",
                                               "config",   "gguf"};
 
-/// Options shared by attention() and verify(); one line per option.
-selfextend::attention_params read_attention_options(keywords& kw, py::handle group, py::handle window) {
-  selfextend::attention_params p;
+/// Options shared by attention() and verify(), with the CLI's rules: a model states its RoPE (the
+/// frequency rule included), so the RoPE options next to it are refused; theta next to explicit
+/// frequencies too.
+void read_attention_options(keywords& kw, py::handle group, py::handle window, attention_call& c) {
+  selfextend::attention_params& p = c.params;
   p.extension = {int64_arg("group", group), int64_arg("window", window),
                  sxplan::shift_choice(optional_text("shift", kw.take("shift")).value_or("int"))};
   const std::optional<double> theta = optional_real("rope_theta", kw.take("rope_theta"));
   const std::optional<std::string> style = optional_text("rope_style", kw.take("rope_style"));
   const std::optional<std::int64_t> rotary_dims = optional_int64("rotary_dims", kw.take("rotary_dims"));
+  const py::object inv_freq = kw.take("inv_freq");
+  const std::optional<double> factor = optional_real("attention_factor", kw.take("attention_factor"));
   if (const auto scale_base = optional_real("scale_base", kw.take("scale_base"))) p.rope.scale_base = *scale_base;
-  if (const py::object inv_freq = kw.take("inv_freq"); !inv_freq.is_none()) p.rope.inv_freq = real_list("inv_freq", inv_freq);
-  if (const auto factor = optional_real("attention_factor", kw.take("attention_factor"))) p.rope.attention_factor = *factor;
   if (const auto threads = optional_int64("threads", kw.take("threads"))) p.threads = *threads;
   if (const py::object force = kw.take("force"); !force.is_none()) p.force = bool_arg("force", force);
-  // A model supplies the RoPE facts the library knows (theta, layout, rotary dims); giving one of
-  // them as well would leave two answers, so that is refused rather than one silently preferred.
   if (const std::optional<model_choice> choice = take_model(kw, false, false)) {
-    const std::string source = choice->model.name;
-    for (const auto& [key, given] : {std::pair{"rope_theta", theta.has_value()}, std::pair{"rope_style", style.has_value()},
-                                     std::pair{"rotary_dims", rotary_dims.has_value()}})
-      if (given) throw selfextend::invalid_params(key, "(given)", "conflicts with the model " + source + ", which sets it");
-    p.rope.theta = choice->model.rope_theta;
-    p.rope.style = choice->model.style;
-    p.rope.rotary_dims = choice->model.rotary_dims;
+    const std::pair<const char*, py::object> rope_options[] = {
+        {"rope_theta", py::cast(theta)},     {"rope_style", py::cast(style)},
+        {"rotary_dims", py::cast(rotary_dims)}, {"inv_freq", inv_freq}, {"attention_factor", py::cast(factor)}};
+    for (const auto& [key, value] : rope_options)
+      if (!value.is_none())
+        throw selfextend::invalid_params(key, py::str(value).cast<std::string>(),
+                                         "conflicts with " + choice->key + ": the model states its RoPE");
+    c.model_rope = sxplan::rope_of_model(choice->model);
+    p.rope.style = c.model_rope->style;
+    p.rope.theta = c.model_rope->rule.theta;
+    p.rope.rotary_dims = c.model_rope->rule.rotary_dims;
   }
+  if (theta && !inv_freq.is_none())
+    throw selfextend::invalid_params("rope_theta", py::str(py::cast(*theta)).cast<std::string>(),
+                                     "conflicts with inv_freq: the frequencies are given");
   if (theta) p.rope.theta = *theta;
+  if (factor) p.rope.attention_factor = *factor;
+  if (!inv_freq.is_none()) {
+    p.rope.inv_freq = real_list("inv_freq", inv_freq);
+    if (p.rope.inv_freq.empty()) throw selfextend::invalid_params("inv_freq", "[]", "holds no values");
+  }
   if (style) p.rope.style = sxplan::rope_style_choice(*style);
   if (rotary_dims) p.rope.rotary_dims = *rotary_dims;
-  return p;
 }
 
 attention_call read_attention_call(keywords& kw, py::handle q, py::handle k, py::handle v, py::handle group,
                                    py::handle window) {
   attention_call c;
-  c.params = read_attention_options(kw, group, window);
-  // Every rule that does not need the shape, on a stand-in shape, before the arrays are looked at.
-  selfextend::attention_params early = c.params;
-  early.shape = {1, 1, 1, 1, 2};
-  early.rope.rotary_dims = 0;
-  early.rope.inv_freq.clear();  // its length, R/2, needs the shape too
-  if (std::vector<selfextend::issue> issues = selfextend::validate(early); !issues.empty())
-    throw selfextend::invalid_params(std::move(issues));
+  read_attention_options(kw, group, window, c);
+  sxplan::require_valid_before_shape(c.params, c.model_rope);
   c.q = read_tensor("q", q);
   c.k = read_tensor("k", k);
   c.v = read_tensor("v", v);
   c.params.shape = selfextend::make_attention_shape(c.q.shape, c.k.shape, c.v.shape);
-  selfextend::require_valid(c.params);  // rotary_dims against head_dim
+  sxplan::complete_attention_params(c.params, c.model_rope, shape_text(c.q.shape));
   return c;
 }
 

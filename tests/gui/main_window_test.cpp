@@ -7,14 +7,19 @@
 #include <QLineEdit>
 #include <QMouseEvent>
 #include <QProcess>
+#include <QPushButton>
 #include <QSettings>
 #include <QSlider>
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QTextBrowser>
+#include <QTextDocument>
+#include <QToolTip>
 #include <QtTest>
 
 #include <selfextend/advice.hpp>
+#include <selfextend/llamacpp.hpp>
 #include <selfextend/hf_config.hpp>
 #include <selfextend/params.hpp>
 #include <selfextend/npy.hpp>
@@ -25,6 +30,8 @@
 
 #include "advice_view.hpp"
 #include "gui_format.hpp"
+#include "int64_field.hpp"
+#include "llamacpp_panel.hpp"
 #include "main_window.hpp"
 #include "map_view.hpp"
 #include "reuse_view.hpp"
@@ -35,7 +42,7 @@ using sxplan_gui::start_options;
 
 namespace {
 
-/// The seed example of DESIGN.md: Llama-2, 15,800 tokens, W = 1024, G = 8.
+/// The seed example (docs/gui.md): Llama-2, 15,800 tokens, W = 1024, G = 8.
 start_options seed() {
   start_options o;
   o.model = "llama-2-7b";
@@ -49,11 +56,49 @@ start_options seed() {
 QString text_of(std::string_view s) { return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size())); }
 
 /// Replaces a spin box's text the way a person does: select all, type, press Enter.
-void type_into(QSpinBox* spin, const QString& text) {
-  spin->setFocus();
-  spin->selectAll();
-  QTest::keyClicks(spin, text);
-  QTest::keyClick(spin, Qt::Key_Enter);
+void type_into(sxplan_gui::int64_field* field, const QString& text) {
+  field->setFocus();
+  field->selectAll();
+  QTest::keyClicks(field, text);
+  QTest::keyClick(field, Qt::Key_Enter);
+}
+
+/// Draws `w` at `size` so the views record where their labels went.
+void paint_at(main_window& w, QSize size) {
+  w.resize(size);
+  w.show();
+  QApplication::processEvents();
+  (void)w.grab();
+}
+
+/// No two rectangles of `rects` overlap.
+bool disjoint(const std::vector<QRect>& rects, QString* which) {
+  for (std::size_t a = 0; a < rects.size(); ++a)
+    for (std::size_t b = a + 1; b < rects.size(); ++b)
+      if (rects[a].intersects(rects[b])) {
+        *which = QString("rect %1 (%2,%3 %4x%5) overlaps rect %6").arg(a).arg(rects[a].x()).arg(rects[a].y())
+                     .arg(rects[a].width()).arg(rects[a].height()).arg(b);
+        return false;
+      }
+  return true;
+}
+
+/// sxplan-gui run with `args` and no display at all: exit code, stdout, stderr.
+struct run_result {
+  int exit_code = -1;
+  QString out, err;
+};
+run_result run_gui(const QStringList& args, bool without_display = false) {
+  QProcess process;
+  if (without_display) {
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const char* name : {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}) env.remove(name);
+    process.setProcessEnvironment(env);
+  }
+  process.start(SXPLAN_GUI_BINARY, args);
+  if (!process.waitForFinished(60000)) return {};
+  return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
+          QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
 }
 
 }  // namespace
@@ -91,18 +136,18 @@ class main_window_test : public QObject {
     QCOMPARE(w.group_slider()->value(), 5);
     // The histogram holds the library's counts for G = 5, not the ones for G = 8.
     QVERIFY(w.reuse()->has_stats());
-    QVERIFY(w.reuse()->stats() == selfextend::compute_reuse({4096, 15800, {5, 1024}}));
+    QVERIFY(w.reuse()->stats() == selfextend::summarise_reuse({4096, 15800, {5, 1024}}));
     QCOMPARE(w.reuse()->stats().max_position, 3979);
     QCOMPARE(w.reuse()->stats().total_pairs, std::int64_t{15800} * 15801 / 2);
 
     // The slider drives the spin box: one step right is G = 6.
     w.group_slider()->setFocus();
     QTest::keyClick(w.group_slider(), Qt::Key_Right);
-    QCOMPARE(w.group_input()->value(), 6);
+    QCOMPARE(w.group_input()->value().value(), 6);
     const selfextend::assessment a6 = selfextend::assess({4096, 15800, {6, 1024}});
     QVERIFY(w.verdict()->fits_text().contains(sxplan_gui::grouped(a6.max_position)));
     QCOMPARE(w.verdict()->band_text(), text_of(selfextend::to_string(a6.band)));
-    QVERIFY(w.reuse()->stats() == selfextend::compute_reuse({4096, 15800, {6, 1024}}));
+    QVERIFY(w.reuse()->stats() == selfextend::summarise_reuse({4096, 15800, {6, 1024}}));
 
     // G = 4 cannot hold 15,800 tokens: the verdict says so.
     type_into(w.group_input(), "4");
@@ -139,7 +184,7 @@ class main_window_test : public QObject {
   void customContextIsValidatedByTheLibrary() {
     main_window w(seed());
     w.model_input()->setCurrentIndex(w.model_input()->findData("#context"));
-    QVERIFY(!w.context_input()->isReadOnly());
+    QVERIFY(w.context_input()->isEnabled());
     type_into(w.context_input(), "1");
     QCOMPARE(w.field_message("context"), QString("context = 1: must be at least 2"));
     type_into(w.context_input(), "8192");
@@ -158,8 +203,8 @@ class main_window_test : public QObject {
     const QRect rect = table->visualRect(table->model()->index(1, 1));
     QTest::mouseClick(table->viewport(), Qt::LeftButton, {}, rect.center());
     QTest::mouseDClick(table->viewport(), Qt::LeftButton, {}, rect.center());
-    QCOMPARE(w.group_input()->value(), second.group);
-    QCOMPARE(w.window_input()->value(), second.window);
+    QCOMPARE(w.group_input()->value().value(), second.group);
+    QCOMPARE(w.window_input()->value().value(), second.window);
     QCOMPARE(w.params().extension, second);
     const selfextend::assessment a = selfextend::assess({4096, 15800, second});
     QCOMPARE(w.verdict()->band_text(), text_of(selfextend::to_string(a.band)));
@@ -226,6 +271,8 @@ class main_window_test : public QObject {
     QVERIFY(p.has_value());
     const selfextend::reuse_stats stats = selfextend::compute_reuse({4096, 15800, {8, 1024}});
     const auto k = static_cast<std::size_t>(*p);
+    QCOMPARE(selfextend::count_reuse({4096, 15800, {8, 1024}}, *p, *p).neighbor + selfextend::count_reuse({4096, 15800, {8, 1024}}, *p, *p).group,
+             stats.counts.at(k));
     QVERIFY2(view->hover_text().contains(QString("position %1: %2 pairs").arg(sxplan_gui::grouped(*p),
                                                                               sxplan_gui::grouped(stats.counts.at(k)))),
              qPrintable(view->hover_text()));
@@ -260,7 +307,7 @@ class main_window_test : public QObject {
     main_window w(seed());
     QVERIFY(w.load_config(good));
     QCOMPARE(w.model().context, selfextend::read_hf_config(good.toStdString()).context);
-    QCOMPARE(w.context_input()->value(), 2048);
+    QCOMPARE(w.context_input()->value().value(), 2048);
     // W = 1024 < 2048 stays valid; the verdict is the library's for L = 2048.
     const selfextend::assessment a = selfextend::assess({2048, 15800, {8, 1024}});
     QCOMPARE(w.verdict()->band_text(), text_of(selfextend::to_string(a.band)));
@@ -340,8 +387,8 @@ class main_window_test : public QObject {
     }
     {
       main_window w(o);
-      QCOMPARE(w.group_input()->value(), 12);
-      QCOMPARE(w.tokens_input()->value(), 20000);
+      QCOMPARE(w.group_input()->value().value(), 12);
+      QCOMPARE(w.tokens_input()->value().value(), 20000);
       QCOMPARE(w.size(), QSize(1100, 760));
     }
     QSettings().clear();
@@ -365,6 +412,293 @@ class main_window_test : public QObject {
     QCOMPARE(process.exitCode(), 2);
     QVERIFY(QString::fromUtf8(process.readAllStandardError()).contains("model = no-such-model: unknown model"));
     QVERIFY(!QFile::exists(bad));
+  }
+
+  // --- Item 1: 64-bit inputs, the library's messages, nothing clamped.
+  void inputsAreNeverClampedAndTheLibraryJudgesThem() {
+    main_window w(seed());
+    type_into(w.tokens_input(), "-5");
+    QCOMPARE(w.tokens_input()->text(), QString("-5"));
+    QCOMPARE(w.field_message("tokens"), QString("tokens = -5: must be at least 1"));
+    QVERIFY(!w.export_action()->isEnabled());
+    type_into(w.tokens_input(), "5000000000");
+    QVERIFY(w.field_message("tokens").isEmpty());
+    QCOMPARE(w.params().tokens, std::int64_t{5'000'000'000});
+    QCOMPARE(w.verdict()->band_text(), text_of(selfextend::to_string(selfextend::assess({4096, 5'000'000'000, {8, 1024}}).band)));
+    type_into(w.tokens_input(), "9223372036854775807");
+    QCOMPARE(w.params().tokens, INT64_MAX);
+    QVERIFY(w.map()->view_span() == INT64_MAX);
+    type_into(w.group_input(), "99999999999999999999");
+    QCOMPARE(w.group_input()->text(), QString("99999999999999999999"));
+    QCOMPARE(w.field_message("group"), QString("group = 99999999999999999999: does not fit in 64 bits"));
+    type_into(w.window_input(), "1k");
+    QCOMPARE(w.field_message("window"), QString("window = 1k: must be an integer"));
+    QCOMPARE(w.verdict()->band_text(), QString("invalid input"));
+    // Grouped text is the number it shows; any other comma is the library's to refuse.
+    type_into(w.window_input(), "1,024");
+    type_into(w.group_input(), "8");
+    type_into(w.tokens_input(), "15,800");
+    QVERIFY(w.issues().empty());
+    QCOMPARE(w.params(), (selfextend::self_extend_params{4096, 15800, {8, 1024}}));
+    type_into(w.window_input(), "1,02,4");
+    QCOMPARE(w.field_message("window"), QString("window = 1,02,4: must be an integer"));
+    // The arrows stop at the 64-bit edge instead of wrapping.
+    type_into(w.tokens_input(), "9223372036854775807");
+    w.tokens_input()->stepBy(1);
+    QCOMPARE(w.tokens_input()->value().value(), INT64_MAX);
+    w.tokens_input()->stepBy(-1);
+    QCOMPARE(w.tokens_input()->value().value(), INT64_MAX - 256);
+  }
+
+  void windowSliderCoversAHugeContext() {
+    start_options o = seed();
+    o.model.reset();
+    o.context = std::int64_t{1} << 40;
+    main_window w(o);
+    QCOMPARE(w.window_slider()->maximum(), sxplan_gui::slider_range::max_positions);
+    w.window_slider()->setValue(w.window_slider()->maximum());
+    QCOMPARE(w.params().extension.window, (std::int64_t{1} << 40) - 1);
+    QVERIFY(w.issues().empty());
+    w.window_slider()->setValue(0);
+    QCOMPARE(w.params().extension.window, 1);
+  }
+
+  void commandLineValuesAreRefusedLikeTheCli() {
+    const run_result negative = run_gui({"--screenshot", "/nonexistent/x.png", "--tokens", "-5"});
+    QCOMPARE(negative.exit_code, 2);
+    QCOMPARE(negative.err, QString("sxplan-gui: tokens = -5: must be at least 1 (see sxplan-gui --help)\n"));
+    const run_result huge = run_gui({"--screenshot", "/nonexistent/x.png", "--group", "99999999999999999999"});
+    QCOMPARE(huge.exit_code, 2);
+    QCOMPARE(huge.err, QString("sxplan-gui: group = 99999999999999999999: does not fit in 64 bits (see sxplan-gui --help)\n"));
+    const run_result window = run_gui({"--screenshot", "/nonexistent/x.png", "--model", "llama-2-7b", "--window", "5000"});
+    QCOMPARE(window.exit_code, 2);
+    QVERIFY2(window.err.contains("window = 5000: must be smaller than context (4096)"), qPrintable(window.err));
+    const run_result flag = run_gui({"--bogus"});
+    QCOMPARE(flag.exit_code, 2);
+    QCOMPARE(flag.err, QString("sxplan-gui: unrecognised option '--bogus' (see sxplan-gui --help)\n"));
+    const run_result group = run_gui({"--max-group", "0"});
+    QCOMPARE(group.exit_code, 2);
+    QVERIFY2(group.err.contains("max_group = 0: must be at least 1"), qPrintable(group.err));
+    QCOMPARE(group.err.count('\n'), 1);
+  }
+
+  // --- Item 2: any N, bounded views, readable labels.
+  void aBillionTokensNeedNoPerPositionArrays() {
+    start_options o = seed();
+    o.tokens = 1'000'000'000;
+    main_window w(o);
+    paint_at(w, {1440, 900});
+    QVERIFY(w.reuse()->has_stats());
+    const selfextend::reuse_stats& s = w.reuse()->stats();
+    QVERIFY(s.counts.empty() && s.neighbor_counts.empty() && s.group_counts.empty());
+    QCOMPARE(s.total_pairs, std::int64_t{1'000'000'000} * 1'000'000'001 / 2);
+    QVERIFY(s == selfextend::summarise_reuse({4096, 1'000'000'000, {8, 1024}}));
+    QVERIFY(w.map()->sampled_cells() <= sxplan_gui::map_view::max_cells);
+    // A slider step recomputes everything (the timing is the drag benchmark's, not a test's).
+    w.group_slider()->setValue(9);
+    QCOMPARE(w.params().extension.group, 9);
+    QVERIFY(w.reuse()->stats() == selfextend::summarise_reuse({4096, 1'000'000'000, {9, 1024}}));
+    // Hover counts come from the closed form.
+    sxplan_gui::reuse_view* view = w.reuse();
+    const QPoint at(view->plot_rect().left() + view->plot_rect().width() / 3, view->plot_rect().center().y());
+    QMouseEvent move(QEvent::MouseMove, QPointF(at), view->mapToGlobal(QPointF(at)), Qt::NoButton, Qt::NoButton, {});
+    QApplication::sendEvent(view, &move);
+    const std::int64_t p = view->position_at(at).value();
+    const selfextend::reuse_bucket here = selfextend::count_reuse({4096, 1'000'000'000, {9, 1024}}, p, p);
+    QVERIFY2(view->hover_text().contains(QString("position %1: %2 pairs").arg(sxplan_gui::grouped(p),
+                                                                             sxplan_gui::grouped(here.neighbor + here.group))),
+             qPrintable(view->hover_text()));
+    // 2^31 - 1 tokens: the reuse view draws like the map does.
+    type_into(w.tokens_input(), "2147483647");
+    QVERIFY(w.reuse()->has_stats());
+  }
+
+  void markersAndTickLabelsNeverOverlap() {
+    for (const QSize size : {QSize(800, 600), QSize(1440, 900)})
+      for (const std::int64_t tokens : {std::int64_t{15800}, std::int64_t{1'000'000}, std::int64_t{1'000'000'000},
+                                        std::int64_t{4'294'967'295}}) {
+        start_options o = seed();
+        o.tokens = tokens;
+        main_window w(o);
+        paint_at(w, size);
+        const QString where = QString("%1x%2, N = %3").arg(size.width()).arg(size.height()).arg(tokens);
+        QString which;
+        QCOMPARE(w.reuse()->marker_label_rects().size(), std::size_t{3});
+        QVERIFY2(disjoint(w.reuse()->marker_label_rects(), &which), qPrintable(where + ": markers: " + which));
+        QVERIFY2(w.reuse()->tick_label_rects().size() >= 2, qPrintable(where));
+        QVERIFY2(disjoint(w.reuse()->tick_label_rects(), &which), qPrintable(where + ": reuse ticks: " + which));
+        QVERIFY2(disjoint(w.map()->tick_label_rects(), &which), qPrintable(where + ": map ticks: " + which));
+        for (const QRect& r : w.reuse()->marker_label_rects()) QVERIFY2(w.reuse()->rect().contains(r), qPrintable(where));
+        for (const QRect& r : w.map()->tick_label_rects()) QVERIFY2(w.map()->rect().contains(r), qPrintable(where));
+      }
+  }
+
+  void hoverTextGoesWhenTheMouseLeaves() {
+    main_window w(seed());
+    paint_at(w, {1440, 900});
+    for (QWidget* view : std::vector<QWidget*>{w.reuse(), w.map()}) {
+      const QPoint at = view == w.reuse() ? w.reuse()->plot_rect().center()
+                                          : QPoint(w.map()->plot_rect().left() + 5, w.map()->plot_rect().bottom() - 5);
+      QMouseEvent move(QEvent::MouseMove, QPointF(at), view->mapToGlobal(QPointF(at)), Qt::NoButton, Qt::NoButton, {});
+      QApplication::sendEvent(view, &move);
+      const QString before = view == w.reuse() ? w.reuse()->hover_text() : w.map()->hover_text();
+      QVERIFY(!before.isEmpty());
+      QTRY_VERIFY(QToolTip::isVisible());
+      QCOMPARE(QToolTip::text(), before);
+      QEvent leave(QEvent::Leave);
+      QApplication::sendEvent(view, &leave);
+      QVERIFY((view == w.reuse() ? w.reuse()->hover_text() : w.map()->hover_text()).isEmpty());
+      QTRY_VERIFY(!QToolTip::isVisible());
+    }
+  }
+
+  // --- Item 3: the advisor's max_group.
+  void maxGroupReachesAPlanThatFits() {
+    start_options o = seed();
+    o.tokens = 1'000'000;
+    main_window w(o);
+    QCOMPARE(w.advice()->plan_at(0).group, 64);  // the default max_group: nothing fits
+    QVERIFY(!selfextend::assess({4096, 1'000'000, w.advice()->plan_at(0)}).fits);
+    type_into(w.max_group_input(), "512");
+    selfextend::advice_request request;
+    request.context = 4096;
+    request.tokens = 1'000'000;
+    request.max_group = 512;
+    request.top = 8;
+    const selfextend::advice expected = selfextend::advise(request);
+    QCOMPARE(w.advice()->plan_at(0), expected.candidates.at(0).extension);
+    QVERIFY(selfextend::assess({4096, 1'000'000, w.advice()->plan_at(0)}).fits);
+    QCOMPARE(w.group_slider()->maximum(), 512);
+    type_into(w.max_group_input(), "0");
+    QCOMPARE(w.field_message("max_group"), QString("max_group = 0: must be at least 1"));
+    QCOMPARE(w.advice()->row_count(), 0);
+    QVERIFY(w.export_action()->isEnabled());  // max_group is the advisor's, the plan stays valid
+  }
+
+  // --- Item 4: the model's facts.
+  void contextIsDisabledWithAPresetAndSaysWhy() {
+    main_window w(seed());
+    QVERIFY(!w.context_input()->isEnabled());
+    QVERIFY2(w.context_input()->toolTip().contains("preset llama-2-7b"), qPrintable(w.context_input()->toolTip()));
+    QVERIFY(w.context_input()->toolTip().contains("custom context L"));
+    QVERIFY(w.model_facts()->toPlainText().contains("L = 4,096"));
+  }
+
+  void configFactsAreShownWrappedNeverClipped() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath("config.json");
+    {
+      QFile f(path);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write(R"({"model_type": "llama", "max_position_embeddings": 8192, "hidden_size": 4096,
+                 "num_attention_heads": 32, "rope_theta": 500000.0, "sliding_window": 4096,
+                 "rope_scaling": {"rope_type": "linear", "factor": 2.0}})");
+    }
+    const selfextend::model_info m = selfextend::read_hf_config(path.toStdString());
+    main_window w(seed());
+    QVERIFY(w.load_config(path));
+    paint_at(w, {800, 600});
+    const QString facts = w.model_facts()->toPlainText();
+    for (const std::string& warning : m.warnings) QVERIFY2(facts.contains(QString::fromStdString(warning)), qPrintable(facts));
+    if (m.sliding_window) QVERIFY2(facts.contains(sxplan_gui::grouped(*m.sliding_window)), qPrintable(facts));
+    if (m.rope_scaling) QVERIFY2(facts.contains("RoPE scaling: linear"), qPrintable(facts));
+    // Wrapped: no line is wider than the block, and the block is as tall as its text.
+    QTextDocument* doc = w.model_facts()->document();
+    QVERIFY(doc->idealWidth() <= w.model_facts()->viewport()->width() + 1);
+    QVERIFY(w.model_facts()->height() >= static_cast<int>(doc->size().height()));
+    QVERIFY(w.model_facts()->width() <= w.model_facts()->parentWidget()->width());
+    QVERIFY(!w.context_input()->isEnabled());
+    QVERIFY(w.context_input()->toolTip().contains("config.json"));
+  }
+
+  // --- Item 5: llama.cpp mode.
+  void llamacppModeShowsTheFlagsAndTheComparison() {
+    start_options o = seed();
+    o.llamacpp = true;
+    o.group = 9;
+    o.window = 1017;
+    main_window w(o);
+    paint_at(w, {1440, 900});
+    QVERIFY(w.llamacpp_mode());
+    QVERIFY(w.llamacpp_map()->isVisible());
+    QVERIFY(!w.reuse()->isVisible());
+    selfextend::llamacpp_advice_request request;
+    request.context = 4096;
+    request.tokens = 15800;
+    const selfextend::llamacpp_advice advice = selfextend::advise_llamacpp(request);
+    QStringList args;
+    for (const std::string& a : advice.arguments) args << QString::fromStdString(a);
+    QVERIFY2(w.llamacpp()->flags_text().contains(args.join(' ')), qPrintable(w.llamacpp()->flags_text()));
+    QVERIFY(w.llamacpp()->flags_text().contains(sxplan_gui::grouped(advice.default_batch_max_position)));
+    // The comparison is the library's for G = 9, W = 1017 and the default -b 2048 ...
+    selfextend::llamacpp_schedule s;
+    s.tokens = 15800;
+    s.ga_n = 9;
+    s.ga_w = 1017;
+    s.context = 4096;
+    QVERIFY(w.llamacpp()->comparison() == selfextend::compare_llamacpp(s));
+    QVERIFY(w.llamacpp()->comparison_text().contains(sxplan_gui::grouped(selfextend::compare_llamacpp(s).max_position)));
+    // ... and the advised -b changes it: that is why -b matters.
+    w.llamacpp()->apply_button()->click();
+    QCOMPARE(w.batch_input()->value().value(), advice.batch);
+    s.batch = advice.batch;
+    QVERIFY(w.llamacpp()->comparison() == selfextend::compare_llamacpp(s));
+    QCOMPARE(w.llamacpp()->comparison()->max_position, advice.max_position);
+    // The llama.cpp map shows the library's pair.
+    sxplan_gui::map_view* map = w.llamacpp_map();
+    paint_at(w, {1440, 900});
+    const QPoint at(map->plot_rect().left() + map->plot_rect().width() / 5, map->plot_rect().bottom() - 3);
+    const auto p = map->pair_at(at);
+    QVERIFY(p && p->llamacpp);
+    QCOMPARE(*p->llamacpp, selfextend::llamacpp_relative_position(s, p->query, p->key));
+    // llama.cpp's own rule, under the field it is about.
+    type_into(w.window_input(), "1000");
+    QVERIFY2(w.field_message("window").startsWith("ga_w = 1000: must be a multiple of ga_n (9)"),
+             qPrintable(w.field_message("window")));
+  }
+
+  void llamacppModeStaysBoundedAtHugeN() {
+    start_options o = seed();
+    o.llamacpp = true;
+    o.tokens = 1'000'000'000;
+    main_window w(o);
+    paint_at(w, {1440, 900});
+    QVERIFY(!w.llamacpp()->comparison().has_value());
+    QVERIFY(w.llamacpp()->comparison_text().contains(sxplan_gui::grouped(sxplan_gui::llamacpp_panel::comparison_limit)));
+    QVERIFY(w.llamacpp_map()->sampled_cells() <= sxplan_gui::map_view::max_cells);
+  }
+
+  // --- Item 6: the command line without a display, exact screenshots.
+  void helpAndVersionNeedNoDisplay() {
+    const run_result help = run_gui({"--help"}, true);
+    QCOMPARE(help.exit_code, 0);
+    QVERIFY2(help.out.startsWith("Usage: sxplan-gui"), qPrintable(help.out));
+    QVERIFY(help.out.contains("--max-group"));
+    QVERIFY(help.err.isEmpty());
+    const run_result version = run_gui({"--version"}, true);
+    QCOMPARE(version.exit_code, 0);
+    QVERIFY(version.out.startsWith("sxplan-gui "));
+    const run_result window = run_gui({}, true);
+    QCOMPARE(window.exit_code, 1);
+    QVERIFY2(window.err.startsWith("sxplan-gui: no display"), qPrintable(window.err));
+  }
+
+  void screenshotsHaveExactlyTheRequestedSize() {
+    QTemporaryDir dir;
+    for (const QSize size : {QSize(800, 600), QSize(1000, 1000), QSize(1920, 1080)}) {
+      const QString png = dir.filePath(QString("%1x%2.png").arg(size.width()).arg(size.height()));
+      const run_result r = run_gui({"--screenshot", png, "--size", QString("%1x%2").arg(size.width()).arg(size.height()),
+                                    "--tokens", "1000000"}, true);
+      QCOMPARE(r.exit_code, 0);
+      QCOMPARE(QImage(png).size(), size);
+    }
+    const QString small = dir.filePath("small.png");
+    const run_result r = run_gui({"--screenshot", small, "--size", "799x600"}, true);
+    QCOMPARE(r.exit_code, 2);
+    QCOMPARE(r.err, QString("sxplan-gui: size = 799x600: must be at least 800x600 (see sxplan-gui --help)\n"));
+    QVERIFY(!QFile::exists(small));
+    main_window w(seed());
+    QCOMPARE(w.minimumSize(), QSize(sxplan_gui::minimum_width, sxplan_gui::minimum_height));
   }
 
  private:

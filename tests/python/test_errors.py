@@ -180,4 +180,9 @@ def test_non_finite_inputs(cli_errors, tmp_path):
 def test_model_rope_conflicts_with_explicit_rope():
     q, k, v = arrays(q_shape=(1, 4, 128), kv_shape=(1, 4, 128))
     (issue,) = issues_of(lambda: sp.attention(q, k, v, 2, 4, model="llama-2-7b", rope_theta=5e5))
-    assert issue.key == "rope_theta" and "conflicts with the model" in issue.rule
+    assert issue == sp.Issue("rope_theta", "500000.0", "conflicts with model: the model states its RoPE")
+    (issue,) = issues_of(lambda: sp.attention(q, k, v, 2, 4, inv_freq=[1.0] * 64, rope_theta=5e5))
+    assert issue == sp.Issue("rope_theta", "500000.0", "conflicts with inv_freq: the frequencies are given")
+    q, k, v = arrays(q_shape=(1, 4, 64), kv_shape=(1, 4, 64))
+    (issue,) = issues_of(lambda: sp.attention(q, k, v, 2, 4, model="llama-2-7b"))
+    assert issue == sp.Issue("q", "[1, 4, 64]", "head_dim 64 differs from the model's head_dim 128")

@@ -91,6 +91,26 @@ def test_model_sets_the_rope():
                           sp.attention(q, k, v, 2, 4, rope_theta=10000.0, rope_style="neox", rotary_dims=128))
 
 
+@pytest.mark.parametrize("model", ["llama-2-7b", "llama-3.1-8b", "phi-3.5-mini-instruct"])
+def test_model_rope_equals_cli(sxplan, tmp_path, model):
+    # The model's frequency rule (llama3, longrope) evaluated for the key count, as `attend --model`.
+    dim = {"phi-3.5-mini-instruct": 96}.get(model, 128)
+    q, k, v = tensors(2, 1, 9, 9, dim, np.float64)
+    paths = save(tmp_path, q=q, k=k, v=v)
+    out = tmp_path / "out.npy"
+    code, _, err = run_cli(sxplan, "attend", "--q", paths["q"], "--k", paths["k"], "--v", paths["v"], "--group", 2,
+                           "--window", 4, "--kernel", "reference", "--model", model, "-o", out)
+    assert code == 0, err
+    ours = sp.attention(q, k, v, 2, 4, kernel="reference", model=model)
+    assert np.array_equal(ours, np.load(out))
+    plain_theta = sp.attention(q, k, v, 2, 4, kernel="reference", rope_theta=sp_theta(model), rotary_dims=dim)
+    assert np.array_equal(ours, plain_theta) == (model == "llama-2-7b")
+
+
+def sp_theta(model):
+    return {"llama-2-7b": 10000.0, "llama-3.1-8b": 500000.0, "phi-3.5-mini-instruct": 10000.0}[model]
+
+
 @pytest.mark.parametrize("shift, passes", [("int", True), ("float", False)])
 def test_verify_equals_cli(sxplan, tmp_path, shift, passes):
     q, k, v = tensors(2, 1, 12, 12, 8, np.float32)

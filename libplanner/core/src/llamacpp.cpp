@@ -209,6 +209,13 @@ std::vector<std::int64_t> llamacpp_relative_row(const llamacpp_schedule& s, std:
   return row;
 }
 
+std::int64_t llamacpp_relative_position(const llamacpp_schedule& s, std::int64_t query, std::int64_t key) {
+  const std::int64_t k = llamacpp_groupings_at(s, query);  // validates the schedule and the query
+  if (key < 0 || key > query) throw invalid_params("key", num(key), "must be in [0, " + num(query) + "] (the query)");
+  const std::int64_t window = effective_window(s);
+  return query - k * (window - window / s.ga_n) - cell_position(key, k, s.ga_n, window);
+}
+
 llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s) {
   require_valid(s);
   const std::int64_t n = s.tokens + s.generate;

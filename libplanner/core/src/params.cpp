@@ -1,6 +1,7 @@
 // params.cpp - validation of plans: the one place the rules of DESIGN.md "Valid input" live.
 #include <selfextend/params.hpp>
 
+#include <charconv>
 #include <string>
 
 namespace selfextend {
@@ -13,6 +14,18 @@ std::optional<shift_rule> parse_shift_rule(std::string_view text) noexcept {
   if (text == "int") return shift_rule::integer;
   if (text == "float") return shift_rule::fractional;
   return std::nullopt;
+}
+
+std::int64_t parse_integer(std::string_view key, std::string_view text) {
+  std::int64_t value = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  if (first != last && *first == '+') ++first;
+  const auto [ptr, ec] = std::from_chars(first, last, value);
+  if (ec == std::errc::result_out_of_range) throw invalid_params(std::string(key), std::string(text), "does not fit in 64 bits");
+  if (ec != std::errc() || ptr != last || first == last)
+    throw invalid_params(std::string(key), std::string(text), "must be an integer");
+  return value;
 }
 
 std::vector<issue> validate(const plan& p) {

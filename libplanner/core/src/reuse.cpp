@@ -2,6 +2,7 @@
 #include <selfextend/reuse.hpp>
 
 #include <algorithm>
+#include <climits>
 #include <string>
 
 #include <selfextend/position_map.hpp>
@@ -16,6 +17,57 @@ namespace {
 /// count (at most N(N+1)/2, checked to fit) but the product before halving can pass 2^63.
 std::int64_t sum_plus_one(std::int64_t lo, std::int64_t hi) {
   return static_cast<std::int64_t>(detail::wide_int{hi - lo + 1} * (detail::wide_int{lo} + hi + 2) / 2);
+}
+
+/// Sum of max(0, u + s) for s = 0 .. k-1.
+detail::wide_int ramp_sum(detail::wide_int u, detail::wide_int k) {
+  if (k <= 0) return 0;
+  if (u >= 0) return k * u + k * (k - 1) / 2;
+  const detail::wide_int top = u + k - 1;
+  return top > 0 ? top * (top + 1) / 2 : 0;
+}
+
+/// Neighbor pairs at positions <= P: position d < min(N, W) is used by N - d pairs.
+detail::wide_int neighbor_pairs_upto(std::int64_t tokens, const plan& p, std::int64_t P) {
+  if (P < 0) return 0;
+  const detail::wide_int k = std::min(P, std::min(tokens, p.window) - 1) + detail::wide_int{1};
+  return k * tokens - k * (k - 1) / 2;
+}
+
+/// Group pairs at positions <= P, in closed form. Query i = aG + s >= W (W = bG + c) puts keys
+/// at positions W + [s < c] .. gq(i) (see add_group_counts), so it has
+/// clamp((P - W)G + 1 + s - c, 0, i - W + 1) of them at positions <= P. The upper bound binds
+/// exactly for the blocks a <= P - W + b (those whose gq(i) <= P): their queries contribute all
+/// i - W + 1 pairs; later queries contribute max(0, u + s) with u = (P - W)G + 1 - c, summed over
+/// whole periods of s.
+detail::wide_int group_pairs_upto(std::int64_t tokens, const plan& p, std::int64_t P) {
+  using detail::wide_int;
+  const std::int64_t G = p.group, W = p.window;
+  if (tokens <= W || P < W) return 0;
+  P = std::min(P, max_position(tokens, p));
+  const wide_int b = W / G, c = W % G;
+  const wide_int last_full = std::min<wide_int>(tokens - 1, (wide_int{P} - W + b + 1) * G - 1);
+  const wide_int whole = last_full - W + 1;  // queries W .. last_full keep all their group pairs
+  wide_int sum = whole * (whole + 1) / 2;
+  const wide_int u = (wide_int{P} - W) * G + 1 - c;
+  const auto periodic = [&](wide_int n) { return n / G * ramp_sum(u, G) + ramp_sum(u, n % G); };
+  sum += periodic(tokens) - periodic(last_full + 1);
+  return sum;
+}
+
+/// Pairs with position <= P in each branch.
+reuse_bucket pairs_upto(std::int64_t tokens, const plan& p, std::int64_t P) {
+  return {0, P, static_cast<std::int64_t>(neighbor_pairs_upto(tokens, p, P)),
+          static_cast<std::int64_t>(group_pairs_upto(tokens, p, P))};
+}
+
+/// The checks every reuse computation makes: a valid plan on a known L, and a pair count that fits.
+void require_countable(const self_extend_params& params) {
+  require_valid(params);
+  if (!params.context) throw invalid_params("context", "(none)", "is required for reuse statistics");
+  const std::int64_t N = params.tokens;
+  if (detail::wide_int{N} * (N + 1) / 2 > detail::wide_int{detail::int64_max})
+    throw invalid_params("tokens", std::to_string(N), "too many pairs for 64-bit counts (N(N+1)/2 must fit)");
 }
 
 /// Group-branch counts. For query i >= W the keys j = 0 .. i-W have floor(j/G) = 0 .. m with
@@ -53,21 +105,59 @@ void add_group_counts(std::vector<std::int64_t>& group, std::int64_t tokens, con
 
 }  // namespace
 
-reuse_stats compute_reuse(const self_extend_params& params) {
-  require_valid(params);
-  if (!params.context) throw invalid_params("context", "(none)", "is required for reuse statistics");
+reuse_stats summarise_reuse(const self_extend_params& params) {
+  require_countable(params);
   const std::int64_t N = params.tokens, L = *params.context;
   const plan& p = params.extension;
-  const detail::wide_int total = detail::wide_int{N} * (N + 1) / 2;
-  if (total > detail::wide_int{detail::int64_max})
-    throw invalid_params("tokens", std::to_string(N), "too many pairs for 64-bit counts (N(N+1)/2 must fit)");
-
   reuse_stats s;
   s.context = L;
   s.tokens = N;
   s.extension = p;
   s.max_position = max_position(N, p);
   s.fractional_offset = fractional_offset(p);
+  const reuse_bucket all = pairs_upto(N, p, s.max_position);
+  s.neighbor_pairs = all.neighbor;
+  s.group_pairs = all.group;
+  s.total_pairs = all.neighbor + all.group;
+  // Every position 0 .. P_max is used: the neighbor ones by the first min(N, W) distances, the
+  // group ones W .. P_max by the last query (and W itself by query W).
+  s.distinct_positions = s.max_position + 1;
+  const std::int64_t neighbor_span = std::min(N, p.window);
+  s.neighbor_range = {0, neighbor_span - 1};
+  if (N > p.window) s.group_range = position_range{p.window, s.max_position};
+  // ceil(L/2) and ceil(2L/3); 2L can pass 2^63, hence the 128-bit division.
+  s.half_from = static_cast<std::int64_t>(detail::ceil_div(L, 2));
+  s.two_thirds_from = static_cast<std::int64_t>(detail::ceil_div(detail::wide_int{L} * 2, 3));
+  const auto pairs_from = [&](std::int64_t first) {
+    const reuse_bucket below = pairs_upto(N, p, first - 1);
+    return s.total_pairs - below.neighbor - below.group;
+  };
+  s.pairs_past_half = pairs_from(s.half_from);
+  s.pairs_past_two_thirds = pairs_from(s.two_thirds_from);
+  s.pairs_past_context = pairs_from(L);
+  s.positions_past_half = std::max<std::int64_t>(0, s.max_position - s.half_from + 1);
+  s.positions_past_two_thirds = std::max<std::int64_t>(0, s.max_position - s.two_thirds_from + 1);
+  const auto ratio = [](std::int64_t a, std::int64_t b) { return static_cast<double>(a) / static_cast<double>(b); };
+  s.fraction_pairs_past_half = ratio(s.pairs_past_half, s.total_pairs);
+  s.fraction_pairs_past_two_thirds = ratio(s.pairs_past_two_thirds, s.total_pairs);
+  s.fraction_positions_past_half = ratio(s.positions_past_half, s.distinct_positions);
+  s.fraction_positions_past_two_thirds = ratio(s.positions_past_two_thirds, s.distinct_positions);
+  return s;
+}
+
+reuse_bucket count_reuse(const self_extend_params& params, std::int64_t first, std::int64_t last) {
+  require_countable(params);
+  if (first > last)
+    throw invalid_params("last", std::to_string(last), "must be at least first (" + std::to_string(first) + ")");
+  const reuse_bucket upto_last = pairs_upto(params.tokens, params.extension, last);
+  const reuse_bucket before = pairs_upto(params.tokens, params.extension, first == INT64_MIN ? first : first - 1);
+  return {first, last, upto_last.neighbor - before.neighbor, upto_last.group - before.group};
+}
+
+reuse_stats compute_reuse(const self_extend_params& params) {
+  reuse_stats s = summarise_reuse(params);
+  const std::int64_t N = params.tokens;
+  const plan& p = params.extension;
   // Four arrays of P_max + 1 counts (neighbor, group, total, and the difference array).
   const detail::wide_int bytes = (detail::wide_int{s.max_position} + 2) * 4 * 8;
   if (bytes > max_reuse_bytes)
@@ -82,61 +172,26 @@ reuse_stats compute_reuse(const self_extend_params& params) {
   const std::int64_t neighbor_span = std::min(N, p.window);
   for (std::int64_t d = 0; d < neighbor_span; ++d) s.neighbor_counts[static_cast<std::size_t>(d)] = N - d;
   if (N > p.window) add_group_counts(s.group_counts, N, p);
-
   s.counts.resize(size);
-  // ceil(L/2) and ceil(2L/3); 2L can pass 2^63, hence the 128-bit division.
-  const auto half_from = static_cast<std::int64_t>(detail::ceil_div(L, 2));
-  const auto two_thirds_from = static_cast<std::int64_t>(detail::ceil_div(detail::wide_int{L} * 2, 3));
-  s.half_from = half_from;
-  s.two_thirds_from = two_thirds_from;
-  std::optional<std::int64_t> group_first, group_last;
-  for (std::size_t q = 0; q < size; ++q) {
-    const auto pos = static_cast<std::int64_t>(q);
-    const std::int64_t c = s.counts[q] = s.neighbor_counts[q] + s.group_counts[q];
-    s.neighbor_pairs += s.neighbor_counts[q];
-    s.group_pairs += s.group_counts[q];
-    if (s.group_counts[q] > 0) {
-      if (!group_first) group_first = pos;
-      group_last = pos;
-    }
-    if (c == 0) continue;
-    ++s.distinct_positions;
-    if (pos >= half_from) {
-      s.pairs_past_half += c;
-      ++s.positions_past_half;
-    }
-    if (pos >= two_thirds_from) {
-      s.pairs_past_two_thirds += c;
-      ++s.positions_past_two_thirds;
-    }
-    if (pos >= L) s.pairs_past_context += c;
-  }
-  s.total_pairs = s.neighbor_pairs + s.group_pairs;
-  s.neighbor_range = {0, neighbor_span - 1};
-  if (group_first) s.group_range = position_range{*group_first, *group_last};
-  const auto ratio = [](std::int64_t a, std::int64_t b) { return static_cast<double>(a) / static_cast<double>(b); };
-  s.fraction_pairs_past_half = ratio(s.pairs_past_half, s.total_pairs);
-  s.fraction_pairs_past_two_thirds = ratio(s.pairs_past_two_thirds, s.total_pairs);
-  s.fraction_positions_past_half = ratio(s.positions_past_half, s.distinct_positions);
-  s.fraction_positions_past_two_thirds = ratio(s.positions_past_two_thirds, s.distinct_positions);
+  for (std::size_t q = 0; q < size; ++q) s.counts[q] = s.neighbor_counts[q] + s.group_counts[q];
   return s;
 }
 
 std::vector<reuse_bucket> bucket_reuse(const reuse_stats& stats, std::int64_t range_end, std::int64_t buckets) {
   if (range_end < 1) throw invalid_params("range_end", std::to_string(range_end), "must be at least 1");
   if (buckets < 1) throw invalid_params("buckets", std::to_string(buckets), "must be at least 1");
+  const self_extend_params params{stats.context, stats.tokens, stats.extension};
+  require_countable(params);
   const auto width = static_cast<std::int64_t>(detail::ceil_div(range_end, std::min(buckets, range_end)));
   std::vector<reuse_bucket> out;
+  reuse_bucket before{0, -1, 0, 0};  // pairs at positions < first
   for (std::int64_t first = 0;; first += width) {
     // range_end - first > width guards the addition: no overflow even near INT64_MAX.
-    reuse_bucket bar{first, range_end - first > width ? first + width - 1 : range_end - 1, 0, 0};
-    const std::int64_t stop = std::min(bar.last, stats.max_position);
-    for (std::int64_t q = first; q <= stop; ++q) {
-      bar.neighbor += stats.neighbor_counts[static_cast<std::size_t>(q)];
-      bar.group += stats.group_counts[static_cast<std::size_t>(q)];
-    }
-    out.push_back(bar);
-    if (bar.last == range_end - 1) break;
+    const std::int64_t last = range_end - first > width ? first + width - 1 : range_end - 1;
+    const reuse_bucket upto = pairs_upto(stats.tokens, stats.extension, last);
+    out.push_back({first, last, upto.neighbor - before.neighbor, upto.group - before.group});
+    before = upto;
+    if (last == range_end - 1) break;
   }
   return out;
 }

@@ -12,6 +12,7 @@
 #include <selfextend/models.hpp>
 #include <selfextend/position_map.hpp>
 
+#include "attention_internal.hpp"
 #include "checked_math.hpp"
 
 namespace selfextend {
@@ -125,8 +126,7 @@ std::vector<issue> validate(const rope_rule& rule) {
                             t == rope_scaling_type::llama3;
   if (s.original_context && *s.original_context < 1)
     issues.push_back({"original_max_position_embeddings", std::to_string(*s.original_context), "must be at least 1"});
-  const bool needs_max = t == rope_scaling_type::dynamic || (needs_window && !s.original_context) ||
-                         t == rope_scaling_type::longrope;
+  const bool needs_max = t == rope_scaling_type::dynamic || (needs_window && !s.original_context);
   if (needs_max && rule.max_position_embeddings < 1)
     issues.push_back({"max_position_embeddings", std::to_string(rule.max_position_embeddings),
                       "must be at least 1 (the " + std::string(to_string(t)) + " rule needs it)"});
@@ -337,7 +337,14 @@ std::int64_t rope_angle_table_bytes(std::int64_t positions, std::int64_t pairs) 
   return bytes > detail::wide_int{detail::int64_max} ? detail::int64_max : static_cast<std::int64_t>(bytes);
 }
 
-rope_angle_table rope_angles(const rope_frequencies& frequencies, std::span<const double> positions) {
+rope_angle_table rope_angles(const rope_frequencies& frequencies, std::span<const double> positions,
+                             std::int64_t memory_limit, bool force) {
+  const auto pairs = static_cast<std::int64_t>(frequencies.inv_freq.size());
+  const std::int64_t bytes = rope_angle_table_bytes(static_cast<std::int64_t>(positions.size()), pairs);
+  if (bytes > memory_limit && !force)
+    throw invalid_params("positions", std::to_string(positions.size()) + " positions x " + std::to_string(pairs) + " pairs",
+                         "the cos/sin table needs " + detail::format_bytes(bytes) + ", more than the limit of " +
+                             detail::format_bytes(memory_limit) + " (use force to build it anyway)");
   for (std::size_t n = 0; n < positions.size(); ++n)
     if (!std::isfinite(positions[n]))
       throw invalid_params("positions", real_text(positions[n]) + " at index " + std::to_string(n), "must be finite");

@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include <selfextend/atomic_output.hpp>
+
 #include "checked_math.hpp"
 #include "whole_file.hpp"
 
@@ -119,6 +121,39 @@ safetensors_file parse_safetensors(std::span<const std::byte> bytes, std::string
 
 safetensors_file read_safetensors(const std::filesystem::path& path, std::string_view key) {
   return parse_safetensors(detail::read_whole_file(path, key, ".safetensors"), key, path.string());
+}
+
+std::string safetensors_bytes(const safetensors_file& file) {
+  json::object header;
+  if (!file.metadata.empty()) {
+    json::object metadata;
+    for (const auto& [k, v] : file.metadata) metadata[k] = v;
+    header["__metadata__"] = std::move(metadata);
+  }
+  std::uint64_t offset = 0;
+  for (const auto& [name, array] : file.tensors) {
+    const char* dtype = array.dtype == npy_dtype::f4 ? "F32" : array.dtype == npy_dtype::f8 ? "F64"
+                        : array.dtype == npy_dtype::i4 ? "I32" : "I64";
+    header[name] = json::object{{"dtype", dtype},
+                                {"shape", json::array(array.shape.begin(), array.shape.end())},
+                                {"data_offsets", json::array{offset, offset + array.data.size()}}};
+    offset += array.data.size();
+  }
+  std::string text = json::serialize(header);
+  text.append((8 - text.size() % 8) % 8, ' ');  // data starts 8-byte aligned
+  std::string bytes(8, '\0');
+  for (std::size_t k = 0; k < 8; ++k) bytes[k] = static_cast<char>((text.size() >> (8 * k)) & 0xff);
+  bytes += text;
+  for (const auto& entry : file.tensors)
+    bytes.append(reinterpret_cast<const char*>(entry.second.data.data()), entry.second.data.size());
+  return bytes;
+}
+
+void write_safetensors(const std::filesystem::path& path, const safetensors_file& file) {
+  const std::string bytes = safetensors_bytes(file);
+  atomic_output_file out(path);
+  out.stream().write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.commit();
 }
 
 }  // namespace selfextend

@@ -81,6 +81,11 @@ struct llamacpp_positions {
 /// Throws invalid_params when query is outside [0, P + M). O(query).
 [[nodiscard]] std::vector<std::int64_t> llamacpp_relative_row(const llamacpp_schedule& s, std::int64_t query);
 
+/// One entry of llamacpp_relative_row(s, query): the relative position query `query` saw for key
+/// `key`, in O(1), so a picture can sample any pair of any schedule without a row or a simulation.
+/// Throws invalid_params like llamacpp_relative_row, and when key is outside [0, query].
+[[nodiscard]] std::int64_t llamacpp_relative_position(const llamacpp_schedule& s, std::int64_t query, std::int64_t key);
+
 /// How llama.cpp's relative positions differ from the exact map (position_map.hpp, integer shift,
 /// the same G and W) over all causal pairs of the P + M tokens. Computed in O(P + M) from closed
 /// forms per query (tested against visiting every pair). difference = exact - llama.cpp.

@@ -21,6 +21,12 @@ enum class shift_rule : std::uint8_t {
 /// Parses "int" / "float"; nullopt for anything else.
 [[nodiscard]] std::optional<shift_rule> parse_shift_rule(std::string_view text) noexcept;
 
+/// Reads a decimal integer the way every front end does: an optional sign, then digits only,
+/// in 64 bits. Throws invalid_params {key, text, "must be an integer"} or
+/// {key, text, "does not fit in 64 bits"}; the value's own rules are validate()'s.
+/// Example: parse_integer("tokens", "-5") == -5; parse_integer("group", "1e3") throws.
+[[nodiscard]] std::int64_t parse_integer(std::string_view key, std::string_view text);
+
 /// A Self-Extend configuration: the two numbers every runtime asks for, plus the shift variant.
 struct plan {
   std::int64_t group = 1;                    ///< G >= 1; 1 disables grouping

@@ -59,6 +59,12 @@ struct reuse_stats {
 /// neighbor_counts == {10, 9, 8, 7, 0, 0, 0}, total_pairs == 55.
 [[nodiscard]] reuse_stats compute_reuse(const self_extend_params& params);
 
+/// compute_reuse's totals, fractions, thresholds and ranges without its arrays (`counts`,
+/// `neighbor_counts` and `group_counts` stay empty), in closed form: O(1) time and memory whatever
+/// N is, for every N whose N(N+1)/2 fits in 64 bits. Front ends that draw or summarise use this.
+/// Throws invalid_params like compute_reuse (except the memory limit, which does not apply).
+[[nodiscard]] reuse_stats summarise_reuse(const self_extend_params& params);
+
 /// Memory ceiling of compute_reuse: 4 GiB of count arrays (about 134 million positions).
 inline constexpr std::int64_t max_reuse_bytes = std::int64_t{4} << 30;
 
@@ -71,11 +77,18 @@ struct reuse_bucket {
   friend bool operator==(const reuse_bucket&, const reuse_bucket&) = default;
 };
 
+/// The pairs at relative positions [first, last] (inclusive; positions outside [0, P_max] have
+/// none), split by branch, in closed form: O(1) time and memory whatever N is, equal to the sums
+/// of compute_reuse's arrays. Throws invalid_params like summarise_reuse, and when last < first.
+/// Example: L=16, N=10, G=2, W=4: count_reuse(params, 3, 5) == {3, 5, 7, 17}.
+[[nodiscard]] reuse_bucket count_reuse(const self_extend_params& params, std::int64_t first, std::int64_t last);
+
 /// Sums the counts of positions [0, range_end) into `buckets` bars of equal width
 /// ceil(range_end / buckets) (the last one may be narrower; fewer bars when range_end < buckets).
 /// Positions at or past range_end are not counted. Use range_end = L for the pretrained window,
-/// or max(L, P_max + 1) to include untrained positions. Throws invalid_params when
-/// range_end < 1 or buckets < 1.
+/// or max(L, P_max + 1) to include untrained positions. Closed form, O(bars) time: it reads only
+/// `stats`' context, tokens and plan, so the arrayless summarise_reuse() result works as well.
+/// Throws invalid_params when range_end < 1 or buckets < 1.
 [[nodiscard]] std::vector<reuse_bucket> bucket_reuse(const reuse_stats& stats, std::int64_t range_end,
                                                      std::int64_t buckets);
 

@@ -146,7 +146,9 @@ struct rope_angle_table {
 [[nodiscard]] std::vector<double> plan_rotation_positions(const plan& extension, std::int64_t tokens);
 
 /// The table for `positions` (each finite), under `frequencies`. Throws invalid_params
-/// {"positions", ...} on a non-finite position.
-[[nodiscard]] rope_angle_table rope_angles(const rope_frequencies& frequencies, std::span<const double> positions);
+/// {"positions", ...} on a non-finite position, and when the table needs more than
+/// `memory_limit` bytes (rope_angle_table_bytes) unless `force`, saying the size.
+[[nodiscard]] rope_angle_table rope_angles(const rope_frequencies& frequencies, std::span<const double> positions,
+                                           std::int64_t memory_limit = std::int64_t{1} << 30, bool force = false);
 
 }  // namespace selfextend

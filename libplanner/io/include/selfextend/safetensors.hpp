@@ -30,6 +30,13 @@ struct safetensors_file {
 [[nodiscard]] safetensors_file parse_safetensors(std::span<const std::byte> bytes, std::string_view key,
                                                  std::string_view source);
 
+/// The bytes of a .safetensors file holding `file`: tensors in name order, each F32/F64/I32/I64,
+/// the data 8-byte aligned after the header; parse_safetensors reads it back unchanged.
+[[nodiscard]] std::string safetensors_bytes(const safetensors_file& file);
+
+/// Writes `file` to `path` atomically (temporary file + rename); std::runtime_error on failure.
+void write_safetensors(const std::filesystem::path& path, const safetensors_file& file);
+
 /// Reads and parses a file; an unreadable one is invalid_params {key, path, rule}.
 [[nodiscard]] safetensors_file read_safetensors(const std::filesystem::path& path, std::string_view key);
 

@@ -1,0 +1,274 @@
+// rope_options.cpp - resolving a command's RoPE from a model, a rule given as options, or frequencies.
+#include "rope_options.hpp"
+
+#include <array>
+#include <charconv>
+
+#include <boost/json.hpp>
+
+#include <selfextend/error.hpp>
+#include <selfextend/npy.hpp>
+
+namespace sxplan {
+
+namespace json = boost::json;
+using selfextend::invalid_params;
+using selfextend::rope_scaling_type;
+
+namespace {
+
+/// Each rule key: its flag (also the config.json key, hyphenated) and the rules that read it.
+struct rule_key {
+  const char* flag;
+  std::initializer_list<rope_scaling_type> rules;
+};
+
+const rule_key rule_keys[] = {
+    {"factor", {rope_scaling_type::linear, rope_scaling_type::dynamic, rope_scaling_type::yarn,
+                rope_scaling_type::longrope, rope_scaling_type::llama3}},
+    {"original-max-position-embeddings", {rope_scaling_type::yarn, rope_scaling_type::longrope, rope_scaling_type::llama3}},
+    {"attention-factor", {rope_scaling_type::yarn, rope_scaling_type::longrope}},
+    {"beta-fast", {rope_scaling_type::yarn}},
+    {"beta-slow", {rope_scaling_type::yarn}},
+    {"mscale", {rope_scaling_type::yarn}},
+    {"mscale-all-dim", {rope_scaling_type::yarn}},
+    {"truncate", {rope_scaling_type::yarn}},
+    {"low-freq-factor", {rope_scaling_type::llama3}},
+    {"high-freq-factor", {rope_scaling_type::llama3}},
+    {"short-factor", {rope_scaling_type::longrope}},
+    {"long-factor", {rope_scaling_type::longrope}},
+};
+
+std::string real_text(double value) {
+  std::array<char, 32> buffer{};
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  return std::string(buffer.data(), result.ptr);
+}
+
+std::string key_of(const std::string& flag) {
+  std::string key = flag;
+  for (char& c : key)
+    if (c == '-') c = '_';
+  return key;
+}
+
+std::optional<double> optional_double(const po::variables_map& vm, const std::string& flag) {
+  if (!vm.count(flag)) return std::nullopt;
+  return parse_double(key_of(flag), vm[flag].as<std::string>());
+}
+
+/// A 1-D float .npy of numbers for `flag`.
+std::vector<double> read_vector_npy(const po::variables_map& vm, const std::string& flag) {
+  const std::string path = vm[flag].as<std::string>();
+  const selfextend::npy_array a = selfextend::read_npy(path, key_of(flag));
+  if (a.dtype != selfextend::npy_dtype::f4 && a.dtype != selfextend::npy_dtype::f8)
+    throw invalid_params(key_of(flag), path, "must be a <f4 or <f8 array (got " + std::string(selfextend::to_string(a.dtype)) + ")");
+  if (a.shape.size() != 1) throw invalid_params(key_of(flag), path, "must be a 1-D array");
+  return a.to_doubles();
+}
+
+/// A list given as FILE.npy or as comma-separated numbers.
+std::vector<double> number_list(const po::variables_map& vm, const std::string& flag) {
+  const std::string text = vm[flag].as<std::string>();
+  if (text.size() > 4 && text.compare(text.size() - 4, 4, ".npy") == 0) return read_vector_npy(vm, flag);
+  std::vector<double> values;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    values.push_back(parse_double(key_of(flag), text.substr(start, comma - start)));
+    start = comma + 1;
+  }
+  return values;
+}
+
+void refuse_with_model(const po::variables_map& vm, std::initializer_list<const char*> flags, const std::string& by) {
+  for (const char* flag : flags)
+    if (vm.count(flag))
+      throw invalid_params(key_of(flag), vm[flag].as<std::string>(),
+                           "conflicts with --" + by + ": the model states its RoPE");
+}
+
+std::string model_flag(const po::variables_map& vm) {
+  for (const char* flag : {"model", "config", "gguf"})
+    if (vm.count(flag)) return flag;
+  return "model";
+}
+
+}  // namespace
+
+void add_rope_model_options(po::options_description& options) {
+  options.add_options()
+    ("model", po::value<std::string>()->value_name("NAME"), "use this preset's RoPE (see `sxplan models`)")
+    ("config", po::value<std::string>()->value_name("PATH"), "use the RoPE a Hugging Face config.json states")
+    ("gguf", po::value<std::string>()->value_name("PATH"), "use the RoPE a GGUF file states (header and tensors)");
+}
+
+void add_rope_rule_options(po::options_description& options) {
+  options.add_options()
+    ("rope-scaling", po::value<std::string>()->value_name("TYPE"),
+     "frequency rule: default, linear, dynamic, yarn, longrope (su), llama3")
+    ("factor", po::value<std::string>()->value_name("F"), "the rule's factor (all rules but default)")
+    ("original-max-position-embeddings", po::value<std::string>()->value_name("L0"),
+     "yarn, longrope, llama3: the original window (default: --max-position-embeddings)")
+    ("max-position-embeddings", po::value<std::string>()->value_name("M"),
+     "config's max_position_embeddings: dynamic's reference length, the fallback original window")
+    ("attention-factor", po::value<std::string>()->value_name("A"), "yarn, longrope: the attention factor (default: the rule's)")
+    ("beta-fast", po::value<std::string>()->value_name("B"), "yarn: rotations at the ramp's start (default 32)")
+    ("beta-slow", po::value<std::string>()->value_name("B"), "yarn: rotations at the ramp's end (default 1)")
+    ("mscale", po::value<std::string>()->value_name("M"), "yarn (DeepSeek): mscale")
+    ("mscale-all-dim", po::value<std::string>()->value_name("M"), "yarn (DeepSeek): mscale_all_dim")
+    ("truncate", po::value<std::string>()->value_name("true|false"), "yarn: round the ramp bounds (default true)")
+    ("low-freq-factor", po::value<std::string>()->value_name("X"), "llama3: low_freq_factor")
+    ("high-freq-factor", po::value<std::string>()->value_name("X"), "llama3: high_freq_factor")
+    ("short-factor", po::value<std::string>()->value_name("LIST|FILE.npy"), "longrope: R/2 short factors")
+    ("long-factor", po::value<std::string>()->value_name("LIST|FILE.npy"), "longrope: R/2 long factors")
+    ("rope-freqs", po::value<std::string>()->value_name("LIST|FILE.npy"),
+     "GGUF rope_freqs: R/2 per-pair divisors applied after the rule");
+}
+
+bool names_model(const po::variables_map& vm) { return vm.count("model") || vm.count("config") || vm.count("gguf"); }
+
+rope_choice resolve_model_rope(const po::variables_map& vm) {
+  const std::string by = model_flag(vm);
+  refuse_with_model(vm, {"rope-theta", "rope-style", "rotary-dims", "inv-freq", "attention-factor"}, by);
+  const model_choice model = resolve_model(vm);
+  rope_choice choice = rope_of_model(model.model);
+  choice.model = model;
+  return choice;
+}
+
+rope_choice rope_of_model(const selfextend::model_info& m) {
+  rope_choice choice;
+  choice.rule = selfextend::rope_rule_of(m);
+  choice.style = m.style;
+  choice.head_dim = m.head_dim;
+  return choice;
+}
+
+rope_choice resolve_rope_rule(const po::variables_map& vm) {
+  if (names_model(vm)) {
+    const std::string by = model_flag(vm);
+    refuse_with_model(vm, {"rope-scaling", "max-position-embeddings", "rope-freqs"}, by);
+    for (const rule_key& k : rule_keys) refuse_with_model(vm, {k.flag}, by);
+    return resolve_model_rope(vm);
+  }
+  rope_choice choice;
+  choice.rule.theta = vm.count("rope-theta") ? parse_double("rope_theta", vm["rope-theta"].as<std::string>()) : 10000.0;
+  if (!vm.count("rotary-dims"))
+    throw invalid_params("rotary_dims", "(none)", "is required without --model, --config or --gguf");
+  choice.rule.rotary_dims = parse_int64("rotary_dims", vm["rotary-dims"].as<std::string>());
+  if (vm.count("rope-style")) {
+    const std::string text = vm["rope-style"].as<std::string>();
+    const auto style = selfextend::parse_rope_style(text);
+    if (!style) throw invalid_params("rope_style", text, "must be neox or gptj");
+    choice.style = *style;
+  }
+  if (const auto m = optional_int64(vm, "max-position-embeddings")) choice.rule.max_position_embeddings = *m;
+
+  const bool has_rule = vm.count("rope-scaling") > 0;
+  rope_scaling_type type = rope_scaling_type::none;
+  if (has_rule) {
+    const std::string text = vm["rope-scaling"].as<std::string>();
+    const auto parsed = selfextend::parse_rope_scaling_type(text);
+    if (!parsed)
+      throw invalid_params("rope_scaling", text, "is not a rule known here (default, linear, dynamic, yarn, longrope or su, llama3)");
+    type = *parsed;
+  }
+  for (const rule_key& k : rule_keys) {
+    if (!vm.count(k.flag)) continue;
+    const std::string value = vm[k.flag].as<std::string>();
+    if (!has_rule) throw invalid_params(key_of(k.flag), value, "needs --rope-scaling TYPE (the rule it belongs to)");
+    if (std::find(k.rules.begin(), k.rules.end(), type) == k.rules.end())
+      throw invalid_params(key_of(k.flag), value,
+                           "is not a key of the " + std::string(selfextend::to_string(type)) + " rule");
+  }
+  if (!has_rule && !vm.count("rope-freqs")) return choice;
+
+  selfextend::rope_scaling s;
+  s.type = type;
+  s.source = "options";
+  if (const auto factor = optional_double(vm, "factor")) {
+    s.factor = *factor;
+  } else if (type == rope_scaling_type::longrope && vm.count("original-max-position-embeddings") &&
+             choice.rule.max_position_embeddings > 0) {
+    // transformers' longrope without a factor: max_position_embeddings / original_max_position_embeddings.
+    s.factor = static_cast<double>(choice.rule.max_position_embeddings) /
+               static_cast<double>(parse_int64("original_max_position_embeddings",
+                                               vm["original-max-position-embeddings"].as<std::string>()));
+  } else if (type != rope_scaling_type::none) {
+    throw invalid_params("factor", "(none)", "is required by the " + std::string(selfextend::to_string(type)) + " rule");
+  }
+  s.original_context = optional_int64(vm, "original-max-position-embeddings");
+  s.attention_factor = optional_double(vm, "attention-factor");
+  s.beta_fast = optional_double(vm, "beta-fast");
+  s.beta_slow = optional_double(vm, "beta-slow");
+  s.mscale = optional_double(vm, "mscale");
+  s.mscale_all_dim = optional_double(vm, "mscale-all-dim");
+  if (vm.count("truncate")) {
+    const std::string text = vm["truncate"].as<std::string>();
+    if (text != "true" && text != "false") throw invalid_params("truncate", text, "must be true or false");
+    s.truncate = text == "true";
+  }
+  s.low_freq_factor = optional_double(vm, "low-freq-factor");
+  s.high_freq_factor = optional_double(vm, "high-freq-factor");
+  if (vm.count("short-factor")) s.short_factor = number_list(vm, "short-factor");
+  if (vm.count("long-factor")) s.long_factor = number_list(vm, "long-factor");
+  if (vm.count("rope-freqs")) s.freq_factors = number_list(vm, "rope-freqs");
+  choice.rule.scaling = std::move(s);
+  return choice;
+}
+
+std::vector<double> read_inv_freq(const po::variables_map& vm) { return read_vector_npy(vm, "inv-freq"); }
+
+json::value echo_rope_scaling(const std::optional<selfextend::rope_scaling>& scaling) {
+  if (!scaling) return nullptr;
+  const selfextend::rope_scaling& s = *scaling;
+  json::object o;
+  o["type"] = std::string(selfextend::to_string(s.type));
+  o["factor"] = s.factor;
+  const auto optional_real = [](const std::optional<double>& x) { return x ? json::value(*x) : json::value(nullptr); };
+  o["original_max_position_embeddings"] = s.original_context ? json::value(*s.original_context) : json::value(nullptr);
+  o["attention_factor"] = optional_real(s.attention_factor);
+  o["beta_fast"] = optional_real(s.beta_fast);
+  o["beta_slow"] = optional_real(s.beta_slow);
+  o["mscale"] = optional_real(s.mscale);
+  o["mscale_all_dim"] = optional_real(s.mscale_all_dim);
+  o["truncate"] = s.truncate ? json::value(*s.truncate) : json::value(nullptr);
+  o["low_freq_factor"] = optional_real(s.low_freq_factor);
+  o["high_freq_factor"] = optional_real(s.high_freq_factor);
+  o["short_factor"] = json::array(s.short_factor.begin(), s.short_factor.end());
+  o["long_factor"] = json::array(s.long_factor.begin(), s.long_factor.end());
+  o["rope_freqs"] = json::array(s.freq_factors.begin(), s.freq_factors.end());
+  o["source"] = s.source;
+  return o;
+}
+
+std::string describe_rope_scaling(const std::optional<selfextend::rope_scaling>& scaling) {
+  if (!scaling) return "default";
+  const selfextend::rope_scaling& s = *scaling;
+  std::string text(selfextend::to_string(s.type));
+  std::vector<std::string> parts;
+  if (s.type != rope_scaling_type::none) parts.push_back("factor " + real_text(s.factor));
+  const auto add = [&](const char* name, const std::optional<double>& x) {
+    if (x) parts.push_back(std::string(name) + " " + real_text(*x));
+  };
+  add("low_freq_factor", s.low_freq_factor);
+  add("high_freq_factor", s.high_freq_factor);
+  add("beta_fast", s.beta_fast);
+  add("beta_slow", s.beta_slow);
+  add("mscale", s.mscale);
+  add("mscale_all_dim", s.mscale_all_dim);
+  add("attention_factor", s.attention_factor);
+  if (s.truncate) parts.push_back(std::string("truncate ") + (*s.truncate ? "true" : "false"));
+  if (s.original_context) parts.push_back("original window " + std::to_string(*s.original_context));
+  if (!s.short_factor.empty()) parts.push_back(std::to_string(s.short_factor.size()) + " short/long factors");
+  if (!s.freq_factors.empty()) parts.push_back(std::to_string(s.freq_factors.size()) + " GGUF rope_freqs divisors");
+  if (!parts.empty()) {
+    text += " (";
+    for (std::size_t n = 0; n < parts.size(); ++n) text += (n ? ", " : "") + parts[n];
+    text += ")";
+  }
+  return text;
+}
+
+}  // namespace sxplan

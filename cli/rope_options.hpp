@@ -1,0 +1,60 @@
+// rope_options.hpp - where a command's RoPE comes from: a model (--model/--config/--gguf), a rule
+// given as options (--rope-theta, --rotary-dims, --rope-scaling TYPE and its keys, for `sxplan
+// rope`), or explicit frequencies (--inv-freq FILE.npy [--attention-factor A], for attend/verify).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include <selfextend/rope.hpp>
+
+#include "cli_common.hpp"
+
+namespace sxplan {
+
+/// Adds --model, --config, --gguf (the model whose RoPE to use).
+void add_rope_model_options(po::options_description& options);
+
+/// Adds --rope-scaling TYPE and the rule's keys (--factor, --original-max-position-embeddings,
+/// --max-position-embeddings, --attention-factor, --beta-fast, --beta-slow, --mscale,
+/// --mscale-all-dim, --truncate, --low-freq-factor, --high-freq-factor, --short-factor,
+/// --long-factor, --rope-freqs).
+void add_rope_rule_options(po::options_description& options);
+
+/// The rule a command rotates with, and where it came from.
+struct rope_choice {
+  selfextend::rope_rule rule;
+  selfextend::rope_style style = selfextend::rope_style::neox;
+  std::optional<model_choice> model;  ///< set when --model/--config/--gguf named it
+  std::optional<std::int64_t> head_dim;  ///< the model's D, when a model named it
+};
+
+/// True when --model, --config or --gguf is given.
+bool names_model(const po::variables_map& vm);
+
+/// `sxplan rope`'s rule: the model's, or --rope-theta/--rotary-dims/--rope-style with
+/// --rope-scaling TYPE and its keys. Options the model already states, keys without
+/// --rope-scaling, and keys the chosen rule does not read are refused (exit 2, naming the flag).
+rope_choice resolve_rope_rule(const po::variables_map& vm);
+
+/// A model's rule, layout and head_dim (no model_choice: the caller knows where it came from).
+rope_choice rope_of_model(const selfextend::model_info& m);
+
+/// The model's RoPE for attend/verify; refuses --rope-theta, --rope-style, --rotary-dims,
+/// --inv-freq and --attention-factor next to it. Precondition: names_model(vm).
+rope_choice resolve_model_rope(const po::variables_map& vm);
+
+/// --inv-freq FILE.npy: a 1-D <f4 or <f8 array (read whole; each value checked by the kernel's validation).
+std::vector<double> read_inv_freq(const po::variables_map& vm);
+
+/// JSON of the rule's parameters: {type, factor, original_max_position_embeddings, ...}, null for
+/// the default rule without GGUF factors. Lists are summarised by their length.
+boost::json::value echo_rope_scaling(const std::optional<selfextend::rope_scaling>& scaling);
+
+/// "llama3 (factor 8, low_freq_factor 1, high_freq_factor 4, original_max_position_embeddings 8192)".
+std::string describe_rope_scaling(const std::optional<selfextend::rope_scaling>& scaling);
+
+}  // namespace sxplan
