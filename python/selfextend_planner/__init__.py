@@ -15,6 +15,7 @@ from ._core import (
     llamacpp,
     position_tables,
     reuse,
+    rope,
     verify,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "llamacpp",
     "position_tables",
     "reuse",
+    "rope",
     "verify",
 ]

@@ -97,6 +97,18 @@ def llamacpp(
 ) -> dict[str, Any]:
     """The positions llama.cpp's group attention assigns: the `sxplan llamacpp` result."""
 
+def rope(
+    *,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+    rope_theta: float = 10000.0,
+    rotary_dims: int | None = None,
+    rope_style: Literal["neox", "gptj"] = "neox",
+    tokens: int | None = None,
+) -> dict[str, Any]:
+    """A RoPE frequency rule evaluated for `tokens` keys: the `sxplan rope` result (arrays float64)."""
+
 def attention(
     q: _FloatArray,
     k: _FloatArray,

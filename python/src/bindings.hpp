@@ -6,7 +6,7 @@
 
 namespace sxpy {
 
-/// check, advise, position_tables, dense_map, reuse, llamacpp.
+/// check, advise, position_tables, dense_map, reuse, llamacpp, rope.
 void bind_planning(pybind11::module_& m);
 /// attention, verify.
 void bind_kernels(pybind11::module_& m);
@@ -96,6 +96,19 @@ to show. query_position and final_position are int64 arrays [tokens + generate].
 >>> r = sp.llamacpp(32, 2, 8, batch=8, generate=1, context=4096)
 >>> int(r["query_position"][32]), r["final_position"][:8].tolist()
 (16, [0, 0, 1, 1, 2, 2, 3, 3])
+)doc";
+
+inline constexpr const char* rope = R"doc(rope(*, model=None, config=None, gguf=None, rope_theta=10000.0, rotary_dims=None, rope_style="neox", tokens=None) -> dict
+
+A RoPE frequency rule evaluated for `tokens` keys (`sxplan rope`): the model's (model=, config=,
+gguf=), or the plain theta rule for rotary_dims without one. Keys: rope_type, attention_factor,
+factor, original_max_position_embeddings, tokens, pairs, inv_freq, wavelength, theta_inv_freq
+(float64 arrays [rotary_dims/2]), change, change_counts, dynamic_theta, long_factors, ramp, notes,
+output (None: nothing is written).
+
+>>> r = sp.rope(rotary_dims=8)
+>>> r["inv_freq"].tolist(), r["rope_type"]
+([1.0, 0.1, 0.01, 0.001], 'default')
 )doc";
 
 inline constexpr const char* attention = R"doc(attention(q, k, v, group, window, *, kernel="tiled", shift="int", rope_theta=10000.0, rope_style="neox", rotary_dims=None, scale_base=None, inv_freq=None, attention_factor=None, model=None, config=None, gguf=None, threads=0, force=False) -> numpy.ndarray

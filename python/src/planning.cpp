@@ -2,6 +2,8 @@
 // the result through the CLI's JSON builder (cli/json_*.hpp), so every dict has exactly the keys of
 // the subcommand's JSON `result`.
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -11,12 +13,16 @@
 #include <selfextend/reuse.hpp>
 #include <selfextend/table_writers.hpp>
 
+#include <pybind11/stl.h>
+
 #include "bindings.hpp"
 #include "choices.hpp"
 #include "convert.hpp"
 #include "json_llamacpp.hpp"
 #include "json_output.hpp"
 #include "json_reuse.hpp"
+#include "json_rope.hpp"
+#include "rope_options.hpp"
 #include "json_tables.hpp"
 #include "search_options.hpp"
 
@@ -175,6 +181,35 @@ py::object llamacpp(py::object tokens, py::object ga_n, py::object ga_w, py::kwa
   });
 }
 
+py::object rope(py::kwargs kwargs) {
+  constexpr const char* options[] = {"model", "config", "gguf", "rope_theta", "rotary_dims", "rope_style", "tokens"};
+  keywords kw("rope", std::move(kwargs), {options});
+  const std::optional<double> theta = optional_real("rope_theta", kw.take("rope_theta"));
+  const std::optional<std::int64_t> rotary_dims = optional_int64("rotary_dims", kw.take("rotary_dims"));
+  const std::optional<std::string> style = optional_text("rope_style", kw.take("rope_style"));
+  const std::int64_t tokens = optional_int64("tokens", kw.take("tokens")).value_or(0);
+  // As `sxplan rope` (rope_options.cpp): a model states its rule; otherwise theta and rotary dims do.
+  selfextend::rope_rule rule;
+  if (const std::optional<model_choice> choice = take_model(kw, false, false)) {
+    const std::pair<const char*, py::object> given[] = {
+        {"rope_theta", py::cast(theta)}, {"rotary_dims", py::cast(rotary_dims)}, {"rope_style", py::cast(style)}};
+    for (const auto& [key, value] : given)
+      if (!value.is_none())
+        throw selfextend::invalid_params(key, py::str(value).cast<std::string>(),
+                                         "conflicts with " + choice->key + ": the model states its RoPE");
+    rule = sxplan::rope_of_model(choice->model).rule;
+  } else {
+    if (!rotary_dims) throw selfextend::invalid_params("rotary_dims", "(none)", "is required without model, config or gguf");
+    rule.theta = theta.value_or(rule.theta);
+    rule.rotary_dims = *rotary_dims;
+    if (style) (void)sxplan::rope_style_choice(*style);  // the layout does not change the frequencies
+  }
+  auto f = std::make_unique<selfextend::rope_frequencies>(selfextend::evaluate_rope(rule, tokens));
+  return result_to_python(std::move(f), [](const selfextend::rope_frequencies& r, const sxplan::array_renderer& a) {
+    return sxplan::to_json(r, nullptr, a);
+  });
+}
+
 }  // namespace
 
 void bind_planning(py::module_& m) {
@@ -184,6 +219,7 @@ void bind_planning(py::module_& m) {
         docs::position_tables);
   m.def("dense_map", &dense_map, py::arg("tokens"), py::arg("group"), py::arg("window"), docs::dense_map);
   m.def("reuse", &reuse, py::arg("tokens"), py::arg("group"), py::arg("window"), docs::reuse);
+  m.def("rope", &rope, docs::rope);
   m.def("llamacpp", &llamacpp, py::arg("tokens"), py::arg("ga_n"), py::arg("ga_w") = py::none(), docs::llamacpp);
 }
 

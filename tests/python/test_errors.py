@@ -53,6 +53,14 @@ def test_front_end_rules_name_the_argument_where_the_cli_names_the_flag(cli_erro
     assert [cli_line(command, flagged)] == cli_errors(command, *cli)
 
 
+def test_rope_rules():
+    (i,) = issues_of(lambda: sp.rope())
+    assert i == sp.Issue("rotary_dims", "(none)", "is required without model, config or gguf")
+    (i,) = issues_of(lambda: sp.rope(model="llama-2-7b", rotary_dims=64))
+    assert i == sp.Issue("rotary_dims", "64", "conflicts with model: the model states its RoPE")
+    assert issues_of(lambda: sp.rope(rotary_dims=7))[0].key == "rotary_dims"
+
+
 def test_dense_map_size_guard_and_force():
     (issue,) = issues_of(lambda: sp.dense_map(20000, 2, 4))
     assert issue.key == "tokens" and "3200000000 bytes" in issue.rule.replace(",", "")

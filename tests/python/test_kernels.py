@@ -91,24 +91,36 @@ def test_model_sets_the_rope():
                           sp.attention(q, k, v, 2, 4, rope_theta=10000.0, rope_style="neox", rotary_dims=128))
 
 
-@pytest.mark.parametrize("model", ["llama-2-7b", "llama-3.1-8b", "phi-3.5-mini-instruct"])
-def test_model_rope_equals_cli(sxplan, tmp_path, model):
-    # The model's frequency rule (llama3, longrope) evaluated for the key count, as `attend --model`.
-    dim = {"phi-3.5-mini-instruct": 96}.get(model, 128)
+LLAMA_3_1_CONFIG = {  # meta-llama/Llama-3.1-8B's config.json, the fields the reader uses
+    "model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 4096, "num_attention_heads": 32,
+    "num_key_value_heads": 8, "max_position_embeddings": 131072, "rope_theta": 500000.0,
+    "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                     "original_max_position_embeddings": 8192, "rope_type": "llama3"}}
+
+
+@pytest.mark.parametrize("model, dim, theta", [("llama-2-7b", 128, 10000.0), ("phi-2", 80, 10000.0),
+                                               ("llama-3.1-8b config", 128, 500000.0)])
+def test_model_rope_equals_cli(sxplan, cli_result, tmp_path, model, dim, theta):
+    # The model's RoPE, its frequency rule (llama3) included, as `attend --model/--config` takes it.
+    if model.endswith("config"):
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(LLAMA_3_1_CONFIG))
+        ours_args, cli_args = {"config": config}, ["--config", config]
+    else:
+        ours_args, cli_args = {"model": model}, ["--model", model]
     q, k, v = tensors(2, 1, 9, 9, dim, np.float64)
     paths = save(tmp_path, q=q, k=k, v=v)
     out = tmp_path / "out.npy"
     code, _, err = run_cli(sxplan, "attend", "--q", paths["q"], "--k", paths["k"], "--v", paths["v"], "--group", 2,
-                           "--window", 4, "--kernel", "reference", "--model", model, "-o", out)
+                           "--window", 4, "--kernel", "reference", *cli_args, "-o", out)
     assert code == 0, err
-    ours = sp.attention(q, k, v, 2, 4, kernel="reference", model=model)
+    ours = sp.attention(q, k, v, 2, 4, kernel="reference", **ours_args)
     assert np.array_equal(ours, np.load(out))
-    plain_theta = sp.attention(q, k, v, 2, 4, kernel="reference", rope_theta=sp_theta(model), rotary_dims=dim)
-    assert np.array_equal(ours, plain_theta) == (model == "llama-2-7b")
-
-
-def sp_theta(model):
-    return {"llama-2-7b": 10000.0, "llama-3.1-8b": 500000.0, "phi-3.5-mini-instruct": 10000.0}[model]
+    rotary = 32 if model == "phi-2" else dim
+    plain_theta = sp.attention(q, k, v, 2, 4, kernel="reference", rope_theta=theta, rotary_dims=rotary)
+    # A model with a frequency rule (once the config reader reports it) rotates unlike its plain theta.
+    scaled = cli_result("rope", *cli_args)["rope_type"] != "default"
+    assert np.array_equal(ours, plain_theta) != scaled
 
 
 @pytest.mark.parametrize("shift, passes", [("int", True), ("float", False)])

@@ -136,6 +136,19 @@ def test_tables_against_brute_force(tokens, group, window, shift):
         assert np.allclose(from_tables, expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("kwargs, cli", [
+    ({"rotary_dims": 64, "rope_theta": 500000.0}, ["--rotary-dims", 64, "--rope-theta", 500000]),
+    ({"model": "llama-3-8b", "tokens": 20000}, ["--model", "llama-3-8b", "--tokens", 20000]),
+    ({"config": REPO / "tests/cli/data/llama2_config.json"}, ["--config", REPO / "tests/cli/data/llama2_config.json"]),
+    ({"gguf": str(REPO / "tests/cli/data/llama2_header.gguf")}, ["--gguf", REPO / "tests/cli/data/llama2_header.gguf"]),
+])
+def test_rope_equals_cli(cli_result, kwargs, cli):
+    r = sp.rope(**kwargs)
+    assert r["inv_freq"].dtype == np.float64 and r["inv_freq"].shape == (r["pairs"],)
+    assert type(r["inv_freq"].base).__name__ == "PyCapsule" and r["inv_freq"].base is r["wavelength"].base
+    assert plain(r) == cli_result("rope", *cli)
+
+
 def test_header_examples():
     # The examples of the C++ headers (and of the docstrings).
     assert sp.position_tables(6, 2, 4)["group_query_position"].tolist() == [2, 2, 3, 3, 4, 4]
