@@ -1,5 +1,6 @@
 // cli_common.cpp - shared parsing and rendering helpers of sxplan.
 #include "cli_common.hpp"
+#include "json_output.hpp"
 
 #include <array>
 #include <charconv>
@@ -98,10 +99,11 @@ selfextend::shift_rule shift_option(const po::variables_map& vm) {
 
 void add_model_options(po::options_description& options) {
   options.add_options()
-    ("context", po::value<std::string>()->value_name("L"), "pretrained context L in tokens")
-    ("model", po::value<std::string>()->value_name("NAME"), "built-in model preset (see `sxplan models`)")
-    ("config", po::value<std::string>()->value_name("PATH"), "Hugging Face config.json to read L from")
-    ("gguf", po::value<std::string>()->value_name("PATH"), "GGUF model file to read L from (header only)");
+    ("context", po::value<std::string>()->value_name("L"),
+     "pretrained context L in tokens; with --model, --config or --gguf it replaces the L they give")
+    ("model", po::value<std::string>()->value_name("NAME"), "built-in model preset or its Hugging Face id (see `sxplan models`)")
+    ("config", po::value<std::string>()->value_name("PATH"), "Hugging Face config.json, or a model folder holding one")
+    ("gguf", po::value<std::string>()->value_name("PATH"), "GGUF model file (header, tensor table and RoPE tensors only)");
 }
 
 void add_shift_option(po::options_description& options) {
@@ -110,39 +112,75 @@ void add_shift_option(po::options_description& options) {
      "group query shift: int = W - floor(W/G) (default), float = W - W/G (LongLM Llama.py prefill)");
 }
 
-model_choice resolve_model(const po::variables_map& vm) {
+namespace {
+
+/// The library asks for the context by its key; here it is a flag.
+[[noreturn]] void rethrow_with_flags(const invalid_params& e) {
+  std::vector<selfextend::issue> issues = e.issues();
+  for (selfextend::issue& i : issues) {
+    const std::string ask = "give the context L";
+    if (i.rule.size() >= ask.size() && i.rule.compare(i.rule.size() - ask.size(), ask.size(), ask) == 0)
+      i.rule.replace(i.rule.size() - ask.size(), ask.size(), "give --context L");
+    const std::string plan = "give context ";
+    if (const std::size_t at = i.rule.find(plan); at != std::string::npos) i.rule.replace(at, plan.size(), "give --context ");
+  }
+  throw invalid_params(std::move(issues));
+}
+
+}  // namespace
+
+model_choice resolve_model(const po::variables_map& vm, bool planning) {
   std::vector<std::string> given;
-  for (const char* flag : {"context", "model", "config", "gguf"})
+  for (const char* flag : {"model", "config", "gguf"})
     if (vm.count(flag)) given.push_back(flag);
-  if (given.empty())
+  if (given.empty() && !vm.count("context"))
     throw invalid_params("context", "(none)", "a model is required: give --context, --model, --config or --gguf");
   if (given.size() > 1)
     throw invalid_params(given[1], vm[given[1]].as<std::string>(),
-                         "conflicts with --" + given[0] + ": give only one of --context, --model, --config, --gguf");
+                         "conflicts with --" + given[0] + ": give only one of --model, --config, --gguf");
   model_choice choice;
-  if (vm.count("context")) {
-    choice.model.context = parse_int64("context", vm["context"].as<std::string>());
-    choice.model.name = "context";
-    choice.model.source = "--context";
-    // L >= 2 is checked by the library's validation with every other rule, so all are reported together.
-  } else if (vm.count("model")) {
-    choice.preset = vm["model"].as<std::string>();
-    choice.model = selfextend::find_model(*choice.preset);
-  } else if (vm.count("config")) {
-    choice.config = vm["config"].as<std::string>();
-    choice.model = selfextend::read_hf_config(*choice.config);
-  } else {
-    choice.gguf = vm["gguf"].as<std::string>();
-    choice.model = selfextend::read_gguf(*choice.gguf);
+  selfextend::fact_overrides overrides;
+  if (vm.count("context")) overrides.context = parse_int64("context", vm["context"].as<std::string>());
+  try {
+    if (given.empty()) {
+      choice.model.context = *overrides.context;
+      choice.model.name = "context";
+      choice.model.source = "--context";
+      choice.model.context_source = "given";
+      // L >= 2 is checked by the library's validation with every other rule, so all are reported together.
+    } else if (vm.count("model")) {
+      choice.preset = vm["model"].as<std::string>();
+      choice.model = selfextend::find_model(*choice.preset, overrides);
+    } else if (vm.count("config")) {
+      choice.config = vm["config"].as<std::string>();
+      choice.model = selfextend::read_hf_config(*choice.config, overrides);
+    } else {
+      choice.gguf = vm["gguf"].as<std::string>();
+      choice.model = selfextend::read_gguf(*choice.gguf, overrides);
+    }
+    if (planning && !given.empty()) selfextend::require_rope(choice.model, given[0], vm[given[0]].as<std::string>());
+  } catch (const invalid_params& e) {
+    rethrow_with_flags(e);
+  }
+  for (std::string& w : choice.model.warnings) {
+    const std::string plan = "give context ";
+    if (const std::size_t at = w.find(plan); at != std::string::npos) w.replace(at, plan.size(), "give --context ");
   }
   return choice;
 }
 
 void echo_model(json::object& params, const model_choice& choice) {
   params["context"] = choice.model.context;
-  params["model"] = choice.preset ? json::value(*choice.preset) : json::value(nullptr);
+  params["preset"] = choice.preset ? json::value(*choice.preset) : json::value(nullptr);
   params["config"] = choice.config ? json::value(*choice.config) : json::value(nullptr);
   params["gguf"] = choice.gguf ? json::value(*choice.gguf) : json::value(nullptr);
+  // --context alone names no model: there are no facts to echo.
+  const bool named = choice.preset || choice.config || choice.gguf;
+  params["model"] = named ? json::value(to_json(choice.model)) : json::value(nullptr);
+}
+
+void render_model_warnings(std::ostream& out, const model_choice& choice) {
+  for (const std::string& w : choice.model.warnings) out << "\nwarning: " << w << "\n";
 }
 
 std::string fixed(double value, int decimals) {

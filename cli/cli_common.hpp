@@ -57,17 +57,23 @@ void add_model_options(po::options_description& options);
 /// Adds --shift.
 void add_shift_option(po::options_description& options);
 
-/// The model the user named; exactly one of --context/--model/--config/--gguf must be given.
+/// The model the user named: one of --model/--config/--gguf, or --context alone; --context
+/// with one of them replaces its L (the facts' rules are applied again with it).
 struct model_choice {
   selfextend::model_info model;      ///< context always set
   std::optional<std::string> preset; ///< --model
   std::optional<std::string> config; ///< --config
   std::optional<std::string> gguf;   ///< --gguf
 };
-model_choice resolve_model(const po::variables_map& vm);
+/// Reads it; `planning` refuses a model whose position encoding is not RoPE (Self-Extend remaps
+/// RoPE positions only). Messages name flags (--context) where the library names keys.
+model_choice resolve_model(const po::variables_map& vm, bool planning = true);
 
-/// Echoes the model choice into a JSON params object (context, model, config, gguf).
+/// Echoes the model choice into a JSON params object: context, preset, config, gguf, and the
+/// facts under `model` (docs/json.md).
 void echo_model(boost::json::object& params, const model_choice& choice);
+/// Prints each model warning as "\nwarning: ...".
+void render_model_warnings(std::ostream& out, const model_choice& choice);
 
 // Every command's document: selfextend::json_envelope assembles it, selfextend::write_json prints it.
 using selfextend::json_envelope;

@@ -71,7 +71,7 @@ void render_text(std::ostream& out, const selfextend::advice_request& req, const
         << std::setw(10) << fixed(r.judgement.effective_reach, 1) << std::setw(7) << fixed(r.judgement.reach_ratio, 3)
         << "  " << selfextend::to_string(r.judgement.band) << "\n";
   }
-  for (const std::string& w : choice.model.warnings) out << "\nwarning: " << w << "\n";
+  render_model_warnings(out, choice);
 }
 
 void render_llamacpp_text(std::ostream& out, const selfextend::llamacpp_advice_request& req, const model_choice& choice,
@@ -84,7 +84,7 @@ void render_llamacpp_text(std::ostream& out, const selfextend::llamacpp_advice_r
       << grouped(req.tokens) << "\n";
   for (const std::string& reason : a.reasons) out << "  - " << reason << "\n";
   for (const std::string& w : a.warnings) out << "  ! " << w << "\n";
-  for (const std::string& w : choice.model.warnings) out << "\nwarning: " << w << "\n";
+  render_model_warnings(out, choice);
 }
 
 /// `--runtime llamacpp`: one call to selfextend::advise_llamacpp, rendered as a command line.
@@ -101,7 +101,9 @@ int run_advise_llamacpp(const invocation& inv, const po::variables_map& vm, cons
     boost::json::object echoed = echo_search_options(req);
     echoed["runtime"] = "llamacpp";
     echo_model(echoed, choice);
-    write_json(inv.out, json_envelope("advise", std::move(echoed), to_json(result, command_line)));
+    std::vector<std::string> warnings = result.warnings;
+    warnings.insert(warnings.end(), choice.model.warnings.begin(), choice.model.warnings.end());
+    write_json(inv.out, json_envelope("advise", std::move(echoed), to_json(result, command_line), warnings));
   } else {
     render_llamacpp_text(inv.out, req, choice, result, command_line);
   }
@@ -147,7 +149,9 @@ int run_advise(const invocation& inv) {
     echoed["runtime"] = runtime;
     echoed["shift"] = std::string(selfextend::to_string(req.shift));
     echo_model(echoed, choice);
-    write_json(inv.out, json_envelope("advise", std::move(echoed), to_json(result)));
+    std::vector<std::string> warnings = result.recommended.judgement.warnings;
+    warnings.insert(warnings.end(), choice.model.warnings.begin(), choice.model.warnings.end());
+    write_json(inv.out, json_envelope("advise", std::move(echoed), to_json(result), warnings));
   } else {
     render_text(inv.out, req, choice, result);
   }

@@ -28,7 +28,7 @@ int run_attend(const invocation& inv) {
                "       [--model NAME | --config PATH | --gguf PATH | [--rope-theta T | --inv-freq FILE.npy]\n"
                "        [--rope-style neox|gptj] [--rotary-dims R] [--attention-factor A]] [--scale-base S]\n"
                "       [--kernel reference|tiled] [--threads N] [--force] -o OUT.npy [--json]",
-               "Run Self-Extend attention (DESIGN.md §3) on q, k, v and write the output.", options);
+               "Run Self-Extend attention (docs/kernels.md) on q, k, v and write the output.", options);
     return exit_ok;
   }
   const std::optional<selfextend::attention_kernel> kernel =

@@ -33,7 +33,7 @@ void render_text(std::ostream& out, const selfextend::self_extend_params& p, con
   if (a.fractional_offset != 0)
     out << "  float shift      group positions are " << fixed(a.fractional_offset, 3) << " below the int figures\n";
   for (const std::string& w : a.warnings) out << "\nwarning: " << w << "\n";
-  for (const std::string& w : choice.model.warnings) out << "\nwarning: " << w << "\n";
+  render_model_warnings(out, choice);
 }
 
 }  // namespace
@@ -64,7 +64,9 @@ int run_check(const invocation& inv) {
                                {"window", params.extension.window},
                                {"shift", std::string(selfextend::to_string(params.extension.shift))}};
     echo_model(echoed, choice);
-    write_json(inv.out, json_envelope("check", std::move(echoed), to_json(result)));
+    std::vector<std::string> warnings = result.warnings;
+    warnings.insert(warnings.end(), choice.model.warnings.begin(), choice.model.warnings.end());
+    write_json(inv.out, json_envelope("check", std::move(echoed), to_json(result), warnings));
   } else {
     render_text(inv.out, params, choice, result);
   }

@@ -80,7 +80,7 @@ void render_text(std::ostream& out, const selfextend::llamacpp_schedule& s, cons
   }
   if (!r.notes.empty()) out << "\n";
   for (const std::string& note : r.notes) out << "note: " << note << "\n";
-  for (const std::string& w : choice.model.warnings) out << "\nwarning: " << w << "\n";
+  render_model_warnings(out, choice);
 }
 
 }  // namespace
@@ -140,7 +140,7 @@ int run_llamacpp(const invocation& inv) {
                                {"rows", std::move(echoed_rows)},
                                {"shift", std::string(selfextend::to_string(shift))}};
     echo_model(echoed, choice);
-    write_json(inv.out, json_envelope("llamacpp", std::move(echoed), to_json(report)));
+    write_json(inv.out, json_envelope("llamacpp", std::move(echoed), to_json(report), choice.model.warnings));
   } else {
     render_text(inv.out, s, choice, report);
   }

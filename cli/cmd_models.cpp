@@ -28,13 +28,17 @@ int run_models(const invocation& inv) {
   }
   inv.out << std::left << std::setw(17) << "name" << std::right << std::setw(8) << "context" << std::setw(11)
           << "rope_theta" << std::setw(6) << "D" << std::setw(7) << "heads" << std::setw(5) << "kv" << std::setw(8)
-          << "rotary" << "  source\n";
+          << "rotary" << std::setw(6) << "pairs" << std::setw(8) << "window" << "  " << std::left << std::setw(10) << "scaling"
+          << "source\n";
   for (const selfextend::model_info& m : presets) {
     inv.out << std::left << std::setw(17) << m.name << std::right << std::setw(8) << m.context << std::setw(11)
             << fixed(m.rope_theta, 0) << std::setw(6) << m.head_dim << std::setw(7) << m.heads << std::setw(5)
-            << m.kv_heads << std::setw(8) << m.rotary_dims << "  " << m.source << "\n";
+            << m.kv_heads << std::setw(8) << m.rotary_dims << std::setw(6) << selfextend::to_string(m.style) << std::setw(8)
+            << (m.sliding_window ? std::to_string(*m.sliding_window) : "-") << "  " << std::left << std::setw(10)
+            << (m.rope_scaling ? std::string(selfextend::to_string(m.rope_scaling->type)) : "-") << m.source << "\n";
   }
-  inv.out << "\nAll presets use the neox (rotate_half) RoPE layout. Notes:\n";
+  inv.out << "\nNames are case-insensitive; the Hugging Face id works too. `sxplan model --model NAME` shows every fact "
+             "and its source. Notes:\n";
   for (const selfextend::model_info& m : presets)
     for (const std::string& note : m.notes) inv.out << "  " << m.name << ": " << note << "\n";
   return exit_ok;

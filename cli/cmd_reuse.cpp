@@ -117,9 +117,10 @@ int run_reuse(const invocation& inv) {
                                {"shift", std::string(selfextend::to_string(params.extension.shift))}};
     echo_model(echoed, choice);
     echoed["svg"] = svg ? boost::json::value(*svg) : boost::json::value(nullptr);
-    write_json(inv.out, json_envelope("reuse", std::move(echoed), to_json(stats)));
+    write_json(inv.out, json_envelope("reuse", std::move(echoed), to_json(stats), choice.model.warnings));
   } else {
     render_text(inv.out, stats, choice, buckets.value_or(16));
+    render_model_warnings(inv.out, choice);
     if (svg) inv.out << "\nwrote " << *svg << "\n";
   }
   return exit_ok;

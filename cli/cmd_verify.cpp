@@ -1,9 +1,11 @@
 // cmd_verify.cpp - `sxplan verify`: compare a runtime's attention output with the reference kernel.
+#include <algorithm>
 #include <ostream>
 
 #include <boost/json.hpp>
 
 #include <selfextend/attention.hpp>
+#include <selfextend/conformance_suite.hpp>
 #include <selfextend/npy.hpp>
 
 #include "attention_inputs.hpp"
@@ -12,6 +14,72 @@
 
 namespace sxplan {
 
+namespace {
+
+/// `verify --suite DIR --outputs OUT`: every case's output against its expected one.
+int run_suite(const invocation& inv, const po::variables_map& vm) {
+  for (const char* single : {"q", "k", "v", "candidate", "group", "window", "atol", "rtol"})
+    if (vm.count(single))
+      throw selfextend::invalid_params(single, vm[single].as<std::string>(),
+                                       "cannot be combined with suite (each case states its inputs and tolerance)");
+  if (!vm.count("outputs")) throw selfextend::invalid_params("outputs", "(none)", "is required with suite");
+  const std::string suite = vm["suite"].as<std::string>();
+  const std::string outputs = vm["outputs"].as<std::string>();
+  const bool only_present = vm.count("only-present") > 0;
+  const selfextend::conformance_report report = selfextend::check_conformance_suite(suite, outputs, only_present);
+
+  std::vector<std::string> failed;
+  for (const selfextend::conformance_result& c : report.cases)
+    if (c.present && !c.comparison.passed) failed.push_back(c.name);
+  if (vm.count("json")) {
+    boost::json::array cases;
+    for (const selfextend::conformance_result& c : report.cases) {
+      boost::json::object o{{"name", c.name},
+                            {"verdict", !c.present ? "skipped" : (c.comparison.passed ? "pass" : "fail")},
+                            {"atol", c.tol.atol},
+                            {"rtol", c.tol.rtol},
+                            {"catches", c.catches}};
+      if (c.present) o["comparison"] = to_json(c.comparison);
+      cases.push_back(std::move(o));
+    }
+    boost::json::object params{{"suite", suite}, {"outputs", outputs}, {"only_present", only_present}};
+    write_json(inv.out, json_envelope("verify", std::move(params),
+                                 {{"passed", report.passed},
+                                  {"failed", report.failed},
+                                  {"skipped", report.skipped},
+                                  {"cases", std::move(cases)}}));
+  } else {
+    std::size_t width = 4;
+    for (const selfextend::conformance_result& c : report.cases) width = std::max(width, c.name.size());
+    inv.out << "Self-Extend conformance: " << outputs << " against " << suite << "\n\n";
+    inv.out << "  " << std::string("case") << std::string(width - 4, ' ') << "  verdict  max error  a failure here usually means\n";
+    for (const selfextend::conformance_result& c : report.cases) {
+      const std::string verdict = !c.present ? "skipped" : (c.comparison.passed ? "pass" : "FAIL");
+      const std::string error = c.present ? scientific(c.comparison.max_abs_error) : "-";
+      inv.out << "  " << c.name << std::string(width - c.name.size(), ' ') << "  " << verdict
+              << std::string(7 - verdict.size(), ' ') << "  " << error;
+      // The explanation only where it is needed: a failed case.
+      if (c.present && !c.comparison.passed)
+        inv.out << std::string(error.size() < 9 ? 9 - error.size() : 0, ' ') << "  " << c.catches;
+      inv.out << "\n";
+    }
+    inv.out << "\n  " << report.cases.size() - static_cast<std::size_t>(report.skipped) << " checked, " << report.failed
+            << " failed, " << report.skipped << " skipped\n";
+  }
+  if (!report.passed) {
+    std::string names;
+    for (const std::string& n : failed) names += (names.empty() ? "" : ", ") + n;
+    if (failed.empty())
+      inv.err << "sxplan verify: no case was checked (every output is missing)\n";
+    else
+      inv.err << "sxplan verify: " << failed.size() << " of " << report.cases.size() << " cases failed: " << names << "\n";
+    return exit_failure;
+  }
+  return exit_ok;
+}
+
+}  // namespace
+
 int run_verify(const invocation& inv) {
   po::options_description options("Options");
   add_attention_options(options);
@@ -19,17 +87,24 @@ int run_verify(const invocation& inv) {
     ("candidate", po::value<std::string>()->value_name("THEIRS.npy"), "the output to check, q's shape, <f4 or <f8")
     ("atol", po::value<std::string>()->value_name("A"), "absolute tolerance (default 1e-5)")
     ("rtol", po::value<std::string>()->value_name("R"), "relative tolerance (default 1e-3; bf16 runtimes need looser)")
+    ("suite", po::value<std::string>()->value_name("DIR"), "check a conformance suite (sxplan conformance) instead")
+    ("outputs", po::value<std::string>()->value_name("OUT"), "with --suite: the runtime's outputs, OUT/<case>.npy")
+    ("only-present", "with --suite: skip cases whose output is missing")
     ("json", "print one JSON document")("help,h", "show this help");
   const po::variables_map vm = parse(inv, options);
   if (vm.count("help")) {
     print_help(inv,
                "--q Q.npy --k K.npy --v V.npy --group G --window W [attend's RoPE options]\n"
-               "       --candidate THEIRS.npy [--atol A] [--rtol R] [--threads N] [--force] [--json]",
+               "       --candidate THEIRS.npy [--atol A] [--rtol R] [--threads N] [--force] [--json]\n"
+               "       --suite DIR --outputs OUT [--only-present] [--json]",
                "Check a runtime's Self-Extend attention output against the double-precision reference:\n"
                "passes iff every element has |theirs - ref| <= atol + rtol*|ref|. Exit 0 pass, 1 mismatch.",
                options);
     return exit_ok;
   }
+  if (vm.count("suite")) return run_suite(inv, vm);
+  for (const char* suite_only : {"outputs", "only-present"})
+    if (vm.count(suite_only)) throw selfextend::invalid_params(suite_only, "(given)", "needs suite");
   selfextend::tolerance tol;
   if (vm.count("atol")) tol.atol = parse_double("atol", vm["atol"].as<std::string>());
   if (vm.count("rtol")) tol.rtol = parse_double("rtol", vm["rtol"].as<std::string>());

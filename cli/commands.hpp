@@ -6,6 +6,7 @@
 namespace sxplan {
 
 int run_models(const invocation& inv);
+int run_model(const invocation& inv);
 int run_check(const invocation& inv);
 int run_advise(const invocation& inv);
 int run_table(const invocation& inv);
@@ -13,6 +14,7 @@ int run_reuse(const invocation& inv);
 int run_llamacpp(const invocation& inv);
 int run_attend(const invocation& inv);
 int run_verify(const invocation& inv);
+int run_conformance(const invocation& inv);
 int run_rope(const invocation& inv);
 
 }  // namespace sxplan

@@ -56,20 +56,58 @@ json::object to_json(const selfextend::advice& a) {
   return o;
 }
 
+json::object to_json(const selfextend::rope_scaling& r) {
+  auto optional_real = [](const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); };
+  auto reals = [](const std::vector<double>& v) {
+    json::array a;
+    for (const double d : v) a.emplace_back(d);
+    return a;
+  };
+  json::object o;
+  o["type"] = std::string(selfextend::to_string(r.type));
+  o["factor"] = r.factor;
+  o["original_context"] = optional_int(r.original_context);
+  o["attention_factor"] = optional_real(r.attention_factor);
+  o["beta_fast"] = optional_real(r.beta_fast);
+  o["beta_slow"] = optional_real(r.beta_slow);
+  o["mscale"] = optional_real(r.mscale);
+  o["mscale_all_dim"] = optional_real(r.mscale_all_dim);
+  o["truncate"] = r.truncate ? json::value(*r.truncate) : json::value(nullptr);
+  o["low_freq_factor"] = optional_real(r.low_freq_factor);
+  o["high_freq_factor"] = optional_real(r.high_freq_factor);
+  o["short_factor"] = reals(r.short_factor);
+  o["long_factor"] = reals(r.long_factor);
+  o["freq_factors"] = reals(r.freq_factors);
+  o["source"] = r.source;
+  return o;
+}
+
 json::object to_json(const selfextend::model_info& m) {
   json::object o;
   o["name"] = m.name;
+  o["architecture"] = m.architecture;
+  o["source"] = m.source;
+  o["position_encoding"] = std::string(selfextend::to_string(m.encoding));
   o["context"] = m.context;
+  o["context_source"] = m.context_source;
+  o["advertised_context"] = optional_int(m.advertised_context);
   o["max_position_embeddings"] = m.max_position_embeddings;
   o["rope_theta"] = m.rope_theta;
-  o["head_dim"] = m.head_dim;
-  o["heads"] = m.heads;
-  o["kv_heads"] = m.kv_heads;
   o["rope_style"] = std::string(selfextend::to_string(m.style));
+  o["head_dim"] = m.head_dim;
   o["rotary_dims"] = m.rotary_dims;
   o["rotary_fraction"] = m.rotary_fraction;
+  o["heads"] = m.heads;
+  o["kv_heads"] = m.kv_heads;
+  o["layers"] = optional_int(m.layers);
   o["sliding_window"] = optional_int(m.sliding_window);
-  o["source"] = m.source;
+  o["sliding_layers"] = std::string(selfextend::to_string(m.sliding));
+  o["sliding_period"] = m.sliding == selfextend::sliding_layers::alternating ? json::value(m.sliding_period) : json::value(nullptr);
+  o["sliding_layer_count"] = optional_int(m.sliding_layer_count);
+  o["rope_scaling"] = m.rope_scaling ? json::value(to_json(*m.rope_scaling)) : json::value(nullptr);
+  json::object sources;
+  for (const auto& [fact, where] : m.sources) sources[fact] = where;
+  o["sources"] = std::move(sources);
   o["notes"] = strings(m.notes);
   o["warnings"] = strings(m.warnings);
   return o;

@@ -15,7 +15,11 @@ boost::json::object to_json(const selfextend::assessment& a);
 boost::json::object to_json(const selfextend::ranked_plan& r);
 /// recommended, candidates, window_for_min_groups, min_group_for_*.
 boost::json::object to_json(const selfextend::advice& a);
-/// name, context, rope_theta, head_dim, heads, kv_heads, rope_style, ...
+/// The model facts (docs/json.md, "model"): name, architecture, source, position_encoding,
+/// context, context_source, advertised_context, rope_theta, rope_style, head_dim, rotary_dims,
+/// heads, kv_heads, layers, sliding_window, sliding_layers, rope_scaling, sources, notes, warnings.
 boost::json::object to_json(const selfextend::model_info& m);
+/// type, factor, original_context, every rule parameter (null when the file states none), source.
+boost::json::object to_json(const selfextend::rope_scaling& r);
 
 }  // namespace sxplan

@@ -22,6 +22,7 @@ struct subcommand {
 
 const subcommand subcommands[] = {
     {"models", sxplan::run_models, "list the built-in model presets"},
+    {"model", sxplan::run_model, "every fact read about a model (preset, config.json, GGUF) and its source"},
     {"check", sxplan::run_check, "judge one plan (G, W) for N tokens"},
     {"advise", sxplan::run_advise, "rank plans (G, W) for N tokens, with reasons"},
     {"table", sxplan::run_table, "exact position tables for other runtimes (npy, safetensors, CSV, JSON, C)"},
@@ -30,13 +31,17 @@ const subcommand subcommands[] = {
     {"rope", sxplan::run_rope, "a model's RoPE frequency rule: inv_freq, wavelengths, attention factor"},
     {"attend", sxplan::run_attend, "run Self-Extend attention on q, k, v (.npy)"},
     {"verify", sxplan::run_verify, "check a runtime's attention output against the reference"},
+    {"conformance", sxplan::run_conformance, "write the conformance suite a runtime port runs through"},
 };
 
 void print_usage(std::ostream& out) {
   out << "Usage: sxplan <command> [options]\n       sxplan --version\n\n"
          "Plan Self-Extend (LongLM) context extension: choose the group size G and neighbor window W,\n"
          "see exactly which pretrained positions a plan uses.\n\nCommands:\n";
-  for (const subcommand& c : subcommands) out << "  " << c.name << std::string(10 - std::string(c.name).size(), ' ') << c.summary << "\n";
+  std::size_t width = 0;
+  for (const subcommand& c : subcommands) width = std::max(width, std::string(c.name).size());
+  for (const subcommand& c : subcommands)
+    out << "  " << c.name << std::string(width + 2 - std::string(c.name).size(), ' ') << c.summary << "\n";
   out << "\nRun `sxplan <command> --help` for a command's options.\n";
 }
 

@@ -194,6 +194,21 @@ main_window::number_row main_window::add_number_row(QFormLayout* form, const QSt
   return row;
 }
 
+QComboBox* main_window::add_choice_row(QFormLayout* form, const QString& label_text, const QString& key,
+                                      const std::vector<std::pair<QString, QString>>& items) {
+  auto* combo = new QComboBox(form->parentWidget());
+  combo->setObjectName(key);
+  combo->setAccessibleName(key);
+  // Long item texts elide instead of widening the panel.
+  combo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  combo->setMinimumContentsLength(10);
+  for (const auto& [text, value] : items) combo->addItem(text, value);
+  auto* label = new QLabel(label_text, form->parentWidget());
+  label->setBuddy(combo);
+  form->addRow(label, combo);
+  return combo;
+}
+
 void main_window::build_inputs(QWidget* panel) {
   auto* layout = new QVBoxLayout(panel);
   layout->setContentsMargins(0, 0, 4, 0);
@@ -201,18 +216,12 @@ void main_window::build_inputs(QWidget* panel) {
   auto* form = new QFormLayout(box);
   form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
 
-  model_combo_ = new QComboBox(box);
-  model_combo_->setObjectName("model");
-  model_combo_->setAccessibleName("model");
-  model_combo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-  model_combo_->setMinimumContentsLength(10);
+  std::vector<std::pair<QString, QString>> models;
   for (const selfextend::model_info& m : selfextend::model_presets())
-    model_combo_->addItem(QString("%1  (L = %2)").arg(QString::fromStdString(m.name), grouped(m.context)),
-                          QString::fromStdString(m.name));
-  model_combo_->addItem("custom context L", custom_context_key);
-  auto* model_label = new QLabel("&Model:", box);
-  model_label->setBuddy(model_combo_);
-  form->addRow(model_label, model_combo_);
+    models.emplace_back(QString("%1  (L = %2)").arg(QString::fromStdString(m.name), grouped(m.context)),
+                        QString::fromStdString(m.name));
+  models.emplace_back("custom context L", custom_context_key);
+  model_combo_ = add_choice_row(form, "&Model:", "model", models);
   open_config_button_ = new QPushButton("&Open config.json\u2026", box);
   open_config_button_->setToolTip("Read L and the RoPE settings from a Hugging Face config.json (Ctrl+O)");
   form->addRow(QString(), open_config_button_);
@@ -237,29 +246,14 @@ void main_window::build_inputs(QWidget* panel) {
   window_slider_->setSingleStep(16);
   window_slider_->setPageStep(128);
 
-  shift_combo_ = new QComboBox(box);
-  shift_combo_->setObjectName("shift");
-  shift_combo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-  shift_combo_->setMinimumContentsLength(10);
-  shift_combo_->setAccessibleName("shift");
-  shift_combo_->addItem("int: W \u2212 \u230aW/G\u230b (LongLM fixed)", QString("int"));
-  shift_combo_->addItem("float: W \u2212 W/G (Llama.py prefill)", QString("float"));
-  auto* shift_label = new QLabel("&Shift:", box);
-  shift_label->setBuddy(shift_combo_);
-  form->addRow(shift_label, shift_combo_);
+  shift_combo_ = add_choice_row(form, "&Shift:", "shift",
+                               {{"int: W \u2212 \u230aW/G\u230b (LongLM fixed)", "int"},
+                                {"float: W \u2212 W/G (Llama.py prefill)", "float"}});
 
-  runtime_combo_ = new QComboBox(box);
-  runtime_combo_->setObjectName("runtime");
-  runtime_combo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-  runtime_combo_->setMinimumContentsLength(10);
-  runtime_combo_->setAccessibleName("runtime");
-  runtime_combo_->addItem("LongLM (the exact map)", QString("longlm"));
-  runtime_combo_->addItem("llama.cpp (--grp-attn-n/-w)", QString("llamacpp"));
+  runtime_combo_ = add_choice_row(form, "&Runtime:", "runtime",
+                                 {{"LongLM (the exact map)", "longlm"}, {"llama.cpp (--grp-attn-n/-w)", "llamacpp"}});
   runtime_combo_->setToolTip("llama.cpp groups its KV cache in prompt chunks of -b tokens: its positions differ "
                              "from the exact map, and -b decides how much");
-  auto* runtime_label = new QLabel("&Runtime:", box);
-  runtime_label->setBuddy(runtime_combo_);
-  form->addRow(runtime_label, runtime_combo_);
   const number_row batch = add_number_row(form, "&Batch -b:", "batch", "llama.cpp's n_batch (-b): the prompt chunk size", false);
   batch_field_ = batch.field;
   batch_row_label_ = form->labelForField(batch_field_);
@@ -540,13 +534,7 @@ void main_window::inputs_changed() {
     // Then the values: the library's rules, all of them at once.
     issues_ = selfextend::validate(params_);
     if (llama && issues_.empty()) {
-      selfextend::llamacpp_schedule s;
-      s.tokens = tokens;
-      s.batch = batch;
-      s.ga_n = group;
-      s.ga_w = window;
-      s.context = context;
-      const std::vector<selfextend::issue> more = selfextend::validate(s);
+      const std::vector<selfextend::issue> more = selfextend::validate(llamacpp_schedule_for(batch));
       issues_.insert(issues_.end(), more.begin(), more.end());
     }
   }
@@ -629,14 +617,19 @@ void main_window::update_advice() {
   }
 }
 
-void main_window::update_llamacpp() {
-  advice_issue_.reset();
+selfextend::llamacpp_schedule main_window::llamacpp_schedule_for(std::int64_t batch) const {
   selfextend::llamacpp_schedule s;
-  s.tokens = params_.tokens;
-  s.batch = *batch_field_->value();
+  s.tokens = params_.tokens;  // the whole input as one prompt: what llama-cli reads
+  s.batch = batch;
   s.ga_n = params_.extension.group;
   s.ga_w = params_.extension.window;
   s.context = params_.context;
+  return s;
+}
+
+void main_window::update_llamacpp() {
+  advice_issue_.reset();
+  const selfextend::llamacpp_schedule s = llamacpp_schedule_for(*batch_field_->value());
   llamacpp_map_->set_llamacpp(s, *params_.context);
   selfextend::llamacpp_advice_request request;
   request.context = *params_.context;

@@ -5,12 +5,14 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <QMainWindow>
 
 #include <selfextend/advice.hpp>
 #include <selfextend/error.hpp>
+#include <selfextend/llamacpp.hpp>
 #include <selfextend/models.hpp>
 #include <selfextend/params.hpp>
 #include <selfextend/table_writers.hpp>
@@ -126,6 +128,9 @@ class main_window : public QMainWindow {
   };
   number_row add_number_row(QFormLayout* form, const QString& label_text, const QString& key, const QString& tooltip,
                             bool with_slider);
+  /// One labelled choice: `items` are (text shown, data kept) pairs.
+  QComboBox* add_choice_row(QFormLayout* form, const QString& label_text, const QString& key,
+                            const std::vector<std::pair<QString, QString>>& items);
   /// The red line under a field that shows the library's message for input `key`.
   QLabel* add_message_row(QFormLayout* form, const QString& key);
   void build_inputs(QWidget* panel);
@@ -139,6 +144,8 @@ class main_window : public QMainWindow {
   void update_advice();
   void update_reuse();
   void update_llamacpp();
+  /// llama-cli reading the current N as one prompt with these G, W and -b `batch`.
+  [[nodiscard]] selfextend::llamacpp_schedule llamacpp_schedule_for(std::int64_t batch) const;
   void update_model_facts();
   void update_mode();
   void sync_sliders();

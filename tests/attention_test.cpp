@@ -314,7 +314,7 @@ TEST(AttentionTest, TableDrivenPathEqualsReference) {
   for (int trial = 0; trial < 20; ++trial) {
     const attention_params p = random_params(rng, 120);
     const inputs x = random_inputs(p.shape, rng);
-    // The tokens layout of DESIGN.md §6, built here from the position map's per-token functions.
+    // The tokens layout (docs/formats.md#arrays), built here from the position map's per-token functions.
     std::vector<std::int64_t> identity, group_key;
     std::vector<double> group_query;
     for (std::int64_t t = 0; t < p.shape.key_tokens; ++t) {

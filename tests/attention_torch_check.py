@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent PyTorch implementation of Self-Extend attention (DESIGN.md §2-3), for the
+"""Independent PyTorch implementation of Self-Extend attention (docs/kernels.md#the-math), for the
 cross-check in attention_test.cpp: reads q.npy, k.npy, v.npy (float64) from DIR, writes out.npy.
 
 Written the way LongLM's eager patch works (not its code): rotate q and k for both branches,

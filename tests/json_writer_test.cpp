@@ -32,9 +32,15 @@ std::vector<std::string> keys_of(const json::object& o) {
 
 }  // namespace
 
-TEST(JsonEnvelope, HoldsTheFiveKeysInOrder) {
+TEST(JsonEnvelope, HoldsTheSixKeysInOrder) {
   const json::object doc = selfextend::json_envelope("check", {{"tokens", 5}}, json::object{{"fits", true}});
-  EXPECT_EQ(keys_of(doc), (std::vector<std::string>{"schema_version", "planner_version", "command", "params", "result"}));
+  EXPECT_EQ(keys_of(doc),
+            (std::vector<std::string>{"schema_version", "planner_version", "command", "params", "result", "warnings"}));
+  EXPECT_TRUE(doc.at("warnings").as_array().empty());
+  const std::vector<std::string> warnings = {"a", "b"};
+  const json::object with = selfextend::json_envelope("check", {}, nullptr, warnings);
+  ASSERT_EQ(2u, with.at("warnings").as_array().size());
+  EXPECT_EQ("b", with.at("warnings").as_array()[1].as_string());
   EXPECT_EQ(doc.at("schema_version").as_int64(), selfextend::json_schema_version);
   EXPECT_EQ(doc.at("planner_version").as_string(), selfextend::version_string);
   EXPECT_EQ(doc.at("command").as_string(), "check");

@@ -13,7 +13,7 @@ using selfextend::plan;
 using selfextend::shift_rule;
 
 TEST(PositionMapTest, ReproducesPaperFigureThreeExactly) {
-  // DESIGN.md §2 worked check: N=10, W=4, G=2, rows i = 0..9, entries j = 0..i.
+  // docs/concepts.md#the-map, paper Fig. 3: N=10, W=4, G=2, rows i = 0..9, entries j = 0..i.
   const std::vector<std::vector<std::int64_t>> expected = {
       {0}, {1, 0}, {2, 1, 0}, {3, 2, 1, 0}, {4, 3, 2, 1, 0}, {4, 4, 3, 2, 1, 0}, {5, 5, 4, 3, 2, 1, 0},
       {5, 5, 4, 4, 3, 2, 1, 0}, {6, 6, 5, 5, 4, 3, 2, 1, 0}, {6, 6, 5, 5, 4, 4, 3, 2, 1, 0}};

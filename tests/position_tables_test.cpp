@@ -30,7 +30,7 @@ double brute_real(std::int64_t i, std::int64_t j, const plan& p) {
 }  // namespace
 
 TEST(PositionTablesTest, DenseMatrixReproducesPaperFigureThree) {
-  // DESIGN.md §2: N=10, W=4, G=2, with -1 above the diagonal.
+  // docs/concepts.md#the-map, paper Fig. 3: N=10, W=4, G=2, with -1 above the diagonal.
   const std::vector<std::vector<std::int64_t>> lower = {
       {0}, {1, 0}, {2, 1, 0}, {3, 2, 1, 0}, {4, 3, 2, 1, 0}, {4, 4, 3, 2, 1, 0}, {5, 5, 4, 3, 2, 1, 0},
       {5, 5, 4, 4, 3, 2, 1, 0}, {6, 6, 5, 5, 4, 3, 2, 1, 0}, {6, 6, 5, 5, 4, 4, 3, 2, 1, 0}};

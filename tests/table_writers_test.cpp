@@ -75,13 +75,14 @@ TEST(TableWritersTest, JsonIsTheEnvelopeWithArraysUnderResult) {
       [1, 0, -1],
       [2, 1, 0]
     ]
-  }
+  },
+  "warnings": []
 }
 )", json);
   const std::string tokens = written({plan{2, 3, shift_rule::fractional}, 2, table_phase::prefill, table_layout::tokens, table_format::json});
   EXPECT_NE(std::string::npos, tokens.find("\"fractional_offset\": 0.5,\n    \"neighbor_query_position\": [0, 1],\n"
                                            "    \"neighbor_key_position\": [0, 1],\n    \"group_query_position\": [1.5, 1.5],\n"
-                                           "    \"group_key_position\": [0, 0]\n  }\n}\n")) << tokens;
+                                           "    \"group_key_position\": [0, 0]\n  },\n  \"warnings\": []\n}\n")) << tokens;
 }
 
 TEST(TableWritersTest, NpyTokensIsFourRowsAndDenseIsSquare) {

@@ -1,5 +1,5 @@
 // test_helpers.hpp - shared test utilities: exact exception-text checks (after fmt's gtest-extra.h)
-// and a brute-force reference of the Self-Extend pair rule written straight from DESIGN.md §2.
+// and a brute-force reference of the Self-Extend pair rule written straight from docs/concepts.md#the-map.
 #pragma once
 
 #include <cstdint>

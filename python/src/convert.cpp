@@ -173,41 +173,52 @@ void require_readable(const std::string& path) {
   ::close(fd);
 }
 
-std::optional<model_choice> take_model(keywords& kw, bool required, bool with_context) {
+std::optional<model_choice> take_model(keywords& kw, bool required, bool with_context, bool planning) {
+  // As `sxplan` (cli_common.cpp resolve_model): one of model=, config=, gguf=, or context= alone;
+  // context= next to one of them plans against that L instead (the facts' rules applied with it).
   const std::optional<std::int64_t> context =
       with_context ? optional_int64("context", kw.take("context")) : std::optional<std::int64_t>();
   const std::optional<std::string> preset = optional_text("model", kw.take("model"));
   const std::optional<std::string> config = optional_path("config", kw.take("config"));
   const std::optional<std::string> gguf = optional_path("gguf", kw.take("gguf"));
   std::vector<std::pair<std::string, std::string>> given;
-  if (context) given.emplace_back("context", std::to_string(*context));
   if (preset) given.emplace_back("model", *preset);
   if (config) given.emplace_back("config", *config);
   if (gguf) given.emplace_back("gguf", *gguf);
-  if (given.empty()) {
+  if (given.empty() && !context) {
     if (!required) return std::nullopt;
     throw selfextend::invalid_params("context", "(none)", "a model is required: give context, model, config or gguf");
   }
   if (given.size() > 1)
     throw selfextend::invalid_params(given[1].first, given[1].second,
-                                     "conflicts with " + given[0].first + ": give only one of context, model, config, gguf");
+                                     "conflicts with " + given[0].first + ": give only one of model, config, gguf");
   model_choice choice;
-  choice.key = given[0].first;
-  if (context) {
+  selfextend::fact_overrides overrides;
+  overrides.context = context;
+  if (given.empty()) {
     // L >= 2 is the library's rule, checked with every other one so all are reported together.
+    choice.key = "context";
     choice.model.context = *context;
     choice.model.name = "context";
     choice.model.source = "context";
-  } else if (preset) {
-    choice.model = selfextend::find_model(*preset);
+    choice.model.context_source = "given";
+    return choice;
+  }
+  choice.key = given[0].first;
+  if (preset) {
+    choice.model = selfextend::find_model(*preset, overrides);
   } else if (config) {
     require_readable(*config);
-    choice.model = selfextend::read_hf_config(*config);
+    choice.model = selfextend::read_hf_config(*config, overrides);
   } else {
     require_readable(*gguf);
-    choice.model = selfextend::read_gguf(*gguf);
+    choice.model = selfextend::read_gguf(*gguf, overrides);
     choice.gguf = gguf;
   }
+  if (planning) selfextend::require_rope(choice.model, given[0].first, given[0].second);
+  // What the CLI prints as "warning:" lines (pre-scaled RoPE, sliding windows, ...): Python warnings.
+  for (const std::string& w : choice.model.warnings)
+    if (PyErr_WarnEx(PyExc_UserWarning, w.c_str(), 2) != 0) throw py::error_already_set();
   return choice;
 }
 

@@ -70,15 +70,17 @@ std::vector<double> real_list(const std::string& key, py::handle value);
 /// cannot be opened for reading; malformed contents stay InvalidParams from the library's readers.
 void require_readable(const std::string& path);
 
-/// The model a call names: exactly one of context=, model=, config=, gguf= (the CLI's --context,
-/// --model, --config, --gguf), taken from `kw`. `required` false: none given returns nullopt;
+/// The model a call names: one of model=, config=, gguf=, or context= alone (the CLI's --model,
+/// --config, --gguf, --context); context= next to one of them replaces its L. Taken from `kw`. `required` false: none given returns nullopt;
 /// `with_context` false: only a real model (model=, config=, gguf=) is accepted.
 struct model_choice {
   std::string key;  ///< the argument that named it: context, model, config or gguf
   selfextend::model_info model;
   std::optional<std::string> gguf;  ///< the GGUF path, when the model came from one
 };
-std::optional<model_choice> take_model(keywords& kw, bool required, bool with_context = true);
+/// `planning` refuses a model whose position encoding is not RoPE, as every planning command does.
+/// The model's warnings are issued as Python UserWarnings.
+std::optional<model_choice> take_model(keywords& kw, bool required, bool with_context = true, bool planning = true);
 
 /// The array renderer of the Python front end: records each array the builder renders and stands
 /// in a marker for it; to_python() replaces the markers by NumPy views of the same memory.

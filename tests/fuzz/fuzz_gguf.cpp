@@ -16,7 +16,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const std::string path = "/proc/self/fd/" + std::to_string(fd);
   try {
     const selfextend::model_info m = selfextend::read_gguf(path);
-    if (m.context < 2 || m.heads < 1 || m.kv_heads < 1) __builtin_trap();
+    const bool rope_like = m.encoding == selfextend::position_encoding::rope || m.encoding == selfextend::position_encoding::unknown;
+    if ((rope_like && m.context < 2) || m.context < 0 || m.heads < 1 || m.kv_heads < 1) __builtin_trap();
+    for (const char c : m.name)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) __builtin_trap();
+    if (m.rope_scaling && !m.rope_scaling->freq_factors.empty() &&
+        m.rope_scaling->freq_factors.size() != static_cast<std::size_t>(m.rotary_dims / 2))
+      __builtin_trap();
   } catch (const selfextend::invalid_params&) {
   }
   return 0;

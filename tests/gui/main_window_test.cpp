@@ -1,4 +1,6 @@
 // main_window_test - QtTest tests for gui/main_window.hpp: drive sxplan-gui's widgets and check them against the library.
+#include <cstring>
+
 #include <QAction>
 #include <QCheckBox>
 #include <QComboBox>
@@ -61,6 +63,12 @@ void type_into(sxplan_gui::int64_field* field, const QString& text) {
   field->selectAll();
   QTest::keyClicks(field, text);
   QTest::keyClick(field, Qt::Key_Enter);
+}
+
+/// Writes `text` to `path` (a config.json for the test).
+bool write_file(const QString& path, const char* text) {
+  QFile f(path);
+  return f.open(QIODevice::WriteOnly) && f.write(text) == static_cast<qint64>(std::strlen(text));
 }
 
 /// Draws `w` at `size` so the views record where their labels went.
@@ -298,12 +306,8 @@ class main_window_test : public QObject {
   void configJsonIsReadThroughTheLibrary() {
     QTemporaryDir dir;
     const QString good = dir.filePath("config.json");
-    {
-      QFile f(good);
-      QVERIFY(f.open(QIODevice::WriteOnly));
-      f.write(R"({"model_type": "llama", "max_position_embeddings": 2048, "hidden_size": 2048,
-                 "num_attention_heads": 32, "num_key_value_heads": 4, "rope_theta": 10000.0})");
-    }
+    QVERIFY(write_file(good, R"({"model_type": "llama", "max_position_embeddings": 2048, "hidden_size": 2048,
+                 "num_attention_heads": 32, "num_key_value_heads": 4, "rope_theta": 10000.0})"));
     main_window w(seed());
     QVERIFY(w.load_config(good));
     QCOMPARE(w.model().context, selfextend::read_hf_config(good.toStdString()).context);
@@ -587,13 +591,9 @@ class main_window_test : public QObject {
   void configFactsAreShownWrappedNeverClipped() {
     QTemporaryDir dir;
     const QString path = dir.filePath("config.json");
-    {
-      QFile f(path);
-      QVERIFY(f.open(QIODevice::WriteOnly));
-      f.write(R"({"model_type": "llama", "max_position_embeddings": 8192, "hidden_size": 4096,
+    QVERIFY(write_file(path, R"({"model_type": "llama", "max_position_embeddings": 8192, "hidden_size": 4096,
                  "num_attention_heads": 32, "rope_theta": 500000.0, "sliding_window": 4096,
-                 "rope_scaling": {"rope_type": "linear", "factor": 2.0}})");
-    }
+                 "rope_scaling": {"rope_type": "linear", "factor": 2.0}})"));
     const selfextend::model_info m = selfextend::read_hf_config(path.toStdString());
     main_window w(seed());
     QVERIFY(w.load_config(path));

@@ -1,4 +1,4 @@
-// advice.cpp - capacity, the empirical bound, verdict bands and the advisor (DESIGN.md §2).
+// advice.cpp - capacity, the empirical bound, verdict bands and the advisor (docs/concepts.md, docs/advisor.md).
 #include <selfextend/advice.hpp>
 
 #include <algorithm>

@@ -342,7 +342,7 @@ partial_attention two_branch_attention(const attention_params& p, const token_po
   return result;
 }
 
-/// The formula's tables (DESIGN.md §2) for tokens 0..key_tokens-1, computed by position_map.
+/// The formula's tables (docs/concepts.md#the-map) for tokens 0..key_tokens-1, computed by position_map.
 struct formula_tables {
   std::vector<std::int64_t> identity;
   std::vector<double> group_query;

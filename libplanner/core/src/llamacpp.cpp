@@ -125,7 +125,7 @@ std::vector<issue> validate(const llamacpp_schedule& s) {
       issues.push_back({"ga_w", num(s.ga_w),
                         "must be a multiple of ga_n (" + num(s.ga_n) + "); llama.cpp asserts ga_w % ga_n == 0"});
     } else if (s.context && *s.context >= 2 && s.ga_w >= *s.context) {
-      // DESIGN.md: W < L wherever L is known. llama.cpp itself would run, but with W >= L no
+      // docs/concepts.md#valid-input: W < L wherever L is known. llama.cpp itself would run, but with W >= L no
       // grouping happens before positions leave the trained window.
       issues.push_back({"ga_w", num(s.ga_w), "must be smaller than context (" + num(*s.context) + ")"});
     }

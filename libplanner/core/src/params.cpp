@@ -1,4 +1,4 @@
-// params.cpp - validation of plans: the one place the rules of DESIGN.md "Valid input" live.
+// params.cpp - validation of plans: the one place the rules of docs/concepts.md#valid-input live.
 #include <selfextend/params.hpp>
 
 #include <charconv>

@@ -1,4 +1,4 @@
-// position_map.cpp - the exact Self-Extend map (DESIGN.md §2).
+// position_map.cpp - the exact Self-Extend map (docs/concepts.md#the-map).
 #include <selfextend/position_map.hpp>
 
 #include <string>

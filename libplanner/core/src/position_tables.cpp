@@ -1,4 +1,4 @@
-// position_tables.cpp - per-token tables and dense rows (DESIGN.md §2, §6).
+// position_tables.cpp - per-token tables and dense rows (docs/concepts.md#the-map, docs/formats.md#arrays).
 #include <selfextend/position_tables.hpp>
 
 #include <algorithm>

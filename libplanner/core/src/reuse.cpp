@@ -1,4 +1,4 @@
-// reuse.cpp - closed-form position reuse counts (DESIGN.md §2 "Reuse").
+// reuse.cpp - closed-form position reuse counts (docs/concepts.md#reuse).
 #include <selfextend/reuse.hpp>
 
 #include <algorithm>

@@ -1,8 +1,14 @@
-// hf_config.cpp - Hugging Face config.json reader (Boost.JSON).
+// hf_config.cpp - Hugging Face config.json reader (Boost.JSON). Which keys mean what, per
+// architecture, is in docs/models.md; each fact records the key it came from.
 #include <selfextend/hf_config.hpp>
 
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
 #include <cmath>
 #include <fstream>
+#include <span>
 #include <string>
 
 #include <boost/json.hpp>
@@ -14,18 +20,55 @@ namespace {
 
 namespace json = boost::json;
 
+bool one_of(std::string_view value, std::span<const std::string_view> list) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+bool one_of(std::string_view value, std::initializer_list<std::string_view> list) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// model_type values by position encoding (transformers' model classes; remote-code models by
+// their published modeling files).
+constexpr std::string_view rope_types[] = {
+    "llama", "mistral", "mixtral", "qwen", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma", "gemma2", "gemma3",
+    "gemma3_text", "phi", "phi3", "phi3small", "phimoe", "phi-msft", "gptj", "gpt_neox", "codegen", "stablelm",
+    "falcon", "internlm", "internlm2", "internlm3", "deepseek", "deepseek_v2", "deepseek_v3", "olmo", "olmo2",
+    "cohere", "cohere2", "starcoder2", "chatglm", "glm", "glm4", "yi", "persimmon", "granite", "granitemoe",
+    "nemotron", "exaone", "minicpm", "minicpm3", "gpt_oss", "llama4_text", "mistral3", "ministral3", "baichuan",
+    "xverse", "orion", "aquila", "skywork", "solar", "hunyuan", "openelm", "seed_oss", "ernie4_5", "arcee", "smollm3"};
+constexpr std::string_view alibi_types[] = {"bloom", "jais"};
+constexpr std::string_view absolute_types[] = {
+    "opt", "gpt2", "gpt_bigcode", "gpt_neo", "bert", "roberta", "distilbert", "xglm", "bart", "mbart", "whisper",
+    "biogpt", "ctrl", "openai-gpt", "blenderbot", "marian", "pegasus", "electra", "xlm-roberta", "deberta-v2"};
+// Architectures whose modeling code reads an explicit head_dim (so heads * head_dim may differ
+// from hidden_size); elsewhere head_dim is hidden_size / num_attention_heads and a stated value
+// that disagrees is a contradiction.
+constexpr std::string_view explicit_head_dim_types[] = {
+    "llama", "mistral", "mixtral", "gemma", "gemma2", "gemma3", "gemma3_text", "qwen3", "qwen3_moe", "granite",
+    "granitemoe", "olmo2", "cohere2", "ministral3", "mistral3", "gpt_oss", "llama4_text", "glm", "glm4", "exaone",
+    "smollm3", "seed_oss", "ernie4_5", "arcee", "hunyuan", "openelm", "deepseek_v2", "deepseek_v3", "minicpm3", "nemotron"};
+
 class config_fields {
  public:
-  config_fields(const json::object& root, std::string source) : root_(root), source_(std::move(source)) {}
+  config_fields(const json::object& root, std::string source, std::string prefix = {})
+      : root_(root), source_(std::move(source)), prefix_(std::move(prefix)) {}
+
+  [[nodiscard]] config_fields nested(const json::object& o, const std::string& name) const {
+    return config_fields(o, source_, prefix_ + name + ".");
+  }
+  [[nodiscard]] const json::object& object() const { return root_; }
+  [[nodiscard]] const std::string& source() const { return source_; }
+  [[nodiscard]] std::string name(const char* field) const { return prefix_ + field; }
 
   [[noreturn]] void fail(const std::string& field, const std::string& rule) const {
-    throw invalid_params("config", source_, "field \"" + field + "\" " + rule);
+    throw invalid_params("config", source_, "field \"" + prefix_ + field + "\" " + rule);
   }
 
   [[nodiscard]] const json::value* find(const char* field) const {
     const json::value* v = root_.if_contains(field);
     return (v == nullptr || v->is_null()) ? nullptr : v;
   }
+  [[nodiscard]] bool has(const char* field) const { return find(field) != nullptr; }
 
   [[nodiscard]] static const char* kind(const json::value& v) {
     switch (v.kind()) {
@@ -38,38 +81,63 @@ class config_fields {
     }
   }
 
+  [[nodiscard]] std::int64_t as_integer(const char* field, const json::value& v) const {
+    if (v.is_int64()) return v.as_int64();
+    if (v.is_uint64()) {
+      if (v.as_uint64() > static_cast<std::uint64_t>(INT64_MAX)) fail(field, "does not fit in 64 bits");
+      return static_cast<std::int64_t>(v.as_uint64());
+    }
+    if (v.is_double()) {
+      const double d = v.as_double();
+      if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 9.2e18) return static_cast<std::int64_t>(d);
+      if (std::isfinite(d) && d == std::floor(d)) fail(field, "does not fit in 64 bits (" + json::serialize(v) + ")");
+      fail(field, "must be an integer, got " + json::serialize(v));
+    }
+    fail(field, std::string("must be an integer, got ") + kind(v));
+  }
+
   [[nodiscard]] std::optional<std::int64_t> integer(const char* field) const {
     const json::value* v = find(field);
     if (v == nullptr) return std::nullopt;
-    if (v->is_int64()) return v->as_int64();
-    if (v->is_uint64()) {
-      if (v->as_uint64() > static_cast<std::uint64_t>(INT64_MAX)) fail(field, "does not fit in 64 bits");
-      return static_cast<std::int64_t>(v->as_uint64());
-    }
-    if (v->is_double()) {
-      const double d = v->as_double();
-      if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 9.2e18) return static_cast<std::int64_t>(d);
-      if (std::isfinite(d) && d == std::floor(d)) fail(field, "does not fit in 64 bits (" + json::serialize(*v) + ")");
-      fail(field, "must be an integer, got " + json::serialize(*v));
-    }
-    fail(field, std::string("must be an integer, got ") + kind(*v));
+    return as_integer(field, *v);
   }
 
-  [[nodiscard]] std::int64_t positive_integer(const char* field, bool required) const {
+  [[nodiscard]] std::optional<std::int64_t> positive(const char* field) const {
     const std::optional<std::int64_t> v = integer(field);
-    if (!v) {
-      if (required) fail(field, "is missing (a positive integer is required)");
-      return 0;
+    if (v && *v < 1) fail(field, "must be a positive integer, got " + std::to_string(*v));
+    return v;
+  }
+
+  /// A positive integer, or a per-layer array of them (the largest is returned, `smallest` set).
+  [[nodiscard]] std::optional<std::int64_t> per_layer(const char* field, std::int64_t* smallest = nullptr) const {
+    const json::value* v = find(field);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_array()) {
+      const std::int64_t n = as_integer(field, *v);
+      if (n < 1) fail(field, "must be a positive integer, got " + std::to_string(n));
+      if (smallest) *smallest = n;
+      return n;
     }
-    if (*v < 1) fail(field, "must be a positive integer, got " + std::to_string(*v));
-    return *v;
+    const json::array& a = v->as_array();
+    if (a.empty()) fail(field, "must be a positive integer or a non-empty per-layer array");
+    std::int64_t hi = 0, lo = INT64_MAX;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const std::int64_t n = as_integer(field, a[i]);
+      if (n < 1) fail(field, "has " + std::to_string(n) + " at layer " + std::to_string(i) + "; every layer needs at least 1");
+      hi = std::max(hi, n);
+      lo = std::min(lo, n);
+    }
+    if (smallest) *smallest = lo;
+    return hi;
   }
 
   [[nodiscard]] std::optional<double> number(const char* field) const {
     const json::value* v = find(field);
     if (v == nullptr) return std::nullopt;
-    if (v->is_number()) return v->to_number<double>();
-    fail(field, std::string("must be a number, got ") + kind(*v));
+    if (!v->is_number()) fail(field, std::string("must be a number, got ") + kind(*v));
+    const double d = v->to_number<double>();
+    if (!std::isfinite(d)) fail(field, "must be finite");
+    return d;
   }
 
   [[nodiscard]] std::optional<bool> boolean(const char* field) const {
@@ -86,99 +154,449 @@ class config_fields {
     fail(field, std::string("must be a string, got ") + kind(*v));
   }
 
+  [[nodiscard]] const json::object* object(const char* field) const {
+    const json::value* v = find(field);
+    if (v == nullptr) return nullptr;
+    if (!v->is_object()) fail(field, std::string("must be an object or null, got ") + kind(*v));
+    return &v->as_object();
+  }
+
+  [[nodiscard]] std::vector<double> numbers(const char* field) const {
+    const json::value* v = find(field);
+    if (v == nullptr) return {};
+    if (!v->is_array()) fail(field, std::string("must be an array of numbers, got ") + kind(*v));
+    std::vector<double> out;
+    out.reserve(v->as_array().size());
+    for (const json::value& e : v->as_array()) {
+      if (!e.is_number()) fail(field, std::string("must hold numbers only, got ") + kind(e));
+      const double d = e.to_number<double>();
+      if (!std::isfinite(d) || d <= 0) fail(field, "must hold finite positive numbers");
+      out.push_back(d);
+    }
+    return out;
+  }
+
  private:
   const json::object& root_;
   std::string source_;
+  std::string prefix_;
 };
+
+/// The first of `fields` that is present, with its name.
+template <class Read>
+auto first_of(const config_fields& f, std::initializer_list<const char*> fields, Read read)
+    -> std::pair<decltype(read(f, "")), std::string> {
+  for (const char* field : fields)
+    if (f.has(field)) return {read(f, field), f.name(field)};
+  return {decltype(read(f, "")){}, std::string()};
+}
+
+void read_encoding(const config_fields& f, model_info& m) {
+  const std::string& t = m.architecture;
+  auto set = [&](position_encoding e, std::string why) {
+    m.encoding = e;
+    m.sources["position_encoding"] = std::move(why);
+  };
+  if (const std::optional<std::string> p = f.string("position_embedding_type")) {
+    if (*p == "rotary" || *p == "rope") return set(position_encoding::rope, "position_embedding_type");
+    if (*p == "alibi") return set(position_encoding::alibi, "position_embedding_type");
+    if (*p == "absolute" || *p == "learned" || *p == "sinusoidal") return set(position_encoding::absolute, "position_embedding_type");
+  }
+  if (f.boolean("alibi").value_or(false)) return set(position_encoding::alibi, "alibi");
+  if (const json::object* attn = f.object("attn_config")) {  // MPT
+    const config_fields a = f.nested(*attn, "attn_config");
+    if (a.boolean("alibi").value_or(false)) return set(position_encoding::alibi, "attn_config.alibi");
+    if (t == "mpt") return set(position_encoding::absolute, "attn_config.alibi = false (learned positions)");
+  }
+  if (t == "mpt") return set(position_encoding::alibi, "model_type mpt (ALiBi by default)");
+  if (one_of(t, alibi_types)) return set(position_encoding::alibi, "model_type " + t);
+  if (one_of(t, absolute_types)) return set(position_encoding::absolute, "model_type " + t);
+  if (one_of(t, rope_types)) return set(position_encoding::rope, "model_type " + t);
+  set(position_encoding::unknown, t.empty() ? "no model_type" : "model_type " + t + " (not known here)");
+}
+
+double architecture_theta_default(const std::string& t) {
+  if (t == "gemma3" || t == "gemma3_text") return 1e6;  // Gemma3TextConfig's default
+  return 10000.0;
+}
+
+void read_rope_scaling(const config_fields& root, const config_fields& s, model_info& m, const std::string& what) {
+  const std::optional<std::string> rope_type = s.string("rope_type");
+  const std::optional<std::string> type = s.string("type");
+  if (rope_type && type && *rope_type != *type)
+    s.fail("type", "(\"" + printable(*type) + "\") contradicts " + s.name("rope_type") + " (\"" + printable(*rope_type) + "\")");
+  if (!rope_type && !type) s.fail("rope_type", "is missing (the scaling rule: default, linear, dynamic, yarn, longrope, llama3)");
+  const std::string name = rope_type ? *rope_type : *type;
+  const std::optional<rope_scaling_type> parsed = parse_rope_scaling_type(name);
+  if (!parsed)
+    s.fail(rope_type ? "rope_type" : "type", "= \"" + printable(name) +
+                                                 "\" is not a RoPE rule known here (default, linear, dynamic, yarn, longrope/su, llama3)");
+  if (*parsed == rope_scaling_type::none) return;
+  rope_scaling r;
+  r.type = *parsed;
+  r.source = what;
+  auto require = [&](const char* field) {
+    if (!s.has(field)) s.fail(field, "is missing; " + std::string(to_string(r.type)) + " RoPE scaling requires it");
+  };
+  const bool factor_required = r.type != rope_scaling_type::longrope;
+  if (factor_required) require("factor");
+  if (const std::optional<double> factor = s.number("factor")) {
+    if (!(*factor > 0)) s.fail("factor", "must be a positive number");
+    r.factor = *factor;
+  }
+  if (r.type == rope_scaling_type::llama3) {
+    require("original_max_position_embeddings");
+    require("low_freq_factor");
+    require("high_freq_factor");
+  }
+  r.original_context = s.positive("original_max_position_embeddings");
+  if (!r.original_context) r.original_context = root.positive("original_max_position_embeddings");  // Phi-3
+  r.attention_factor = s.number("attention_factor");
+  r.beta_fast = s.number("beta_fast");
+  r.beta_slow = s.number("beta_slow");
+  r.mscale = s.number("mscale");
+  r.mscale_all_dim = s.number("mscale_all_dim");
+  r.truncate = s.boolean("truncate");
+  r.low_freq_factor = s.number("low_freq_factor");
+  r.high_freq_factor = s.number("high_freq_factor");
+  if (r.low_freq_factor && r.high_freq_factor && !(*r.high_freq_factor > *r.low_freq_factor))
+    s.fail("high_freq_factor", "must be larger than low_freq_factor");
+  if (r.type == rope_scaling_type::longrope) {
+    require("short_factor");
+    require("long_factor");
+    r.short_factor = s.numbers("short_factor");
+    r.long_factor = s.numbers("long_factor");
+    const auto pairs = static_cast<std::size_t>(m.rotary_dims / 2);
+    if (r.short_factor.size() != pairs)
+      s.fail("short_factor", "has " + std::to_string(r.short_factor.size()) + " values; rotary_dims / 2 = " + std::to_string(pairs) + " are required");
+    if (r.long_factor.size() != pairs)
+      s.fail("long_factor", "has " + std::to_string(r.long_factor.size()) + " values; rotary_dims / 2 = " + std::to_string(pairs) + " are required");
+    if (!r.original_context) require("original_max_position_embeddings");
+    if (!s.has("factor") && m.advertised_context) {
+      // transformers' longrope: factor = max_position_embeddings / original_max_position_embeddings
+      r.factor = static_cast<double>(*m.advertised_context) / static_cast<double>(*r.original_context);
+      m.notes.push_back("longrope factor " + std::to_string(*m.advertised_context) + " / " +
+                        std::to_string(*r.original_context) + " (max_position_embeddings / original_max_position_embeddings)");
+    }
+  }
+  m.rope_scaling = std::move(r);
+  m.sources["rope_scaling"] = what;
+}
+
+void read_sliding(const config_fields& f, model_info& m) {
+  const std::optional<std::int64_t> window = f.positive("sliding_window");
+  if (const json::value* types = f.find("layer_types")) {
+    if (!types->is_array()) f.fail("layer_types", std::string("must be an array of strings, got ") + config_fields::kind(*types));
+    std::int64_t sliding = 0, total = 0;
+    for (const json::value& t : types->as_array()) {
+      if (!t.is_string()) f.fail("layer_types", "must hold strings only");
+      ++total;
+      if (t.as_string() == "sliding_attention") ++sliding;
+    }
+    if (sliding > 0 && !window) f.fail("sliding_window", "is missing; layer_types names sliding_attention layers");
+    if (sliding == 0 || !window) return;
+    m.sliding_window = window;
+    m.sliding = sliding == total ? sliding_layers::all : sliding_layers::listed;
+    m.sliding_layer_count = sliding;
+    m.layers = m.layers.value_or(total);
+    m.sources["sliding_window"] = "sliding_window, layer_types";
+    return;
+  }
+  if (!window) return;
+  if (!f.boolean("use_sliding_window").value_or(true)) {
+    m.notes.push_back("sliding_window " + std::to_string(*window) + " is declared but use_sliding_window is false");
+    return;
+  }
+  const std::string& t = m.architecture;
+  m.sliding_window = window;
+  m.sources["sliding_window"] = "sliding_window";
+  if (t == "gemma2") {
+    m.sliding = sliding_layers::alternating;
+    m.sliding_period = 2;
+    m.sources["sliding_window"] = "sliding_window (gemma2: every other layer)";
+  } else if (t == "gemma3" || t == "gemma3_text" || t == "cohere2") {
+    m.sliding = sliding_layers::alternating;
+    m.sliding_period = f.positive("sliding_window_pattern").value_or(t == "cohere2" ? 4 : 6);
+    m.sources["sliding_window"] = f.has("sliding_window_pattern") ? "sliding_window, sliding_window_pattern"
+                                                                  : "sliding_window (" + t + " pattern default)";
+  } else if (one_of(t, {"qwen2", "qwen2_moe", "qwen3", "qwen3_moe"}) && f.has("max_window_layers")) {
+    // transformers' Qwen2 rule: layers with index >= max_window_layers use the window.
+    const std::int64_t first = *f.integer("max_window_layers");
+    if (first < 0) f.fail("max_window_layers", "must not be negative");
+    if (m.layers && first >= *m.layers) {
+      m.notes.push_back("max_window_layers " + std::to_string(first) + " >= num_hidden_layers: no layer slides");
+      m.sliding_window.reset();
+      m.sources.erase("sliding_window");
+      return;
+    }
+    m.sliding = first == 0 ? sliding_layers::all : sliding_layers::last;
+    if (m.layers) m.sliding_layer_count = *m.layers - first;
+    m.sources["sliding_window"] = "sliding_window, max_window_layers";
+  } else {
+    m.sliding = sliding_layers::all;
+  }
+  if (m.sliding == sliding_layers::alternating && m.layers)
+    m.sliding_layer_count = *m.layers - *m.layers / m.sliding_period;
+  if (m.sliding == sliding_layers::all && m.layers) m.sliding_layer_count = *m.layers;
+}
+
+model_info read_fields(const config_fields& top, const json::object& root, const fact_overrides& overrides) {
+  model_info m;
+  m.source = top.source();
+  // A multimodal config keeps the language model's facts in text_config.
+  const json::object* text = top.find("num_attention_heads") || top.find("n_head") || top.find("n_heads")
+                                 ? nullptr
+                                 : top.object("text_config");
+  const config_fields f = text ? top.nested(*text, "text_config") : top;
+  (void)root;
+  m.architecture = f.string("model_type").value_or(top.string("model_type").value_or(""));
+  m.name = top.string("_name_or_path").value_or("");
+  if (m.name.empty()) m.name = m.architecture.empty() ? "config" : m.architecture;
+  read_encoding(f, m);
+
+  // The length the file states.
+  const auto [advertised, advertised_key] =
+      first_of(f, {"max_position_embeddings", "n_positions", "seq_length", "max_sequence_length", "max_seq_len"},
+               [](const config_fields& c, const char* k) { return c.positive(k); });
+  if (advertised) {
+    if (*advertised < 2) f.fail(advertised_key.substr(f.name("").size()), "must be at least 2");
+    m.advertised_context = advertised;
+    m.context = *advertised;
+    m.context_source = advertised_key;
+  } else if (m.architecture == "falcon") {
+    m.context = 2048;
+    m.context_source = "transformers' FalconConfig default 2048 (the file states no length)";
+  } else if (!overrides.context && (m.encoding == position_encoding::rope || m.encoding == position_encoding::unknown)) {
+    f.fail("max_position_embeddings",
+           "is missing, and so are n_positions, seq_length, max_sequence_length and max_seq_len; give the context L");
+  } else {
+    m.context_source = "none stated";
+  }
+  m.layers = [&]() -> std::optional<std::int64_t> {
+    const auto [n, key] = first_of(f, {"num_hidden_layers", "n_layer", "num_layers", "n_layers"},
+                                   [](const config_fields& c, const char* k) { return c.positive(k); });
+    return n;
+  }();
+
+  // Heads.
+  std::int64_t fewest_heads = 0;
+  const auto [heads, heads_key] = first_of(f, {"num_attention_heads", "n_head", "n_heads", "num_heads", "num_query_heads"},
+                                           [&](const config_fields& c, const char* k) { return c.per_layer(k, &fewest_heads); });
+  if (!heads) f.fail("num_attention_heads", "is missing (a positive integer is required)");
+  m.heads = *heads;
+  m.sources["heads"] = heads_key;
+  if (fewest_heads != m.heads)
+    m.notes.push_back(heads_key + " varies per layer (" + std::to_string(fewest_heads) + ".." + std::to_string(m.heads) + "); the largest is used");
+
+  // Head size. MLA (DeepSeek-V2/V3) rotates a separate qk_rope_head_dim part of each head.
+  const auto [hidden, hidden_key] = first_of(f, {"hidden_size", "n_embd", "d_model"},
+                                             [](const config_fields& c, const char* k) { return c.positive(k); });
+  const std::optional<std::int64_t> rope_part = f.positive("qk_rope_head_dim");
+  const std::optional<std::int64_t> nope_part = f.integer("qk_nope_head_dim");
+  if (rope_part && nope_part) {
+    if (*nope_part < 0) f.fail("qk_nope_head_dim", "must not be negative");
+    m.head_dim = *nope_part + *rope_part;
+    m.sources["head_dim"] = "qk_nope_head_dim + qk_rope_head_dim (MLA)";
+  } else if (const std::optional<std::int64_t> explicit_dim = f.positive("head_dim")) {
+    m.head_dim = *explicit_dim;
+    m.sources["head_dim"] = f.name("head_dim");
+    if (hidden && !one_of(m.architecture, explicit_head_dim_types) && *explicit_dim * m.heads != *hidden)
+      f.fail("head_dim", "(" + std::to_string(*explicit_dim) + ") times " + heads_key + " (" + std::to_string(m.heads) +
+                             ") contradicts " + hidden_key + " (" + std::to_string(*hidden) + ")");
+  } else if (const std::optional<std::int64_t> channels = f.positive("kv_channels")) {  // ChatGLM
+    m.head_dim = *channels;
+    m.sources["head_dim"] = f.name("kv_channels");
+  } else {
+    if (!hidden) f.fail("hidden_size", "is missing (a positive integer is required)");
+    if (*hidden % m.heads != 0)
+      f.fail(hidden_key.substr(f.name("").size()), "(" + std::to_string(*hidden) + ") must be a multiple of " + heads_key +
+                                                       " (" + std::to_string(m.heads) + ") when head_dim is absent");
+    m.head_dim = *hidden / m.heads;
+    m.sources["head_dim"] = hidden_key + " / " + heads_key;
+  }
+
+  // Key/value heads.
+  std::int64_t fewest_kv = 0;
+  if (const auto [kv, kv_key] = first_of(f, {"num_key_value_heads", "num_kv_heads", "n_head_kv"},
+                                         [&](const config_fields& c, const char* k) { return c.per_layer(k, &fewest_kv); });
+      kv) {
+    m.kv_heads = *kv;
+    m.sources["kv_heads"] = kv_key;
+    if (fewest_kv != m.kv_heads)
+      m.notes.push_back(kv_key + " varies per layer (" + std::to_string(fewest_kv) + ".." + std::to_string(m.kv_heads) + "); the largest is used");
+  } else if (f.boolean("multi_query_attention").value_or(false) && f.has("multi_query_group_num")) {  // ChatGLM
+    m.kv_heads = *f.positive("multi_query_group_num");
+    m.sources["kv_heads"] = f.name("multi_query_group_num");
+  } else if (f.boolean("multi_query").value_or(false) && !f.boolean("new_decoder_architecture").value_or(false)) {
+    m.kv_heads = 1;
+    m.sources["kv_heads"] = f.name("multi_query");
+  } else {
+    m.kv_heads = m.heads;
+    m.sources["kv_heads"] = "= heads (no key/value head count stated)";
+  }
+  if (m.heads % m.kv_heads != 0)
+    f.fail(m.sources["kv_heads"].substr(f.name("").size()), "(" + std::to_string(m.kv_heads) + ") must divide " + heads_key +
+                                                                " (" + std::to_string(m.heads) + ")");
+
+  // Rotary dims.
+  const auto [fraction, fraction_key] = first_of(f, {"partial_rotary_factor", "rotary_pct"},
+                                                 [](const config_fields& c, const char* k) { return c.number(k); });
+  if (rope_part && nope_part) {
+    m.rotary_dims = *rope_part;
+    m.sources["rotary_dims"] = f.name("qk_rope_head_dim");
+  } else if (fraction) {
+    if (!(*fraction > 0.0 && *fraction <= 1.0)) f.fail(fraction_key.substr(f.name("").size()), "must be in (0, 1], got " + json::serialize(json::value(*fraction)));
+    // HF: int(head_dim * factor); a full fraction stays exact for any head_dim.
+    if (*fraction == 1.0) {
+      m.rotary_dims = m.head_dim;
+    } else {
+      const double rotary = static_cast<double>(m.head_dim) * *fraction;
+      if (rotary >= 9.0e18) f.fail("head_dim", "is too large");
+      m.rotary_dims = static_cast<std::int64_t>(rotary);
+    }
+    m.sources["rotary_dims"] = "head_dim * " + fraction_key;
+  } else if (const std::optional<std::int64_t> rotary_dim = f.positive("rotary_dim")) {
+    m.rotary_dims = *rotary_dim;
+    m.sources["rotary_dims"] = f.name("rotary_dim");
+  } else if (m.architecture == "chatglm") {
+    m.rotary_dims = m.head_dim / 2;  // ChatGLM2/3/4 rotate the first half of each head
+    m.sources["rotary_dims"] = "head_dim / 2 (ChatGLM rotates half of each head)";
+  } else {
+    m.rotary_dims = m.head_dim;
+    m.sources["rotary_dims"] = "= head_dim";
+  }
+  if (m.rotary_dims > m.head_dim)
+    f.fail(m.sources["rotary_dims"] == f.name("rotary_dim") ? "rotary_dim" : "qk_rope_head_dim",
+           "(" + std::to_string(m.rotary_dims) + ") exceeds head_dim (" + std::to_string(m.head_dim) + ")");
+  if (m.rotary_dims < 2 || m.rotary_dims % 2 != 0)
+    f.fail(fraction ? fraction_key.substr(f.name("").size()) : "head_dim",
+           "gives " + std::to_string(m.rotary_dims) + " rotary dims; an even number >= 2 is required");
+  m.rotary_fraction = static_cast<double>(m.rotary_dims) / static_cast<double>(m.head_dim);
+
+  // Pair layout: interleaved (GPT-J) for these; rotate_half (NeoX) for the rest.
+  if (one_of(m.architecture, {"gptj", "codegen", "chatglm", "glm", "deepseek_v2", "deepseek_v3"})) {
+    m.style = rope_style::gptj;
+    m.sources["rope_style"] = "model_type " + m.architecture + " (interleaved pairs)";
+  } else {
+    m.style = rope_style::neox;
+    m.sources["rope_style"] = m.architecture.empty() ? "default (rotate_half)" : "model_type " + m.architecture + " (rotate_half)";
+  }
+
+  // Scaling rule and base.
+  const json::object* parameters = f.object("rope_parameters");
+  std::optional<config_fields> rope_parameters;
+  if (parameters) {
+    // Per-layer-type parameters (Gemma-3 in transformers 5): the global layers are the ones extended.
+    if (const json::value* full = parameters->if_contains("full_attention"); full && full->is_object())
+      rope_parameters.emplace(f.nested(full->as_object(), "rope_parameters.full_attention"));
+    else
+      rope_parameters.emplace(f.nested(*parameters, "rope_parameters"));
+  }
+  if (const std::optional<double> theta = f.number("rope_theta")) {
+    m.rope_theta = *theta;
+    m.sources["rope_theta"] = f.name("rope_theta");
+  } else if (rope_parameters && rope_parameters->has("rope_theta")) {
+    m.rope_theta = *rope_parameters->number("rope_theta");
+    m.sources["rope_theta"] = rope_parameters->name("rope_theta");
+  } else if (const std::optional<double> base = f.number("rope_embedding_base")) {  // Phi-3-small
+    m.rope_theta = *base;
+    m.sources["rope_theta"] = f.name("rope_embedding_base");
+  } else if (const std::optional<double> neox_base = f.number("rotary_emb_base")) {  // GPT-NeoX
+    m.rope_theta = *neox_base;
+    m.sources["rope_theta"] = f.name("rotary_emb_base");
+  } else if (const std::optional<double> ratio = f.number("rope_ratio")) {  // ChatGLM: 10000 * rope_ratio
+    m.rope_theta = 10000.0 * *ratio;
+    m.sources["rope_theta"] = "10000 * " + f.name("rope_ratio");
+  } else {
+    m.rope_theta = architecture_theta_default(m.architecture);
+    const bool known = one_of(m.architecture, rope_types);
+    m.sources["rope_theta"] = known ? "transformers' default for " + m.architecture : "assumed (no RoPE base stated)";
+    m.notes.push_back(known ? "rope_theta is absent; transformers' " + m.architecture + " default applies"
+                            : "rope_theta is absent and architecture '" + m.architecture + "' is not known here; 10000 assumed");
+  }
+  if (!(m.rope_theta > 1.0)) f.fail(m.sources["rope_theta"].rfind("10000 *", 0) == 0 ? "rope_ratio" : "rope_theta", "must be a finite number above 1");
+
+  if (const json::object* scaling = f.object("rope_scaling"))
+    read_rope_scaling(f, f.nested(*scaling, "rope_scaling"), m, f.name("rope_scaling"));
+  else if (rope_parameters)
+    read_rope_scaling(f, *rope_parameters, m, rope_parameters->name("").substr(0, rope_parameters->name("").size() - 1));
+
+  read_sliding(f, m);
+  m.sources["context"] = m.context_source;
+  if (m.advertised_context) m.sources["advertised_context"] = advertised_key;
+  return m;
+}
+
+/// Boost.JSON 1.81 rounds some decimals one ulp off (1.0699999332427979 parses as ...981), and
+/// the frequencies are computed from these values: re-read every double from its own text,
+/// correctly rounded. Numbers are matched in document order; a config whose count differs (a
+/// duplicate key dropped one) keeps Boost's values.
+void round_doubles_exactly(json::value& root, std::string_view text) {
+  std::vector<std::string_view> tokens;
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i)
+        if (text[i] == '\\') ++i;
+      ++i;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      const std::size_t start = i;
+      while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '-' || text[i] == '+' ||
+                                 text[i] == '.' || text[i] == 'e' || text[i] == 'E'))
+        ++i;
+      tokens.push_back(text.substr(start, i - start));
+    } else {
+      ++i;
+    }
+  }
+  std::vector<json::value*> numbers;
+  auto collect = [&](auto&& self, json::value& v) -> void {
+    if (v.is_number()) numbers.push_back(&v);
+    else if (v.is_array()) for (json::value& e : v.as_array()) self(self, e);
+    else if (v.is_object()) for (auto& kv : v.as_object()) self(self, kv.value());
+  };
+  collect(collect, root);
+  if (numbers.size() != tokens.size()) return;
+  for (std::size_t i = 0; i < numbers.size(); ++i) {
+    if (!numbers[i]->is_double()) continue;
+    double exact = 0;
+    const char* first = tokens[i].data();
+    const char* last = first + tokens[i].size();
+    if (const auto r = std::from_chars(first, last, exact); r.ec == std::errc() && r.ptr == last) *numbers[i] = exact;
+  }
+}
 
 }  // namespace
 
-model_info parse_hf_config(std::string_view json_text, std::string_view source) {
+model_info parse_hf_config(std::string_view json_text, std::string_view source, const fact_overrides& overrides) {
   const std::string source_text(source);
   json::error_code ec;
   json::value root = json::parse(json_text, ec);
   if (ec) throw invalid_params("config", source_text, "is not valid JSON (" + ec.message() + ")");
   if (!root.is_object()) throw invalid_params("config", source_text, "must hold a JSON object");
+  round_doubles_exactly(root, json_text);
   const config_fields f(root.as_object(), source_text);
-
-  model_info m;
-  m.source = source_text;
-  m.name = f.string("_name_or_path").value_or(f.string("model_type").value_or("config"));
-  m.max_position_embeddings = f.positive_integer("max_position_embeddings", true);
-  if (m.max_position_embeddings < 2) f.fail("max_position_embeddings", "must be at least 2");
-  m.context = m.max_position_embeddings;
-
-  if (const std::optional<double> theta = f.number("rope_theta")) {
-    if (!(*theta > 1.0) || !std::isfinite(*theta)) f.fail("rope_theta", "must be a finite number above 1");
-    m.rope_theta = *theta;
-  } else {
-    m.rope_theta = 10000.0;
-    m.notes.push_back("rope_theta is absent; transformers' default 10000 applies");
-  }
-
-  m.heads = f.positive_integer("num_attention_heads", true);
-  if (const std::int64_t head_dim = f.positive_integer("head_dim", false); head_dim > 0) {
-    m.head_dim = head_dim;
-  } else {
-    const std::int64_t hidden = f.positive_integer("hidden_size", true);
-    if (hidden % m.heads != 0)
-      f.fail("hidden_size", "(" + std::to_string(hidden) + ") must be a multiple of num_attention_heads (" +
-                                std::to_string(m.heads) + ") when head_dim is absent");
-    m.head_dim = hidden / m.heads;
-  }
-  m.kv_heads = f.positive_integer("num_key_value_heads", false);
-  if (m.kv_heads == 0) m.kv_heads = m.heads;
-  if (m.heads % m.kv_heads != 0)
-    f.fail("num_key_value_heads", "(" + std::to_string(m.kv_heads) + ") must divide num_attention_heads (" +
-                                      std::to_string(m.heads) + ")");
-
-  std::optional<double> fraction = f.number("partial_rotary_factor");
-  if (!fraction) fraction = f.number("rotary_pct");  // GPT-NeoX spelling
-  m.rotary_fraction = fraction.value_or(1.0);
-  if (!(m.rotary_fraction > 0.0 && m.rotary_fraction <= 1.0))
-    f.fail(f.find("partial_rotary_factor") ? "partial_rotary_factor" : "rotary_pct", "must be in (0, 1]");
-  // HF computes int(head_dim * factor); the product never exceeds head_dim, but a head_dim near
-  // 2^63 rounds up in double, so keep full fractions exact and convert only what fits.
-  if (m.rotary_fraction == 1.0) {
-    m.rotary_dims = m.head_dim;
-  } else {
-    const double rotary = static_cast<double>(m.head_dim) * m.rotary_fraction;
-    if (rotary >= 9.0e18) f.fail("head_dim", "is too large");
-    m.rotary_dims = static_cast<std::int64_t>(rotary);
-  }
-  if (m.rotary_dims < 2 || m.rotary_dims % 2 != 0)
-    f.fail("partial_rotary_factor", "gives " + std::to_string(m.rotary_dims) + " rotary dims; an even number >= 2 is required");
-
-  const std::string model_type = f.string("model_type").value_or("");
-  m.style = (model_type == "gptj" || model_type == "codegen") ? rope_style::gptj : rope_style::neox;
-
-  if (const std::optional<std::int64_t> window = f.integer("sliding_window")) {
-    if (f.boolean("use_sliding_window").value_or(true)) {
-      m.sliding_window = *window;
-    } else {
-      m.notes.push_back("sliding_window " + std::to_string(*window) + " is declared but use_sliding_window is false");
-    }
-  }
-  if (model_type == "mistral" && m.max_position_embeddings == 32768 && m.sliding_window == 4096) {
-    m.notes.push_back("max_position_embeddings 32768 is not Mistral-7B-v0.1's trained length (8192); "
-                      "prefer --model mistral-7b-v0.1 or --context 8192");
-  }
-  if (const json::value* scaling = f.find("rope_scaling")) {
-    if (!scaling->is_object()) f.fail("rope_scaling", std::string("must be an object or null, got ") + config_fields::kind(*scaling));
-    m.warnings.push_back("rope_scaling is set (" + json::serialize(*scaling) +
-                         "): the model is already context-scaled; Self-Extend on top of it is untested");
-  }
+  model_info m = read_fields(f, root.as_object(), overrides);
+  finish_model_facts(m, overrides, "config", source_text);
+  m.sources["context"] = m.context_source;
   return m;
 }
 
-model_info read_hf_config(const std::filesystem::path& path) {
+model_info read_hf_config(const std::filesystem::path& given, const fact_overrides& overrides) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw invalid_params("config", path.string(), "is a directory, not a config.json file");
+  std::filesystem::path path = given;
+  if (std::filesystem::is_directory(path, ec)) {
+    path /= "config.json";
+    if (!std::filesystem::exists(path, ec))
+      throw invalid_params("config", given.string(), "is a directory without a config.json");
+  }
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::is_fifo(status))
+    throw invalid_params("config", path.string(), "is a pipe, not a config.json file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw invalid_params("config", path.string(), "cannot be opened for reading");
   // config.json files are a few kB. Read at most 16 MiB + 1 bytes whatever the file claims, so
-  // a device or pipe (/dev/zero, a FIFO) ends in a message instead of an endless read.
+  // a device (/dev/zero) ends in a message instead of an endless read.
   constexpr std::size_t max_bytes = 16u << 20;
   std::string text;
   char chunk[65536];
@@ -187,7 +605,7 @@ model_info read_hf_config(const std::filesystem::path& path) {
     if (text.size() > max_bytes) throw invalid_params("config", path.string(), "is larger than 16 MiB; not a config.json");
   }
   if (in.bad()) throw invalid_params("config", path.string(), "could not be read");
-  return parse_hf_config(text, path.string());
+  return parse_hf_config(text, path.string(), overrides);
 }
 
 }  // namespace selfextend

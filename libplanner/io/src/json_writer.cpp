@@ -15,13 +15,17 @@ namespace selfextend {
 
 namespace json = boost::json;
 
-json::object json_envelope(std::string_view command, json::object params, json::value result) {
+json::object json_envelope(std::string_view command, json::object params, json::value result,
+                           std::span<const std::string> warnings) {
   json::object doc;
   doc["schema_version"] = json_schema_version;
   doc["planner_version"] = version_string;
   doc["command"] = command;
   doc["params"] = std::move(params);
   doc["result"] = std::move(result);
+  json::array all;
+  for (const std::string& w : warnings) all.emplace_back(w);
+  doc["warnings"] = std::move(all);
   return doc;
 }
 

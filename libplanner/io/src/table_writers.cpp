@@ -1,4 +1,4 @@
-// table_writers.cpp - streaming writers for position tables (DESIGN.md §6, docs/formats.md).
+// table_writers.cpp - streaming writers for position tables (docs/formats.md).
 #include <selfextend/table_writers.hpp>
 
 #include <algorithm>

@@ -12,7 +12,7 @@
 
 namespace selfextend {
 
-/// Where a plan's effective reach R lands inside the pretrained window (DESIGN.md §2).
+/// Where a plan's effective reach R lands inside the pretrained window (docs/concepts.md#the-empirical-bound).
 enum class verdict : std::uint8_t {
   within_well_trained,  ///< R < L/2
   borderline,           ///< L/2 <= R < 2L/3

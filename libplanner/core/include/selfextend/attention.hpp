@@ -18,7 +18,7 @@
 
 namespace selfextend {
 
-/// Tensor sizes of one attention call (DESIGN.md §3). All tensors are row-major (C order):
+/// Tensor sizes of one attention call (docs/kernels.md#the-math). All tensors are row-major (C order):
 ///   q:   [heads, query_tokens, head_dim]
 ///   k,v: [kv_heads, key_tokens, head_dim]
 ///   out: [heads, query_tokens, head_dim]
@@ -56,7 +56,7 @@ struct attention_shape {
 /// invalid_params {key, shape, "must have q's shape [H, Nq, D]"} otherwise.
 void require_output_shape(std::string_view key, std::span<const std::int64_t> shape, const attention_shape& s);
 
-/// How q and k are rotated (DESIGN.md §3).
+/// How q and k are rotated (docs/kernels.md#the-math).
 struct rope_params {
   double theta = 10000.0;               ///< rope_theta: inv_freq[c] = theta^(-2c/R); > 0
   rope_style style = rope_style::neox;  ///< pair layout: neox (c, c + R/2) or gptj (2c, 2c + 1)
@@ -152,7 +152,7 @@ using progress_callback = std::function<void(double)>;
 /// The vector unit tiled_attention uses on this CPU under the cap `cap` (never automatic).
 [[nodiscard]] simd_level tiled_attention_simd(simd_level cap = simd_level::automatic) noexcept;
 
-/// Per-token positions as the position tables export them (DESIGN.md §6, tokens layout): element p
+/// Per-token positions as the position tables export them (docs/formats.md#arrays, tokens layout): element p
 /// belongs to the token at absolute position p, prefill and decode alike. Each span holds at least
 /// key_tokens elements.
 struct token_positions {

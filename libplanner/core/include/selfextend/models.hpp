@@ -1,7 +1,9 @@
-// models.hpp - what the planner needs to know about a model, and built-in presets.
+// models.hpp - what the planner knows about a model (its facts, each with where it came from),
+// the rules by which those facts change a plan, and the built-in presets.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -13,31 +15,90 @@
 
 namespace selfextend {
 
-/// A model as the planner sees it, whether from a preset, a config.json or a GGUF header.
+/// How a model tells positions apart. Self-Extend remaps RoPE positions only.
+enum class position_encoding : std::uint8_t {
+  rope,      ///< rotary position embedding
+  alibi,     ///< linear attention biases (BLOOM, MPT, Falcon-RW, ...)
+  absolute,  ///< learned or sinusoidal absolute position embeddings (OPT, GPT-2, BERT, ...)
+  unknown,   ///< not known here; planned as RoPE with a warning
+};
+[[nodiscard]] std::string_view to_string(position_encoding e) noexcept;
+
+/// Which layers attend through a sliding window.
+enum class sliding_layers : std::uint8_t {
+  none,         ///< no layer slides (no window, or a window at least the context)
+  all,          ///< every layer slides (Mistral-7B-v0.1, Phi-3-mini-4k)
+  alternating,  ///< every `sliding_period`-th layer is global, the others slide (Gemma-2: 2, Gemma-3: 6)
+  last,         ///< the layers from `max_window_layers` on slide (Qwen2's rule)
+  listed,       ///< `layer_types` names the sliding layers one by one
+};
+[[nodiscard]] std::string_view to_string(sliding_layers s) noexcept;
+
+/// A model as the planner sees it, filled the same way from a preset, a config.json or a GGUF
+/// file. `sources` says where each fact came from (a key of the file, an architecture default,
+/// or the preset's Hugging Face id), under the fact's own name.
 struct model_info {
-  std::string name;                  ///< preset name, or the file's model type / architecture
+  std::string name;                  ///< preset name, `_name_or_path`, GGUF general.name (printable text)
+  std::string architecture;          ///< config model_type / GGUF general.architecture ("" for --context)
+  position_encoding encoding = position_encoding::rope;
   std::int64_t context = 0;          ///< L, the pretrained window used for planning (tokens)
-  std::int64_t max_position_embeddings = 0;  ///< as in config.json (may differ from context)
+  std::string context_source;        ///< why L is what it is: a key, an architecture default, a rule
+  std::optional<std::int64_t> advertised_context;  ///< the length the file states, whatever it means
+  std::int64_t max_position_embeddings = 0;  ///< = advertised_context, 0 when the file states none
   double rope_theta = 10000.0;       ///< RoPE base
-  std::int64_t head_dim = 0;         ///< D
-  std::int64_t heads = 0;            ///< query heads H
+  std::int64_t head_dim = 0;         ///< D (MLA: qk_nope_head_dim + qk_rope_head_dim)
+  std::int64_t heads = 0;            ///< query heads H (per-layer arrays: the largest)
   std::int64_t kv_heads = 0;         ///< key/value heads Hkv (H for multi-head attention)
   std::int64_t rotary_dims = 0;      ///< R, rotated dims per head (D unless partial rotary)
   double rotary_fraction = 1.0;      ///< R / D
   rope_style style = rope_style::neox;
-  std::optional<std::int64_t> sliding_window;  ///< tokens, when the model declares one
+  std::optional<std::int64_t> layers;          ///< num_hidden_layers / block_count, when stated
+  std::optional<std::int64_t> sliding_window;  ///< tokens; null when no layer slides
+  sliding_layers sliding = sliding_layers::none;
+  std::int64_t sliding_period = 0;             ///< alternating: one global layer per this many
+  std::optional<std::int64_t> sliding_layer_count;  ///< how many layers slide, when known
   std::optional<selfextend::rope_scaling> rope_scaling;  ///< the frequency rule, when not the default
   std::string source;                ///< where the values come from (repo id, file path)
-  std::vector<std::string> notes;    ///< e.g. why context differs from max_position_embeddings
-  std::vector<std::string> warnings; ///< e.g. rope_scaling already present
+  std::map<std::string, std::string> sources;  ///< fact name -> where it was read
+  std::vector<std::string> notes;    ///< e.g. defaults that applied
+  std::vector<std::string> warnings; ///< what changes or limits the plan; printed by every command
   friend bool operator==(const model_info&, const model_info&) = default;
 };
 
 /// The built-in presets, in a fixed order (the order `sxplan models` prints).
 [[nodiscard]] std::span<const model_info> model_presets();
 
-/// The preset called `name` (lowercase, hyphenated, e.g. "llama-2-7b"). Throws
-/// invalid_params {"model", name, "unknown model; see `sxplan models`"} when there is none.
+/// The preset called `name`: its name or its Hugging Face id, compared without regard to case
+/// ("LLAMA-2-7B", "meta-llama/Llama-2-7b-hf"). Throws invalid_params {"model", name, "unknown
+/// model; did you mean ...? `sxplan models` lists the presets"} with up to three close names.
 [[nodiscard]] const model_info& find_model(std::string_view name);
+
+/// What a front end may set over the file's facts.
+struct fact_overrides {
+  std::optional<std::int64_t> context;  ///< plan against this L (the user's `context`)
+};
+
+/// find_model(name) with `overrides` applied through the same rules (finish_model_facts()).
+[[nodiscard]] model_info find_model(std::string_view name, const fact_overrides& overrides);
+
+/// Up to `count` preset names closest to `name` (edit distance on lowercase text), best first.
+[[nodiscard]] std::vector<std::string> similar_model_names(std::string_view name, std::size_t count = 3);
+
+/// Text from a file made safe to print and to put in JSON: control bytes and bytes that are not
+/// valid UTF-8 become `\xNN`, a backslash stays a backslash; valid UTF-8 is kept.
+[[nodiscard]] std::string printable(std::string_view text);
+
+/// The rules that turn read facts into planning facts, applied identically to presets, config.json
+/// and GGUF readers: a given context wins; otherwise the advertised length, a known architecture
+/// default, or an error (key `key`, value `file`) saying to give the context. A sliding window at
+/// least L is off; when every layer slides, L becomes the window (relative positions past it were
+/// never trained). Appends the model warnings (pre-scaled RoPE, sliding windows, non-RoPE or
+/// unknown encodings, Mistral-7B-v0.1's 32768). Idempotent for the same overrides.
+void finish_model_facts(model_info& m, const fact_overrides& overrides, const std::string& key,
+                        const std::string& file);
+
+/// Throws invalid_params naming the model and its encoding when it is not RoPE (alibi, absolute):
+/// Self-Extend remaps RoPE positions only. `unknown` passes (the warning is already in m.warnings).
+void require_rope(const model_info& m, const std::string& key, const std::string& value);
 
 }  // namespace selfextend

@@ -43,7 +43,7 @@ struct self_extend_params {
   friend bool operator==(const self_extend_params&, const self_extend_params&) = default;
 };
 
-/// Every rule of DESIGN.md "Valid input" that `params` breaks; empty when valid. Never throws,
+/// Every rule of docs/concepts.md#valid-input that `params` breaks; empty when valid. Never throws,
 /// so interactive front ends can call it on every edit:
 /// G >= 1, W >= 1, N >= 1, L >= 2 and, when L is known, W < L.
 /// Example: validate({.context = 4096, .tokens = 100, .extension = {.group = 4, .window = 5000}})

@@ -35,7 +35,7 @@ struct mapped_position {
 /// position of the fractional variant is the integer one minus f.
 [[nodiscard]] double fractional_offset(const plan& p);
 
-/// The exact map of DESIGN.md §2 for query i and key j (0 <= j <= i), integer shift.
+/// The exact map (docs/concepts.md#the-map) for query i and key j (0 <= j <= i), integer shift.
 /// Example (G=2, W=4): map_pair(9, 0, p) == {6, branch::group}; map_pair(9, 6, p) == {3, branch::neighbor}.
 /// Throws invalid_params when j < 0, j > i or the plan is invalid.
 [[nodiscard]] mapped_position map_pair(std::int64_t query, std::int64_t key, const plan& p);

@@ -35,7 +35,7 @@ struct reuse_stats {
   position_range neighbor_range;              ///< used neighbor positions: [0, min(N, W) - 1]
   std::optional<position_range> group_range;  ///< used group positions ([W, P_max] with the int shift); none when N <= W
   // "Past L/2" means 2p >= L, "past 2L/3" means 3p >= 2L, "past L" means p >= L (never trained):
-  // the positions outside the well-trained part of the window (DESIGN.md §2, the empirical bound).
+  // the positions outside the well-trained part of the window (docs/concepts.md#the-empirical-bound).
   std::int64_t half_from = 0;                 ///< ceil(L/2): the first position counted as past L/2
   std::int64_t two_thirds_from = 0;           ///< ceil(2L/3): the first position counted as past 2L/3
   std::int64_t pairs_past_half = 0;

@@ -1,4 +1,4 @@
-// gguf.hpp - reads the metadata header of a GGUF model file into a model_info (target selfextend::planner_io).
+// gguf.hpp - reads a GGUF model file's header and tensor table into a model_info (target selfextend::planner_io).
 #pragma once
 
 #include <filesystem>
@@ -8,21 +8,22 @@
 
 namespace selfextend {
 
-/// Reads the key/value header of a GGUF file (versions 2 and 3, little-endian) and nothing after
-/// it, so multi-GB model files cost a few kB of reading. From `general.architecture` = <arch>:
-/// `<arch>.context_length` (required, becomes `context`), `<arch>.rope.freq_base` (default 10000),
-/// `<arch>.attention.head_count` (required; a per-layer array gives its largest entry),
-/// `<arch>.attention.head_count_kv` (default: head_count), `<arch>.attention.key_length` or else
-/// `<arch>.embedding_length` / head_count (head_dim), `<arch>.rope.dimension_count` (default head_dim),
-/// `<arch>.rope.scaling.type` (a warning unless "none"), `general.name` (default: <arch>).
-/// Integer keys accept any GGUF integer type, float keys float32/float64.
+/// Reads the key/value header and the tensor table of a GGUF file (versions 2 and 3,
+/// little-endian), and the data of the RoPE tensors only (`rope_freqs`, `rope_factors_long`,
+/// `rope_factors_short`, f32), so multi-GB model files cost a few kB of reading. From
+/// `general.architecture` = <arch>: `<arch>.context_length` (the stated length), `.rope.freq_base`
+/// (llama.cpp's default 10000), `.attention.head_count` / `.head_count_kv` (per-layer arrays give
+/// their largest entry; every entry must be at least 1), `.attention.key_length_mla`,
+/// `.attention.key_length` or `.embedding_length` / head_count (head_dim), `.rope.dimension_count`,
+/// `.block_count`, `.attention.sliding_window`, `.rope.scaling.type/factor/original_context_length/
+/// attn_factor/yarn_log_multiplier`, `general.name`. The position encoding and the pair layout
+/// follow llama.cpp's handling of the architecture; a `rope_freqs` tensor is Llama-3.1's llama3
+/// rule as llama.cpp's converter stores it, `rope_factors_*` tensors are LongRoPE's factors.
 ///
-/// Every count and length in the file is checked against the bytes left before anything is
-/// allocated, so a truncated or hostile file fails with a message, never a crash or a huge
-/// allocation. Throws invalid_params with key "gguf", value the path, and a rule naming the
-/// offset or key: unreadable file, wrong magic, unsupported version, truncation, a count larger
-/// than the file, an unknown value type, a missing key, a key of the wrong type or an implausible value.
-/// Example: read_gguf("llama-2-7b.Q4_K_M.gguf").context == 4096.
-[[nodiscard]] model_info read_gguf(const std::filesystem::path& path);
+/// Work is linear in the header size: every count and length is checked against the bytes left
+/// before anything is allocated, and messages are built only when one is thrown. Duplicate keys
+/// are rejected, as llama.cpp does. Throws invalid_params with key "gguf", value the path, and a
+/// rule naming the offset or key. Facts pass through finish_model_facts().
+[[nodiscard]] model_info read_gguf(const std::filesystem::path& path, const fact_overrides& overrides = {});
 
 }  // namespace selfextend

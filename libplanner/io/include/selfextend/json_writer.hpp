@@ -4,6 +4,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -16,10 +17,12 @@ namespace selfextend {
 inline constexpr int json_schema_version = 1;
 
 /// The one place a document is assembled: {"schema_version", "planner_version", "command",
-/// "params", "result"} in that order. `command` names the document kind (the sxplan command that
-/// prints it; "table" for a table file), `params` the resolved inputs, `result` the output.
+/// "params", "result", "warnings"} in that order. `command` names the document kind (the sxplan command that
+/// prints it; "table" for a table file), `params` the resolved inputs, `result` the output,
+/// `warnings` every warning the command gives, model warnings included (an empty array when none).
 [[nodiscard]] boost::json::object json_envelope(std::string_view command, boost::json::object params,
-                                                boost::json::value result);
+                                                boost::json::value result,
+                                                std::span<const std::string> warnings = {});
 
 /// Writes `value` as pretty-printed, deterministic JSON and a final newline: 2-space indent, keys in
 /// insertion order, arrays of numbers on one line (tables can hold millions), doubles as the shortest
