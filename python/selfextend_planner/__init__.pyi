@@ -97,6 +97,15 @@ def llamacpp(
 ) -> dict[str, Any]:
     """The positions llama.cpp's group attention assigns: the `sxplan llamacpp` result."""
 
+def model(
+    *,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+    context: int | None = None,
+) -> dict[str, Any]:
+    """Every fact read about a model, with its source: the `sxplan model` result ({"model": facts})."""
+
 def rope(
     *,
     model: str | None = None,

@@ -6,7 +6,7 @@
 
 namespace sxpy {
 
-/// check, advise, position_tables, dense_map, reuse, llamacpp, rope.
+/// check, advise, position_tables, dense_map, reuse, llamacpp, model, rope.
 void bind_planning(pybind11::module_& m);
 /// attention, verify.
 void bind_kernels(pybind11::module_& m);
@@ -96,6 +96,19 @@ to show. query_position and final_position are int64 arrays [tokens + generate].
 >>> r = sp.llamacpp(32, 2, 8, batch=8, generate=1, context=4096)
 >>> int(r["query_position"][32]), r["final_position"][:8].tolist()
 (16, [0, 0, 1, 1, 2, 2, 3, 3])
+)doc";
+
+inline constexpr const char* model = R"doc(model(*, model=None, config=None, gguf=None, context=None) -> dict
+
+Every fact read about a model and where each came from (`sxplan model`): {"model": facts}, the
+facts keyed as docs/json.md lists them (position_encoding, context, context_source, rope_theta,
+rope_style, head_dim, rotary_dims, heads, kv_heads, sliding_window, rope_scaling, ...). context=
+plans against that L instead. Any model is shown, RoPE or not; its warnings are also issued as
+Python warnings, as every function naming a model does.
+
+>>> f = sp.model(model="llama-2-7b")["model"]
+>>> f["context"], f["rope_theta"], f["head_dim"]
+(4096, 10000.0, 128)
 )doc";
 
 inline constexpr const char* rope = R"doc(rope(*, model=None, config=None, gguf=None, rope_theta=10000.0, rotary_dims=None, rope_style="neox", tokens=None) -> dict

@@ -181,6 +181,12 @@ py::object llamacpp(py::object tokens, py::object ga_n, py::object ga_w, py::kwa
   });
 }
 
+py::object model(py::kwargs kwargs) {
+  keywords kw("model", std::move(kwargs), {model_keywords});
+  const model_choice choice = *take_model(kw, true, true, false);  // shows any model, RoPE or not
+  return to_python(sxplan::model_result(choice.model));
+}
+
 py::object rope(py::kwargs kwargs) {
   constexpr const char* options[] = {"model", "config", "gguf", "rope_theta", "rotary_dims", "rope_style", "tokens"};
   keywords kw("rope", std::move(kwargs), {options});
@@ -219,6 +225,7 @@ void bind_planning(py::module_& m) {
         docs::position_tables);
   m.def("dense_map", &dense_map, py::arg("tokens"), py::arg("group"), py::arg("window"), docs::dense_map);
   m.def("reuse", &reuse, py::arg("tokens"), py::arg("group"), py::arg("window"), docs::reuse);
+  m.def("model", &model, docs::model);
   m.def("rope", &rope, docs::rope);
   m.def("llamacpp", &llamacpp, py::arg("tokens"), py::arg("ga_n"), py::arg("ga_w") = py::none(), docs::llamacpp);
 }

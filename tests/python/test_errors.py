@@ -70,8 +70,18 @@ def test_dense_map_size_guard_and_force():
 def test_model_choice_rules():
     (i,) = issues_of(lambda: sp.check(100, 2, 4))
     assert (i.key, i.rule) == ("context", "a model is required: give context, model, config or gguf")
-    (i,) = issues_of(lambda: sp.check(100, 2, 4, context=4096, model="llama-2-7b"))
-    assert (i.key, i.value) == ("model", "llama-2-7b") and "conflicts with context" in i.rule
+    (i,) = issues_of(lambda: sp.check(100, 2, 4, model="llama-2-7b", config="x.json"))
+    assert i == sp.Issue("config", "x.json", "conflicts with model: give only one of model, config, gguf")
+    # context= next to a model plans against that L, as --context does.
+    assert sp.check(3000, 2, 256, model="llama-2-7b", context=2048) == sp.check(3000, 2, 256, context=2048)
+
+
+def test_models_without_rope_are_refused_by_the_planners(cli_errors):
+    opt = REPO / "tests/data/configs/other/opt-125m.json"
+    issues = issues_of(lambda: sp.check(100, 2, 8, config=opt))
+    assert [cli_line("check", i) for i in issues] == cli_errors("check", "--tokens", 100, "--group", 2, "--window", 8,
+                                                                "--config", opt)
+    assert sp.model(config=opt)["model"]["position_encoding"] == "absolute"  # shown, not refused
 
 
 @pytest.mark.parametrize("call, text", [

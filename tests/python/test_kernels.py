@@ -99,7 +99,8 @@ LLAMA_3_1_CONFIG = {  # meta-llama/Llama-3.1-8B's config.json, the fields the re
 
 
 @pytest.mark.parametrize("model, dim, theta", [("llama-2-7b", 128, 10000.0), ("phi-2", 80, 10000.0),
-                                               ("llama-3.1-8b config", 128, 500000.0)])
+                                               ("llama-3.1-8b", 128, 500000.0), ("llama-3.1-8b config", 128, 500000.0)])
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the pre-scaled RoPE warning of Llama-3.1
 def test_model_rope_equals_cli(sxplan, cli_result, tmp_path, model, dim, theta):
     # The model's RoPE, its frequency rule (llama3) included, as `attend --model/--config` takes it.
     if model.endswith("config"):

@@ -1,5 +1,7 @@
 # check, advise, position_tables, dense_map, reuse, llamacpp: the same results as the CLI's JSON,
 # key for key and value for value, and the tables against a brute force of the map.
+import warnings
+
 import numpy as np
 import pytest
 
@@ -147,6 +149,27 @@ def test_rope_equals_cli(cli_result, kwargs, cli):
     assert r["inv_freq"].dtype == np.float64 and r["inv_freq"].shape == (r["pairs"],)
     assert type(r["inv_freq"].base).__name__ == "PyCapsule" and r["inv_freq"].base is r["wavelength"].base
     assert plain(r) == cli_result("rope", *cli)
+
+
+@pytest.mark.parametrize("kwargs, cli", [
+    ({"model": "llama-3.1-8b"}, ["--model", "llama-3.1-8b"]),
+    ({"config": REPO / "tests/data/configs/gemma-2-9b.json"}, ["--config", REPO / "tests/data/configs/gemma-2-9b.json"]),
+    ({"config": REPO / "tests/data/configs/other/mpt-7b.json"}, ["--config", REPO / "tests/data/configs/other/mpt-7b.json"]),
+    ({"model": "mistral-7b-v0.1", "context": 4096}, ["--model", "mistral-7b-v0.1", "--context", 4096]),
+])
+def test_model_equals_cli(cli_result, sxplan, kwargs, cli):
+    import json
+    from conftest import run_cli
+    code, out, _ = run_cli(sxplan, "model", *cli, "--json")
+    document = json.loads(out)
+    # The CLI's messages name its flag (--context) where the library and the module name the argument.
+    facts = document["result"]["model"]
+    facts["warnings"] = [w.replace("--context", "context") for w in facts["warnings"]]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert sp.model(**kwargs) == document["result"]
+    # The model's warnings, which the CLI puts in the document's warnings[], arrive as Python warnings.
+    assert [str(w.message) for w in caught] == [w.replace("--context", "context") for w in document["warnings"]]
 
 
 def test_header_examples():
