@@ -162,10 +162,11 @@ model_choice resolve_model(const po::variables_map& vm, bool planning) {
   } catch (const invalid_params& e) {
     rethrow_with_flags(e);
   }
-  for (std::string& w : choice.model.warnings) {
-    const std::string plan = "give context ";
-    if (const std::size_t at = w.find(plan); at != std::string::npos) w.replace(at, plan.size(), "give --context ");
-  }
+  // The library names the key (context); here it is the flag.
+  for (std::string& w : choice.model.warnings)
+    for (const auto& [key, flag] : {std::pair<std::string, std::string>{"give context ", "give --context "},
+                                    {"window as context to", "window as --context to"}})
+      if (const std::size_t at = w.find(key); at != std::string::npos) w.replace(at, key.size(), flag);
   return choice;
 }
 

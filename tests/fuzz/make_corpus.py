@@ -78,3 +78,18 @@ common = [gguf_kv("general.architecture", STRING, gguf_string("llama")),
      gguf_kv("phi2.rope.dimension_count", U32, struct.pack("<I", 32)),
      gguf_kv("phi2.rope.freq_base", F64, struct.pack("<d", 10000.0))]))
 (gg / "version2.gguf").write_bytes(gguf_file(common, version=2))
+
+# Model-facts seeds: the CLI cases' GGUF files with a tensor table and RoPE tensors, hostile
+# headers (duplicate key, a zero per-layer head count, control bytes in general.name), and real
+# configs of every reader rule (longrope lists, MLA + yarn, ALiBi, ChatGLM, rope_parameters).
+import shutil
+tests = root.parent.parent
+for name in ("llama31", "phi35", "gemma2", "mpt", "duplicate_key", "zero_layer_heads", "control_bytes_name"):
+    shutil.copy(tests / "cli" / "data" / f"{name}.gguf", gg / f"{name}.gguf")
+for rel in ("phi-3.5-mini", "deepseek-v2-lite", "gemma-2-9b", "mistral-7b-v0.1", "other/mpt-7b", "other/chatglm3-6b",
+            "other/llama-3.1-8b-rope-parameters", "other/gemma-3-1b", "other/falcon-7b"):
+    shutil.copy(tests / "data" / "configs" / f"{rel}.json", cfg / (rel.replace("/", "_") + ".json"))
+(cfg / "control_bytes_name.json").write_text(
+    '{"_name_or_path": "evil\\u001b[2J\\nname", "model_type": "llama", "max_position_embeddings": 4096, '
+    '"hidden_size": 4096, "num_attention_heads": 32}')
+(root / "cli_args" / "model_facts.txt").write_text("model\n--model\nLLAMA-2-7B\n--context\n8192\n--json\n")

@@ -48,6 +48,12 @@ constexpr std::string_view explicit_head_dim_types[] = {
     "granitemoe", "olmo2", "cohere2", "ministral3", "mistral3", "gpt_oss", "llama4_text", "glm", "glm4", "exaone",
     "smollm3", "seed_oss", "ernie4_5", "arcee", "hunyuan", "openelm", "deepseek_v2", "deepseek_v3", "minicpm3", "nemotron"};
 
+std::string shortest(double v) {
+  std::array<char, 32> buffer{};
+  const auto r = std::to_chars(buffer.data(), buffer.data() + buffer.size(), v);
+  return std::string(buffer.data(), r.ptr);
+}
+
 class config_fields {
  public:
   config_fields(const json::object& root, std::string source, std::string prefix = {})
@@ -445,7 +451,7 @@ model_info read_fields(const config_fields& top, const json::object& root, const
     m.rotary_dims = *rope_part;
     m.sources["rotary_dims"] = f.name("qk_rope_head_dim");
   } else if (fraction) {
-    if (!(*fraction > 0.0 && *fraction <= 1.0)) f.fail(fraction_key.substr(f.name("").size()), "must be in (0, 1], got " + json::serialize(json::value(*fraction)));
+    if (!(*fraction > 0.0 && *fraction <= 1.0)) f.fail(fraction_key.substr(f.name("").size()), "must be in (0, 1], got " + shortest(*fraction));
     // HF: int(head_dim * factor); a full fraction stays exact for any head_dim.
     if (*fraction == 1.0) {
       m.rotary_dims = m.head_dim;
