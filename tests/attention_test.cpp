@@ -870,3 +870,24 @@ TEST(AttentionTest, ReferenceRowsEqualThoseRowsOfTheFullResultAndVerifyChecksOnl
   EXPECT_THROW_MSG((void)selfextend::reference_attention_rows(p, x.q, x.k, x.v, bad), invalid_params,
                    "rows = 90: must be a query row in [0, 90)");
 }
+
+TEST(AttentionTest, DecodeSplitAcrossThreadsMergesToTheReference) {
+  // One head, one query over 3000 keys: with 2 or 3 threads the keys are split between them and
+  // the partial softmaxes merged by log-sum-exp; every split count gives the reference result.
+  std::mt19937_64 rng(71);
+  for (const std::int64_t queries : {std::int64_t{1}, std::int64_t{5}}) {
+    attention_params p;
+    p.shape = {1, 1, queries, 3000, 64};
+    p.extension = {6, 500, shift_rule::fractional};
+    p.rope.scale_base = 32;
+    const inputs x = random_inputs(p.shape, rng);
+    const std::vector<double> expected = selfextend::reference_attention(p, x.q, x.k, x.v);
+    for (const std::int64_t threads : {1, 2, 3, 8}) {
+      p.threads = threads;
+      for (const simd_level level : {simd_level::sse2, simd_level::avx512}) {
+        p.simd = level;
+        expect_close(expected, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()), tiled_atol, tiled_rtol, p);
+      }
+    }
+  }
+}
