@@ -20,6 +20,7 @@
 #include <selfextend/version.hpp>
 
 #include "commands.hpp"
+#include "json_output.hpp"
 #include "rope_options.hpp"
 
 namespace sxplan {
@@ -185,9 +186,10 @@ int run_rope(const invocation& inv) {
 
   if (vm.count("json")) {
     json::object params;
-    params["model"] = choice.model && choice.model->preset ? json::value(*choice.model->preset) : json::value(nullptr);
+    params["preset"] = choice.model && choice.model->preset ? json::value(*choice.model->preset) : json::value(nullptr);
     params["config"] = choice.model && choice.model->config ? json::value(*choice.model->config) : json::value(nullptr);
     params["gguf"] = choice.model && choice.model->gguf ? json::value(*choice.model->gguf) : json::value(nullptr);
+    params["model"] = choice.model ? json::value(to_json(choice.model->model)) : json::value(nullptr);
     params["rope_theta"] = choice.rule.theta;
     params["rotary_dims"] = choice.rule.rotary_dims;
     params["rope_style"] = std::string(selfextend::to_string(choice.style));
@@ -231,7 +233,8 @@ int run_rope(const invocation& inv) {
                                  : json::value(json::object{{"path", output}, {"arrays", std::move(written)},
                                                             {"positions", table ? json::value(static_cast<std::int64_t>(table->positions.size()))
                                                                                 : json::value(nullptr)}});
-    write_json(inv.out, json_envelope("rope", std::move(params), std::move(r)));
+    write_json(inv.out, json_envelope("rope", std::move(params), std::move(r),
+                                      choice.model ? choice.model->model.warnings : std::vector<std::string>{}));
     return exit_ok;
   }
 

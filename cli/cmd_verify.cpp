@@ -121,7 +121,7 @@ int run_verify(const invocation& inv) {
     params["candidate"] = candidate_path;
     params["atol"] = tol.atol;
     params["rtol"] = tol.rtol;
-    write_json(inv.out, json_envelope("verify", std::move(params), to_json(v)));
+    write_json(inv.out, json_envelope("verify", std::move(params), to_json(v), model_warnings(in)));
   } else {
     inv.out << "Self-Extend verify: " << candidate_path << " against the reference kernel\n  " << describe_attention(in)
             << "\n\n";
