@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -214,17 +215,40 @@ std::string describe_attention(const attention_inputs& in) {
   return text;
 }
 
+namespace {
+
+/// "1h02m", "3m07s", "42s": a duration for people.
+std::string duration_text(double seconds) {
+  const auto total = static_cast<std::int64_t>(seconds + 0.5);
+  const std::int64_t h = total / 3600, m = total / 60 % 60, sec = total % 60;
+  auto two = [](std::int64_t x) { return (x < 10 ? "0" : "") + std::to_string(x); };
+  if (h > 0) return std::to_string(h) + "h" + two(m) + "m";
+  if (m > 0) return std::to_string(m) + "m" + two(sec) + "s";
+  return std::to_string(sec) + "s";
+}
+
+}  // namespace
+
 selfextend::progress_callback terminal_progress(const invocation& inv) {
   if (!isatty(STDERR_FILENO)) return {};
-  // Percent steps only: the callback may fire hundreds of times.
-  auto last = std::make_shared<int>(-1);
+  // Percent steps only: the callback may fire hundreds of times. The remaining time assumes the
+  // rest goes at the average rate so far.
+  struct state {
+    int last = -1;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  };
+  auto shared = std::make_shared<state>();
   std::ostream* err = &inv.err;
   const std::string name = inv.command;
-  return [last, err, name](double fraction) {
+  return [shared, err, name](double fraction) {
     const int percent = static_cast<int>(fraction * 100);
-    if (percent == *last) return;
-    *last = percent;
-    *err << "\rsxplan " << name << ": " << percent << "%" << (percent >= 100 ? "\r\033[K" : "") << std::flush;
+    if (percent == shared->last) return;
+    shared->last = percent;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - shared->start).count();
+    std::string eta;
+    if (fraction > 0.005 && percent < 100) eta = ", about " + duration_text(elapsed * (1 - fraction) / fraction) + " left";
+    *err << "\rsxplan " << name << ": " << percent << "%" << eta << "\033[K" << (percent >= 100 ? "\r\033[K" : "")
+         << std::flush;
   };
 }
 

@@ -1,5 +1,6 @@
 // cmd_verify.cpp - `sxplan verify`: compare a runtime's attention output with the reference kernel.
 #include <algorithm>
+#include <optional>
 #include <ostream>
 
 #include <boost/json.hpp>
@@ -18,7 +19,7 @@ namespace {
 
 /// `verify --suite DIR --outputs OUT`: every case's output against its expected one.
 int run_suite(const invocation& inv, const po::variables_map& vm) {
-  for (const char* single : {"q", "k", "v", "candidate", "group", "window", "atol", "rtol"})
+  for (const char* single : {"q", "k", "v", "candidate", "group", "window", "atol", "rtol", "rows", "seed"})
     if (vm.count(single))
       throw selfextend::invalid_params(single, vm[single].as<std::string>(),
                                        "cannot be combined with suite (each case states its inputs and tolerance)");
@@ -87,6 +88,9 @@ int run_verify(const invocation& inv) {
     ("candidate", po::value<std::string>()->value_name("THEIRS.npy"), "the output to check, q's shape, <f4 or <f8")
     ("atol", po::value<std::string>()->value_name("A"), "absolute tolerance (default 1e-5)")
     ("rtol", po::value<std::string>()->value_name("R"), "relative tolerance (default 1e-3; bf16 runtimes need looser)")
+    ("rows", po::value<std::string>()->value_name("K"),
+     "compare only K query rows: every row around the W and G boundaries plus a seeded sample")
+    ("seed", po::value<std::string>()->value_name("S"), "with --rows: seed of the sample (default 0)")
     ("suite", po::value<std::string>()->value_name("DIR"), "check a conformance suite (sxplan conformance) instead")
     ("outputs", po::value<std::string>()->value_name("OUT"), "with --suite: the runtime's outputs, OUT/<case>.npy")
     ("only-present", "with --suite: skip cases whose output is missing")
@@ -95,7 +99,7 @@ int run_verify(const invocation& inv) {
   if (vm.count("help")) {
     print_help(inv,
                "--q Q.npy --k K.npy --v V.npy --group G --window W [attend's RoPE options]\n"
-               "       --candidate THEIRS.npy [--atol A] [--rtol R] [--threads N] [--force] [--json]\n"
+               "       --candidate THEIRS.npy [--atol A] [--rtol R] [--rows K [--seed S]] [--threads N] [--force] [--json]\n"
                "       --suite DIR --outputs OUT [--only-present] [--json]",
                "Check a runtime's Self-Extend attention output against the double-precision reference:\n"
                "passes iff every element has |theirs - ref| <= atol + rtol*|ref|. Exit 0 pass, 1 mismatch.",
@@ -109,22 +113,47 @@ int run_verify(const invocation& inv) {
   if (vm.count("atol")) tol.atol = parse_double("atol", vm["atol"].as<std::string>());
   if (vm.count("rtol")) tol.rtol = parse_double("rtol", vm["rtol"].as<std::string>());
   (void)selfextend::compare_outputs({}, {}, 1, 1, tol);  // reject a bad tolerance before reading files
+  const std::optional<std::int64_t> row_count = optional_int64(vm, "rows");
+  if (row_count && *row_count < 1) throw selfextend::invalid_params("rows", std::to_string(*row_count), "must be at least 1");
+  const std::optional<std::int64_t> seed = optional_int64(vm, "seed");
+  if (seed && !row_count) throw selfextend::invalid_params("seed", std::to_string(*seed), "needs rows");
+  if (seed && *seed < 0) throw selfextend::invalid_params("seed", std::to_string(*seed), "must be at least 0");
   const attention_inputs in = load_attention_inputs(vm, false);
   const selfextend::npy_array candidate_file = read_float_npy(vm, "candidate");
   const std::string candidate_path = vm["candidate"].as<std::string>();
   selfextend::require_output_shape("candidate", candidate_file.shape, in.params.shape);
 
-  const selfextend::verification v = selfextend::verify_attention(in.params, in.qd, in.kd, in.vd,
-                                                                   candidate_file.to_doubles(), tol, terminal_progress(inv));
+  std::optional<selfextend::row_sample> sample;
+  if (row_count)
+    sample = selfextend::sample_query_rows(in.params, *row_count, static_cast<std::uint64_t>(seed.value_or(0)));
+  const selfextend::verification v =
+      sample ? selfextend::verify_attention_rows(in.params, in.qd, in.kd, in.vd, candidate_file.to_doubles(), tol,
+                                                 sample->rows, terminal_progress(inv))
+             : selfextend::verify_attention(in.params, in.qd, in.kd, in.vd, candidate_file.to_doubles(), tol,
+                                            terminal_progress(inv));
+  const std::string rows_text =
+      sample ? std::to_string(sample->rows.size()) + " of " + std::to_string(in.params.shape.query_tokens) +
+                   " query rows: " + std::to_string(sample->boundary_rows) +
+                   " around the W and G boundaries (always), the rest a sample with seed " +
+                   std::to_string(seed.value_or(0))
+             : "all " + std::to_string(in.params.shape.query_tokens);
   if (vm.count("json")) {
     boost::json::object params = echo_attention(in);
     params["candidate"] = candidate_path;
     params["atol"] = tol.atol;
     params["rtol"] = tol.rtol;
-    write_json(inv.out, json_envelope("verify", std::move(params), to_json(v), model_warnings(in)));
+    params["rows"] = row_count ? boost::json::value(*row_count) : boost::json::value(nullptr);
+    params["seed"] = seed.value_or(0);
+    boost::json::object result = to_json(v);
+    if (sample) {
+      result["rows_checked"] = static_cast<std::int64_t>(sample->rows.size());
+      result["boundary_rows"] = sample->boundary_rows;
+    }
+    write_json(inv.out, json_envelope("verify", std::move(params), std::move(result), model_warnings(in)));
   } else {
     inv.out << "Self-Extend verify: " << candidate_path << " against the reference kernel\n  " << describe_attention(in)
             << "\n\n";
+    if (sample) inv.out << "  rows             " << rows_text << "\n";
     inv.out << "  max abs error    " << scientific(v.max_abs_error) << "\n";
     inv.out << "  max rel error    " << scientific(v.max_rel_error) << "\n";
     inv.out << "  normalised MSE   " << scientific(v.nmse) << "\n";

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <cmath>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -816,3 +817,51 @@ TEST(AttentionTest, KernelsOnScaledModelsMatchIndependentPyTorchImplementation) 
   std::filesystem::remove_all(dir);
 }
 #endif
+
+TEST(AttentionTest, SampledRowsAlwaysIncludeTheWindowAndGroupBoundaries) {
+  attention_params p;
+  p.shape = {2, 1, 300, 300, 8};
+  p.extension = {3, 40, shift_rule::integer};
+  const selfextend::row_sample sample = selfextend::sample_query_rows(p, 50, 7);
+  const std::set<std::int64_t> rows(sample.rows.begin(), sample.rows.end());
+  EXPECT_EQ(50u, rows.size());
+  EXPECT_TRUE(std::is_sorted(sample.rows.begin(), sample.rows.end()));
+  // First and last rows; around every multiple of W (40, 80, ..., 280); the G boundary after each.
+  for (const std::int64_t r : {0, 299, 39, 40, 41, 79, 80, 81, 119, 120, 121, 279, 280, 281, 41, 42, 80, 81})
+    EXPECT_TRUE(rows.count(r)) << r;
+  EXPECT_GE(sample.boundary_rows, 20);
+  EXPECT_EQ(sample, selfextend::sample_query_rows(p, 50, 7));     // seeded
+  EXPECT_NE(sample, selfextend::sample_query_rows(p, 50, 8));
+  EXPECT_EQ(300u, selfextend::sample_query_rows(p, 1000, 0).rows.size());  // all rows when K >= Nq
+  // A chunk: positions Nk - Nq + r, so the boundary at W = 40 is row 40 - (300 - 100) < 0: absent.
+  p.shape.query_tokens = 100;
+  for (const std::int64_t r : selfextend::sample_query_rows(p, 10, 0).rows) EXPECT_LT(r, 100);
+  EXPECT_THROW_MSG((void)selfextend::sample_query_rows(p, 0, 0), invalid_params, "rows = 0: must be at least 1");
+}
+
+TEST(AttentionTest, ReferenceRowsEqualThoseRowsOfTheFullResultAndVerifyChecksOnlyThem) {
+  std::mt19937_64 rng(61);
+  attention_params p;
+  p.shape = {4, 2, 90, 130, 16};
+  p.extension = {3, 25, shift_rule::fractional};
+  p.rope.scale_base = 8;
+  const inputs x = random_inputs(p.shape, rng);
+  const std::vector<double> full = selfextend::reference_attention(p, x.q, x.k, x.v);
+  const std::vector<std::int64_t> rows{0, 7, 44, 89};
+  std::vector<double> picked;
+  for (std::int64_t h = 0; h < 4; ++h)
+    for (const std::int64_t r : rows)
+      for (std::int64_t d = 0; d < 16; ++d) picked.push_back(full[static_cast<std::size_t>((h * 90 + r) * 16 + d)]);
+  EXPECT_EQ(picked, selfextend::reference_attention_rows(p, x.q, x.k, x.v, rows));
+
+  std::vector<double> candidate = full;
+  candidate[static_cast<std::size_t>((2 * 90 + 50) * 16 + 3)] += 1.0;  // row 50: not in the sample
+  EXPECT_TRUE(selfextend::verify_attention_rows(p, x.q, x.k, x.v, candidate, {}, rows).passed);
+  candidate[static_cast<std::size_t>((3 * 90 + 44) * 16 + 5)] += 1.0;  // row 44: in it
+  const selfextend::verification v = selfextend::verify_attention_rows(p, x.q, x.k, x.v, candidate, {}, rows);
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ((selfextend::tensor_index{3, 44, 5}), v.worst);
+  const std::vector<std::int64_t> bad{90};
+  EXPECT_THROW_MSG((void)selfextend::reference_attention_rows(p, x.q, x.k, x.v, bad), invalid_params,
+                   "rows = 90: must be a query row in [0, 90)");
+}

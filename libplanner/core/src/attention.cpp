@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <random>
+#include <set>
 #include <string>
 
 #include "attention_internal.hpp"
@@ -247,11 +249,13 @@ void require_tables(const token_positions& t, std::int64_t key_tokens) {
 }
 
 /// The two-branch softmax written as plainly as possible, positions taken from `t`. Returns the
-/// branch-local output and log-sum-exp per row (for `both`, the full attention).
+/// branch-local output and log-sum-exp per row (for `both`, the full attention). With `only_rows`
+/// (query rows, each in [0, Nq)) just those rows are computed: out is [H, only_rows.size(), D].
 partial_attention two_branch_attention(const attention_params& p, const token_positions& t,
                                        std::span<const double> q, std::span<const double> k,
                                        std::span<const double> v, key_filter filter,
-                                       const progress_callback& progress, bool with_tables) {
+                                       const progress_callback& progress, bool with_tables,
+                                       std::span<const std::int64_t> only_rows = {}) {
   require_valid(p);
   const attention_shape& s = p.shape;
   detail::require_size("q", q.size(), s.heads, s.query_tokens, s.head_dim);
@@ -279,11 +283,11 @@ partial_attention two_branch_attention(const attention_params& p, const token_po
              inv_freq, p.rope.style, p.rope.attention_factor);
     }
 
+  const std::int64_t row_count = only_rows.empty() ? s.query_tokens : static_cast<std::int64_t>(only_rows.size());
   partial_attention result;
-  result.out.assign(q.size(), 0.0);
-  result.log_sum_exp.assign(static_cast<std::size_t>(s.heads * s.query_tokens),
-                            -std::numeric_limits<double>::infinity());
-  const std::int64_t rows = s.heads * s.query_tokens;
+  result.out.assign(static_cast<std::size_t>(s.heads * row_count) * D, 0.0);
+  result.log_sum_exp.assign(static_cast<std::size_t>(s.heads * row_count), -std::numeric_limits<double>::infinity());
+  const std::int64_t rows = s.heads * row_count;
   const std::int64_t workers = detail::worker_count(p.threads, rows);
   std::vector<std::vector<double>> scratch(static_cast<std::size_t>(workers));
   const double inv_sqrt_d = 1.0 / std::sqrt(static_cast<double>(s.head_dim));
@@ -291,8 +295,9 @@ partial_attention two_branch_attention(const attention_params& p, const token_po
   const std::int64_t report_every = std::max<std::int64_t>(1, rows / 200);
 
   detail::parallel_for(rows, workers, [&](std::int64_t item, std::int64_t worker) {
-    const std::int64_t h = item / s.query_tokens;
-    const std::int64_t r = item % s.query_tokens;
+    const std::int64_t h = item / row_count;
+    const std::int64_t slot = item % row_count;  // the output row
+    const std::int64_t r = only_rows.empty() ? slot : only_rows[static_cast<std::size_t>(slot)];
     const std::int64_t kv = h / heads_per_kv;
     const std::int64_t i = query_position(s, r);
     const auto ui = static_cast<std::size_t>(i);
@@ -327,7 +332,7 @@ partial_attention two_branch_attention(const attention_params& p, const token_po
 
     double sum = 0;
     for (std::int64_t j = 0; j <= i; ++j) sum += std::exp(scores[static_cast<std::size_t>(j)] - max_score);
-    double* out = result.out.data() + at(h, r, s.query_tokens);
+    double* out = result.out.data() + at(h, slot, row_count);
     for (std::int64_t j = 0; j <= i; ++j) {
       const double weight = std::exp(scores[static_cast<std::size_t>(j)] - max_score) / sum;
       if (weight == 0) continue;
@@ -529,6 +534,86 @@ verification verify_attention(const attention_params& params, std::span<const do
   (void)compare_outputs({}, {}, s.query_tokens, s.head_dim, tol);
   const std::vector<double> expected = reference_attention(params, q, k, v, progress);
   return compare_outputs(expected, candidate, s.query_tokens, s.head_dim, tol);
+}
+
+row_sample sample_query_rows(const attention_params& params, std::int64_t count, std::uint64_t seed) {
+  require_valid(params);
+  if (count < 1) throw invalid_params("rows", std::to_string(count), "must be at least 1");
+  const attention_shape& s = params.shape;
+  const std::int64_t first = s.key_tokens - s.query_tokens;  // position of row 0
+  std::set<std::int64_t> boundary;
+  auto add_position = [&](std::int64_t i) {
+    if (i >= first && i < s.key_tokens) boundary.insert(i - first);
+  };
+  add_position(first);
+  add_position(s.key_tokens - 1);
+  const std::int64_t window = params.extension.window, group = params.extension.group;
+  for (std::int64_t m = 1; m <= 64 && m * window < s.key_tokens + 1; ++m) {
+    const std::int64_t w = m * window;
+    for (const std::int64_t i : {w - 1, w, w + 1}) add_position(i);
+    const std::int64_t g = (w + group - 1) / group * group;  // the first G boundary at or after mW
+    add_position(g - 1);
+    add_position(g);
+  }
+  row_sample sample;
+  sample.boundary_rows = static_cast<std::int64_t>(boundary.size());
+  std::set<std::int64_t> chosen = boundary;
+  if (count >= s.query_tokens) {
+    for (std::int64_t r = 0; r < s.query_tokens; ++r) chosen.insert(r);
+  } else {
+    // Rows drawn until enough distinct ones are chosen (count < Nq): seeded, no O(Nq) memory.
+    std::mt19937_64 rng(seed);
+    while (static_cast<std::int64_t>(chosen.size()) < count)
+      chosen.insert(static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(s.query_tokens)));
+  }
+  sample.rows.assign(chosen.begin(), chosen.end());
+  return sample;
+}
+
+namespace {
+void require_rows(const attention_params& params, std::span<const std::int64_t> rows) {
+  if (rows.empty()) throw invalid_params("rows", "0 rows", "must name at least one query row");
+  for (const std::int64_t r : rows)
+    if (r < 0 || r >= params.shape.query_tokens)
+      throw invalid_params("rows", std::to_string(r),
+                           "must be a query row in [0, " + std::to_string(params.shape.query_tokens) + ")");
+}
+}  // namespace
+
+std::vector<double> reference_attention_rows(const attention_params& params, std::span<const double> q,
+                                             std::span<const double> k, std::span<const double> v,
+                                             std::span<const std::int64_t> rows, const progress_callback& progress) {
+  require_valid(params);
+  require_rows(params, rows);
+  detail::require_memory(params, reference_memory(params, true));
+  const formula_tables tables(params);
+  return two_branch_attention(params, tables.view(), q, k, v, key_filter::both, progress, true, rows).out;
+}
+
+verification verify_attention_rows(const attention_params& params, std::span<const double> q,
+                                   std::span<const double> k, std::span<const double> v,
+                                   std::span<const double> candidate, const tolerance& tol,
+                                   std::span<const std::int64_t> rows, const progress_callback& progress) {
+  require_valid(params);
+  const attention_shape& s = params.shape;
+  if (static_cast<detail::wide_int>(candidate.size()) != detail::checked_product({s.heads, s.query_tokens, s.head_dim}))
+    throw invalid_params("candidate", std::to_string(candidate.size()) + " elements",
+                         "must have q's shape " + shape_text(s.heads, s.query_tokens, s.head_dim));
+  (void)compare_outputs({}, {}, s.query_tokens, s.head_dim, tol);
+  require_rows(params, rows);
+  const std::vector<double> expected = reference_attention_rows(params, q, k, v, rows, progress);
+  const auto n = static_cast<std::int64_t>(rows.size());
+  const auto D = static_cast<std::size_t>(s.head_dim);
+  std::vector<double> picked;
+  picked.reserve(expected.size());
+  for (std::int64_t h = 0; h < s.heads; ++h)
+    for (const std::int64_t r : rows) {
+      const auto begin = candidate.begin() + static_cast<std::ptrdiff_t>((static_cast<std::size_t>(h * s.query_tokens + r)) * D);
+      picked.insert(picked.end(), begin, begin + static_cast<std::ptrdiff_t>(D));
+    }
+  verification result = compare_outputs(expected, picked, n, s.head_dim, tol);
+  result.worst.token = rows[static_cast<std::size_t>(result.worst.token)];
+  return result;
 }
 
 }  // namespace selfextend

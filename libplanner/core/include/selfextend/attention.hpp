@@ -243,6 +243,37 @@ struct verification {
 [[nodiscard]] verification compare_outputs(std::span<const double> reference, std::span<const double> candidate,
                                            std::int64_t tokens, std::int64_t dim, const tolerance& tol);
 
+/// The query rows a sampled verification compares (`sxplan verify --rows K`).
+struct row_sample {
+  std::vector<std::int64_t> rows;  ///< query rows in [0, Nq), ascending, unique
+  std::int64_t boundary_rows = 0;  ///< how many of them are boundary rows (always included)
+  friend bool operator==(const row_sample&, const row_sample&) = default;
+};
+
+/// Up to `count` query rows of params.shape: first the boundary rows, always — the first and the
+/// last row, the rows at positions mW - 1, mW, mW + 1 for every multiple of W below Nk (up to 64
+/// of them) and the two rows around the first G boundary at or after each (kG - 1, kG) — then
+/// rows drawn without replacement by a seeded std::mt19937_64 until `count` rows are chosen
+/// (every row when count >= Nq). More boundary rows than `count` are all kept. Throws
+/// invalid_params {"rows", count, "must be at least 1"}.
+[[nodiscard]] row_sample sample_query_rows(const attention_params& params, std::int64_t count, std::uint64_t seed);
+
+/// reference_attention for the query rows `rows` only (each in [0, Nq)): out is [H, rows.size(), D],
+/// bit-identical to those rows of the full result. Throws as reference_attention, and
+/// invalid_params {"rows", ...} for a row out of range.
+[[nodiscard]] std::vector<double> reference_attention_rows(const attention_params& params, std::span<const double> q,
+                                                           std::span<const double> k, std::span<const double> v,
+                                                           std::span<const std::int64_t> rows,
+                                                           const progress_callback& progress = {});
+
+/// verify_attention on the query rows `rows` of `candidate` ([H, Nq, D]) only; the worst
+/// element's token is the query row in the full candidate.
+[[nodiscard]] verification verify_attention_rows(const attention_params& params, std::span<const double> q,
+                                                 std::span<const double> k, std::span<const double> v,
+                                                 std::span<const double> candidate, const tolerance& tol,
+                                                 std::span<const std::int64_t> rows,
+                                                 const progress_callback& progress = {});
+
 /// `sxplan verify`: runs reference_attention on q, k, v and compares `candidate` with it.
 /// Throws as reference_attention and compare_outputs.
 [[nodiscard]] verification verify_attention(const attention_params& params, std::span<const double> q,
