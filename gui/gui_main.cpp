@@ -111,7 +111,9 @@ int main(int argc, char** argv) {
     }
     if (parser.isSet("config")) {
       options.config = parser.value("config").toStdString();
-      context = selfextend::read_hf_config(*options.config).context;
+      const selfextend::model_info m = selfextend::read_hf_config(*options.config);
+      selfextend::require_rope(m, "config", *options.config);
+      context = m.context;
       ++sources;
     }
   } catch (const selfextend::invalid_params& e) {
@@ -207,7 +209,8 @@ int main(int argc, char** argv) {
 
   window.resize(size);
   window.show();
-  QApplication::processEvents();
+  // Layouts settle in rounds (a wrapped text's height depends on the width it was given).
+  for (int round = 0; round < 4; ++round) QApplication::processEvents();
   const QPixmap image = window.grab();
   if (image.size() != size) {
     std::fprintf(stderr, "sxplan-gui: the window is %dx%d, not the requested %dx%d\n", image.width(), image.height(),

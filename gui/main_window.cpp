@@ -5,6 +5,7 @@
 #include <cmath>
 #include <climits>
 #include <exception>
+#include <memory>
 
 #include <QAction>
 #include <QAbstractTextDocumentLayout>
@@ -27,6 +28,7 @@
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QTextBrowser>
+#include <QTextDocument>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
@@ -69,21 +71,28 @@ class facts_browser : public QTextBrowser {
     setFrameShape(QFrame::NoFrame);
     setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
+    QSizePolicy policy(QSizePolicy::Preferred, QSizePolicy::Fixed);
+    policy.setHeightForWidth(true);
+    setSizePolicy(policy);
     viewport()->setAutoFillBackground(false);
     setOpenExternalLinks(false);
-    connect(document()->documentLayout(), &QAbstractTextDocumentLayout::documentSizeChanged, this, [this] { fit(); });
+    connect(document()->documentLayout(), &QAbstractTextDocumentLayout::documentSizeChanged, this,
+            [this] { updateGeometry(); });
   }
-  void fit() {
-    document()->setTextWidth(viewport()->width());
-    const int h = static_cast<int>(std::ceil(document()->size().height())) + 2 * frameWidth();
-    if (h != height()) setFixedHeight(h);
+  /// The height the text needs at `width`: the layout asks before it places the next row.
+  [[nodiscard]] bool hasHeightForWidth() const override { return true; }
+  [[nodiscard]] int heightForWidth(int width) const override {
+    const std::unique_ptr<QTextDocument> copy(document()->clone());
+    copy->setTextWidth(std::max(1, width - 2 * frameWidth()));
+    return static_cast<int>(std::ceil(copy->size().height())) + 2 * frameWidth();
   }
+  [[nodiscard]] QSize sizeHint() const override { return {QTextBrowser::sizeHint().width(), heightForWidth(width())}; }
+  [[nodiscard]] QSize minimumSizeHint() const override { return {60, heightForWidth(width())}; }
 
  protected:
   void resizeEvent(QResizeEvent* event) override {
     QTextBrowser::resizeEvent(event);
-    fit();
+    if (heightForWidth(width()) != height()) updateGeometry();
   }
 };
 
@@ -417,6 +426,8 @@ bool main_window::select_preset(const QString& name) {
 bool main_window::load_config(const QString& path) {
   try {
     selfextend::model_info loaded = selfextend::read_hf_config(path.toStdString());
+    // Self-Extend remaps RoPE positions only: the library refuses other encodings, as the CLI does.
+    selfextend::require_rope(loaded, "config", path.toStdString());
     config_path_ = path;
     config_issue_.reset();
     int index = model_combo_->findData(config_key);
@@ -484,24 +495,44 @@ void main_window::update_model_facts() {
     model_facts_->hide();
     return;
   }
+  // Every fact the library read, with where it came from (model_info::sources).
+  const auto from = [&](const char* fact) {
+    const auto it = model_.sources.find(fact);
+    return it == model_.sources.end() || it->second.empty() ? QString() : " <i>(" + html_of(it->second) + ")</i>";
+  };
   QStringList lines;
-  lines << QString("<b>L = %1</b> (%2)").arg(grouped(model_.context), html_of(model_.source));
-  if (model_.max_position_embeddings != 0 && model_.max_position_embeddings != model_.context)
-    lines << QString("max_position_embeddings %1").arg(grouped(model_.max_position_embeddings));
-  for (const std::string& n : model_.notes) lines << html_of(n);
-  lines << QString("RoPE \u03b8 = %1 \u00b7 head dim %2")
-               .arg(grouped(static_cast<std::int64_t>(model_.rope_theta)), grouped(model_.head_dim));
+  lines << QString("<b>L = %1</b>%2").arg(grouped(model_.context),
+                                          model_.context_source.empty() ? QString()
+                                                                        : " \u2014 " + html_of(model_.context_source));
+  if (model_.advertised_context && *model_.advertised_context != model_.context)
+    lines << QString("the file states %1 tokens%2").arg(grouped(*model_.advertised_context), from("advertised_context"));
+  if (model_.encoding != selfextend::position_encoding::rope)
+    lines << QString("position encoding: %1%2").arg(text_of(selfextend::to_string(model_.encoding)), from("position_encoding"));
+  lines << QString("RoPE \u03b8 = %1%2").arg(grouped(static_cast<std::int64_t>(model_.rope_theta)), from("rope_theta"));
+  QString dims = QString("head dim %1").arg(grouped(model_.head_dim));
+  if (model_.rotary_dims != 0 && model_.rotary_dims != model_.head_dim)
+    dims += QString(", %1 rotary").arg(grouped(model_.rotary_dims));
+  lines << dims + QString(" \u00b7 %1 pairs").arg(text_of(selfextend::to_string(model_.style)));
   if (model_.rope_scaling && model_.rope_scaling->type != selfextend::rope_scaling_type::none) {
     const selfextend::rope_scaling& r = *model_.rope_scaling;
-    QString line = QString("RoPE scaling: %1, factor %2").arg(text_of(selfextend::to_string(r.type)), fixed(r.factor, 2));
-    if (r.original_context) line += QString(", original context %1").arg(grouped(*r.original_context));
-    if (!r.source.empty()) line += QString(" (%1)").arg(html_of(r.source));
-    lines << line;
+    QString line = QString("RoPE scaling: %1 \u00d7%2").arg(text_of(selfextend::to_string(r.type)), fixed(r.factor, 2));
+    if (r.original_context) line += QString(" from %1").arg(grouped(*r.original_context));
+    lines << line + from("rope_scaling");
   } else {
     lines << "RoPE scaling: none";
   }
-  lines << (model_.sliding_window ? QString("sliding window %1 tokens").arg(grouped(*model_.sliding_window))
-                                  : QString("sliding window: none"));
+  if (model_.sliding_window) {
+    QString line = QString("sliding window %1 tokens, %2 layers slide")
+                       .arg(grouped(*model_.sliding_window), text_of(selfextend::to_string(model_.sliding)));
+    if (model_.sliding == selfextend::sliding_layers::alternating && model_.sliding_period > 0)
+      line += QString(" (one global layer in %1)").arg(model_.sliding_period);
+    if (model_.sliding_layer_count) line += QString(", %1 of them").arg(grouped(*model_.sliding_layer_count));
+    lines << line + from("sliding_window");
+  } else {
+    lines << "sliding window: none";
+  }
+  for (const std::string& n : model_.notes) lines << html_of(n);
+  if (!model_.source.empty()) lines << "source: " + html_of(model_.source);
   for (const std::string& w : model_.warnings) lines << "<span style='color:#8a4b00'>warning: " + html_of(w) + "</span>";
   model_facts_->setHtml("<div style='color:#444444'>" + lines.join("<br>") + "</div>");
   model_facts_->show();

@@ -257,9 +257,10 @@ void map_view::draw_legend(QPainter& painter, const QRect& plot) const {
     painter.drawText(QRect(x + bar_w + 4, y0 + bh / 2 - fm.height(), margin_right - bar_w - 18, 2 * fm.height()),
                      Qt::AlignLeft | Qt::AlignVCenter | Qt::TextWordWrap, name);
   };
-  bar(top, neighbor_h, neighbor_ramp, "0", grouped(plan_.window - 1), "neighbor");
-  bar(top + neighbor_h + 4, std::max(fm.height() * 2, group_h), group_ramp, grouped(plan_.window), grouped(context_ - 1),
-      "group");
+  // llama.cpp has no branches: blue there means the pair kept its true distance.
+  bar(top, neighbor_h, neighbor_ramp, "0", grouped(plan_.window - 1), schedule_ ? "true distance" : "neighbor");
+  bar(top + neighbor_h + 4, std::max(fm.height() * 2, group_h), group_ramp, schedule_ ? QString("0") : grouped(plan_.window),
+      grouped(context_ - 1), schedule_ ? "moved" : "group");
   const int y = top + h - fm.height() * 2;
   painter.fillRect(x, y, bar_w, fm.height(), QColor(untrained_colour()));
   painter.drawRect(x, y, bar_w, fm.height());

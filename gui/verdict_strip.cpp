@@ -17,6 +17,7 @@ QColor band_colour(selfextend::verdict v) {
     case selfextend::verdict::borderline: return QColor(0xb2, 0x8a, 0x00);
     case selfextend::verdict::less_trained: return QColor(0xe6, 0x6a, 0x00);
     case selfextend::verdict::exceeds_window: return QColor(0xc6, 0x28, 0x28);
+    default: break;  // a band added to the library later shows neutral until it gets a colour here
   }
   return QColor(Qt::gray);
 }

@@ -75,7 +75,7 @@ bool write_file(const QString& path, const char* text) {
 void paint_at(main_window& w, QSize size) {
   w.resize(size);
   w.show();
-  QApplication::processEvents();
+  for (int round = 0; round < 4; ++round) QApplication::processEvents();
   (void)w.grab();
 }
 
@@ -609,6 +609,52 @@ class main_window_test : public QObject {
     QVERIFY(w.model_facts()->width() <= w.model_facts()->parentWidget()->width());
     QVERIFY(!w.context_input()->isEnabled());
     QVERIFY(w.context_input()->toolTip().contains("config.json"));
+  }
+
+  void realConfigsShowTheirFactsAndWarnings() {
+    // Phi-3.5 (longrope x32 from 4096) and Mistral-7B-v0.1 (every layer slides), read from the
+    // configs the library's model tests trace to their sources.
+    for (const char* name : {"phi-3.5-mini.json", "mistral-7b-v0.1.json", "gemma-2-9b.json"}) {
+      const QString path = QString(SXPLAN_SOURCE_DIR "/tests/data/configs/") + name;
+      const selfextend::model_info m = selfextend::read_hf_config(path.toStdString());
+      main_window w(seed());
+      QVERIFY2(w.load_config(path), name);
+      paint_at(w, {800, 600});
+      const QString facts = w.model_facts()->toPlainText();
+      QVERIFY2(facts.contains(QString("L = %1").arg(sxplan_gui::grouped(m.context))), qPrintable(facts));
+      QVERIFY2(facts.contains(QString::fromStdString(m.context_source)), qPrintable(facts));
+      QVERIFY(!m.warnings.empty());
+      for (const std::string& warning : m.warnings)
+        QVERIFY2(facts.contains(QString::fromStdString(warning)), qPrintable(name + QString(": ") + facts));
+      if (m.sliding_window)
+        QVERIFY2(facts.contains(QString("sliding window %1 tokens").arg(sxplan_gui::grouped(*m.sliding_window))),
+                 qPrintable(facts));
+      QTextDocument* doc = w.model_facts()->document();
+      QVERIFY2(doc->idealWidth() <= w.model_facts()->viewport()->width() + 1, name);
+      QVERIFY2(w.model_facts()->height() >= static_cast<int>(doc->size().height()), name);
+      // Laid out whole: the next row starts below the last line.
+      const int facts_bottom = w.model_facts()->mapTo(&w, QPoint(0, w.model_facts()->height())).y();
+      QVERIFY2(facts_bottom <= w.context_input()->mapTo(&w, QPoint(0, 0)).y(), name);
+    }
+  }
+
+  void nonRopeConfigsAreRefused() {
+    const QString path = SXPLAN_SOURCE_DIR "/tests/data/configs/other/opt-125m.json";
+    std::string expected;
+    try {
+      selfextend::require_rope(selfextend::read_hf_config(path.toStdString()), "config", path.toStdString());
+    } catch (const selfextend::invalid_params& e) {
+      expected = e.issues().front().message();
+    }
+    QVERIFY(!expected.empty());
+    main_window w(seed());
+    QVERIFY(!w.load_config(path));
+    QCOMPARE(w.field_message("config"), QString::fromStdString(expected));
+    QCOMPARE(w.model().name, std::string("llama-2-7b"));
+    const run_result r = run_gui({"--screenshot", "/nonexistent/x.png", "--config", path});
+    QCOMPARE(r.exit_code, 2);
+    QCOMPARE(r.err.count('\n'), 1);
+    QVERIFY2(r.err.contains(QString::fromStdString(expected)), qPrintable(r.err));
   }
 
   // --- Item 5: llama.cpp mode.
