@@ -46,10 +46,27 @@ void print_usage(std::ostream& out) {
 }
 
 /// Library keys are JSON names (snake_case); the flag is the same name with hyphens.
-std::string as_flag(const selfextend::issue& i) {
-  std::string key = i.key;
+std::string flag_of(std::string key) {
   std::replace(key.begin(), key.end(), '_', '-');
-  return "--" + selfextend::issue{key, i.value, i.rule}.message();
+  return "--" + key;
+}
+
+/// The issue as the command line names things: its key, and every other input its rule names in
+/// backquotes (`force`), become flags.
+std::string as_flag(const selfextend::issue& i) {
+  std::string rule;
+  std::size_t at = 0;
+  for (;;) {
+    const std::size_t open = i.rule.find('`', at);
+    const std::size_t close = open == std::string::npos ? std::string::npos : i.rule.find('`', open + 1);
+    if (close == std::string::npos) break;
+    const std::string name = i.rule.substr(open + 1, close - open - 1);
+    const bool is_key = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+    rule += i.rule.substr(at, open - at) + (is_key ? flag_of(name) : i.rule.substr(open, close - open + 1));
+    at = close + 1;
+  }
+  rule += i.rule.substr(at);
+  return flag_of(i.key) + " = " + i.value + ": " + rule;
 }
 
 }  // namespace

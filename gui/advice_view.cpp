@@ -2,7 +2,9 @@
 #include "advice_view.hpp"
 
 #include <QHeaderView>
+#include <QHBoxLayout>
 #include <QLabel>
+#include <QPushButton>
 #include <QStringList>
 #include <QTableWidget>
 #include <QVBoxLayout>
@@ -28,10 +30,17 @@ QTableWidgetItem* cell(const QString& text, Qt::Alignment align = Qt::AlignRight
 advice_view::advice_view(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
+  auto* top = new QHBoxLayout;
   summary_ = new QLabel(this);
   summary_->setWordWrap(true);
   summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  layout->addWidget(summary_);
+  top->addWidget(summary_, 1);
+  raise_ = new QPushButton(this);
+  raise_->setObjectName("raise_max_group");
+  raise_->hide();
+  top->addWidget(raise_, 0, Qt::AlignTop);
+  layout->addLayout(top);
+  connect(raise_, &QPushButton::clicked, this, [this] { emit max_group_chosen(raise_to_); });
   table_ = new QTableWidget(0, 8, this);
   table_->setObjectName("advice_table");
   table_->setAccessibleName("advised plans");
@@ -66,7 +75,18 @@ void advice_view::show_advice(const selfextend::advice& a) {
               .arg(a.min_group_for_two_thirds ? grouped(*a.min_group_for_two_thirds) : QString("none"));
   mins += QString(", for \u00bdL > R <b>%1</b>.")
               .arg(a.min_group_for_half ? grouped(*a.min_group_for_half) : QString("none"));
-  summary << mins << "Double-click a plan (or select it and press Enter) to apply it.";
+  summary << mins;
+  // No plan within the advisor's max group fits: say how far off it is and offer the way past.
+  raise_to_ = a.min_group_for_capacity;
+  const bool capped = a.extension_needed && !a.recommended.judgement.fits;
+  if (capped)
+    summary << QString("<span style='color:#c62828'><b>No advised plan fits</b>: the groups considered stop below the "
+                       "smallest G that fits for W = %1, which is %2.</span>")
+                   .arg(grouped(a.window_for_min_groups), grouped(a.min_group_for_capacity));
+  raise_->setText(QString("Max group \u2192 %1").arg(grouped(a.min_group_for_capacity)));
+  raise_->setToolTip("Let the advisor consider groups up to the smallest G that fits");
+  raise_->setVisible(capped);
+  summary << "Double-click a plan (or select it and press Enter) to apply it.";
   summary_->setText(summary.join(" "));
   table_->setRowCount(static_cast<int>(a.candidates.size()));
   int row = 0;
@@ -93,6 +113,7 @@ void advice_view::show_advice(const selfextend::advice& a) {
 }
 
 void advice_view::clear(const QString& why) {
+  raise_->hide();
   plans_.clear();
   table_->setRowCount(0);
   summary_->setText(why);

@@ -1,11 +1,14 @@
 // advice_view.hpp - the advisor's ranked plans; double-click (or Enter) applies one.
 #pragma once
 
+#include <cstdint>
+
 #include <QWidget>
 
 #include <selfextend/advice.hpp>
 
 class QLabel;
+class QPushButton;
 class QTableWidget;
 
 namespace sxplan_gui {
@@ -28,14 +31,20 @@ class advice_view : public QWidget {
   [[nodiscard]] int row_count() const;
   [[nodiscard]] QTableWidget* table() const { return table_; }
   [[nodiscard]] QString summary_text() const;
+  /// Shown when no advised plan fits: sets the advisor's max group to the smallest G that fits.
+  [[nodiscard]] QPushButton* raise_max_group_button() const { return raise_; }
 
  signals:
   /// The user chose to apply `p`.
   void plan_chosen(const selfextend::plan& p);
+  /// The user asked the advisor to consider groups up to `group`.
+  void max_group_chosen(std::int64_t group);
 
  private:
   QLabel* summary_ = nullptr;
   QTableWidget* table_ = nullptr;
+  QPushButton* raise_ = nullptr;
+  std::int64_t raise_to_ = 0;
   std::vector<selfextend::plan> plans_;
 };
 

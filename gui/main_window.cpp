@@ -147,6 +147,7 @@ main_window::main_window(const start_options& options, QWidget* parent) : QMainW
   statusBar()->showMessage("Hover the views for exact values; double-click an advised plan to apply it.");
 
   connect(advice_, &advice_view::plan_chosen, this, &main_window::apply_plan);
+  connect(advice_, &advice_view::max_group_chosen, this, [this](std::int64_t group) { max_group_field_->set_value(group); });
   connect(llamacpp_panel_, &llamacpp_panel::plan_chosen, this, [this](const selfextend::plan& p, std::int64_t batch) {
     {
       updating_ = true;

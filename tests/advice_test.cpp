@@ -268,5 +268,5 @@ TEST(AdviceTest, InvalidRequestsNameTheirFields) {
   EXPECT_THROW_MSG((void)selfextend::advise(req), selfextend::invalid_params,
                    "tokens = 0: must be at least 1; window = 5000: must be smaller than context (4096); top = 0: must be at least 1");
   EXPECT_THROW_MSG((void)assess({std::nullopt, 10, {}}), selfextend::invalid_params,
-                   "context = (none): is required: give --context, --model or --config");
+                   "context = (none): is required (the pretrained context L)");
 }

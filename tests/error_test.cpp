@@ -1,6 +1,10 @@
 // error_test - Unit tests for error.hpp: issue messages and invalid_params.
 #include <selfextend/error.hpp>
 
+#include <stdexcept>
+
+#include <gtest/gtest-spi.h>
+
 #include "test_helpers.hpp"
 
 TEST(ErrorTest, MessageFollowsKeyValueRuleFormat) {
@@ -15,4 +19,14 @@ TEST(ErrorTest, InvalidParamsJoinsIssuesAndKeepsThem) {
   EXPECT_EQ("b", e.issues()[1].key);
   const std::invalid_argument& base = e;  // catchable as the standard type
   EXPECT_STREQ("a = 1: r1; b = 2: r2", base.what());
+}
+
+TEST(TestHelpersTest, ThrowMsgReportsAnotherExceptionTypeInsteadOfAborting) {
+  EXPECT_NONFATAL_FAILURE(
+      EXPECT_THROW_MSG(throw std::runtime_error("disk full"), selfextend::invalid_params, "unused"),
+      "threw another exception than selfextend::invalid_params: disk full");
+  EXPECT_NONFATAL_FAILURE(EXPECT_THROW_MSG(throw 42, selfextend::invalid_params, "unused"),
+                          "threw a non-standard exception, not selfextend::invalid_params");
+  EXPECT_NONFATAL_FAILURE(EXPECT_THROW_MSG((void)0, selfextend::invalid_params, "unused"),
+                          "did not throw selfextend::invalid_params");
 }

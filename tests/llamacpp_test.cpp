@@ -248,6 +248,33 @@ TEST(LlamacppTest, RandomSchedulesMatchTheNaiveReplay) {
   }
 }
 
+TEST(LlamacppTest, GroupingsAtEveryTokenEqualTheReplay) {
+  // In the replay token t is decoded at t - K*D after K groupings (D = W - W/G > 0 for G > 1), so
+  // K is read off its position; llamacpp_groupings_at must give the same K for every token.
+  std::mt19937_64 rng(15);
+  for (int trial = 0; trial < 200; ++trial) {
+    const std::int64_t g = 2 + static_cast<std::int64_t>(rng() % 4);
+    const std::int64_t w = g * (1 + static_cast<std::int64_t>(rng() % 5));
+    const bool passkey = rng() % 3 == 0;
+    const std::int64_t batch = passkey ? w : 1 + static_cast<std::int64_t>(rng() % 12);
+    const llamacpp_schedule s = sched(1 + static_cast<std::int64_t>(rng() % 60), static_cast<std::int64_t>(rng() % 8),
+                                      batch, g, w, passkey ? llamacpp_mode::passkey : llamacpp_mode::main, 4096);
+    SCOPED_TRACE(describe(s));
+    const naive_run run = replay(s);
+    const std::int64_t window = selfextend::effective_window(s);
+    const std::int64_t shrink = window - window / g;
+    for (std::int64_t t = 0; t < s.tokens + s.generate; ++t) {
+      const std::int64_t moved = t - run.query_position[static_cast<std::size_t>(t)];
+      ASSERT_EQ(0, moved % shrink) << "token " << t;
+      EXPECT_EQ(moved / shrink, selfextend::llamacpp_groupings_at(s, t)) << "token " << t;
+    }
+  }
+  EXPECT_THROW_MSG((void)selfextend::llamacpp_groupings_at(sched(10, 2), 12), selfextend::invalid_params,
+                   "query = 12: must be in [0, 12) (tokens + generate)");
+  EXPECT_THROW_MSG((void)selfextend::llamacpp_groupings_at(sched(10), -1), selfextend::invalid_params,
+                   "query = -1: must be in [0, 10) (tokens + generate)");
+}
+
 TEST(LlamacppTest, OnePairNeedsNoRowEvenAtTheLargestSchedule) {
   llamacpp_schedule s;
   s.tokens = selfextend::llamacpp_max_tokens;

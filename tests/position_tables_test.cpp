@@ -176,8 +176,8 @@ TEST(PositionTablesTest, DenseSizeLimitNamesTheBytes) {
   EXPECT_NO_THROW(selfextend::require_dense_size(11585, table_phase::prefill, selfextend::default_dense_limit_bytes, false));
   EXPECT_THROW_MSG(selfextend::require_dense_size(11586, table_phase::prefill, selfextend::default_dense_limit_bytes, false),
                    selfextend::invalid_params,
-                   "tokens = 11586: the dense [N, N] table would be 1073883168 bytes, above the limit of 1073741824 bytes "
-                   "(use --force to write it anyway)");
+                   "tokens = 11586: the dense [N, N] table would be 1.00 GiB (1073883168 bytes), above the limit of "
+                   "1.00 GiB (1073741824 bytes); use `force` to write it anyway");
   EXPECT_NO_THROW(selfextend::require_dense_size(11586, table_phase::prefill, selfextend::default_dense_limit_bytes, true));
   EXPECT_NO_THROW(selfextend::require_dense_size(100000000, table_phase::decode, selfextend::default_dense_limit_bytes, false));
 }

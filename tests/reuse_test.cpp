@@ -94,8 +94,8 @@ TEST(ReuseTest, HugeBlocksAndHugeContextsStayExact) {
 TEST(ReuseTest, RefusesCountArraysAboveTheMemoryLimit) {
   EXPECT_THROW_MSG((void)selfextend::compute_reuse({INT64_MAX, 4'000'000'000, {2, 1, shift_rule::integer}}),
                    selfextend::invalid_params,
-                   "tokens = 4000000000: reuse counts over P_max + 1 = 2000000001 positions need 64000000064 bytes, "
-                   "above the limit of 4294967296 bytes (a larger group shrinks P_max)");
+                   "tokens = 4000000000: reuse counts over P_max + 1 = 2000000001 positions need 59.6 GiB "
+                   "(64000000064 bytes), above the limit of 4.00 GiB (4294967296 bytes); a larger group shrinks P_max");
 }
 
 TEST(ReuseTest, BillionTokensDoNotOverflow) {

@@ -118,8 +118,8 @@ TEST(TableWritersTest, SafetensorsHeaderNamesEveryArray) {
 TEST(TableWritersTest, ValidationNamesTheRule) {
   table_request big{plan{2, 4}, 20000, table_phase::prefill, table_layout::dense, table_format::npy};
   EXPECT_THROW_MSG((void)written(big), selfextend::invalid_params,
-                   "tokens = 20000: the dense [N, N] table would be 3200000000 bytes, above the limit of 1073741824 bytes "
-                   "(use --force to write it anyway)");
+                   "tokens = 20000: the dense [N, N] table would be 2.98 GiB (3200000000 bytes), above the limit of "
+                   "1.00 GiB (1073741824 bytes); use `force` to write it anyway");
   big.phase = table_phase::decode;
   EXPECT_TRUE(selfextend::validate(big).empty());
   const table_request c{plan{1, 4}, 3'000'000'000, table_phase::prefill, table_layout::tokens, table_format::c_header};

@@ -3,21 +3,30 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <string>
 
 #include <gtest/gtest.h>
 
-/// Expects `statement` to throw `exception` whose what() equals `message` exactly.
-#define EXPECT_THROW_MSG(statement, exception, message)                                   \
+/// Expects `statement` to throw `expected_type` whose what() equals `message` exactly. Any other
+/// exception is reported as a failure naming what was thrown instead of ending the test program.
+#define EXPECT_THROW_MSG(statement, expected_type, message)                                   \
   do {                                                                                    \
     bool sxp_caught_ = false;                                                             \
     try {                                                                                 \
       statement;                                                                          \
-    } catch (const exception& e) {                                                        \
+    } catch (const expected_type& e) {                                                        \
       sxp_caught_ = true;                                                                 \
       EXPECT_EQ(std::string(message), std::string(e.what()));                             \
+    } catch (const std::exception& e) {                                                   \
+      sxp_caught_ = true;                                                                 \
+      ADD_FAILURE() << #statement " threw another exception than " #expected_type ": "        \
+                    << e.what();                                                          \
+    } catch (...) {                                                                       \
+      sxp_caught_ = true;                                                                 \
+      ADD_FAILURE() << #statement " threw a non-standard exception, not " #expected_type;     \
     }                                                                                     \
-    EXPECT_TRUE(sxp_caught_) << #statement " did not throw " #exception;                  \
+    EXPECT_TRUE(sxp_caught_) << #statement " did not throw " #expected_type;                  \
   } while (false)
 
 namespace brute {

@@ -563,6 +563,15 @@ class main_window_test : public QObject {
     main_window w(o);
     QCOMPARE(w.advice()->plan_at(0).group, 64);  // the default max_group: nothing fits
     QVERIFY(!selfextend::assess({4096, 1'000'000, w.advice()->plan_at(0)}).fits);
+    // The advice says so and offers the smallest G that fits (the library's min_group_for_capacity).
+    const std::int64_t smallest = selfextend::min_group_for_capacity(4096, 1'000'000, 1024);
+    QVERIFY2(w.advice()->summary_text().contains("No advised plan fits"), qPrintable(w.advice()->summary_text()));
+    QVERIFY(w.advice()->summary_text().contains(sxplan_gui::grouped(smallest)));
+    QVERIFY(w.advice()->raise_max_group_button()->isVisibleTo(&w));
+    w.advice()->raise_max_group_button()->click();
+    QCOMPARE(w.max_group_input()->value().value(), smallest);
+    QVERIFY(selfextend::assess({4096, 1'000'000, w.advice()->plan_at(0)}).fits);
+    QVERIFY(!w.advice()->raise_max_group_button()->isVisibleTo(&w));
     type_into(w.max_group_input(), "512");
     selfextend::advice_request request;
     request.context = 4096;

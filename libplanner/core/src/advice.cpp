@@ -97,7 +97,7 @@ double effective_reach(std::int64_t tokens, const plan& p) {
 }
 
 assessment assess(const self_extend_params& params) {
-  if (!params.context) throw invalid_params("context", "(none)", "is required: give --context, --model or --config");
+  if (!params.context) throw invalid_params("context", "(none)", "is required (the pretrained context L)");
   require_valid(params);
   const std::int64_t context = *params.context;
   const plan& p = params.extension;
@@ -350,7 +350,7 @@ ranked_plan without_extension(const advice_request& req) {
 }  // namespace
 
 advice advise(const advice_request& req) {
-  if (std::vector<issue> issues = validate(req); !issues.empty()) throw invalid_params(std::move(issues));
+  detail::throw_if_any(validate(req));
   search s{req, detail::target_bound(req.target, req.context), smallest_groups_by_window(req)};
   advice out;
   out.extension_needed = req.tokens > req.context;

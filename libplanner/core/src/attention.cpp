@@ -17,22 +17,9 @@ namespace selfextend {
 
 namespace {
 
-std::string shape_text(std::span<const std::int64_t> shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
+using detail::real_text;
+using detail::shape_text;
 
-std::string shape_text(std::int64_t heads, std::int64_t tokens, std::int64_t dim) {
-  const std::array<std::int64_t, 3> s{heads, tokens, dim};
-  return shape_text(s);
-}
-
-std::string real_text(double value) {
-  std::array<char, 32> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
-  return std::string(buffer.data(), result.ptr);
-}
 
 /// [H, N, D] of a rank-2 or rank-3 array; throws invalid_params {key, shape, rule}.
 std::array<std::int64_t, 3> as_heads_tokens_dim(const char* key, std::span<const std::int64_t> shape) {
@@ -147,7 +134,7 @@ std::vector<issue> validate(const attention_params& params) {
 }
 
 void require_valid(const attention_params& params) {
-  if (std::vector<issue> issues = validate(params); !issues.empty()) throw invalid_params(std::move(issues));
+  detail::throw_if_any(validate(params));
 }
 
 rope_params rope_params_for(const rope_rule& rule, std::int64_t key_tokens, rope_style style, double scale_base) {
@@ -164,26 +151,12 @@ rope_params rope_params_for(const rope_rule& rule, std::int64_t key_tokens, rope
 
 namespace detail {
 
-std::string format_bytes(std::int64_t bytes) {
-  const double b = static_cast<double>(bytes);
-  std::array<char, 32> buffer{};
-  const char* unit = " GiB";
-  double value = b / (1024.0 * 1024.0 * 1024.0);
-  if (b < 1024.0 * 1024.0 * 1024.0) {
-    unit = " MiB";
-    value = b / (1024.0 * 1024.0);
-  }
-  const auto result =
-      std::to_chars(buffer.data(), buffer.data() + buffer.size(), value, std::chars_format::fixed, value < 10 ? 2 : 1);
-  return std::string(buffer.data(), result.ptr) + unit;
-}
-
 void require_memory(const attention_params& params, std::int64_t bytes) {
   if (bytes <= params.memory_limit || params.force) return;
   const attention_shape& s = params.shape;
   throw invalid_params("q", shape_text(s.heads, s.query_tokens, s.head_dim),
                        "needs " + format_bytes(bytes) + " of working memory, more than the limit of " +
-                           format_bytes(params.memory_limit) + " (use force to run anyway)");
+                           format_bytes(params.memory_limit) + "; use `force` to run anyway");
 }
 
 void require_size(const char* key, std::size_t span_size, std::int64_t heads, std::int64_t tokens, std::int64_t dim) {
@@ -522,16 +495,23 @@ verification compare_outputs(std::span<const double> reference, std::span<const 
   return result;
 }
 
-verification verify_attention(const attention_params& params, std::span<const double> q, std::span<const double> k,
-                              std::span<const double> v, std::span<const double> candidate, const tolerance& tol,
-                              const progress_callback& progress) {
+namespace {
+/// What both verifications check before the expensive run: params, the candidate's size, the tolerance.
+void require_verifiable(const attention_params& params, std::span<const double> candidate, const tolerance& tol) {
   require_valid(params);
   const attention_shape& s = params.shape;
   if (static_cast<detail::wide_int>(candidate.size()) != detail::checked_product({s.heads, s.query_tokens, s.head_dim}))
     throw invalid_params("candidate", std::to_string(candidate.size()) + " elements",
                          "must have q's shape " + shape_text(s.heads, s.query_tokens, s.head_dim));
-  // Validate tolerances before the expensive run.
   (void)compare_outputs({}, {}, s.query_tokens, s.head_dim, tol);
+}
+}  // namespace
+
+verification verify_attention(const attention_params& params, std::span<const double> q, std::span<const double> k,
+                              std::span<const double> v, std::span<const double> candidate, const tolerance& tol,
+                              const progress_callback& progress) {
+  require_verifiable(params, candidate, tol);
+  const attention_shape& s = params.shape;
   const std::vector<double> expected = reference_attention(params, q, k, v, progress);
   return compare_outputs(expected, candidate, s.query_tokens, s.head_dim, tol);
 }
@@ -594,12 +574,8 @@ verification verify_attention_rows(const attention_params& params, std::span<con
                                    std::span<const double> k, std::span<const double> v,
                                    std::span<const double> candidate, const tolerance& tol,
                                    std::span<const std::int64_t> rows, const progress_callback& progress) {
-  require_valid(params);
+  require_verifiable(params, candidate, tol);
   const attention_shape& s = params.shape;
-  if (static_cast<detail::wide_int>(candidate.size()) != detail::checked_product({s.heads, s.query_tokens, s.head_dim}))
-    throw invalid_params("candidate", std::to_string(candidate.size()) + " elements",
-                         "must have q's shape " + shape_text(s.heads, s.query_tokens, s.head_dim));
-  (void)compare_outputs({}, {}, s.query_tokens, s.head_dim, tol);
   require_rows(params, rows);
   const std::vector<double> expected = reference_attention_rows(params, q, k, v, rows, progress);
   const auto n = static_cast<std::int64_t>(rows.size());

@@ -14,6 +14,7 @@
 #include <selfextend/attention.hpp>
 
 #include "checked_math.hpp"
+#include "text.hpp"
 
 namespace selfextend::detail {
 
@@ -79,7 +80,9 @@ struct rope_pair {
   return std::max(1.0, std::log(static_cast<double>(position) + 1.0) / std::log(rope.scale_base));
 }
 
-/// a * b * ... in 128 bits; throws invalid_params {key, value, "...does not fit in 64 bits"} past INT64_MAX.
+/// a * b * ... of non-negative factors in 128 bits. Once the product passes INT64_MAX it stops
+/// at INT64_MAX + 1 (later factors could overflow even 128 bits), so a caller compares the result
+/// with its own limit and reports what it means; this function never throws.
 [[nodiscard]] inline wide_int checked_product(std::initializer_list<std::int64_t> factors) {
   wide_int product = 1;
   for (const std::int64_t f : factors) {
@@ -89,8 +92,6 @@ struct rope_pair {
   return product;
 }
 
-/// Formats bytes for messages: "1.50 GiB", "12.0 MiB".
-[[nodiscard]] std::string format_bytes(std::int64_t bytes);
 
 /// Throws invalid_params (key "q", value the shape) when `bytes` > params.memory_limit and not params.force.
 void require_memory(const attention_params& params, std::int64_t bytes);

@@ -30,7 +30,7 @@ using detail::fixed;
 using detail::num;
 
 void require_valid(const llamacpp_schedule& s) {
-  if (std::vector<issue> issues = validate(s); !issues.empty()) throw invalid_params(std::move(issues));
+  detail::throw_if_any(validate(s));
 }
 
 /// Position of cell j after K groupings.
@@ -354,7 +354,7 @@ std::vector<issue> validate(const llamacpp_advice_request& req) {
 }
 
 llamacpp_advice advise_llamacpp(const llamacpp_advice_request& req) {
-  if (std::vector<issue> issues = validate(req); !issues.empty()) throw invalid_params(std::move(issues));
+  detail::throw_if_any(validate(req));
   const std::int64_t L = req.context;
   const std::int64_t N = req.tokens;
   const detail::target_bound target(req.target, L);

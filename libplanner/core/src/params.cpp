@@ -4,6 +4,8 @@
 #include <charconv>
 #include <string>
 
+#include "text.hpp"
+
 namespace selfextend {
 
 std::string_view to_string(shift_rule rule) noexcept {
@@ -53,11 +55,11 @@ std::vector<issue> validate(const self_extend_params& params) {
 }
 
 void require_valid(const self_extend_params& params) {
-  if (std::vector<issue> issues = validate(params); !issues.empty()) throw invalid_params(std::move(issues));
+  detail::throw_if_any(validate(params));
 }
 
 void require_valid(const plan& p) {
-  if (std::vector<issue> issues = validate(p); !issues.empty()) throw invalid_params(std::move(issues));
+  detail::throw_if_any(validate(p));
 }
 
 }  // namespace selfextend

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "checked_math.hpp"
+#include "text.hpp"
 #include "memory_hint.hpp"
 
 namespace selfextend {
@@ -221,9 +222,8 @@ void require_dense_size(std::int64_t tokens, table_phase phase, std::int64_t lim
   if (force || bytes <= limit_bytes) return;
   const std::string shape = phase == table_phase::decode ? "[N]" : "[N, N]";
   throw invalid_params("tokens", std::to_string(tokens),
-                       "the dense " + shape + " table would be " + std::to_string(bytes) +
-                           " bytes, above the limit of " + std::to_string(limit_bytes) +
-                           " bytes (use --force to write it anyway)");
+                       "the dense " + shape + " table would be " + detail::format_bytes(bytes) +
+                           ", above the limit of " + detail::format_bytes(limit_bytes) + "; use `force` to write it anyway");
 }
 
 }  // namespace selfextend

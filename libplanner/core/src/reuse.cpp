@@ -8,6 +8,7 @@
 #include <selfextend/position_map.hpp>
 
 #include "checked_math.hpp"
+#include "text.hpp"
 
 namespace selfextend {
 
@@ -163,9 +164,8 @@ reuse_stats compute_reuse(const self_extend_params& params) {
   if (bytes > max_reuse_bytes)
     throw invalid_params("tokens", std::to_string(N),
                          "reuse counts over P_max + 1 = " + std::to_string(s.max_position + 1) + " positions need " +
-                             std::to_string(static_cast<std::int64_t>(std::min<detail::wide_int>(bytes, detail::int64_max))) +
-                             " bytes, above the limit of " + std::to_string(max_reuse_bytes) +
-                             " bytes (a larger group shrinks P_max)");
+                             detail::format_bytes(detail::saturate(bytes)) + ", above the limit of " +
+                             detail::format_bytes(max_reuse_bytes) + "; a larger group shrinks P_max");
   const auto size = static_cast<std::size_t>(s.max_position) + 1;
   s.neighbor_counts.assign(size, 0);
   s.group_counts.assign(size, 0);

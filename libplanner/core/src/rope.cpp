@@ -63,11 +63,7 @@ rope_rule rope_rule_of(const model_info& model) {
 
 namespace {
 
-std::string real_text(double value) {
-  std::array<char, 32> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
-  return std::string(buffer.data(), result.ptr);
-}
+using detail::real_text;
 
 bool positive_finite(double x) { return std::isfinite(x) && x > 0; }
 
@@ -344,7 +340,7 @@ rope_angle_table rope_angles(const rope_frequencies& frequencies, std::span<cons
   if (bytes > memory_limit && !force)
     throw invalid_params("positions", std::to_string(positions.size()) + " positions x " + std::to_string(pairs) + " pairs",
                          "the cos/sin table needs " + detail::format_bytes(bytes) + ", more than the limit of " +
-                             detail::format_bytes(memory_limit) + " (use force to build it anyway)");
+                             detail::format_bytes(memory_limit) + "; use `force` to build it anyway");
   for (std::size_t n = 0; n < positions.size(); ++n)
     if (!std::isfinite(positions[n]))
       throw invalid_params("positions", real_text(positions[n]) + " at index " + std::to_string(n), "must be finite");

@@ -15,6 +15,8 @@
 
 #include <selfextend/error.hpp>
 
+#include "json_kind.hpp"
+
 namespace selfextend {
 namespace {
 
@@ -76,16 +78,7 @@ class config_fields {
   }
   [[nodiscard]] bool has(const char* field) const { return find(field) != nullptr; }
 
-  [[nodiscard]] static const char* kind(const json::value& v) {
-    switch (v.kind()) {
-      case json::kind::string: return "a string";
-      case json::kind::array: return "an array";
-      case json::kind::object: return "an object";
-      case json::kind::bool_: return "a boolean";
-      case json::kind::null: return "null";
-      default: return "a number";
-    }
-  }
+  [[nodiscard]] static const char* kind(const json::value& v) { return detail::json_kind(v); }
 
   [[nodiscard]] std::int64_t as_integer(const char* field, const json::value& v) const {
     if (v.is_int64()) return v.as_int64();

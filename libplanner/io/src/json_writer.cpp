@@ -1,8 +1,6 @@
 // json_writer.cpp - the JSON envelope and the deterministic writer (docs/json.md).
 #include <selfextend/json_writer.hpp>
 
-#include <array>
-#include <charconv>
 #include <cmath>
 #include <ostream>
 #include <sstream>
@@ -10,6 +8,8 @@
 #include <boost/json.hpp>
 
 #include <selfextend/version.hpp>
+
+#include "text.hpp"
 
 namespace selfextend {
 
@@ -56,11 +56,7 @@ void write_double(std::ostream& out, double d) {
     out << "null";
     return;
   }
-  std::array<char, 64> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), d);
-  std::string text(buffer.data(), result.ptr);
-  if (text.find_first_of(".eE") == std::string::npos) text += ".0";
-  out << text;
+  out << detail::real_number(d);
 }
 
 bool is_number_array(const json::array& a) {

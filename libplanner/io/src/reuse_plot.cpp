@@ -9,15 +9,14 @@
 #include <selfextend/atomic_output.hpp>
 #include <selfextend/error.hpp>
 
+#include "text.hpp"
+
 namespace selfextend {
 
 namespace {
 
-std::string num(double v) {
-  std::array<char, 32> b{};
-  const auto end = std::to_chars(b.data(), b.data() + b.size(), v, std::chars_format::fixed, 1).ptr;
-  return std::string(b.data(), end);
-}
+/// Coordinates with one decimal.
+std::string num(double v) { return detail::fixed(v, 1); }
 
 /// 15800 -> "15,800"; 124000000 -> "124M"-style short labels for axis ticks.
 std::string short_count(std::int64_t v) {

@@ -17,6 +17,7 @@
 #include <selfextend/version.hpp>
 
 #include "checked_math.hpp"
+#include "text.hpp"
 
 namespace selfextend {
 
@@ -153,12 +154,7 @@ class sink {
     put(std::string_view(b.data(), static_cast<std::size_t>(std::to_chars(b.data(), b.data() + b.size(), v).ptr - b.data())));
   }
   void number(double v) {
-    // Shortest round-trip text, always with '.' or an exponent so a real stays a real.
-    std::array<char, 40> b{};
-    const auto end = std::to_chars(b.data(), b.data() + b.size(), v).ptr;
-    std::string_view text(b.data(), static_cast<std::size_t>(end - b.data()));
-    put(text);
-    if (text.find_first_of(".eE") == std::string_view::npos) put(".0");
+    put(detail::real_number(v));
   }
   void flush() {
     if (buffer_.empty()) return;
@@ -393,7 +389,7 @@ void write_c_header_table(sink& s, generator& g, std::vector<table_array_info>& 
 }  // namespace
 
 table_summary write_position_table(std::ostream& out, const table_request& request, const table_progress& progress) {
-  if (std::vector<issue> issues = validate(request); !issues.empty()) throw invalid_params(std::move(issues));
+  detail::throw_if_any(validate(request));
   table_summary summary;
   summary.request = request;
   sink s(out);
@@ -412,7 +408,7 @@ table_summary write_position_table(std::ostream& out, const table_request& reque
 
 table_summary write_position_table(const std::filesystem::path& path, const table_request& request,
                                    const table_progress& progress) {
-  if (std::vector<issue> issues = validate(request); !issues.empty()) throw invalid_params(std::move(issues));
+  detail::throw_if_any(validate(request));
   atomic_output_file file(path);
   table_summary summary;
   try {
