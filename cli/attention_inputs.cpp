@@ -16,6 +16,8 @@
 
 #include <selfextend/error.hpp>
 
+#include "choices.hpp"
+
 namespace sxplan {
 
 namespace json = boost::json;
@@ -47,14 +49,16 @@ void add_attention_options(po::options_description& options) {
     ("force", "run even when the kernel needs more than 8 GiB of working memory");
 }
 
+std::string unsupported_dtype_rule(const std::string& dtype) {
+  return "dtype " + dtype + " is not supported here (attention tensors are <f4 or <f8)";
+}
+
 selfextend::npy_array read_float_npy(const po::variables_map& vm, const std::string& key) {
   if (!vm.count(key)) throw invalid_params(key, "(none)", "is required");
   const std::string path = vm[key].as<std::string>();
   selfextend::npy_array array = selfextend::read_npy(path, key);
   if (array.dtype != selfextend::npy_dtype::f4 && array.dtype != selfextend::npy_dtype::f8)
-    throw invalid_params(key, path,
-                         "dtype " + std::string(selfextend::to_string(array.dtype)) +
-                             " is not supported here (attention tensors are <f4 or <f8)");
+    throw invalid_params(key, path, unsupported_dtype_rule(std::string(selfextend::to_string(array.dtype))));
   return array;
 }
 
@@ -67,6 +71,34 @@ void finite_or_throw(const std::string& key, const std::vector<T>& data, const s
 }
 
 }  // namespace
+
+void require_valid_before_shape(const selfextend::attention_params& p, const std::optional<rope_choice>& model_rope) {
+  // rotary_dims needs head_dim: it is checked once the shape is known.
+  selfextend::attention_params early = p;
+  early.shape = {1, 1, 1, 1, 2};
+  early.rope.rotary_dims = 0;
+  // The frequencies' values are checked here; their count needs head_dim (checked below).
+  if (!early.rope.inv_freq.empty()) early.shape.head_dim = 2 * static_cast<std::int64_t>(early.rope.inv_freq.size());
+  if (model_rope) {  // the model's rule, checked before any tensor is read
+    if (std::vector<selfextend::issue> issues = selfextend::validate(model_rope->rule); !issues.empty())
+      throw invalid_params(std::move(issues));
+  }
+  if (std::vector<selfextend::issue> issues = selfextend::validate(early); !issues.empty())
+    throw invalid_params(std::move(issues));
+}
+
+void complete_attention_params(selfextend::attention_params& p, const std::optional<rope_choice>& model_rope,
+                               const std::string& q_source) {
+  if (model_rope) {
+    if (model_rope->head_dim.value_or(0) > 0 && *model_rope->head_dim != p.shape.head_dim)
+      throw invalid_params("q", q_source,
+                           "head_dim " + std::to_string(p.shape.head_dim) + " differs from the model's head_dim " +
+                               std::to_string(*model_rope->head_dim));
+    // The length-dependent rules (dynamic, longrope) are evaluated for the number of keys.
+    p.rope = selfextend::rope_params_for(model_rope->rule, p.shape.key_tokens, model_rope->style, p.rope.scale_base);
+  }
+  selfextend::require_valid(p);  // rotary_dims and inv_freq against head_dim
+}
 
 attention_inputs load_attention_inputs(const po::variables_map& vm, bool single) {
   attention_inputs in;
@@ -90,29 +122,12 @@ attention_inputs load_attention_inputs(const po::variables_map& vm, bool single)
     p.rope.theta = in.model_rope->rule.theta;
     p.rope.rotary_dims = in.model_rope->rule.rotary_dims;
   }
-  if (vm.count("rope-style")) {
-    const std::string text = vm["rope-style"].as<std::string>();
-    const auto style = selfextend::parse_rope_style(text);
-    if (!style) throw invalid_params("rope_style", text, "must be neox or gptj");
-    p.rope.style = *style;
-  }
+  if (vm.count("rope-style")) p.rope.style = rope_style_choice(vm["rope-style"].as<std::string>());
   if (vm.count("rotary-dims")) p.rope.rotary_dims = parse_int64("rotary_dims", vm["rotary-dims"].as<std::string>());
   if (vm.count("scale-base")) p.rope.scale_base = parse_double("scale_base", vm["scale-base"].as<std::string>());
   if (const auto threads = optional_int64(vm, "threads")) p.threads = *threads;
   p.force = vm.count("force") > 0;
-  // Every rule that does not need the shape, checked on a stand-in shape before any file is read.
-  // (rotary_dims needs head_dim: it is checked once the files are read.)
-  selfextend::attention_params early = p;
-  early.shape = {1, 1, 1, 1, 2};
-  early.rope.rotary_dims = 0;
-  // The frequencies' values are checked here; their count needs head_dim (checked below).
-  if (!early.rope.inv_freq.empty()) early.shape.head_dim = 2 * static_cast<std::int64_t>(early.rope.inv_freq.size());
-  if (in.model_rope) {  // the model's rule, checked before any tensor is read
-    if (std::vector<selfextend::issue> issues = selfextend::validate(in.model_rope->rule); !issues.empty())
-      throw invalid_params(std::move(issues));
-  }
-  if (std::vector<selfextend::issue> issues = selfextend::validate(early); !issues.empty())
-    throw invalid_params(std::move(issues));
+  require_valid_before_shape(p, in.model_rope);
 
   selfextend::npy_array q = read_float_npy(vm, "q");
   selfextend::npy_array k = read_float_npy(vm, "k");
@@ -122,15 +137,7 @@ attention_inputs load_attention_inputs(const po::variables_map& vm, bool single)
   in.v_path = vm["v"].as<std::string>();
   in.q_dtype = q.dtype;
   p.shape = selfextend::make_attention_shape(q.shape, k.shape, v.shape);
-  if (in.model_rope) {
-    if (in.model_rope->head_dim.value_or(0) > 0 && *in.model_rope->head_dim != p.shape.head_dim)
-      throw invalid_params("q", in.q_path,
-                           "head_dim " + std::to_string(p.shape.head_dim) + " differs from the model's head_dim " +
-                               std::to_string(*in.model_rope->head_dim));
-    // The length-dependent rules (dynamic, longrope) are evaluated for the number of keys.
-    p.rope = selfextend::rope_params_for(in.model_rope->rule, p.shape.key_tokens, in.model_rope->style, p.rope.scale_base);
-  }
-  selfextend::require_valid(p);  // rotary_dims and inv_freq against head_dim
+  complete_attention_params(p, in.model_rope, in.q_path);
   // Convert and drop each file image at once: peak memory stays near one copy of the inputs.
   if (single) {
     in.q = q.to_floats();

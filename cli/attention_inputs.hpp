@@ -31,9 +31,23 @@ struct attention_inputs {
   std::vector<double> qd, kd, vd;      ///< filled otherwise
 };
 
+/// Every rule of `p` that needs no tensor, checked on a stand-in shape before any tensor is read
+/// (rotary_dims' and inv_freq's counts need head_dim), and the model's rule. Throws invalid_params.
+/// Shared by `sxplan attend/verify` and the Python module.
+void require_valid_before_shape(const selfextend::attention_params& p, const std::optional<rope_choice>& model_rope);
+
+/// Once p.shape is known: the model's head_dim against q's (`q_source` names q in the message), the
+/// model's rule evaluated for the number of keys (the length-dependent rules), then every rule.
+void complete_attention_params(selfextend::attention_params& p, const std::optional<rope_choice>& model_rope,
+                               const std::string& q_source);
+
 /// Reads the options and the three files: each must be <f4 or <f8, [H, N, D] or [N, D], finite.
 /// `single` selects which vectors get filled. Throws invalid_params naming the flag.
 attention_inputs load_attention_inputs(const po::variables_map& vm, bool single);
+
+/// The rule an attention tensor of another dtype breaks ("dtype <i4 is not supported here ..."),
+/// `dtype` spelled as NumPy does ("<i4", ">f4", "<f2"). The CLI and the Python module share it.
+std::string unsupported_dtype_rule(const std::string& dtype);
 
 /// Reads a float .npy (f4 or f8) for `key`; integer dtypes are rejected.
 selfextend::npy_array read_float_npy(const po::variables_map& vm, const std::string& key);

@@ -8,6 +8,7 @@
 #include <selfextend/npy.hpp>
 
 #include "attention_inputs.hpp"
+#include "choices.hpp"
 #include "commands.hpp"
 
 namespace sxplan {
@@ -30,9 +31,8 @@ int run_attend(const invocation& inv) {
                "Run Self-Extend attention (docs/kernels.md) on q, k, v and write the output.", options);
     return exit_ok;
   }
-  const std::string kernel_text = vm.count("kernel") ? vm["kernel"].as<std::string>() : "tiled";
-  const auto kernel = selfextend::parse_attention_kernel(kernel_text);
-  if (!kernel) throw selfextend::invalid_params("kernel", kernel_text, "must be reference or tiled");
+  const std::optional<selfextend::attention_kernel> kernel =
+      kernel_choice(vm.count("kernel") ? vm["kernel"].as<std::string>() : "tiled");
   if (!vm.count("output")) throw selfextend::invalid_params("output", "(none)", "is required");
   const std::string output = vm["output"].as<std::string>();
 

@@ -21,6 +21,7 @@
 
 #include "commands.hpp"
 #include "json_output.hpp"
+#include "json_rope.hpp"
 #include "rope_options.hpp"
 
 namespace sxplan {
@@ -87,8 +88,6 @@ std::string change_label(const selfextend::rope_frequencies& f, rope_pair_change
   if (change == rope_pair_change::divided) return "divided by " + real_text(f.factor);
   return std::string(selfextend::to_string(change));
 }
-
-json::array numbers(const std::vector<double>& values) { return json::array(values.begin(), values.end()); }
 
 }  // namespace
 
@@ -203,36 +202,12 @@ int run_rope(const invocation& inv) {
                                              {"shift", std::string(selfextend::to_string(positions->extension.shift))}})
                   : json::value(nullptr);
     params["output"] = output.empty() ? json::value(nullptr) : json::value(output);
-    json::object r;
-    r["rope_type"] = std::string(selfextend::to_string(f.type));
-    r["attention_factor"] = f.attention_factor;
-    r["factor"] = f.factor;
-    r["original_max_position_embeddings"] = f.original_context > 0 ? json::value(f.original_context) : json::value(nullptr);
-    r["tokens"] = f.sequence_length > 0 ? json::value(f.sequence_length) : json::value(nullptr);
-    r["pairs"] = pairs;
-    r["inv_freq"] = numbers(f.inv_freq);
-    r["wavelength"] = numbers(f.wavelength);
-    r["theta_inv_freq"] = numbers(f.theta_inv_freq);
-    json::array changes;
-    for (const rope_pair_change c : f.change) changes.emplace_back(std::string(selfextend::to_string(c)));
-    r["change"] = std::move(changes);
-    json::object counts;
-    for (const rope_pair_change c : {rope_pair_change::kept, rope_pair_change::divided, rope_pair_change::blended,
-                                     rope_pair_change::rescaled})
-      counts[selfextend::to_string(c)] = pair_ranges(f, c).second;
-    r["change_counts"] = std::move(counts);
-    r["dynamic_theta"] = f.type == selfextend::rope_scaling_type::dynamic ? json::value(f.dynamic_theta) : json::value(nullptr);
-    r["long_factors"] = f.type == selfextend::rope_scaling_type::longrope ? json::value(f.long_factors) : json::value(nullptr);
-    r["ramp"] = f.type == selfextend::rope_scaling_type::yarn
-                    ? json::value(json::object{{"low", f.ramp_low}, {"high", f.ramp_high}})
-                    : json::value(nullptr);
-    json::array notes;
-    for (const std::string& n : f.notes) notes.emplace_back(n);
-    r["notes"] = std::move(notes);
-    r["output"] = output.empty() ? json::value(nullptr)
-                                 : json::value(json::object{{"path", output}, {"arrays", std::move(written)},
-                                                            {"positions", table ? json::value(static_cast<std::int64_t>(table->positions.size()))
-                                                                                : json::value(nullptr)}});
+    json::value written_output =
+        output.empty() ? json::value(nullptr)
+                       : json::value(json::object{{"path", output}, {"arrays", std::move(written)},
+                                                  {"positions", table ? json::value(static_cast<std::int64_t>(table->positions.size()))
+                                                                      : json::value(nullptr)}});
+    json::object r = to_json(f, std::move(written_output));
     write_json(inv.out, json_envelope("rope", std::move(params), std::move(r),
                                       choice.model ? choice.model->model.warnings : std::vector<std::string>{}));
     return exit_ok;

@@ -131,9 +131,14 @@ bool names_model(const po::variables_map& vm) { return vm.count("model") || vm.c
 rope_choice resolve_model_rope(const po::variables_map& vm) {
   const std::string by = model_flag(vm);
   refuse_with_model(vm, {"rope-theta", "rope-style", "rotary-dims", "inv-freq", "attention-factor"}, by);
+  const model_choice model = resolve_model(vm);
+  rope_choice choice = rope_of_model(model.model);
+  choice.model = model;
+  return choice;
+}
+
+rope_choice rope_of_model(const selfextend::model_info& m) {
   rope_choice choice;
-  choice.model = resolve_model(vm);
-  const selfextend::model_info& m = choice.model->model;
   choice.rule = selfextend::rope_rule_of(m);
   choice.style = m.style;
   choice.head_dim = m.head_dim;

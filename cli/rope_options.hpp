@@ -40,6 +40,9 @@ bool names_model(const po::variables_map& vm);
 /// --rope-scaling, and keys the chosen rule does not read are refused (exit 2, naming the flag).
 rope_choice resolve_rope_rule(const po::variables_map& vm);
 
+/// A model's rule, layout and head_dim (no model_choice: the caller knows where it came from).
+rope_choice rope_of_model(const selfextend::model_info& m);
+
 /// The model's RoPE for attend/verify; refuses --rope-theta, --rope-style, --rotary-dims,
 /// --inv-freq and --attention-factor next to it. Precondition: names_model(vm).
 rope_choice resolve_model_rope(const po::variables_map& vm);
