@@ -1,5 +1,6 @@
 // attention_inputs.cpp - shared option parsing and input reading of `sxplan attend` / `sxplan verify`.
 #include "attention_inputs.hpp"
+#include "json_output.hpp"
 
 #include <unistd.h>
 
@@ -175,7 +176,11 @@ json::object echo_attention(const attention_inputs& in) {
   o["rope_style"] = std::string(selfextend::to_string(p.rope.style));
   o["rotary_dims"] = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
   o["scale_base"] = p.rope.scale_base > 0 ? json::value(p.rope.scale_base) : json::value(nullptr);
-  echo_rope_model(o, in.model_rope ? in.model_rope->model : std::nullopt);
+  const auto* model = in.model_rope && in.model_rope->model ? &*in.model_rope->model : nullptr;
+  o["preset"] = model && model->preset ? json::value(*model->preset) : json::value(nullptr);
+  o["config"] = model && model->config ? json::value(*model->config) : json::value(nullptr);
+  o["gguf"] = model && model->gguf ? json::value(*model->gguf) : json::value(nullptr);
+  o["model"] = model ? json::value(to_json(model->model)) : json::value(nullptr);
   o["rope_scaling"] = in.model_rope ? echo_rope_scaling(in.model_rope->rule.scaling) : json::value(nullptr);
   o["inv_freq"] = in.inv_freq_path.empty() ? json::value(nullptr) : json::value(in.inv_freq_path);
   o["attention_factor"] = p.rope.attention_factor;

@@ -67,4 +67,9 @@ selfextend::progress_callback terminal_progress(const invocation& inv);
 /// A real in scientific notation for people: 1.23e-06.
 std::string scientific(double value);
 
+/// The warnings of the model named by --model/--config/--gguf (none without one).
+inline std::vector<std::string> model_warnings(const attention_inputs& in) {
+  return in.model_rope && in.model_rope->model ? in.model_rope->model->model.warnings : std::vector<std::string>{};
+}
+
 }  // namespace sxplan

@@ -59,7 +59,7 @@ int run_attend(const invocation& inv) {
     boost::json::object r{{"output", output},
                           {"shape", boost::json::array{s.heads, s.query_tokens, s.head_dim}},
                           {"dtype", std::string(selfextend::to_string(result.dtype))}};
-    write_json(inv.out, json_envelope("attend", std::move(params), std::move(r), attention_warnings(in)));
+    write_json(inv.out, json_envelope("attend", std::move(params), std::move(r), model_warnings(in)));
   } else {
     inv.out << "Self-Extend attention, " << selfextend::to_string(*kernel) << " kernel: " << describe_attention(in)
             << "\nwrote " << output << ": [" << s.heads << ", " << s.query_tokens << ", " << s.head_dim << "] "

@@ -20,6 +20,7 @@
 #include <selfextend/version.hpp>
 
 #include "commands.hpp"
+#include "json_output.hpp"
 #include "json_rope.hpp"
 #include "rope_options.hpp"
 
@@ -183,7 +184,10 @@ int run_rope(const invocation& inv) {
 
   if (vm.count("json")) {
     json::object params;
-    echo_rope_model(params, choice.model);
+    params["preset"] = choice.model && choice.model->preset ? json::value(*choice.model->preset) : json::value(nullptr);
+    params["config"] = choice.model && choice.model->config ? json::value(*choice.model->config) : json::value(nullptr);
+    params["gguf"] = choice.model && choice.model->gguf ? json::value(*choice.model->gguf) : json::value(nullptr);
+    params["model"] = choice.model ? json::value(to_json(choice.model->model)) : json::value(nullptr);
     params["rope_theta"] = choice.rule.theta;
     params["rotary_dims"] = choice.rule.rotary_dims;
     params["rope_style"] = std::string(selfextend::to_string(choice.style));
@@ -203,8 +207,8 @@ int run_rope(const invocation& inv) {
                                                   {"positions", table ? json::value(static_cast<std::int64_t>(table->positions.size()))
                                                                       : json::value(nullptr)}});
     json::object r = to_json(f, std::move(written_output));
-    const std::vector<std::string> warnings = rope_model_warnings(choice.model);
-    write_json(inv.out, json_envelope("rope", std::move(params), std::move(r), warnings));
+    write_json(inv.out, json_envelope("rope", std::move(params), std::move(r),
+                                      choice.model ? choice.model->model.warnings : std::vector<std::string>{}));
     return exit_ok;
   }
 

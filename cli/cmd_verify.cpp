@@ -149,7 +149,7 @@ int run_verify(const invocation& inv) {
       result["rows_checked"] = static_cast<std::int64_t>(sample->rows.size());
       result["boundary_rows"] = sample->boundary_rows;
     }
-    write_json(inv.out, json_envelope("verify", std::move(params), std::move(result), attention_warnings(in)));
+    write_json(inv.out, json_envelope("verify", std::move(params), std::move(result), model_warnings(in)));
   } else {
     inv.out << "Self-Extend verify: " << candidate_path << " against the reference kernel\n  " << describe_attention(in)
             << "\n\n";
