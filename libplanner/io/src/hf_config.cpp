@@ -284,6 +284,8 @@ void read_rope_scaling(const config_fields& root, const config_fields& s, model_
 
 void read_sliding(const config_fields& f, model_info& m) {
   const std::optional<std::int64_t> window = f.positive("sliding_window");
+  // A window plans as L when every layer slides, and L must be at least 2 (found by fuzz_hf_config).
+  if (window && *window < 2) f.fail("sliding_window", "must be at least 2 (a window of one token sees only itself)");
   if (const json::value* types = f.find("layer_types")) {
     if (!types->is_array()) f.fail("layer_types", std::string("must be an array of strings, got ") + config_fields::kind(*types));
     std::int64_t sliding = 0, total = 0;
