@@ -401,7 +401,7 @@ model_info read_fields(const config_fields& top, const json::object& root, const
   } else if (const std::optional<std::int64_t> explicit_dim = f.positive("head_dim")) {
     m.head_dim = *explicit_dim;
     m.sources["head_dim"] = f.name("head_dim");
-    if (hidden && !one_of(m.architecture, explicit_head_dim_types) && *explicit_dim * m.heads != *hidden)
+    if (hidden && !one_of(m.architecture, explicit_head_dim_types) && (*hidden % m.heads != 0 || *explicit_dim != *hidden / m.heads))  // no overflowing product
       f.fail("head_dim", "(" + std::to_string(*explicit_dim) + ") times " + heads_key + " (" + std::to_string(m.heads) +
                              ") contradicts " + hidden_key + " (" + std::to_string(*hidden) + ")");
   } else if (const std::optional<std::int64_t> channels = f.positive("kv_channels")) {  // ChatGLM
