@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include <random>
+#include <thread>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -57,10 +58,51 @@ void reference(benchmark::State& state) {
   set_counters(state, p, selfextend::attention_kernel::reference);
 }
 
+/// One decode step (one query over N keys, H = 1, D = 128) on state.range(1) threads: the keys are
+/// split between the threads and merged by log-sum-exp. GB/s counts the K and V bytes read.
+void decode(benchmark::State& state) {
+  selfextend::attention_params p = params_for(state.range(0));
+  p.shape.query_tokens = 1;
+  p.threads = state.range(1);
+  const std::int64_t n = p.shape.key_tokens * 128;
+  const auto q = random_tensor<float>(128, 1), k = random_tensor<float>(n, 2), v = random_tensor<float>(n, 3);
+  for (auto _ : state) benchmark::DoNotOptimize(selfextend::tiled_attention(p, q, k, v));
+  state.counters["KV_GBps"] = benchmark::Counter(2.0 * static_cast<double>(n) * 4.0 * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+/// The machine's read bandwidth in the same run: two threads summing halves of a 512 MiB buffer.
+void memory_read(benchmark::State& state) {
+  const std::size_t count = std::size_t{128} << 20;  // floats
+  std::vector<float> buffer(count, 1.0f);
+  const auto threads = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    std::vector<double> sums(threads, 0.0);
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        const std::size_t begin = count / threads * t, end = count / threads * (t + 1);
+        for (std::size_t i = begin; i + 8 <= end; i += 8) {
+          s0 += buffer[i]; s1 += buffer[i + 1]; s2 += buffer[i + 2]; s3 += buffer[i + 3];
+          s4 += buffer[i + 4]; s5 += buffer[i + 5]; s6 += buffer[i + 6]; s7 += buffer[i + 7];
+        }
+        sums[t] = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
+      });
+    for (std::thread& th : pool) th.join();
+    benchmark::DoNotOptimize(sums);
+  }
+  state.counters["read_GBps"] = benchmark::Counter(static_cast<double>(count) * 4.0 * 1e-9,
+                                                   benchmark::Counter::kIsIterationInvariantRate);
+}
+
 }  // namespace
 
 BENCHMARK(tiled)->RangeMultiplier(2)->Range(1024, 16384)->Unit(benchmark::kMillisecond)->UseRealTime();
 // The oracle is O(N²·D) in scalar double: 4k takes seconds, so it stops there.
 BENCHMARK(reference)->RangeMultiplier(2)->Range(1024, 4096)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+BENCHMARK(decode)->Args({131072, 1})->Args({131072, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(memory_read)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

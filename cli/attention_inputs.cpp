@@ -1,5 +1,6 @@
 // attention_inputs.cpp - shared option parsing and input reading of `sxplan attend` / `sxplan verify`.
 #include "attention_inputs.hpp"
+#include "json_output.hpp"
 
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 #include <boost/json.hpp>
 
 #include <selfextend/error.hpp>
+
+#include "choices.hpp"
 
 namespace sxplan {
 
@@ -46,21 +49,46 @@ void add_attention_options(po::options_description& options) {
     ("force", "run even when the kernel needs more than 8 GiB of working memory");
 }
 
+std::string unsupported_dtype_rule(const std::string& dtype) {
+  return "dtype " + dtype + " is not supported here (attention tensors are <f4 or <f8)";
+}
+
 selfextend::npy_file_header read_float_npy_header(const po::variables_map& vm, const std::string& key) {
   if (!vm.count(key)) throw invalid_params(key, "(none)", "is required");
   const std::string path = vm[key].as<std::string>();
   selfextend::npy_file_header header = selfextend::read_npy_header(path, key);
   if (header.dtype != selfextend::npy_dtype::f4 && header.dtype != selfextend::npy_dtype::f8)
-    throw invalid_params(key, path,
-                         "dtype " + std::string(selfextend::to_string(header.dtype)) +
-                             " is not supported here (attention tensors are <f4 or <f8)");
+    throw invalid_params(key, path, unsupported_dtype_rule(std::string(selfextend::to_string(header.dtype))));
   return header;
 }
 
-namespace {
+void require_valid_before_shape(const selfextend::attention_params& p, const std::optional<rope_choice>& model_rope) {
+  // rotary_dims needs head_dim: it is checked once the shape is known.
+  selfextend::attention_params early = p;
+  early.shape = {1, 1, 1, 1, 2};
+  early.rope.rotary_dims = 0;
+  // The frequencies' values are checked here; their count needs head_dim (checked below).
+  if (!early.rope.inv_freq.empty()) early.shape.head_dim = 2 * static_cast<std::int64_t>(early.rope.inv_freq.size());
+  if (model_rope) {  // the model's rule, checked before any tensor is read
+    if (std::vector<selfextend::issue> issues = selfextend::validate(model_rope->rule); !issues.empty())
+      throw invalid_params(std::move(issues));
+  }
+  if (std::vector<selfextend::issue> issues = selfextend::validate(early); !issues.empty())
+    throw invalid_params(std::move(issues));
+}
 
-
-}  // namespace
+void complete_attention_params(selfextend::attention_params& p, const std::optional<rope_choice>& model_rope,
+                               const std::string& q_source) {
+  if (model_rope) {
+    if (model_rope->head_dim.value_or(0) > 0 && *model_rope->head_dim != p.shape.head_dim)
+      throw invalid_params("q", q_source,
+                           "head_dim " + std::to_string(p.shape.head_dim) + " differs from the model's head_dim " +
+                               std::to_string(*model_rope->head_dim));
+    // The length-dependent rules (dynamic, longrope) are evaluated for the number of keys.
+    p.rope = selfextend::rope_params_for(model_rope->rule, p.shape.key_tokens, model_rope->style, p.rope.scale_base);
+  }
+  selfextend::require_valid(p);  // rotary_dims and inv_freq against head_dim
+}
 
 attention_inputs read_attention_headers(const po::variables_map& vm, selfextend::attention_kernel kernel,
                                         bool check_memory) {
@@ -86,12 +114,7 @@ attention_inputs read_attention_headers(const po::variables_map& vm, selfextend:
     p.rope.theta = in.model_rope->rule.theta;
     p.rope.rotary_dims = in.model_rope->rule.rotary_dims;
   }
-  if (vm.count("rope-style")) {
-    const std::string text = vm["rope-style"].as<std::string>();
-    const auto style = selfextend::parse_rope_style(text);
-    if (!style) throw invalid_params("rope_style", text, "must be neox or gptj");
-    p.rope.style = *style;
-  }
+  if (vm.count("rope-style")) p.rope.style = rope_style_choice(vm["rope-style"].as<std::string>());
   if (vm.count("rotary-dims")) {
     p.rope.rotary_dims = parse_int64("rotary_dims", vm["rotary-dims"].as<std::string>());
     // The library reads 0 as "all of head_dim"; typed by a person it is a mistake, not that default.
@@ -101,19 +124,7 @@ attention_inputs read_attention_headers(const po::variables_map& vm, selfextend:
   if (vm.count("scale-base")) p.rope.scale_base = parse_double("scale_base", vm["scale-base"].as<std::string>());
   if (const auto threads = optional_int64(vm, "threads")) p.threads = *threads;
   p.force = vm.count("force") > 0;
-  // Every rule that does not need the shape, checked on a stand-in shape before any file is read.
-  // (rotary_dims needs head_dim: it is checked once the files are read.)
-  selfextend::attention_params early = p;
-  early.shape = {1, 1, 1, 1, 2};
-  early.rope.rotary_dims = 0;
-  // The frequencies' values are checked here; their count needs head_dim (checked below).
-  if (!early.rope.inv_freq.empty()) early.shape.head_dim = 2 * static_cast<std::int64_t>(early.rope.inv_freq.size());
-  if (in.model_rope) {  // the model's rule, checked before any tensor is read
-    if (std::vector<selfextend::issue> issues = selfextend::validate(in.model_rope->rule); !issues.empty())
-      throw invalid_params(std::move(issues));
-  }
-  if (std::vector<selfextend::issue> issues = selfextend::validate(early); !issues.empty())
-    throw invalid_params(std::move(issues));
+  require_valid_before_shape(p, in.model_rope);
 
   // Headers only: shapes, the rules that need them and the memory guard come before any data.
   in.q_header = read_float_npy_header(vm, "q");
@@ -124,15 +135,7 @@ attention_inputs read_attention_headers(const po::variables_map& vm, selfextend:
   in.v_path = vm["v"].as<std::string>();
   in.q_dtype = in.q_header.dtype;
   p.shape = selfextend::make_attention_shape(in.q_header.shape, in.k_header.shape, in.v_header.shape);
-  if (in.model_rope) {
-    if (in.model_rope->head_dim.value_or(0) > 0 && *in.model_rope->head_dim != p.shape.head_dim)
-      throw invalid_params("q", in.q_path,
-                           "head_dim " + std::to_string(p.shape.head_dim) + " differs from the model's head_dim " +
-                               std::to_string(*in.model_rope->head_dim));
-    // The length-dependent rules (dynamic, longrope) are evaluated for the number of keys.
-    p.rope = selfextend::rope_params_for(in.model_rope->rule, p.shape.key_tokens, in.model_rope->style, p.rope.scale_base);
-  }
-  selfextend::require_valid(p);  // rotary_dims and inv_freq against head_dim
+  complete_attention_params(p, in.model_rope, in.q_path);
   if (check_memory) selfextend::require_working_memory(p, kernel);
   return in;
 }
@@ -171,9 +174,10 @@ json::object echo_attention(const attention_inputs& in) {
   o["rotary_dims"] = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
   o["scale_base"] = p.rope.scale_base > 0 ? json::value(p.rope.scale_base) : json::value(nullptr);
   const auto* model = in.model_rope && in.model_rope->model ? &*in.model_rope->model : nullptr;
-  o["model"] = model && model->preset ? json::value(*model->preset) : json::value(nullptr);
+  o["preset"] = model && model->preset ? json::value(*model->preset) : json::value(nullptr);
   o["config"] = model && model->config ? json::value(*model->config) : json::value(nullptr);
   o["gguf"] = model && model->gguf ? json::value(*model->gguf) : json::value(nullptr);
+  o["model"] = model ? json::value(to_json(model->model)) : json::value(nullptr);
   o["rope_scaling"] = in.model_rope ? echo_rope_scaling(in.model_rope->rule.scaling) : json::value(nullptr);
   o["inv_freq"] = in.inv_freq_path.empty() ? json::value(nullptr) : json::value(in.inv_freq_path);
   o["attention_factor"] = p.rope.attention_factor;
@@ -196,6 +200,10 @@ std::string query_kind(const selfextend::attention_shape& s) {
 }
 
 }  // namespace
+
+std::vector<std::string> attention_warnings(const attention_inputs& in) {
+  return rope_model_warnings(in.model_rope ? in.model_rope->model : std::nullopt);
+}
 
 std::string describe_attention(const attention_inputs& in) {
   const selfextend::attention_params& p = in.params;

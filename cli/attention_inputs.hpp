@@ -33,6 +33,16 @@ struct attention_inputs {
   std::vector<double> qd, kd, vd;      ///< filled otherwise
 };
 
+/// Every rule of `p` that needs no tensor, checked on a stand-in shape before any tensor is read
+/// (rotary_dims' and inv_freq's counts need head_dim), and the model's rule. Throws invalid_params.
+/// Shared by `sxplan attend/verify` and the Python module.
+void require_valid_before_shape(const selfextend::attention_params& p, const std::optional<rope_choice>& model_rope);
+
+/// Once p.shape is known: the model's head_dim against q's (`q_source` names q in the message), the
+/// model's rule evaluated for the number of keys (the length-dependent rules), then every rule.
+void complete_attention_params(selfextend::attention_params& p, const std::optional<rope_choice>& model_rope,
+                               const std::string& q_source);
+
 /// Reads the options and the three files' headers: each must be <f4 or <f8, [H, N, D] or [N, D],
 /// the shapes must fit together and `kernel`'s working memory must pass the guard (unless --force),
 /// all before any data is read (the guard skipped when !check_memory, for callers whose kernel
@@ -46,8 +56,15 @@ void read_attention_data(attention_inputs& in);
 /// Reads the header of a float .npy (f4 or f8) for `key`; integer dtypes are rejected.
 selfextend::npy_file_header read_float_npy_header(const po::variables_map& vm, const std::string& key);
 
+/// The rule an attention tensor of another dtype breaks ("dtype <i4 is not supported here ..."),
+/// `dtype` spelled as NumPy does ("<i4", ">f4", "<f2"). The CLI and the Python module share it.
+std::string unsupported_dtype_rule(const std::string& dtype);
+
 /// The echo of every resolved kernel input (paths, plan, RoPE, shape, threads, force).
 boost::json::object echo_attention(const attention_inputs& in);
+
+/// The warnings of the model the RoPE came from (none without --model/--config/--gguf).
+std::vector<std::string> attention_warnings(const attention_inputs& in);
 
 /// One line describing the run for people: shape, plan and RoPE.
 std::string describe_attention(const attention_inputs& in);
@@ -57,5 +74,10 @@ selfextend::progress_callback terminal_progress(const invocation& inv);
 
 /// A real in scientific notation for people: 1.23e-06.
 std::string scientific(double value);
+
+/// The warnings of the model named by --model/--config/--gguf (none without one).
+inline std::vector<std::string> model_warnings(const attention_inputs& in) {
+  return in.model_rope && in.model_rope->model ? in.model_rope->model->model.warnings : std::vector<std::string>{};
+}
 
 }  // namespace sxplan

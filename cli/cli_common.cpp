@@ -16,6 +16,8 @@
 #include <selfextend/gguf.hpp>
 #include <selfextend/hf_config.hpp>
 
+#include "choices.hpp"
+
 namespace sxplan {
 
 namespace json = boost::json;
@@ -96,10 +98,7 @@ std::int64_t required_int64(const po::variables_map& vm, const std::string& flag
 }
 
 selfextend::shift_rule shift_option(const po::variables_map& vm) {
-  const std::string text = vm.count("shift") ? vm["shift"].as<std::string>() : "int";
-  const auto rule = selfextend::parse_shift_rule(text);
-  if (!rule) throw invalid_params("shift", text, "must be int or float");
-  return *rule;
+  return shift_choice(vm.count("shift") ? vm["shift"].as<std::string>() : "int");
 }
 
 void add_model_options(po::options_description& options) {

@@ -8,6 +8,8 @@
 #include <selfextend/error.hpp>
 #include <selfextend/llamacpp.hpp>
 
+#include "choices.hpp"
+#include "search_options.hpp"
 #include "commands.hpp"
 #include "json_llamacpp.hpp"
 #include "json_output.hpp"
@@ -16,25 +18,16 @@ namespace sxplan {
 
 namespace {
 
-/// --target two_thirds|half, or `fallback` when absent.
-selfextend::target_fraction target_option(const po::variables_map& vm, selfextend::target_fraction fallback) {
-  if (!vm.count("target")) return fallback;
-  const std::string text = vm["target"].as<std::string>();
-  const auto target = selfextend::parse_target_fraction(text);
-  if (!target) throw selfextend::invalid_params("target", text, "must be two_thirds or half");
-  return *target;
-}
-
-/// The inputs both runtimes' advisors share (LongLM's advice_request, llama.cpp's request):
-/// L, N, an optional fixed W and G, the target bound and the largest G.
+/// The inputs both runtimes' advisors share (search_options.hpp), from their flags.
 template <class Request>
 void read_search_options(const po::variables_map& vm, const model_choice& choice, Request& req) {
-  req.context = choice.model.context;
-  req.tokens = required_int64(vm, "tokens");
-  req.window = optional_int64(vm, "window");
-  req.group = optional_int64(vm, "group");
-  req.target = target_option(vm, req.target);
-  req.max_group = optional_int64(vm, "max-group").value_or(req.max_group);
+  search_options o;
+  o.tokens = required_int64(vm, "tokens");
+  o.window = optional_int64(vm, "window");
+  o.group = optional_int64(vm, "group");
+  if (vm.count("target")) o.target = vm["target"].as<std::string>();
+  o.max_group = optional_int64(vm, "max-group");
+  apply_search_options(o, choice.model.context, req);
 }
 
 /// The params echo of read_search_options' inputs, in docs/json.md's order; each runtime appends its own.
@@ -141,9 +134,7 @@ int run_advise(const invocation& inv) {
                "Rank Self-Extend plans (G, W) for reading N tokens, with the reasons for each.", options);
     return exit_ok;
   }
-  const std::string runtime = vm.count("runtime") ? vm["runtime"].as<std::string>() : "longlm";
-  if (runtime != "longlm" && runtime != "llamacpp")
-    throw selfextend::invalid_params("runtime", runtime, "must be longlm or llamacpp");
+  const std::string runtime = runtime_choice(vm.count("runtime") ? vm["runtime"].as<std::string>() : "longlm");
   const model_choice choice = resolve_model(vm);
   if (runtime == "llamacpp") return run_advise_llamacpp(inv, vm, choice);
   selfextend::advice_request req;

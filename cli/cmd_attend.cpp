@@ -8,6 +8,7 @@
 #include <selfextend/npy.hpp>
 
 #include "attention_inputs.hpp"
+#include "choices.hpp"
 #include "commands.hpp"
 
 namespace sxplan {
@@ -30,9 +31,8 @@ int run_attend(const invocation& inv) {
                "Run Self-Extend attention (docs/kernels.md) on q, k, v and write the output.", options);
     return exit_ok;
   }
-  const std::string kernel_text = vm.count("kernel") ? vm["kernel"].as<std::string>() : "tiled";
-  const auto kernel = selfextend::parse_attention_kernel(kernel_text);
-  if (!kernel) throw selfextend::invalid_params("kernel", kernel_text, "must be reference or tiled");
+  const std::optional<selfextend::attention_kernel> kernel =
+      kernel_choice(vm.count("kernel") ? vm["kernel"].as<std::string>() : "tiled");
   if (!vm.count("output")) throw selfextend::invalid_params("output", "(none)", "is required");
   const std::string output = vm["output"].as<std::string>();
 
@@ -61,11 +61,12 @@ int run_attend(const invocation& inv) {
     boost::json::object r{{"output", output},
                           {"shape", boost::json::array{s.heads, s.query_tokens, s.head_dim}},
                           {"dtype", std::string(selfextend::to_string(result.dtype))}};
-    write_json(inv.out, json_envelope("attend", std::move(params), std::move(r)));
+    write_json(inv.out, json_envelope("attend", std::move(params), std::move(r), model_warnings(in)));
   } else {
     inv.out << "Self-Extend attention, " << selfextend::to_string(*kernel) << " kernel: " << describe_attention(in)
             << "\nwrote " << output << ": [" << s.heads << ", " << s.query_tokens << ", " << s.head_dim << "] "
             << selfextend::to_string(result.dtype) << "\n";
+    for (const std::string& w : attention_warnings(in)) inv.out << "\nwarning: " << w << "\n";
   }
   return exit_ok;
 }

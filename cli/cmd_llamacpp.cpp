@@ -7,6 +7,7 @@
 #include <selfextend/error.hpp>
 #include <selfextend/llamacpp.hpp>
 
+#include "choices.hpp"
 #include "commands.hpp"
 #include "json_llamacpp.hpp"
 
@@ -111,12 +112,7 @@ int run_llamacpp(const invocation& inv) {
     return exit_ok;
   }
   selfextend::llamacpp_schedule s;
-  if (vm.count("mode")) {
-    const std::string text = vm["mode"].as<std::string>();
-    const auto mode = selfextend::parse_llamacpp_mode(text);
-    if (!mode) throw selfextend::invalid_params("mode", text, "must be main or passkey");
-    s.mode = *mode;
-  }
+  if (vm.count("mode")) s.mode = mode_choice(vm["mode"].as<std::string>());
   const model_choice choice = resolve_model(vm);
   s.context = choice.model.context;
   s.tokens = required_int64(vm, "tokens");

@@ -90,9 +90,7 @@ int run_model(const invocation& inv) {
     boost::json::object params;
     echo_model(params, choice);
     params.erase("model");
-    boost::json::object result;
-    result["model"] = to_json(choice.model);
-    write_json(inv.out, json_envelope("model", std::move(params), std::move(result), choice.model.warnings));
+    write_json(inv.out, json_envelope("model", std::move(params), model_result(choice.model), choice.model.warnings));
   } else {
     render_text(inv.out, choice.model);
     render_model_warnings(inv.out, choice);

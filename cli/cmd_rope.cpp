@@ -20,6 +20,8 @@
 #include <selfextend/version.hpp>
 
 #include "commands.hpp"
+#include "json_output.hpp"
+#include "json_rope.hpp"
 #include "rope_options.hpp"
 
 namespace sxplan {
@@ -87,8 +89,6 @@ std::string change_label(const selfextend::rope_frequencies& f, rope_pair_change
   return std::string(selfextend::to_string(change));
 }
 
-json::array numbers(const std::vector<double>& values) { return json::array(values.begin(), values.end()); }
-
 }  // namespace
 
 int run_rope(const invocation& inv) {
@@ -141,11 +141,10 @@ int run_rope(const invocation& inv) {
   else if (positions) tokens = positions->tokens;
 
   const selfextend::rope_frequencies f = selfextend::evaluate_rope(choice.rule, tokens);
-  std::vector<double> table_positions;
   std::optional<selfextend::rope_angle_table> table;
   if (positions) {
-    table_positions = selfextend::plan_rotation_positions(positions->extension, positions->tokens);
-    table = selfextend::rope_angles(f, table_positions, std::int64_t{1} << 30, vm.count("force") > 0);
+    table = selfextend::plan_rope_angles(f, positions->extension, positions->tokens, std::int64_t{1} << 30,
+                                         vm.count("force") > 0);
   }
 
   const auto pairs = static_cast<std::int64_t>(f.inv_freq.size());
@@ -185,9 +184,10 @@ int run_rope(const invocation& inv) {
 
   if (vm.count("json")) {
     json::object params;
-    params["model"] = choice.model && choice.model->preset ? json::value(*choice.model->preset) : json::value(nullptr);
+    params["preset"] = choice.model && choice.model->preset ? json::value(*choice.model->preset) : json::value(nullptr);
     params["config"] = choice.model && choice.model->config ? json::value(*choice.model->config) : json::value(nullptr);
     params["gguf"] = choice.model && choice.model->gguf ? json::value(*choice.model->gguf) : json::value(nullptr);
+    params["model"] = choice.model ? json::value(to_json(choice.model->model)) : json::value(nullptr);
     params["rope_theta"] = choice.rule.theta;
     params["rotary_dims"] = choice.rule.rotary_dims;
     params["rope_style"] = std::string(selfextend::to_string(choice.style));
@@ -201,37 +201,14 @@ int run_rope(const invocation& inv) {
                                              {"shift", std::string(selfextend::to_string(positions->extension.shift))}})
                   : json::value(nullptr);
     params["output"] = output.empty() ? json::value(nullptr) : json::value(output);
-    json::object r;
-    r["rope_type"] = std::string(selfextend::to_string(f.type));
-    r["attention_factor"] = f.attention_factor;
-    r["factor"] = f.factor;
-    r["original_max_position_embeddings"] = f.original_context > 0 ? json::value(f.original_context) : json::value(nullptr);
-    r["tokens"] = f.sequence_length > 0 ? json::value(f.sequence_length) : json::value(nullptr);
-    r["pairs"] = pairs;
-    r["inv_freq"] = numbers(f.inv_freq);
-    r["wavelength"] = numbers(f.wavelength);
-    r["theta_inv_freq"] = numbers(f.theta_inv_freq);
-    json::array changes;
-    for (const rope_pair_change c : f.change) changes.emplace_back(std::string(selfextend::to_string(c)));
-    r["change"] = std::move(changes);
-    json::object counts;
-    for (const rope_pair_change c : {rope_pair_change::kept, rope_pair_change::divided, rope_pair_change::blended,
-                                     rope_pair_change::rescaled})
-      counts[selfextend::to_string(c)] = pair_ranges(f, c).second;
-    r["change_counts"] = std::move(counts);
-    r["dynamic_theta"] = f.type == selfextend::rope_scaling_type::dynamic ? json::value(f.dynamic_theta) : json::value(nullptr);
-    r["long_factors"] = f.type == selfextend::rope_scaling_type::longrope ? json::value(f.long_factors) : json::value(nullptr);
-    r["ramp"] = f.type == selfextend::rope_scaling_type::yarn
-                    ? json::value(json::object{{"low", f.ramp_low}, {"high", f.ramp_high}})
-                    : json::value(nullptr);
-    json::array notes;
-    for (const std::string& n : f.notes) notes.emplace_back(n);
-    r["notes"] = std::move(notes);
-    r["output"] = output.empty() ? json::value(nullptr)
-                                 : json::value(json::object{{"path", output}, {"arrays", std::move(written)},
-                                                            {"positions", table ? json::value(static_cast<std::int64_t>(table->positions.size()))
-                                                                                : json::value(nullptr)}});
-    write_json(inv.out, json_envelope("rope", std::move(params), std::move(r)));
+    json::value written_output =
+        output.empty() ? json::value(nullptr)
+                       : json::value(json::object{{"path", output}, {"arrays", std::move(written)},
+                                                  {"positions", table ? json::value(static_cast<std::int64_t>(table->positions.size()))
+                                                                      : json::value(nullptr)}});
+    json::object r = to_json(f, std::move(written_output));
+    write_json(inv.out, json_envelope("rope", std::move(params), std::move(r),
+                                      choice.model ? choice.model->model.warnings : std::vector<std::string>{}));
     return exit_ok;
   }
 
@@ -267,6 +244,7 @@ int run_rope(const invocation& inv) {
           << "] float64 (attention factor included)";
     out << "\n";
   }
+  if (choice.model) render_model_warnings(out, *choice.model);
   return exit_ok;
 }
 

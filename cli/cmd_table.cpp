@@ -9,6 +9,7 @@
 
 #include <selfextend/table_writers.hpp>
 
+#include "choices.hpp"
 #include "commands.hpp"
 
 namespace sxplan {
@@ -16,13 +17,9 @@ namespace sxplan {
 namespace {
 
 template <class T>
-T choice(const po::variables_map& vm, const std::string& flag, T fallback, std::optional<T> (*parse_fn)(std::string_view),
-         const std::string& allowed) {
-  if (!vm.count(flag)) return fallback;
-  const std::string text = vm[flag].as<std::string>();
-  const auto v = parse_fn(text);
-  if (!v) throw selfextend::invalid_params(flag, text, "must be " + allowed);
-  return *v;
+T choice(const po::variables_map& vm, const std::string& flag, T fallback,
+         std::optional<T> (*parse_fn)(std::string_view) noexcept, const std::string& allowed) {
+  return vm.count(flag) ? parse_choice(flag, vm[flag].as<std::string>(), parse_fn, allowed) : fallback;
 }
 
 std::string shape_text(const std::vector<std::int64_t>& shape) {
@@ -90,7 +87,7 @@ int run_table(const invocation& inv) {
   selfextend::table_request r;
   r.extension = {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)};
   r.tokens = required_int64(vm, "tokens");
-  r.phase = choice(vm, "phase", selfextend::table_phase::prefill, selfextend::parse_table_phase, "prefill or decode");
+  if (vm.count("phase")) r.phase = phase_choice(vm["phase"].as<std::string>());
   r.layout = choice(vm, "layout", selfextend::table_layout::tokens, selfextend::parse_table_layout, "tokens or dense");
   r.force = vm.count("force") > 0;
   const std::optional<std::string> output = vm.count("output") ? std::optional(vm["output"].as<std::string>()) : std::nullopt;

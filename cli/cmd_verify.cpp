@@ -152,7 +152,7 @@ int run_verify(const invocation& inv) {
       result["rows_checked"] = static_cast<std::int64_t>(sample->rows.size());
       result["boundary_rows"] = sample->boundary_rows;
     }
-    write_json(inv.out, json_envelope("verify", std::move(params), std::move(result)));
+    write_json(inv.out, json_envelope("verify", std::move(params), std::move(result), model_warnings(in)));
   } else {
     inv.out << "Self-Extend verify: " << candidate_path << " against the reference kernel\n  " << describe_attention(in)
             << "\n\n";
@@ -165,6 +165,7 @@ int run_verify(const invocation& inv) {
     inv.out << "  mismatches       " << v.mismatches << " of " << v.elements << " elements outside |c - r| <= "
             << scientific(tol.atol) << " + " << scientific(tol.rtol) << "*|r|\n";
     inv.out << "  verdict          " << (v.passed ? "pass" : "MISMATCH") << "\n";
+    for (const std::string& w : attention_warnings(in)) inv.out << "\nwarning: " << w << "\n";
   }
   if (!v.passed) {
     inv.err << "sxplan verify: " << v.mismatches << " of " << v.elements << " elements differ from the reference\n";

@@ -8,19 +8,13 @@ namespace sxplan {
 namespace json = boost::json;
 
 namespace {
-json::array ints(const std::vector<std::int64_t>& items) {
-  json::array a;
-  a.reserve(items.size());
-  for (const std::int64_t v : items) a.emplace_back(v);
-  return a;
-}
 json::array strings(const std::vector<std::string>& items) {
   json::array a;
   for (const std::string& s : items) a.emplace_back(s);
   return a;
 }
 
-json::object to_json(const selfextend::llamacpp_comparison& c) {
+json::object to_json(const selfextend::llamacpp_comparison& c, const array_renderer& arrays) {
   json::object o;
   o["total_pairs"] = c.total_pairs;
   o["differing_pairs"] = c.differing_pairs;
@@ -36,27 +30,27 @@ json::object to_json(const selfextend::llamacpp_comparison& c) {
   o["context"] = c.context ? json::value(*c.context) : json::value(nullptr);
   o["fits"] = c.fits ? json::value(*c.fits) : json::value(nullptr);
   o["kv_cells"] = c.kv_cells;
-  o["llamacpp_neighbors"] = ints(c.llamacpp_neighbors);
-  o["exact_neighbors"] = ints(c.exact_neighbors);
+  o["llamacpp_neighbors"] = arrays.render(c.llamacpp_neighbors);
+  o["exact_neighbors"] = arrays.render(c.exact_neighbors);
   return o;
 }
 }  // namespace
 
-json::object to_json(const selfextend::llamacpp_report& r) {
+json::object to_json(const selfextend::llamacpp_report& r, const array_renderer& arrays) {
   json::object o;
   o["window"] = r.positions.window;
   o["max_position"] = r.positions.max_position;
   o["groupings"] = r.positions.groupings;
   o["decode_calls"] = r.positions.decode_calls;
   o["kv_cells"] = r.positions.kv_cells;
-  o["comparison"] = to_json(r.comparison);
+  o["comparison"] = to_json(r.comparison, arrays);
   json::array rows;
   for (const selfextend::llamacpp_row& row : r.rows)
-    rows.emplace_back(json::object{{"query", row.query}, {"llamacpp", ints(row.llamacpp)}, {"exact", ints(row.exact)}});
+    rows.emplace_back(json::object{{"query", row.query}, {"llamacpp", arrays.render(row.llamacpp)}, {"exact", arrays.render(row.exact)}});
   o["rows"] = std::move(rows);
   o["notes"] = strings(r.notes);
-  o["query_position"] = ints(r.positions.query_position);
-  o["final_position"] = ints(r.positions.final_position);
+  o["query_position"] = arrays.render(r.positions.query_position);
+  o["final_position"] = arrays.render(r.positions.final_position);
   return o;
 }
 

@@ -7,11 +7,13 @@
 
 #include <selfextend/llamacpp.hpp>
 
+#include "json_arrays.hpp"
+
 namespace sxplan {
 
 /// window, query_position, final_position, max_position, groupings, decode_calls, kv_cells,
-/// comparison{...}, rows[{query, llamacpp, exact}], notes.
-boost::json::object to_json(const selfextend::llamacpp_report& r);
+/// comparison{...}, rows[{query, llamacpp, exact}], notes. Every per-token array goes through `arrays`.
+boost::json::object to_json(const selfextend::llamacpp_report& r, const array_renderer& arrays = json_arrays());
 /// extension_needed, ga_n, ga_w, ctx_size, batch, max_position, default_batch_max_position, fits,
 /// meets_target, arguments, command_line, reasons, warnings.
 boost::json::object to_json(const selfextend::llamacpp_advice& a, const std::string& command_line);

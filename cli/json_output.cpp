@@ -113,4 +113,6 @@ json::object to_json(const selfextend::model_info& m) {
   return o;
 }
 
+json::object model_result(const selfextend::model_info& m) { return {{"model", to_json(m)}}; }
+
 }  // namespace sxplan

@@ -19,6 +19,8 @@ boost::json::object to_json(const selfextend::advice& a);
 /// context, context_source, advertised_context, rope_theta, rope_style, head_dim, rotary_dims,
 /// heads, kv_heads, layers, sliding_window, sliding_layers, rope_scaling, sources, notes, warnings.
 boost::json::object to_json(const selfextend::model_info& m);
+/// The `model` result: {"model": the facts}.
+boost::json::object model_result(const selfextend::model_info& m);
 /// type, factor, original_context, every rule parameter (null when the file states none), source.
 boost::json::object to_json(const selfextend::rope_scaling& r);
 

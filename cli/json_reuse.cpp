@@ -9,10 +9,9 @@ namespace json = boost::json;
 
 namespace {
 json::object range(const selfextend::position_range& r) { return {{"first", r.first}, {"last", r.last}}; }
-json::array ints(const std::vector<std::int64_t>& v) { return json::array(v.begin(), v.end()); }
 }  // namespace
 
-json::object to_json(const selfextend::reuse_stats& s) {
+json::object to_json(const selfextend::reuse_stats& s, const array_renderer& arrays) {
   json::object o;
   o["max_position"] = s.max_position;
   o["fractional_offset"] = s.fractional_offset;
@@ -33,9 +32,9 @@ json::object to_json(const selfextend::reuse_stats& s) {
   o["positions_past_two_thirds"] = s.positions_past_two_thirds;
   o["fraction_positions_past_half"] = s.fraction_positions_past_half;
   o["fraction_positions_past_two_thirds"] = s.fraction_positions_past_two_thirds;
-  o["counts"] = ints(s.counts);
-  o["neighbor_counts"] = ints(s.neighbor_counts);
-  o["group_counts"] = ints(s.group_counts);
+  o["counts"] = arrays.render(s.counts);
+  o["neighbor_counts"] = arrays.render(s.neighbor_counts);
+  o["group_counts"] = arrays.render(s.group_counts);
   return o;
 }
 

@@ -5,9 +5,12 @@
 
 #include <selfextend/reuse.hpp>
 
+#include "json_arrays.hpp"
+
 namespace sxplan {
 
 /// counts, neighbor_counts, group_counts, total_pairs, fractions past L/2 and 2L/3, ranges...
-boost::json::object to_json(const selfextend::reuse_stats& s);
+/// The three count arrays go through `arrays`.
+boost::json::object to_json(const selfextend::reuse_stats& s, const array_renderer& arrays = json_arrays());
 
 }  // namespace sxplan

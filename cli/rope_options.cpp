@@ -131,9 +131,14 @@ bool names_model(const po::variables_map& vm) { return vm.count("model") || vm.c
 rope_choice resolve_model_rope(const po::variables_map& vm) {
   const std::string by = model_flag(vm);
   refuse_with_model(vm, {"rope-theta", "rope-style", "rotary-dims", "inv-freq", "attention-factor"}, by);
+  const model_choice model = resolve_model(vm);
+  rope_choice choice = rope_of_model(model.model);
+  choice.model = model;
+  return choice;
+}
+
+rope_choice rope_of_model(const selfextend::model_info& m) {
   rope_choice choice;
-  choice.model = resolve_model(vm);
-  const selfextend::model_info& m = choice.model->model;
   choice.rule = selfextend::rope_rule_of(m);
   choice.style = m.style;
   choice.head_dim = m.head_dim;
@@ -214,6 +219,18 @@ rope_choice resolve_rope_rule(const po::variables_map& vm) {
 }
 
 std::vector<double> read_inv_freq(const po::variables_map& vm) { return read_vector_npy(vm, "inv-freq"); }
+
+void echo_rope_model(json::object& params, const std::optional<model_choice>& model) {
+  if (model) {
+    echo_model(params, *model);
+    return;
+  }
+  for (const char* key : {"preset", "config", "gguf", "model"}) params[key] = nullptr;
+}
+
+std::vector<std::string> rope_model_warnings(const std::optional<model_choice>& model) {
+  return model ? model->model.warnings : std::vector<std::string>{};
+}
 
 json::value echo_rope_scaling(const std::optional<selfextend::rope_scaling>& scaling) {
   if (!scaling) return nullptr;

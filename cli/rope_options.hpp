@@ -40,12 +40,22 @@ bool names_model(const po::variables_map& vm);
 /// --rope-scaling, and keys the chosen rule does not read are refused (exit 2, naming the flag).
 rope_choice resolve_rope_rule(const po::variables_map& vm);
 
+/// A model's rule, layout and head_dim (no model_choice: the caller knows where it came from).
+rope_choice rope_of_model(const selfextend::model_info& m);
+
 /// The model's RoPE for attend/verify; refuses --rope-theta, --rope-style, --rotary-dims,
 /// --inv-freq and --attention-factor next to it. Precondition: names_model(vm).
 rope_choice resolve_model_rope(const po::variables_map& vm);
 
 /// --inv-freq FILE.npy: a 1-D <f4 or <f8 array (read whole; each value checked by the kernel's validation).
 std::vector<double> read_inv_freq(const po::variables_map& vm);
+
+/// Echoes where the RoPE came from: echo_model's keys (context, preset, config, gguf and the
+/// facts under model) when a model named it, else preset, config, gguf and model as null.
+void echo_rope_model(boost::json::object& params, const std::optional<model_choice>& model);
+
+/// The model's warnings (none without a model).
+std::vector<std::string> rope_model_warnings(const std::optional<model_choice>& model);
 
 /// JSON of the rule's parameters: {type, factor, original_max_position_embeddings, ...}, null for
 /// the default rule without GGUF factors. Lists are summarised by their length.

@@ -4,6 +4,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QStringList>
 #include <QVBoxLayout>
 
@@ -23,7 +24,17 @@ QString percent(std::int64_t part, std::int64_t whole) {
 
 llamacpp_panel::llamacpp_panel(QWidget* parent) : QWidget(parent) {
   setObjectName("llamacpp_panel");
-  auto* layout = new QVBoxLayout(this);
+  // The texts scroll when the splitter leaves them less room than they need: never clipped.
+  auto* outer = new QVBoxLayout(this);
+  outer->setContentsMargins(0, 0, 0, 0);
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  auto* content = new QWidget(scroll);
+  scroll->setWidget(content);
+  outer->addWidget(scroll);
+  auto* layout = new QVBoxLayout(content);
   layout->setContentsMargins(0, 0, 0, 0);
   auto* row = new QHBoxLayout;
   flags_ = new QLabel(this);
@@ -43,7 +54,8 @@ llamacpp_panel::llamacpp_panel(QWidget* parent) : QWidget(parent) {
   comparison_label_->setWordWrap(true);
   comparison_label_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   comparison_label_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
-  layout->addWidget(comparison_label_, 1);
+  layout->addWidget(comparison_label_);
+  layout->addStretch(1);
   connect(apply_, &QPushButton::clicked, this, [this] {
     if (advice_) emit plan_chosen({advice_->ga_n, advice_->ga_w, selfextend::shift_rule::integer}, advice_->batch);
   });

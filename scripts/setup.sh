@@ -12,6 +12,8 @@ packages=(
   libboost-json1.81-dev libboost-program-options1.81-dev   # Boost.JSON is not in Debian's default 1.74
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch libopenblas0-pthread  # cross-checks in tests; OpenBLAS for fair benchmarks
+  python3-dev pybind11-dev python3-pytest                   # the Python module selfextend_planner and its tests
+  python3-setuptools python3-wheel python3-build python3-venv python3-pip  # its offline wheel, tested in a venv
   qt6-base-dev xvfb xauth fonts-dejavu-core                 # the GUI, its offscreen tests and screenshots
   clang libclang-rt-14-dev                                  # fuzzers (libFuzzer) and sanitizer runtimes
 )
@@ -32,5 +34,5 @@ fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DPLANNER_BUILD_TESTS=ON \
   -DPLANNER_WERROR="${PLANNER_WERROR:-OFF}" -DPLANNER_BUILD_GUI="${PLANNER_BUILD_GUI:-ON}" \
-  -DPLANNER_BUILD_BENCHMARKS=ON
+  -DPLANNER_BUILD_BENCHMARKS=ON -DPLANNER_BUILD_PYTHON=ON
 cmake --build build -j"$(nproc)"

@@ -726,6 +726,30 @@ TEST(AttentionTest, RopeParamsForARuleEvaluateItAtTheKeyCount) {
 }
 
 #ifdef PLANNER_SYSTEM_PYTHON
+namespace {
+
+/// Writes q, k, v to `dir` and runs attention_torch_check.py on them with `args` (GROUP WINDOW
+/// SHIFT STYLE ROTARY THETA SCALE_BASE [RULE]): the exit status, and out.npy in `out` on success.
+int run_torch_check(const std::filesystem::path& dir, const inputs& x, const attention_shape& s,
+                    const std::string& args, std::vector<double>& out) {
+  const std::vector<std::int64_t> q_shape{s.heads, s.query_tokens, s.head_dim};
+  const std::vector<std::int64_t> kv_shape{s.kv_heads, s.key_tokens, s.head_dim};
+  selfextend::write_npy(dir / "q.npy", selfextend::npy_array::from(std::span<const double>(x.q), q_shape));
+  selfextend::write_npy(dir / "k.npy", selfextend::npy_array::from(std::span<const double>(x.k), kv_shape));
+  selfextend::write_npy(dir / "v.npy", selfextend::npy_array::from(std::span<const double>(x.v), kv_shape));
+  const std::string cmd = std::string(PLANNER_SYSTEM_PYTHON) + " " PLANNER_TESTS_SOURCE_DIR "/attention_torch_check.py " +
+                          dir.string() + " " + args;
+  const int status = std::system(cmd.c_str());
+  if (status == 0) {
+    const selfextend::npy_array result = selfextend::read_npy(dir / "out.npy", "out");
+    EXPECT_EQ(q_shape, result.shape);
+    out = result.to_doubles();
+  }
+  return status;
+}
+
+}  // namespace
+
 TEST(AttentionTest, ReferenceMatchesIndependentPyTorchImplementation) {
   // tests/attention_torch_check.py computes the same attention with PyTorch in float64, the way
   // LongLM's eager patch does (two full score matrices and a window mask).
@@ -754,22 +778,16 @@ TEST(AttentionTest, ReferenceMatchesIndependentPyTorchImplementation) {
     p.rope.rotary_dims = c.rotary;
     p.rope.scale_base = c.scale_base;
     const inputs x = random_inputs(p.shape, rng);
-    const std::vector<std::int64_t> q_shape{c.shape.heads, c.shape.query_tokens, c.shape.head_dim};
-    const std::vector<std::int64_t> kv_shape{c.shape.kv_heads, c.shape.key_tokens, c.shape.head_dim};
-    selfextend::write_npy(dir / "q.npy", selfextend::npy_array::from(std::span<const double>(x.q), q_shape));
-    selfextend::write_npy(dir / "k.npy", selfextend::npy_array::from(std::span<const double>(x.k), kv_shape));
-    selfextend::write_npy(dir / "v.npy", selfextend::npy_array::from(std::span<const double>(x.v), kv_shape));
-    const std::string cmd = std::string(PLANNER_SYSTEM_PYTHON) + " " PLANNER_TESTS_SOURCE_DIR "/attention_torch_check.py " +
-                            dir.string() + " " + std::to_string(c.group) + " " + std::to_string(c.window) + " " +
-                            std::string(selfextend::to_string(c.shift)) + " " + std::string(selfextend::to_string(c.style)) +
-                            " " + std::to_string(c.rotary == 0 ? c.shape.head_dim : c.rotary) + " 10000 " +
-                            std::to_string(c.scale_base);
-    const int status = std::system(cmd.c_str());
+    const std::string args = std::to_string(c.group) + " " + std::to_string(c.window) + " " +
+                             std::string(selfextend::to_string(c.shift)) + " " +
+                             std::string(selfextend::to_string(c.style)) + " " +
+                             std::to_string(c.rotary == 0 ? c.shape.head_dim : c.rotary) + " 10000 " +
+                             std::to_string(c.scale_base);
+    std::vector<double> out;
+    const int status = run_torch_check(dir, x, c.shape, args, out);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 77) GTEST_SKIP() << "python3-torch is not installed";
-    ASSERT_EQ(0, status) << cmd;
-    const selfextend::npy_array out = selfextend::read_npy(dir / "out.npy", "out");
-    ASSERT_EQ(q_shape, out.shape);
-    expect_close(out.to_doubles(), selfextend::reference_attention(p, x.q, x.k, x.v), kernel_tolerance::torch_float64.atol,
+    ASSERT_EQ(0, status) << args;
+    expect_close(out, selfextend::reference_attention(p, x.q, x.k, x.v), kernel_tolerance::torch_float64.atol,
                  kernel_tolerance::torch_float64.rtol, p);
   }
   std::filesystem::remove_all(dir);
@@ -785,11 +803,6 @@ TEST(AttentionTest, KernelsOnScaledModelsMatchIndependentPyTorchImplementation) 
   for (const scaled_case& c : scaled_cases()) {
     const attention_params p = scaled_params(c);
     const inputs x = random_inputs(p.shape, rng);
-    const std::vector<std::int64_t> q_shape{c.shape.heads, c.shape.query_tokens, c.shape.head_dim};
-    const std::vector<std::int64_t> kv_shape{c.shape.kv_heads, c.shape.key_tokens, c.shape.head_dim};
-    selfextend::write_npy(dir / "q.npy", selfextend::npy_array::from(std::span<const double>(x.q), q_shape));
-    selfextend::write_npy(dir / "k.npy", selfextend::npy_array::from(std::span<const double>(x.k), kv_shape));
-    selfextend::write_npy(dir / "v.npy", selfextend::npy_array::from(std::span<const double>(x.v), kv_shape));
     if (c.rule.scaling && !c.rule.scaling->short_factor.empty()) {
       const std::vector<std::int64_t> pairs{static_cast<std::int64_t>(c.rule.scaling->short_factor.size())};
       selfextend::write_npy(dir / "short_factor.npy",
@@ -800,14 +813,14 @@ TEST(AttentionTest, KernelsOnScaledModelsMatchIndependentPyTorchImplementation) 
     std::ostringstream theta;
     theta.precision(17);
     theta << c.rule.theta;
-    const std::string cmd = std::string(PLANNER_SYSTEM_PYTHON) + " " PLANNER_TESTS_SOURCE_DIR "/attention_torch_check.py " +
-                            dir.string() + " " + std::to_string(c.group) + " " + std::to_string(c.window) + " " +
-                            std::string(selfextend::to_string(c.shift)) + " " + std::string(selfextend::to_string(c.style)) +
-                            " " + std::to_string(c.rule.rotary_dims) + " " + theta.str() + " 0 " + c.torch_rule;
-    const int status = std::system(cmd.c_str());
+    const std::string args = std::to_string(c.group) + " " + std::to_string(c.window) + " " +
+                             std::string(selfextend::to_string(c.shift)) + " " +
+                             std::string(selfextend::to_string(c.style)) + " " + std::to_string(c.rule.rotary_dims) +
+                             " " + theta.str() + " 0 " + c.torch_rule;
+    std::vector<double> torch_out;
+    const int status = run_torch_check(dir, x, c.shape, args, torch_out);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 77) GTEST_SKIP() << "python3-torch is not installed";
-    ASSERT_EQ(0, status) << cmd;
-    const std::vector<double> torch_out = selfextend::read_npy(dir / "out.npy", "out").to_doubles();
+    ASSERT_EQ(0, status) << args;
     expect_close(torch_out, selfextend::reference_attention(p, x.q, x.k, x.v), kernel_tolerance::torch_float64.atol,
                  kernel_tolerance::torch_float64.rtol, p);
     expect_close(torch_out, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()), tiled_atol, tiled_rtol, p);
@@ -869,4 +882,25 @@ TEST(AttentionTest, ReferenceRowsEqualThoseRowsOfTheFullResultAndVerifyChecksOnl
   const std::vector<std::int64_t> bad{90};
   EXPECT_THROW_MSG((void)selfextend::reference_attention_rows(p, x.q, x.k, x.v, bad), invalid_params,
                    "rows = 90: must be a query row in [0, 90)");
+}
+
+TEST(AttentionTest, DecodeSplitAcrossThreadsMergesToTheReference) {
+  // One head, one query over 3000 keys: with 2 or 3 threads the keys are split between them and
+  // the partial softmaxes merged by log-sum-exp; every split count gives the reference result.
+  std::mt19937_64 rng(71);
+  for (const std::int64_t queries : {std::int64_t{1}, std::int64_t{5}}) {
+    attention_params p;
+    p.shape = {1, 1, queries, 3000, 64};
+    p.extension = {6, 500, shift_rule::fractional};
+    p.rope.scale_base = 32;
+    const inputs x = random_inputs(p.shape, rng);
+    const std::vector<double> expected = selfextend::reference_attention(p, x.q, x.k, x.v);
+    for (const std::int64_t threads : {1, 2, 3, 8}) {
+      p.threads = threads;
+      for (const simd_level level : {simd_level::sse2, simd_level::avx512}) {
+        p.simd = level;
+        expect_close(expected, selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf()), tiled_atol, tiled_rtol, p);
+      }
+    }
+  }
 }

@@ -1,6 +1,8 @@
 // gguf_test - Unit tests for gguf.hpp: reading GGUF headers, on files the tests write themselves
 // (valid, truncated, wrong magic, huge counts, wrong types).
 #include <selfextend/gguf.hpp>
+#include <selfextend/models.hpp>
+#include <selfextend/rope.hpp>
 
 #include <cstdint>
 #include <cmath>
@@ -418,6 +420,20 @@ TEST(GgufTest, RopeFreqsTensorIsLlamaThreeScalingWithItsData) {
   EXPECT_NE(std::string::npos, m.warnings[0].find("llama3 RoPE scaling"));
   EXPECT_LE(m.warnings[0].size(), 200u);
   EXPECT_NE(std::string::npos, m.sources.at("rope_scaling").find("rope_freqs tensor"));
+}
+
+TEST(GgufTest, RopeFreqsOfLlamaThreeOneGiveTheFrequenciesOfTheConfigRule) {
+  // The GGUF's divisors rotate as config.json's llama3 rule does (float32 divisors: ~1e-7), with
+  // the same pairs kept, blended and divided.
+  const auto path = write_temp("llama31-rope.gguf", llama31().bytes());
+  const selfextend::rope_frequencies from_gguf = selfextend::evaluate_rope(selfextend::rope_rule_of(selfextend::read_gguf(path)));
+  const selfextend::rope_frequencies from_config =
+      selfextend::evaluate_rope(selfextend::rope_rule_of(selfextend::find_model("llama-3.1-8b")));
+  ASSERT_EQ(64u, from_gguf.inv_freq.size());
+  for (std::size_t c = 0; c < 64; ++c) {
+    EXPECT_NEAR(from_config.inv_freq[c], from_gguf.inv_freq[c], 1e-7 * from_config.inv_freq[c]) << c;
+    EXPECT_EQ(from_config.change[c], from_gguf.change[c]) << c;
+  }
 }
 
 TEST(GgufTest, LongRopeFactorTensorsAndDeepSeekYarnKeys) {

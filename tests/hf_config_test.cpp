@@ -317,3 +317,11 @@ TEST(HfConfigTest, GivenContextWinsAndMakesAMissingLengthFine) {
   EXPECT_EQ("given", m.context_source);
   EXPECT_FALSE(m.advertised_context.has_value());
 }
+
+// Found by fuzz_hf_config: a one-token window on every layer planned with L = 1.
+TEST(HfConfigTest, SlidingWindowBelowTwoIsRefused) {
+  const std::string text = R"({"max_position_embeddings": 32768, "hidden_size": 216, "num_attention_heads": 4,
+                               "model_type": "mistral", "sliding_window": 1})";
+  EXPECT_THROW_MSG((void)selfextend::parse_hf_config(text, "c.json"), selfextend::invalid_params,
+                   "config = c.json: field \"sliding_window\" must be at least 2 (a window of one token sees only itself)");
+}

@@ -71,6 +71,17 @@ std::vector<real> yarn_reference(real theta, int rotary, real factor, real windo
   return inv;
 }
 
+/// Llama-3.1-8B's rope_scaling: factor 8, low 1, high 4, original 8192.
+rope_scaling llama31_scaling() {
+  rope_scaling s;
+  s.type = rope_scaling_type::llama3;
+  s.factor = 8;
+  s.low_freq_factor = 1;
+  s.high_freq_factor = 4;
+  s.original_context = 8192;
+  return s;
+}
+
 }  // namespace
 
 TEST(RopeTest, DefaultRuleIsThePowerOfTheta) {
@@ -286,12 +297,7 @@ TEST(RopeTest, LongropeChoosesShortFactorsUpToTheOriginalWindowAndLongPast) {
 
 TEST(RopeTest, Llama3DividesLowFrequenciesKeepsHighAndBlendsBetween) {
   // Llama-3.1-8B: theta 500000, head_dim 128, factor 8, low 1, high 4, original 8192.
-  rope_scaling s;
-  s.type = rope_scaling_type::llama3;
-  s.factor = 8;
-  s.low_freq_factor = 1;
-  s.high_freq_factor = 4;
-  s.original_context = 8192;
+  rope_scaling s = llama31_scaling();
   const rope_frequencies f = evaluate_rope(rule_with(s, 500000.0, 128, 131072));
   std::vector<real> expected;
   int kept = 0, blended = 0, divided = 0;
@@ -349,6 +355,22 @@ TEST(RopeTest, GgufRopeFreqsDividePerPair) {
   expect_frequencies({base[0], base[1], base[2] / 8, base[3] / 8}, f);
   EXPECT_EQ(rope_pair_change::kept, f.change[1]);
   EXPECT_EQ(rope_pair_change::rescaled, f.change[2]);
+}
+
+TEST(RopeTest, GgufLlama3AsRopeFreqsEqualsTheLlama3Rule) {
+  // What llama.cpp's converter writes for Llama-3.1: the divisors theta_inv / llama3_inv per pair,
+  // no low/high_freq_factor; the reader labels it llama3 with the largest divisor as factor.
+  const rope_frequencies hf = evaluate_rope(rule_with(llama31_scaling(), 500000.0, 128, 131072));
+  rope_scaling gguf;
+  gguf.type = rope_scaling_type::llama3;
+  gguf.factor = 8;
+  for (std::size_t c = 0; c < 64; ++c)
+    gguf.freq_factors.push_back(static_cast<double>(static_cast<float>(hf.theta_inv_freq[c] / hf.inv_freq[c])));
+  const rope_frequencies from_gguf = evaluate_rope(rule_with(gguf, 500000.0, 128, 131072));
+  for (std::size_t c = 0; c < 64; ++c) {
+    EXPECT_NEAR(hf.inv_freq[c], from_gguf.inv_freq[c], 1e-7 * hf.inv_freq[c]) << c;  // float32 tensor data
+    EXPECT_EQ(hf.change[c], from_gguf.change[c]) << c;
+  }
 }
 
 TEST(RopeTest, ValidationNamesTheKey) {
@@ -449,4 +471,19 @@ TEST(RopeTest, AngleTableCarriesTheAttentionFactor) {
   EXPECT_EQ(3 * 8 + 3 * 4 * 2 * 8, selfextend::rope_angle_table_bytes(3, 4));
   const std::vector<double> bad{1.0, std::nan("")};
   EXPECT_THROW_MSG((void)selfextend::rope_angles(f, bad), invalid_params, "positions = nan at index 1: must be finite");
+}
+
+TEST(RopeTest, PlanTableRefusesBeforeAllocatingAndHugeRotaryDimsAreRefused) {
+  const rope_frequencies f = evaluate_rope({10000.0, 128, 4096, std::nullopt});
+  EXPECT_EQ(2 * 1000000000000 - 4, selfextend::plan_rotation_positions_bound({2, 4}, 1000000000000));
+  EXPECT_EQ(INT64_MAX, selfextend::plan_rotation_positions_bound({2, 1}, INT64_MAX));
+  EXPECT_EQ(10, selfextend::plan_rotation_positions_bound({2, 40}, 10));
+  EXPECT_THROW_MSG((void)selfextend::plan_rope_angles(f, {2, 4}, 1000000000000), invalid_params,
+                   "positions_for = up to 1999999999996 positions x 64 pairs: the cos/sin table needs up to 1.83 PiB (2063999999995872 bytes), "
+                   "more than the limit of 1.00 GiB (1073741824 bytes) (use force to build it anyway)");
+  const selfextend::rope_angle_table small = selfextend::plan_rope_angles(f, {3, 4, selfextend::shift_rule::fractional}, 12);
+  EXPECT_EQ(selfextend::plan_rotation_positions({3, 4, selfextend::shift_rule::fractional}, 12), small.positions);
+  EXPECT_EQ(small, selfextend::rope_angles(f, small.positions));
+  EXPECT_THROW_MSG((void)evaluate_rope({10000.0, std::int64_t{1} << 40, 4096, std::nullopt}), invalid_params,
+                   "rotary_dims = 1099511627776: must be at most 1048576 (no model rotates more)");
 }

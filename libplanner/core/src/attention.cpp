@@ -499,16 +499,23 @@ verification compare_outputs(std::span<const double> reference, std::span<const 
   return result;
 }
 
-verification verify_attention(const attention_params& params, std::span<const double> q, std::span<const double> k,
-                              std::span<const double> v, std::span<const double> candidate, const tolerance& tol,
-                              const progress_callback& progress) {
+namespace {
+/// What both verifications check before the expensive run: params, the candidate's size, the tolerance.
+void require_verifiable(const attention_params& params, std::span<const double> candidate, const tolerance& tol) {
   require_valid(params);
   const attention_shape& s = params.shape;
   if (static_cast<detail::wide_int>(candidate.size()) != detail::checked_product({s.heads, s.query_tokens, s.head_dim}))
     throw invalid_params("candidate", std::to_string(candidate.size()) + " elements",
                          "must have q's shape " + shape_text(s.heads, s.query_tokens, s.head_dim));
-  // Validate tolerances before the expensive run.
   (void)compare_outputs({}, {}, s.query_tokens, s.head_dim, tol);
+}
+}  // namespace
+
+verification verify_attention(const attention_params& params, std::span<const double> q, std::span<const double> k,
+                              std::span<const double> v, std::span<const double> candidate, const tolerance& tol,
+                              const progress_callback& progress) {
+  require_verifiable(params, candidate, tol);
+  const attention_shape& s = params.shape;
   const std::vector<double> expected = reference_attention(params, q, k, v, progress);
   return compare_outputs(expected, candidate, s.query_tokens, s.head_dim, tol);
 }
@@ -571,12 +578,8 @@ verification verify_attention_rows(const attention_params& params, std::span<con
                                    std::span<const double> k, std::span<const double> v,
                                    std::span<const double> candidate, const tolerance& tol,
                                    std::span<const std::int64_t> rows, const progress_callback& progress) {
-  require_valid(params);
+  require_verifiable(params, candidate, tol);
   const attention_shape& s = params.shape;
-  if (static_cast<detail::wide_int>(candidate.size()) != detail::checked_product({s.heads, s.query_tokens, s.head_dim}))
-    throw invalid_params("candidate", std::to_string(candidate.size()) + " elements",
-                         "must have q's shape " + shape_text(s.heads, s.query_tokens, s.head_dim));
-  (void)compare_outputs({}, {}, s.query_tokens, s.head_dim, tol);
   require_rows(params, rows);
   const std::vector<double> expected = reference_attention_rows(params, q, k, v, rows, progress);
   const auto n = static_cast<std::int64_t>(rows.size());

@@ -109,6 +109,13 @@ struct tiled_job {
   const rope_table* neighbor_table;  ///< offset 0: positions i, j, gk(j), and gq(i) under the int shift
   const rope_table* group_table;     ///< offset f for gq(i) (the same table when f = 0)
   const attention_params* params;
+  std::int64_t query_tiles = 1;
+  /// Key splits per (head, query tile): 1, or more when there are fewer items than workers (decode)
+  /// so every core reads a share of the keys; the splits are merged by log-sum-exp.
+  std::int64_t key_splits = 1;
+  float* partial_out = nullptr;  ///< [H][query_tiles][splits][tile_queries][dp], unnormalised
+  float* partial_max = nullptr;  ///< [H][query_tiles][splits][tile_queries], running max (log2 domain)
+  float* partial_sum = nullptr;  ///< the running sums
 };
 
 /// Per-worker scratch, reused across work items.
@@ -149,8 +156,8 @@ struct vector_types {
 #endif
 namespace isa_avx512 {
 #include "attention_tiled_simd.inc"
-void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile) {
-  simd<16>::run_item(job, scratch, head, tile);
+void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile, std::int64_t split) {
+  simd<16>::run_item(job, scratch, head, tile, split);
 }
 }  // namespace isa_avx512
 #if defined(__clang__)
@@ -163,8 +170,8 @@ void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, s
 #endif
 namespace isa_avx2 {
 #include "attention_tiled_simd.inc"
-void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile) {
-  simd<8>::run_item(job, scratch, head, tile);
+void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile, std::int64_t split) {
+  simd<8>::run_item(job, scratch, head, tile, split);
 }
 }  // namespace isa_avx2
 #if defined(__clang__)
@@ -176,12 +183,20 @@ void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, s
 
 namespace isa_baseline {
 #include "attention_tiled_simd.inc"
-void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile) {
-  simd<4>::run_item(job, scratch, head, tile);
+void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile, std::int64_t split) {
+  simd<4>::run_item(job, scratch, head, tile, split);
 }
 }  // namespace isa_baseline
 
-using item_function = void (*)(const tiled_job&, tiled_scratch&, std::int64_t, std::int64_t);
+using item_function = void (*)(const tiled_job&, tiled_scratch&, std::int64_t, std::int64_t, std::int64_t);
+
+/// Key splits per (head, query tile): enough that `workers` threads all have an item when heads ×
+/// query tiles is smaller (decode, short chunks), at most one per 4 key tiles so each split
+/// still streams a few panels.
+std::int64_t key_splits_for(std::int64_t items, std::int64_t workers, std::int64_t key_tiles) {
+  if (items >= workers) return 1;
+  return std::max<std::int64_t>(1, std::min((workers + items - 1) / items, key_tiles / 4));
+}
 
 simd_level best_simd() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -226,9 +241,11 @@ std::int64_t tiled_working_memory(const attention_params& params) {
   const std::int64_t dp = padded_dim(s.head_dim);
   const std::int64_t key_tiles = (s.key_tokens + tile_keys - 1) / tile_keys;
   const std::int64_t query_tiles = (s.query_tokens + tile_queries - 1) / tile_queries;
-  const std::int64_t workers = worker_count(params.threads, s.heads * query_tiles);
+  const std::int64_t splits = key_splits_for(s.heads * query_tiles, worker_count(params.threads, int64_max), key_tiles);
+  const std::int64_t workers = worker_count(params.threads, s.heads * query_tiles * splits);
   const std::int64_t pairs = rotary_dims(params) / 2;
   wide_int total = checked_product({2, s.kv_heads, key_tiles, tile_keys, dp, 4});         // rotated key panels
+  if (splits > 1) total += checked_product({s.heads, query_tiles, splits, tile_queries, dp + 2, 4});  // split partials
   if (dp != s.head_dim) total += checked_product({s.kv_heads, s.key_tokens, dp, 4});      // padded v
   total += checked_product({s.heads, s.query_tokens, s.head_dim, 4});                     // out
   total += checked_product({workers, tiled_scratch::bytes(dp)});
@@ -298,7 +315,7 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
   }
 
   std::vector<float> out(q.size());
-  const tiled_job job{s.heads,
+  tiled_job job{s.heads,
                       s.kv_heads,
                       s.query_tokens,
                       s.key_tokens,
@@ -317,19 +334,58 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
                       shifted_table ? shifted_table.get() : &neighbor_table,
                       &params};
   const item_function run = item_function_for(tiled_attention_simd(params.simd));
-  const std::int64_t items = s.heads * query_tiles;
+  const std::int64_t splits =
+      key_splits_for(s.heads * query_tiles, detail::worker_count(params.threads, detail::int64_max), key_tiles);
+  const std::int64_t items = s.heads * query_tiles * splits;
   const std::int64_t workers = detail::worker_count(params.threads, items);
+  const std::size_t slots = static_cast<std::size_t>(s.heads * query_tiles * splits);
+  std::vector<float> partial_out(splits > 1 ? slots * static_cast<std::size_t>(tile_queries * dp) : 0);
+  std::vector<float> partial_max(splits > 1 ? slots * tile_queries : 0), partial_sum(partial_max.size());
+  job.query_tiles = query_tiles;
+  job.key_splits = splits;
+  job.partial_out = partial_out.data();
+  job.partial_max = partial_max.data();
+  job.partial_sum = partial_sum.data();
   std::vector<tiled_scratch> scratch;
   scratch.reserve(static_cast<std::size_t>(workers));
   for (std::int64_t w = 0; w < workers; ++w) scratch.emplace_back(dp);
   std::atomic<std::int64_t> done{0};
   detail::parallel_for(items, workers, [&](std::int64_t item, std::int64_t worker) {
     // Largest tiles (last rows: most keys) first, so the tail of the schedule is short.
-    const std::int64_t tile = query_tiles - 1 - item / s.heads;
-    run(job, scratch[static_cast<std::size_t>(worker)], item % s.heads, tile);
+    const std::int64_t split = item % splits;
+    const std::int64_t head_tile = item / splits;
+    const std::int64_t tile = query_tiles - 1 - head_tile / s.heads;
+    run(job, scratch[static_cast<std::size_t>(worker)], head_tile % s.heads, tile, split);
     const std::int64_t finished = ++done;
     if (worker == 0 && progress) progress(static_cast<double>(finished) / static_cast<double>(items));
   });
+  if (splits > 1) {
+    // Log-sum-exp merge of the key splits (flash-decoding): with m the largest split maximum,
+    // out = sum_s 2^(m_s - m) o_s / sum_s 2^(m_s - m) l_s. An empty split has m_s = -inf, weight 0.
+    for (std::int64_t h = 0; h < s.heads; ++h)
+      for (std::int64_t t = 0; t < query_tiles; ++t) {
+        const std::int64_t rows = std::min(tile_queries, s.query_tokens - t * tile_queries);
+        const std::size_t first = static_cast<std::size_t>((h * query_tiles + t) * splits);
+        for (std::int64_t r = 0; r < rows; ++r) {
+          float top = -std::numeric_limits<float>::infinity();
+          for (std::int64_t sp = 0; sp < splits; ++sp)
+            top = std::max(top, partial_max[(first + static_cast<std::size_t>(sp)) * tile_queries + static_cast<std::size_t>(r)]);
+          float* target = out.data() + (h * s.query_tokens + t * tile_queries + r) * dim;
+          std::fill_n(target, dim, 0.0f);
+          float sum = 0;
+          for (std::int64_t sp = 0; sp < splits; ++sp) {
+            const std::size_t slot = first + static_cast<std::size_t>(sp);
+            const float m = partial_max[slot * tile_queries + static_cast<std::size_t>(r)];
+            if (m == -std::numeric_limits<float>::infinity()) continue;
+            const float weight = std::exp2(m - top);
+            sum += weight * partial_sum[slot * tile_queries + static_cast<std::size_t>(r)];
+            const float* o = partial_out.data() + (slot * tile_queries + static_cast<std::size_t>(r)) * static_cast<std::size_t>(dp);
+            for (std::int64_t d = 0; d < dim; ++d) target[d] += weight * o[d];
+          }
+          for (std::int64_t d = 0; d < dim; ++d) target[d] /= sum;
+        }
+      }
+  }
   if (progress) progress(1.0);
   return out;
 }

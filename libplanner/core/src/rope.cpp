@@ -112,6 +112,9 @@ std::vector<issue> validate(const rope_rule& rule) {
     issues.push_back({"rope_theta", real_text(rule.theta), "must be a finite number greater than 0"});
   if (rule.rotary_dims < 2 || rule.rotary_dims % 2 != 0)
     issues.push_back({"rotary_dims", std::to_string(rule.rotary_dims), "must be even and at least 2"});
+  else if (rule.rotary_dims > max_rotary_dims)
+    issues.push_back({"rotary_dims", std::to_string(rule.rotary_dims),
+                      "must be at most " + std::to_string(max_rotary_dims) + " (no model rotates more)"});
   if (!rule.scaling) return issues;
   const rope_scaling& s = *rule.scaling;
   const std::int64_t pairs = std::max<std::int64_t>(1, rule.rotary_dims / 2);
@@ -137,7 +140,8 @@ std::vector<issue> validate(const rope_rule& rule) {
     if (s.mscale_all_dim && !std::isfinite(*s.mscale_all_dim))
       issues.push_back({"mscale_all_dim", real_text(*s.mscale_all_dim), "must be finite"});
   }
-  if (t == rope_scaling_type::llama3) {
+  // llama.cpp's converter stores the llama3 rule as rope_freqs divisors and drops its keys.
+  if (t == rope_scaling_type::llama3 && s.freq_factors.empty()) {
     if (!s.low_freq_factor) issues.push_back({"low_freq_factor", "(absent)", "is required by the llama3 rule"});
     if (!s.high_freq_factor) issues.push_back({"high_freq_factor", "(absent)", "is required by the llama3 rule"});
     check_positive(issues, "low_freq_factor", s.low_freq_factor);
@@ -293,16 +297,27 @@ rope_frequencies evaluate_rope(const rope_rule& rule, std::int64_t sequence_leng
         break;
       }
       case rope_scaling_type::llama3:
+        if (!s.freq_factors.empty()) break;  // the rope_freqs divisors below are the rule
         f.original_context = original_window(rule);
         evaluate_llama3(rule, f);
         break;
     }
     if (!s.freq_factors.empty()) {
+      // llama.cpp divides theta's frequencies by freq_factors before its linear/yarn scaling, which
+      // is linear in the frequency per pair: dividing the rule's result is the same.
+      const bool as_llama3 = s.type == rope_scaling_type::llama3;
       for (std::size_t c = 0; c < f.inv_freq.size(); ++c) {
-        f.inv_freq[c] /= s.freq_factors[c];
-        if (s.freq_factors[c] != 1 && f.change[c] == rope_pair_change::kept) f.change[c] = rope_pair_change::rescaled;
+        const double divisor = s.freq_factors[c];
+        f.inv_freq[c] /= divisor;
+        if (as_llama3)
+          f.change[c] = divisor == 1          ? rope_pair_change::kept
+                        : divisor == f.factor ? rope_pair_change::divided
+                                              : rope_pair_change::blended;
+        else if (divisor != 1 && f.change[c] == rope_pair_change::kept)
+          f.change[c] = rope_pair_change::rescaled;
       }
-      f.notes.push_back("divided per pair by the GGUF rope_freqs factors");
+      f.notes.push_back(as_llama3 ? "the llama3 rule as the GGUF rope_freqs divisors (llama.cpp's converter form)"
+                                  : "divided per pair by the GGUF rope_freqs factors");
     }
   }
   f.wavelength.resize(f.inv_freq.size());
@@ -314,6 +329,13 @@ rope_frequencies evaluate_rope(const rope_rule& rule, std::int64_t sequence_leng
     f.wavelength[c] = 2 * std::numbers::pi / f.inv_freq[c];
   }
   return f;
+}
+
+std::int64_t plan_rotation_positions_bound(const plan& extension, std::int64_t tokens) noexcept {
+  if (tokens < 1) return 0;
+  // 0..N-1, and at most one new (fractional) position per query i >= W.
+  const detail::wide_int bound = detail::wide_int{tokens} + std::max<detail::wide_int>(0, detail::wide_int{tokens} - extension.window);
+  return detail::saturate(bound);
 }
 
 std::vector<double> plan_rotation_positions(const plan& extension, std::int64_t tokens) {
@@ -331,6 +353,22 @@ std::vector<double> plan_rotation_positions(const plan& extension, std::int64_t 
 std::int64_t rope_angle_table_bytes(std::int64_t positions, std::int64_t pairs) noexcept {
   const detail::wide_int bytes = detail::wide_int{positions} * pairs * 2 * 8 + detail::wide_int{positions} * 8;
   return bytes > detail::wide_int{detail::int64_max} ? detail::int64_max : static_cast<std::int64_t>(bytes);
+}
+
+rope_angle_table plan_rope_angles(const rope_frequencies& frequencies, const plan& extension, std::int64_t tokens,
+                                  std::int64_t memory_limit, bool force) {
+  require_valid(extension);
+  if (tokens < 1) throw invalid_params("tokens", std::to_string(tokens), "must be at least 1");
+  const auto pairs = static_cast<std::int64_t>(frequencies.inv_freq.size());
+  const std::int64_t most = plan_rotation_positions_bound(extension, tokens);
+  // The positions themselves count too: refused before any of them is listed.
+  const std::int64_t bytes = rope_angle_table_bytes(most, pairs);
+  if (bytes > memory_limit && !force)
+    throw invalid_params("positions_for", "up to " + std::to_string(most) + " positions x " + std::to_string(pairs) + " pairs",
+                         "the cos/sin table needs up to " + detail::format_bytes(bytes) + ", more than the limit of " +
+                             detail::format_bytes(memory_limit) + " (use force to build it anyway)");
+  const std::vector<double> positions = plan_rotation_positions(extension, tokens);
+  return rope_angles(frequencies, positions, memory_limit, true);
 }
 
 rope_angle_table rope_angles(const rope_frequencies& frequencies, std::span<const double> positions,

@@ -13,6 +13,7 @@
 #include <selfextend/atomic_output.hpp>
 #include <selfextend/npy.hpp>
 
+#include "json_kind.hpp"
 #include "whole_file.hpp"
 
 namespace selfextend {
@@ -102,16 +103,7 @@ class manifest_reader {
     throw invalid_params("suite", file.string(), "case " + name + ": " + rule);
   }
 
-  static const char* kind(const json::value& v) {
-    switch (v.kind()) {
-      case json::kind::string: return "a string";
-      case json::kind::array: return "an array";
-      case json::kind::object: return "an object";
-      case json::kind::bool_: return "a boolean";
-      case json::kind::null: return "null";
-      default: return "a number";
-    }
-  }
+  static const char* kind(const json::value& v) { return detail::json_kind(v); }
 
   static void only_keys(const std::string& name, const std::filesystem::path& file, const json::object& o,
                         std::initializer_list<std::string_view> allowed) {

@@ -576,7 +576,7 @@ model_info read_gguf(const std::filesystem::path& path, const fact_overrides& ov
                                                        : "assumed neox (architecture not known here)";
   }
 
-  if (const std::optional<std::int64_t> window = f.integer(".attention.sliding_window", false, 1)) {
+  if (const std::optional<std::int64_t> window = f.integer(".attention.sliding_window", false, 2)) {
     m.sliding_window = *window;
     m.sources["sliding_window"] = shown_arch + ".attention.sliding_window";
     if (arch == "gemma2" || arch == "gemma3" || arch == "cohere2") {

@@ -15,6 +15,8 @@
 
 #include <selfextend/error.hpp>
 
+#include "json_kind.hpp"
+
 namespace selfextend {
 namespace {
 
@@ -76,16 +78,7 @@ class config_fields {
   }
   [[nodiscard]] bool has(const char* field) const { return find(field) != nullptr; }
 
-  [[nodiscard]] static const char* kind(const json::value& v) {
-    switch (v.kind()) {
-      case json::kind::string: return "a string";
-      case json::kind::array: return "an array";
-      case json::kind::object: return "an object";
-      case json::kind::bool_: return "a boolean";
-      case json::kind::null: return "null";
-      default: return "a number";
-    }
-  }
+  [[nodiscard]] static const char* kind(const json::value& v) { return detail::json_kind(v); }
 
   [[nodiscard]] std::int64_t as_integer(const char* field, const json::value& v) const {
     if (v.is_int64()) return v.as_int64();
@@ -291,6 +284,8 @@ void read_rope_scaling(const config_fields& root, const config_fields& s, model_
 
 void read_sliding(const config_fields& f, model_info& m) {
   const std::optional<std::int64_t> window = f.positive("sliding_window");
+  // A window plans as L when every layer slides, and L must be at least 2 (found by fuzz_hf_config).
+  if (window && *window < 2) f.fail("sliding_window", "must be at least 2 (a window of one token sees only itself)");
   if (const json::value* types = f.find("layer_types")) {
     if (!types->is_array()) f.fail("layer_types", std::string("must be an array of strings, got ") + config_fields::kind(*types));
     std::int64_t sliding = 0, total = 0;
@@ -406,7 +401,7 @@ model_info read_fields(const config_fields& top, const json::object& root, const
   } else if (const std::optional<std::int64_t> explicit_dim = f.positive("head_dim")) {
     m.head_dim = *explicit_dim;
     m.sources["head_dim"] = f.name("head_dim");
-    if (hidden && !one_of(m.architecture, explicit_head_dim_types) && *explicit_dim * m.heads != *hidden)
+    if (hidden && !one_of(m.architecture, explicit_head_dim_types) && (*hidden % m.heads != 0 || *explicit_dim != *hidden / m.heads))  // no overflowing product
       f.fail("head_dim", "(" + std::to_string(*explicit_dim) + ") times " + heads_key + " (" + std::to_string(m.heads) +
                              ") contradicts " + hidden_key + " (" + std::to_string(*hidden) + ")");
   } else if (const std::optional<std::int64_t> channels = f.positive("kv_channels")) {  // ChatGLM

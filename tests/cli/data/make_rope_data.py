@@ -6,6 +6,8 @@
                            cos and sin times the attention factor 0.1 ln 4 + 1
   rope_inv_freq_short.npy  3 values (R = 8 needs 4)
   rope_inv_freq_zero.npy   4 values, one of them 0
+  att_out_llama3.npy       the same attention under rope_tiny_llama3_config.json's llama3 rule
+                           (theta 10000, factor 8, low 1, high 4, original 16; attention factor 1)
 usage: /usr/bin/python3 make_rope_data.py (from this directory)
 """
 import importlib.util
@@ -32,5 +34,14 @@ with tempfile.TemporaryDirectory() as d:
         np.save(f"{d}/{name}.npy", np.load(here / f"att_{name}.npy").astype(np.float64))
     subprocess.run([sys.executable, str(check), d, "3", "4", "int", "neox", "8", "10000", "0", rule], check=True)
     shutil.copy(f"{d}/out.npy", here / "att_out_yarn.npy")
+def torch_attention(rule, target):
+    with tempfile.TemporaryDirectory() as d:
+        for name in ("q", "k", "v"):
+            np.save(f"{d}/{name}.npy", np.load(here / f"att_{name}.npy").astype(np.float64))
+        subprocess.run([sys.executable, str(check), d, "3", "4", "int", "neox", "8", "10000", "0", rule], check=True)
+        shutil.copy(f"{d}/out.npy", here / target)
+
+
+torch_attention("llama3:factor=8,low_freq_factor=1,high_freq_factor=4,original=16", "att_out_llama3.npy")
 np.save(here / "rope_inv_freq_short.npy", np.array([1.0, 0.1, 0.01]))
 np.save(here / "rope_inv_freq_zero.npy", np.array([1.0, 0.1, 0.0, 0.001]))

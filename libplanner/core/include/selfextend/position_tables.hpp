@@ -74,7 +74,7 @@ struct position_tables {
 /// Builds the four per-token arrays for N tokens (the float shift also fills
 /// group_query_position_real). O(N) time and memory.
 /// Throws invalid_params for an invalid plan or tokens < 1, or when a position does not fit in 64 bits.
-/// Example: build_position_tables({2, 4}, 6).group_query_position == {3, 3, 4, 4, 5, 5}.
+/// Example: build_position_tables({2, 4}, 6).group_query_position == {2, 2, 3, 3, 4, 4}.
 [[nodiscard]] position_tables build_position_tables(const plan& p, std::int64_t tokens);
 
 /// Fills out[k] with array `which` at token position first_token + k, integer shift:

@@ -62,6 +62,9 @@ struct rope_scaling {
   friend bool operator==(const rope_scaling&, const rope_scaling&) = default;
 };
 
+/// The most rotary dims a rule is evaluated for (its frequencies are R/2 doubles).
+inline constexpr std::int64_t max_rotary_dims = std::int64_t{1} << 20;
+
 /// A frequency rule with everything it is evaluated from except the sequence length.
 struct rope_rule {
   double theta = 10000.0;                     ///< rope_theta; finite, > 0
@@ -103,7 +106,8 @@ struct rope_frequencies {
   friend bool operator==(const rope_frequencies&, const rope_frequencies&) = default;
 };
 
-/// Every rule `rule` breaks; empty when valid. Keys are config.json's: rope_theta, rotary_dims,
+/// Every rule `rule` breaks; empty when valid. Keys are config.json's: rope_theta, rotary_dims
+/// (even, 2..max_rotary_dims),
 /// max_position_embeddings, factor, original_max_position_embeddings, attention_factor,
 /// beta_fast, beta_slow, mscale, mscale_all_dim, low_freq_factor, high_freq_factor,
 /// short_factor, long_factor (R/2 values, finite, > 0), rope_freqs (GGUF, the same).
@@ -144,6 +148,17 @@ struct rope_angle_table {
 /// i >= W under the plan's shift (fractional under the float shift). Throws invalid_params for an
 /// invalid plan or tokens < 1.
 [[nodiscard]] std::vector<double> plan_rotation_positions(const plan& extension, std::int64_t tokens);
+
+/// An upper bound on plan_rotation_positions(extension, tokens).size(): N + max(0, N − W),
+/// saturating; 0 for tokens < 1. Never allocates.
+[[nodiscard]] std::int64_t plan_rotation_positions_bound(const plan& extension, std::int64_t tokens) noexcept;
+
+/// rope_angles over plan_rotation_positions(extension, tokens), refused (invalid_params
+/// {"positions_for", ...}) before anything is allocated when the bound's table exceeds `memory_limit`
+/// unless `force`.
+[[nodiscard]] rope_angle_table plan_rope_angles(const rope_frequencies& frequencies, const plan& extension,
+                                                std::int64_t tokens, std::int64_t memory_limit = std::int64_t{1} << 30,
+                                                bool force = false);
 
 /// The table for `positions` (each finite), under `frequencies`. Throws invalid_params
 /// {"positions", ...} on a non-finite position, and when the table needs more than

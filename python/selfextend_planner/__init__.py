@@ -1,0 +1,37 @@
+"""Plan and verify Self-Extend (LongLM) context extension: the Python face of selfextend-planner.
+
+One function per ``sxplan`` command over the same C++ library; see docs/python.md.
+"""
+
+from ._core import (
+    InvalidParams,
+    Issue,
+    __doc__,
+    __version__,
+    advise,
+    attention,
+    check,
+    dense_map,
+    llamacpp,
+    position_tables,
+    model,
+    reuse,
+    rope,
+    verify,
+)
+
+__all__ = [
+    "InvalidParams",
+    "Issue",
+    "__version__",
+    "advise",
+    "attention",
+    "check",
+    "dense_map",
+    "llamacpp",
+    "position_tables",
+    "model",
+    "reuse",
+    "rope",
+    "verify",
+]

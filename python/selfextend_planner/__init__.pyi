@@ -1,0 +1,167 @@
+# Type stubs for selfextend_planner. Result dicts have exactly the keys of the matching command's
+# JSON `result` (docs/json.md); arrays are NumPy arrays over the library's memory.
+import os
+from typing import Any, Literal, NamedTuple, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+_Path = str | os.PathLike[str]
+_Shift = Literal["int", "float"]
+_FloatArray = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+
+class Issue(NamedTuple):
+    """One broken rule: key (the argument, as in the CLI flag and the JSON), value (as text), rule."""
+
+    key: str
+    value: str
+    rule: str
+
+class InvalidParams(ValueError):
+    """Bad input: every broken rule at once; str(e) joins "key = value: rule" with "; "."""
+
+    issues: list[Issue]
+
+def check(
+    tokens: int,
+    group: int,
+    window: int,
+    *,
+    context: int | None = None,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+    shift: _Shift = "int",
+) -> dict[str, Any]:
+    """Judge one plan (G, W) for N tokens: the `sxplan check` result."""
+
+def advise(
+    tokens: int,
+    *,
+    context: int | None = None,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+    window: int | None = None,
+    group: int | None = None,
+    target: Literal["two_thirds", "half"] = "two_thirds",
+    max_group: int | None = None,
+    top: int | None = None,
+    shift: _Shift | None = None,
+    runtime: Literal["longlm", "llamacpp"] = "longlm",
+) -> dict[str, Any]:
+    """Rank plans (G, W) for N tokens: the `sxplan advise` result (top defaults to 5, shift to "int")."""
+
+def position_tables(tokens: int, group: int, window: int, *, shift: _Shift = "int") -> dict[str, Any]:
+    """fractional_offset and the four per-token arrays (int64 [N]; group_query_position float64 with shift="float")."""
+
+def dense_map(
+    tokens: int,
+    group: int,
+    window: int,
+    *,
+    phase: Literal["prefill", "decode"] = "prefill",
+    shift: _Shift = "int",
+    force: bool = False,
+) -> dict[str, Any]:
+    """fractional_offset and relative_position ([N, N] prefill, [N] decode; -1 above the diagonal)."""
+
+def reuse(
+    tokens: int,
+    group: int,
+    window: int,
+    *,
+    context: int | None = None,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+    shift: _Shift = "int",
+) -> dict[str, Any]:
+    """How often each relative position is used: the `sxplan reuse` result (count arrays int64)."""
+
+def llamacpp(
+    tokens: int,
+    ga_n: int,
+    ga_w: int | None = None,
+    *,
+    generate: int = 0,
+    batch: int = 2048,
+    mode: Literal["main", "passkey"] = "main",
+    rows: Sequence[int] | None = None,
+    context: int | None = None,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+) -> dict[str, Any]:
+    """The positions llama.cpp's group attention assigns: the `sxplan llamacpp` result."""
+
+def model(
+    *,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+    context: int | None = None,
+) -> dict[str, Any]:
+    """Every fact read about a model, with its source: the `sxplan model` result ({"model": facts})."""
+
+def rope(
+    *,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+    rope_theta: float = 10000.0,
+    rotary_dims: int | None = None,
+    rope_style: Literal["neox", "gptj"] = "neox",
+    tokens: int | None = None,
+) -> dict[str, Any]:
+    """A RoPE frequency rule evaluated for `tokens` keys: the `sxplan rope` result (arrays float64)."""
+
+def attention(
+    q: _FloatArray,
+    k: _FloatArray,
+    v: _FloatArray,
+    group: int,
+    window: int,
+    *,
+    kernel: Literal["tiled", "reference"] = "tiled",
+    shift: _Shift = "int",
+    rope_theta: float = 10000.0,
+    rope_style: Literal["neox", "gptj"] = "neox",
+    rotary_dims: int | None = None,
+    scale_base: float | None = None,
+    inv_freq: Sequence[float] | npt.NDArray[np.float64] | None = None,
+    attention_factor: float | None = None,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+    threads: int = 0,
+    force: bool = False,
+) -> _FloatArray:
+    """Self-Extend attention; the output has q's shape and dtype. Releases the GIL."""
+
+def verify(
+    q: _FloatArray,
+    k: _FloatArray,
+    v: _FloatArray,
+    candidate: _FloatArray,
+    group: int,
+    window: int,
+    *,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    shift: _Shift = "int",
+    rope_theta: float = 10000.0,
+    rope_style: Literal["neox", "gptj"] = "neox",
+    rotary_dims: int | None = None,
+    scale_base: float | None = None,
+    inv_freq: Sequence[float] | npt.NDArray[np.float64] | None = None,
+    attention_factor: float | None = None,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+    threads: int = 0,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Check a runtime's output against the float64 reference: the `sxplan verify` result. Releases the GIL."""

@@ -1,0 +1,159 @@
+// bindings.hpp - the module's parts and their docstrings. The examples are the C++ headers' own,
+// and tests/python runs them as doctests.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace sxpy {
+
+/// check, advise, position_tables, dense_map, reuse, llamacpp, model, rope.
+void bind_planning(pybind11::module_& m);
+/// attention, verify.
+void bind_kernels(pybind11::module_& m);
+
+namespace docs {
+
+inline constexpr const char* module = R"doc(Plan and verify Self-Extend (LongLM) context extension.
+
+The Python face of selfextend-planner: one function per `sxplan` command, over the same library.
+Results are dicts with exactly the keys of the command's JSON `result` (docs/json.md); arrays the
+library computes are NumPy arrays over its own memory (no copy). Bad input raises InvalidParams
+(a ValueError carrying .issues, with the CLI's messages); a file that cannot be opened raises
+OSError; an argument of the wrong Python type raises TypeError. Long calls release the GIL.
+
+>>> import selfextend_planner as sp
+>>> sp.advise(15800, model="llama-2-7b")["recommended"]["group"]
+9
+)doc";
+
+inline constexpr const char* check = R"doc(check(tokens, group, window, *, context=None, model=None, config=None, gguf=None, shift="int") -> dict
+
+Judge one plan (G, W) for N tokens: `sxplan check`. Give exactly one of context (L in tokens),
+model (a preset name), config (a config.json path) or gguf (a GGUF path).
+Keys: capacity_exact, capacity_paper, max_position, effective_reach, reach_ratio, fits,
+satisfies_half, satisfies_two_thirds, verdict, fractional_offset, warnings.
+
+>>> r = sp.check(15800, 5, 1024, context=4096)
+>>> r["max_position"], r["effective_reach"], r["verdict"]
+(3979, 3979.2, 'less_trained')
+)doc";
+
+inline constexpr const char* advise = R"doc(advise(tokens, *, context=None, model=None, config=None, gguf=None, window=None, group=None, target="two_thirds", max_group=None, top=None, shift=None, runtime="longlm") -> dict
+
+Rank plans (G, W) for reading N tokens: `sxplan advise`. window/group fix W or G; target is
+"two_thirds" or "half"; max_group None means the advisor's default (64); top (default 5) and
+shift (default "int") shape LongLM's ranking and are refused with runtime="llamacpp", which returns
+llama-cli flags instead (the `advise --runtime llamacpp` result keys).
+Keys (longlm): extension_needed, recommended, candidates, window_for_min_groups,
+min_group_for_capacity, min_group_for_two_thirds, min_group_for_half.
+
+>>> r = sp.advise(15800, model="llama-2-7b")["recommended"]
+>>> r["group"], r["window"]
+(9, 1026)
+>>> sp.advise(15800, model="llama-2-7b", runtime="llamacpp")["arguments"]
+['-c', '15872', '-b', '1017', '--grp-attn-n', '9', '--grp-attn-w', '1017']
+)doc";
+
+inline constexpr const char* position_tables = R"doc(position_tables(tokens, group, window, *, shift="int") -> dict
+
+The four per-token position arrays a runtime needs (`sxplan table`, tokens layout): keys
+fractional_offset, neighbor_query_position, neighbor_key_position, group_query_position,
+group_key_position. Arrays are int64 [N]; group_query_position is float64 with shift="float".
+The pair (i, j), j <= i, uses the neighbor arrays iff i - j < window, else the group arrays.
+
+>>> sp.position_tables(6, 2, 4)["group_query_position"].tolist()
+[2, 2, 3, 3, 4, 4]
+)doc";
+
+inline constexpr const char* dense_map = R"doc(dense_map(tokens, group, window, *, phase="prefill", shift="int", force=False) -> dict
+
+The relative position of every pair (`sxplan table --layout dense`): keys fractional_offset and
+relative_position, int64 [N, N] for prefill or [N] (the row of query N - 1) for decode, -1 above
+the diagonal; float64 with shift="float". Above 1 GiB it is refused unless force=True.
+
+>>> sp.dense_map(10, 2, 4)["relative_position"][9].tolist()
+[6, 6, 5, 5, 4, 4, 3, 2, 1, 0]
+)doc";
+
+inline constexpr const char* reuse = R"doc(reuse(tokens, group, window, *, context=None, model=None, config=None, gguf=None, shift="int") -> dict
+
+How often each relative position is used by the N(N+1)/2 causal pairs (`sxplan reuse`), in closed
+form. Keys as the JSON result: max_position, total_pairs, counts, neighbor_counts, group_counts
+(int64 arrays [max_position + 1]), the ranges and the shares past L/2 and 2L/3.
+
+>>> r = sp.reuse(10, 2, 4, context=16)
+>>> r["counts"].tolist(), r["total_pairs"]
+([10, 9, 8, 7, 9, 8, 4], 55)
+)doc";
+
+inline constexpr const char* llamacpp = R"doc(llamacpp(tokens, ga_n, ga_w=None, *, generate=0, batch=2048, mode="main", rows=None, context=None, model=None, config=None, gguf=None) -> dict
+
+The positions llama.cpp's group attention assigns (`sxplan llamacpp`): a prompt of `tokens`
+decoded in chunks of `batch`, then `generate` tokens one at a time; ga_n/ga_w are --grp-attn-n/-w
+(ga_w only in mode "main"; "passkey" groups by batch). rows: query indices whose relative positions
+to show. query_position and final_position are int64 arrays [tokens + generate].
+
+>>> r = sp.llamacpp(32, 2, 8, batch=8, generate=1, context=4096)
+>>> int(r["query_position"][32]), r["final_position"][:8].tolist()
+(16, [0, 0, 1, 1, 2, 2, 3, 3])
+)doc";
+
+inline constexpr const char* model = R"doc(model(*, model=None, config=None, gguf=None, context=None) -> dict
+
+Every fact read about a model and where each came from (`sxplan model`): {"model": facts}, the
+facts keyed as docs/json.md lists them (position_encoding, context, context_source, rope_theta,
+rope_style, head_dim, rotary_dims, heads, kv_heads, sliding_window, rope_scaling, ...). context=
+plans against that L instead. Any model is shown, RoPE or not; its warnings are also issued as
+Python warnings, as every function naming a model does.
+
+>>> f = sp.model(model="llama-2-7b")["model"]
+>>> f["context"], f["rope_theta"], f["head_dim"]
+(4096, 10000.0, 128)
+)doc";
+
+inline constexpr const char* rope = R"doc(rope(*, model=None, config=None, gguf=None, rope_theta=10000.0, rotary_dims=None, rope_style="neox", tokens=None) -> dict
+
+A RoPE frequency rule evaluated for `tokens` keys (`sxplan rope`): the model's (model=, config=,
+gguf=), or the plain theta rule for rotary_dims without one. Keys: rope_type, attention_factor,
+factor, original_max_position_embeddings, tokens, pairs, inv_freq, wavelength, theta_inv_freq
+(float64 arrays [rotary_dims/2]), change, change_counts, dynamic_theta, long_factors, ramp, notes,
+output (None: nothing is written).
+
+>>> r = sp.rope(rotary_dims=8)
+>>> r["inv_freq"].tolist(), r["rope_type"]
+([1.0, 0.1, 0.01, 0.001], 'default')
+)doc";
+
+inline constexpr const char* attention = R"doc(attention(q, k, v, group, window, *, kernel="tiled", shift="int", rope_theta=10000.0, rope_style="neox", rotary_dims=None, scale_base=None, inv_freq=None, attention_factor=None, model=None, config=None, gguf=None, threads=0, force=False) -> numpy.ndarray
+
+Self-Extend attention (`sxplan attend`): q [H, Nq, D] or [Nq, D], k and v [Hkv, Nk, D] or [Nk, D],
+float32 or float64, C-contiguous; H a multiple of Hkv; 1 <= Nq <= Nk, the queries at positions
+Nk - Nq .. Nk - 1 (Nq = Nk prefill, a chunk, or 1 to decode). Returns q's shape and dtype. kernel
+"tiled" (float32, multi-threaded) or "reference" (float64, the oracle). model/config/gguf set
+rope_theta, rope_style and rotary_dims from the model instead. inv_freq (rotary_dims/2 positive
+numbers) replaces the theta rule, attention_factor scales cos and sin; scale_base enables log
+scaling; threads 0 means every core; force runs past the 8 GiB working memory guard. The GIL is
+released while it computes.
+
+>>> import numpy as np
+>>> q = np.ones((2, 2), np.float32); v = np.array([[1, 2], [3, 4]], np.float32)
+>>> sp.attention(q, q, v, 1, 4)[0].tolist()
+[1.0, 2.0]
+)doc";
+
+inline constexpr const char* verify = R"doc(verify(q, k, v, candidate, group, window, *, atol=1e-5, rtol=1e-3, shift="int", rope_theta=10000.0, rope_style="neox", rotary_dims=None, scale_base=None, inv_freq=None, attention_factor=None, model=None, config=None, gguf=None, threads=0, force=False) -> dict
+
+Check a runtime's attention output against the float64 reference kernel (`sxplan verify`): passes
+iff every element has |candidate - reference| <= atol + rtol*|reference|. Keys: max_abs_error,
+max_rel_error, nmse, worst {head, token, dim}, worst_candidate, worst_reference, mismatches,
+elements, passed. The GIL is released while it computes.
+
+>>> rng = np.random.default_rng(0)
+>>> q, k, v = (rng.standard_normal((12, 8)) for _ in range(3))
+>>> sp.verify(q, k, v, sp.attention(q, k, v, 3, 4), 3, 4)["passed"]
+True
+)doc";
+
+}  // namespace docs
+
+}  // namespace sxpy

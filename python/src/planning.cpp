@@ -1,0 +1,233 @@
+// planning.cpp - check, advise, position_tables, dense_map, reuse, llamacpp: one library call each,
+// the result through the CLI's JSON builder (cli/json_*.hpp), so every dict has exactly the keys of
+// the subcommand's JSON `result`.
+#include <memory>
+#include <optional>
+#include <utility>
+#include <string>
+#include <vector>
+
+#include <selfextend/advice.hpp>
+#include <selfextend/llamacpp.hpp>
+#include <selfextend/position_tables.hpp>
+#include <selfextend/reuse.hpp>
+#include <selfextend/table_writers.hpp>
+
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "choices.hpp"
+#include "convert.hpp"
+#include "json_llamacpp.hpp"
+#include "json_output.hpp"
+#include "json_reuse.hpp"
+#include "json_rope.hpp"
+#include "rope_options.hpp"
+#include "json_tables.hpp"
+#include "search_options.hpp"
+
+namespace sxpy {
+
+namespace {
+
+/// The keyword of read_plan.
+constexpr const char* plan_keywords[] = {"shift"};
+
+/// G, W and the shift of a plan; `shift` is the keyword's value (None = int).
+selfextend::plan read_plan(py::handle group, py::handle window, py::handle shift) {
+  return {int64_arg("group", group), int64_arg("window", window),
+          sxplan::shift_choice(optional_text("shift", shift).value_or("int"))};
+}
+
+py::object check(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
+  keywords kw("check", std::move(kwargs), {model_keywords, plan_keywords});
+  const model_choice choice = *take_model(kw, true);
+  const selfextend::self_extend_params params{choice.model.context, int64_arg("tokens", tokens),
+                                              read_plan(group, window, kw.take("shift"))};
+  return to_python(sxplan::to_json(selfextend::assess(params)));
+}
+
+/// The inputs both runtimes' advisors share (search_options.hpp), from the arguments.
+template <class Request>
+void read_search_options(keywords& kw, const model_choice& choice, py::handle tokens, Request& req) {
+  sxplan::search_options o;
+  o.tokens = int64_arg("tokens", tokens);
+  o.window = optional_int64("window", kw.take("window"));
+  o.group = optional_int64("group", kw.take("group"));
+  o.target = optional_text("target", kw.take("target"));
+  o.max_group = optional_int64("max_group", kw.take("max_group"));
+  sxplan::apply_search_options(o, choice.model.context, req);
+}
+
+py::object advise(py::object tokens, py::kwargs kwargs) {
+  constexpr const char* options[] = {"window", "group", "target", "max_group", "top", "shift", "runtime"};
+  keywords kw("advise", std::move(kwargs), {model_keywords, options});
+  const model_choice choice = *take_model(kw, true);
+  const std::string runtime = sxplan::runtime_choice(optional_text("runtime", kw.take("runtime")).value_or("longlm"));
+  const py::object top = kw.take("top");
+  const py::object shift = kw.take("shift");
+  if (runtime == "llamacpp") {
+    // These shape LongLM's ranking only; refused rather than ignored, as the CLI does.
+    for (const auto& [key, value] : {std::pair{"top", top}, std::pair{"shift", shift}})
+      if (!value.is_none()) throw selfextend::invalid_params(key, py::str(value).cast<std::string>(), "applies to runtime longlm only");
+    selfextend::llamacpp_advice_request req;
+    read_search_options(kw, choice, tokens, req);
+    const selfextend::llamacpp_advice result = selfextend::advise_llamacpp(req);
+    return to_python(sxplan::to_json(result, sxplan::llamacpp_command_line(result, choice.gguf.value_or("MODEL.gguf"))));
+  }
+  selfextend::advice_request req;
+  read_search_options(kw, choice, tokens, req);
+  req.top = optional_int64("top", top).value_or(req.top);
+  req.shift = sxplan::shift_choice(optional_text("shift", shift).value_or("int"));
+  return to_python(sxplan::to_json(selfextend::advise(req)));
+}
+
+py::object position_tables(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
+  keywords kw("position_tables", std::move(kwargs), {plan_keywords});
+  selfextend::table_request r;
+  r.extension = read_plan(group, window, kw.take("shift"));
+  r.tokens = int64_arg("tokens", tokens);
+  // Every rule at once, as `sxplan table` reports them.
+  if (std::vector<selfextend::issue> issues = selfextend::validate(r); !issues.empty())
+    throw selfextend::invalid_params(std::move(issues));
+  auto tables = std::make_unique<selfextend::position_tables>();
+  {
+    py::gil_scoped_release unlocked;
+    *tables = selfextend::build_position_tables(r.extension, r.tokens);
+  }
+  return result_to_python(std::move(tables), [](const selfextend::position_tables& t, const sxplan::array_renderer& a) {
+    return sxplan::to_json(t, a);
+  });
+}
+
+template <class T>
+py::object dense_rows(const selfextend::table_request& r) {
+  const std::vector<std::int64_t> shape = selfextend::dense_shape(r.tokens, r.phase);
+  auto values = std::make_unique<std::vector<T>>();
+  {
+    py::gil_scoped_release unlocked;
+    const auto n = static_cast<std::size_t>(r.tokens);
+    values->resize(r.phase == selfextend::table_phase::prefill ? n * n : n);
+    if (r.phase == selfextend::table_phase::prefill) {
+      for (std::size_t q = 0; q < n; ++q)
+        selfextend::fill_dense_row(r.extension, static_cast<std::int64_t>(q), 0, std::span<T>(values->data() + q * n, n));
+    } else {
+      selfextend::fill_dense_row(r.extension, r.tokens - 1, 0, std::span<T>(*values));
+    }
+  }
+  const double offset = selfextend::fractional_offset(r.extension);
+  return result_to_python(std::move(values), [&](const std::vector<T>& v, const sxplan::array_renderer& a) {
+    return sxplan::dense_to_json(offset, std::span<const T>(v), shape, a);
+  });
+}
+
+py::object dense_map(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
+  constexpr const char* options[] = {"phase", "force"};
+  keywords kw("dense_map", std::move(kwargs), {plan_keywords, options});
+  selfextend::table_request r;
+  r.extension = read_plan(group, window, kw.take("shift"));
+  r.tokens = int64_arg("tokens", tokens);
+  if (const auto phase = optional_text("phase", kw.take("phase"))) r.phase = sxplan::phase_choice(*phase);
+  r.layout = selfextend::table_layout::dense;
+  if (const py::object force = kw.take("force"); !force.is_none()) r.force = bool_arg("force", force);
+  // The same rules and size guard as `sxplan table --layout dense`.
+  if (std::vector<selfextend::issue> issues = selfextend::validate(r); !issues.empty())
+    throw selfextend::invalid_params(std::move(issues));
+  return r.extension.shift == selfextend::shift_rule::integer ? dense_rows<std::int64_t>(r) : dense_rows<double>(r);
+}
+
+py::object reuse(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
+  keywords kw("reuse", std::move(kwargs), {model_keywords, plan_keywords});
+  const model_choice choice = *take_model(kw, true);
+  const selfextend::self_extend_params params{choice.model.context, int64_arg("tokens", tokens),
+                                              read_plan(group, window, kw.take("shift"))};
+  auto stats = std::make_unique<selfextend::reuse_stats>();
+  {
+    py::gil_scoped_release unlocked;
+    *stats = selfextend::compute_reuse(params);
+  }
+  return result_to_python(std::move(stats), [](const selfextend::reuse_stats& s, const sxplan::array_renderer& a) {
+    return sxplan::to_json(s, a);
+  });
+}
+
+py::object llamacpp(py::object tokens, py::object ga_n, py::object ga_w, py::kwargs kwargs) {
+  constexpr const char* options[] = {"mode", "generate", "batch", "rows"};
+  keywords kw("llamacpp", std::move(kwargs), {model_keywords, options});
+  selfextend::llamacpp_schedule s;
+  if (const auto mode = optional_text("mode", kw.take("mode"))) s.mode = sxplan::mode_choice(*mode);
+  const model_choice choice = *take_model(kw, true);
+  s.context = choice.model.context;
+  s.tokens = int64_arg("tokens", tokens);
+  s.generate = optional_int64("generate", kw.take("generate")).value_or(0);
+  s.batch = optional_int64("batch", kw.take("batch")).value_or(selfextend::llamacpp_default_batch);
+  s.ga_n = int64_arg("ga_n", ga_n);
+  if (s.mode == selfextend::llamacpp_mode::main) {
+    if (ga_w.is_none()) throw selfextend::invalid_params("ga_w", "(none)", "is required");
+    s.ga_w = int64_arg("ga_w", ga_w);
+  } else if (!ga_w.is_none()) {
+    throw selfextend::invalid_params("ga_w", py::str(ga_w).cast<std::string>(),
+                                     "does not apply in passkey mode: llama-passkey groups by batch");
+  }
+  const py::object rows_arg = kw.take("rows");
+  const std::vector<std::int64_t> rows = rows_arg.is_none() ? std::vector<std::int64_t>{} : int64_list("rows", rows_arg);
+  auto report = std::make_unique<selfextend::llamacpp_report>();
+  {
+    py::gil_scoped_release unlocked;
+    *report = selfextend::analyse_llamacpp(s, rows);
+  }
+  return result_to_python(std::move(report), [](const selfextend::llamacpp_report& r, const sxplan::array_renderer& a) {
+    return sxplan::to_json(r, a);
+  });
+}
+
+py::object model(py::kwargs kwargs) {
+  keywords kw("model", std::move(kwargs), {model_keywords});
+  const model_choice choice = *take_model(kw, true, true, false);  // shows any model, RoPE or not
+  return to_python(sxplan::model_result(choice.model));
+}
+
+py::object rope(py::kwargs kwargs) {
+  constexpr const char* options[] = {"model", "config", "gguf", "rope_theta", "rotary_dims", "rope_style", "tokens"};
+  keywords kw("rope", std::move(kwargs), {options});
+  const std::optional<double> theta = optional_real("rope_theta", kw.take("rope_theta"));
+  const std::optional<std::int64_t> rotary_dims = optional_int64("rotary_dims", kw.take("rotary_dims"));
+  const std::optional<std::string> style = optional_text("rope_style", kw.take("rope_style"));
+  const std::int64_t tokens = optional_int64("tokens", kw.take("tokens")).value_or(0);
+  // As `sxplan rope` (rope_options.cpp): a model states its rule; otherwise theta and rotary dims do.
+  selfextend::rope_rule rule;
+  if (const std::optional<model_choice> choice = take_model(kw, false, false)) {
+    const std::pair<const char*, py::object> given[] = {
+        {"rope_theta", py::cast(theta)}, {"rotary_dims", py::cast(rotary_dims)}, {"rope_style", py::cast(style)}};
+    for (const auto& [key, value] : given)
+      if (!value.is_none())
+        throw selfextend::invalid_params(key, py::str(value).cast<std::string>(),
+                                         "conflicts with " + choice->key + ": the model states its RoPE");
+    rule = sxplan::rope_of_model(choice->model).rule;
+  } else {
+    if (!rotary_dims) throw selfextend::invalid_params("rotary_dims", "(none)", "is required without model, config or gguf");
+    rule.theta = theta.value_or(rule.theta);
+    rule.rotary_dims = *rotary_dims;
+    if (style) (void)sxplan::rope_style_choice(*style);  // the layout does not change the frequencies
+  }
+  auto f = std::make_unique<selfextend::rope_frequencies>(selfextend::evaluate_rope(rule, tokens));
+  return result_to_python(std::move(f), [](const selfextend::rope_frequencies& r, const sxplan::array_renderer& a) {
+    return sxplan::to_json(r, nullptr, a);
+  });
+}
+
+}  // namespace
+
+void bind_planning(py::module_& m) {
+  m.def("check", &check, py::arg("tokens"), py::arg("group"), py::arg("window"), docs::check);
+  m.def("advise", &advise, py::arg("tokens"), docs::advise);
+  m.def("position_tables", &position_tables, py::arg("tokens"), py::arg("group"), py::arg("window"),
+        docs::position_tables);
+  m.def("dense_map", &dense_map, py::arg("tokens"), py::arg("group"), py::arg("window"), docs::dense_map);
+  m.def("reuse", &reuse, py::arg("tokens"), py::arg("group"), py::arg("window"), docs::reuse);
+  m.def("model", &model, docs::model);
+  m.def("rope", &rope, docs::rope);
+  m.def("llamacpp", &llamacpp, py::arg("tokens"), py::arg("ga_n"), py::arg("ga_w") = py::none(), docs::llamacpp);
+}
+
+}  // namespace sxpy

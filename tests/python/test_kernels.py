@@ -1,0 +1,198 @@
+# attention and verify: the same numbers as `sxplan attend` / `sxplan verify` on the same arrays,
+# the kernels against each other, in place (no copies) and with the GIL released.
+import json
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import selfextend_planner as sp
+from conftest import plain, run_cli
+
+rng = np.random.default_rng(7)
+
+
+def tensors(heads, kv_heads, nq, nk, dim, dtype):
+    q = rng.standard_normal((heads, nq, dim)).astype(dtype)
+    k = rng.standard_normal((kv_heads, nk, dim)).astype(dtype)
+    v = rng.standard_normal((kv_heads, nk, dim)).astype(dtype)
+    return q, k, v
+
+
+def save(tmp_path, **arrays):
+    paths = {}
+    for name, a in arrays.items():
+        paths[name] = tmp_path / f"{name}.npy"
+        np.save(paths[name], a)
+    return paths
+
+
+CASES = [
+    # heads, kv_heads, Nq, Nk, D, G, W, options
+    (2, 1, 12, 12, 8, 3, 4, {}),
+    (4, 2, 40, 40, 16, 4, 6, {"shift": "float", "rope_style": "gptj", "rotary_dims": 8}),
+    (2, 2, 1, 33, 8, 2, 5, {"scale_base": 16.0, "rope_theta": 500000.0}),
+    (1, 1, 5, 30, 8, 3, 7, {}),  # a chunk at the end of the cache
+]
+
+
+def cli_flags(options):
+    return [x for key, value in options.items() for x in (f"--{key.replace('_', '-')}", value)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel", ["tiled", "reference"])
+@pytest.mark.parametrize("case", CASES)
+def test_attention_equals_cli(sxplan, tmp_path, case, kernel, dtype):
+    heads, kv_heads, nq, nk, dim, group, window, options = case
+    q, k, v = tensors(heads, kv_heads, nq, nk, dim, dtype)
+    paths = save(tmp_path, q=q, k=k, v=v)
+    out = tmp_path / "out.npy"
+    code, _, err = run_cli(sxplan, "attend", "--q", paths["q"], "--k", paths["k"], "--v", paths["v"], "--group", group,
+                           "--window", window, "--kernel", kernel, "--threads", 2, *cli_flags(options), "-o", out)
+    assert code == 0, err
+    ours = sp.attention(q, k, v, group, window, kernel=kernel, threads=2, **options)
+    assert ours.dtype == dtype and ours.shape == q.shape
+    assert np.array_equal(ours, np.load(out))  # the same kernel on the same numbers: bit for bit
+
+
+def test_rank2_in_rank2_out_and_decode():
+    q, k, v = (a[0] for a in tensors(1, 1, 20, 20, 8, np.float64))
+    full = sp.attention(q, k, v, 2, 4, kernel="reference")
+    assert full.shape == (20, 8)
+    # Decode (Nq = 1) is the last row of the prefill.
+    last = sp.attention(q[-1:].copy(), k, v, 2, 4, kernel="reference")
+    assert np.allclose(last, full[-1:], rtol=0, atol=1e-12)
+
+
+def test_tiled_within_tolerance_of_reference():
+    q, k, v = tensors(4, 2, 64, 64, 32, np.float32)
+    tiled = sp.attention(q, k, v, 4, 16)
+    reference = sp.attention(q.astype(np.float64), k.astype(np.float64), v.astype(np.float64), 4, 16, kernel="reference")
+    assert sp.verify(q, k, v, tiled, 4, 16)["passed"]
+    assert np.max(np.abs(tiled - reference)) < 1e-4
+
+
+def test_inv_freq_equal_to_theta_rule_changes_nothing():
+    q, k, v = tensors(1, 1, 16, 16, 8, np.float64)
+    inv_freq = 10000.0 ** (-np.arange(0, 8, 2) / 8)
+    a = sp.attention(q, k, v, 2, 4, kernel="reference")
+    b = sp.attention(q, k, v, 2, 4, kernel="reference", inv_freq=inv_freq)
+    assert np.allclose(a, b, rtol=0, atol=1e-12)
+    c = sp.attention(q, k, v, 2, 4, kernel="reference", inv_freq=inv_freq, attention_factor=1.5)
+    assert not np.allclose(a, c)
+
+
+def test_model_sets_the_rope():
+    # llama-2-7b: theta 10000, neox, 128 rotary dims.
+    q, k, v = tensors(1, 1, 6, 6, 128, np.float32)
+    assert np.array_equal(sp.attention(q, k, v, 2, 4, model="llama-2-7b"),
+                          sp.attention(q, k, v, 2, 4, rope_theta=10000.0, rope_style="neox", rotary_dims=128))
+
+
+LLAMA_3_1_CONFIG = {  # meta-llama/Llama-3.1-8B's config.json, the fields the reader uses
+    "model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 4096, "num_attention_heads": 32,
+    "num_key_value_heads": 8, "max_position_embeddings": 131072, "rope_theta": 500000.0,
+    "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                     "original_max_position_embeddings": 8192, "rope_type": "llama3"}}
+
+
+@pytest.mark.parametrize("model, dim, theta", [("llama-2-7b", 128, 10000.0), ("phi-2", 80, 10000.0),
+                                               ("llama-3.1-8b", 128, 500000.0), ("llama-3.1-8b config", 128, 500000.0)])
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the pre-scaled RoPE warning of Llama-3.1
+def test_model_rope_equals_cli(sxplan, cli_result, tmp_path, model, dim, theta):
+    # The model's RoPE, its frequency rule (llama3) included, as `attend --model/--config` takes it.
+    if model.endswith("config"):
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(LLAMA_3_1_CONFIG))
+        ours_args, cli_args = {"config": config}, ["--config", config]
+    else:
+        ours_args, cli_args = {"model": model}, ["--model", model]
+    q, k, v = tensors(2, 1, 9, 9, dim, np.float64)
+    paths = save(tmp_path, q=q, k=k, v=v)
+    out = tmp_path / "out.npy"
+    code, _, err = run_cli(sxplan, "attend", "--q", paths["q"], "--k", paths["k"], "--v", paths["v"], "--group", 2,
+                           "--window", 4, "--kernel", "reference", *cli_args, "-o", out)
+    assert code == 0, err
+    ours = sp.attention(q, k, v, 2, 4, kernel="reference", **ours_args)
+    assert np.array_equal(ours, np.load(out))
+    rotary = 32 if model == "phi-2" else dim
+    plain_theta = sp.attention(q, k, v, 2, 4, kernel="reference", rope_theta=theta, rotary_dims=rotary)
+    # A model with a frequency rule (once the config reader reports it) rotates unlike its plain theta.
+    scaled = cli_result("rope", *cli_args)["rope_type"] != "default"
+    assert np.array_equal(ours, plain_theta) != scaled
+
+
+@pytest.mark.parametrize("shift, passes", [("int", True), ("float", False)])
+def test_verify_equals_cli(sxplan, tmp_path, shift, passes):
+    q, k, v = tensors(2, 1, 12, 12, 8, np.float32)
+    theirs = sp.attention(q, k, v, 3, 4, kernel="reference")  # computed with the int shift
+    paths = save(tmp_path, q=q, k=k, v=v, candidate=theirs)
+    code, out, err = run_cli(sxplan, "verify", "--q", paths["q"], "--k", paths["k"], "--v", paths["v"], "--group", 3,
+                             "--window", 4, "--shift", shift, "--candidate", paths["candidate"], "--json")
+    assert code == (0 if passes else 1), err
+    ours = sp.verify(q, k, v, theirs, 3, 4, shift=shift)
+    assert ours["passed"] is passes
+    assert ours == json.loads(out)["result"]
+
+
+def test_verify_tolerances_and_nan_candidate():
+    q, k, v = tensors(1, 1, 10, 10, 8, np.float64)
+    ref = sp.attention(q, k, v, 2, 4, kernel="reference")
+    off = ref + 1e-4
+    assert not sp.verify(q, k, v, off, 2, 4)["passed"]
+    assert sp.verify(q, k, v, off, 2, 4, atol=1e-3)["passed"]
+    bad = ref.copy()
+    bad[0, 3] = np.nan
+    r = sp.verify(q, k, v, bad, 2, 4)
+    assert r["passed"] is False and r["max_abs_error"] is None  # JSON's null, as the CLI prints
+
+
+def test_outputs_own_their_memory_through_a_capsule():
+    q, k, v = tensors(1, 1, 8, 8, 8, np.float32)
+    out = sp.attention(q, k, v, 2, 4)
+    assert not out.flags.owndata and type(out.base).__name__ == "PyCapsule"
+    del q, k, v
+    assert np.isfinite(out).all()  # still valid: the capsule keeps the buffer
+
+
+def test_result_arrays_are_views_of_the_library_result():
+    t = sp.position_tables(1000, 4, 64)
+    bases = {id(a.base) for a in t.values() if isinstance(a, np.ndarray)}
+    assert len(bases) == 1  # four arrays, one library result, no copies
+    assert all(type(a.base).__name__ == "PyCapsule" for a in t.values() if isinstance(a, np.ndarray))
+    r = sp.reuse(15800, 8, 1024, model="llama-2-7b")
+    assert type(r["counts"].base).__name__ == "PyCapsule" and r["counts"].base is r["group_counts"].base
+    d = sp.dense_map(50, 2, 8)["relative_position"]
+    assert type(d.base).__name__ == "PyCapsule"
+    l = sp.llamacpp(100, 2, 8, context=4096, rows=[50])
+    assert l["rows"][0]["exact"].base is l["query_position"].base
+
+
+def test_gil_is_released_during_a_call():
+    # With a switch interval longer than the test, CPython hands the GIL to another thread only
+    # when the running one releases it. The main thread waits for the worker, which then calls
+    # attention without yielding; the main thread can run again before the call returns only if
+    # the call released the GIL. (Deterministic: no timing involved; the same test with a pure
+    # Python loop in place of the call finds the main thread waiting. The wall-clock gain of two
+    # threads is measured in bench/python_threads_bench.py, not asserted: see docs/performance.md.)
+    q, k, v = tensors(4, 4, 512, 512, 64, np.float32)
+    started, finished = threading.Event(), []
+
+    def worker():
+        started.set()
+        sp.attention(q, k, v, 4, 64, kernel="reference", threads=1)
+        finished.append(True)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
+    try:
+        t = threading.Thread(target=worker)
+        t.start()
+        started.wait()
+        running_during_call = not finished
+    finally:
+        sys.setswitchinterval(old)
+    t.join()
+    assert running_during_call and finished

@@ -1,0 +1,184 @@
+# check, advise, position_tables, dense_map, reuse, llamacpp: the same results as the CLI's JSON,
+# key for key and value for value, and the tables against a brute force of the map.
+import warnings
+
+import numpy as np
+import pytest
+
+import selfextend_planner as sp
+from conftest import REPO, plain
+
+
+def test_seed_example():
+    # LongLM's README question: 15,800 tokens on Llama-2-7B.
+    best = sp.advise(15800, model="llama-2-7b")["recommended"]
+    assert (best["group"], best["window"], best["max_position"], best["verdict"]) == (9, 1026, 2667, "borderline")
+    # The paper's "G = 5 uses positions up to 3,979", and its capacity overstated by W mod G.
+    r = sp.check(15800, 5, 1024, context=4096)
+    assert (r["max_position"], r["capacity_exact"], r["capacity_paper"]) == (3979, 16380, 16384)
+
+
+def test_version_is_the_projects():
+    cmake = (REPO / "CMakeLists.txt").read_text()
+    assert f"VERSION {sp.__version__} " in cmake
+
+
+@pytest.mark.parametrize("args, kwargs, cli", [
+    ((15800, 8, 1024), {"model": "llama-2-7b"}, ["--tokens", 15800, "--group", 8, "--window", 1024, "--model", "llama-2-7b"]),
+    ((15800, 5, 1024), {"context": 4096, "shift": "float"},
+     ["--tokens", 15800, "--group", 5, "--window", 1024, "--context", 4096, "--shift", "float"]),
+    ((3000, 1, 512), {"context": 4096}, ["--tokens", 3000, "--group", 1, "--window", 512, "--context", 4096]),
+])
+def test_check_equals_cli(cli_result, args, kwargs, cli):
+    assert sp.check(*args, **kwargs) == cli_result("check", *cli)
+
+
+@pytest.mark.parametrize("kwargs, cli", [
+    ({"model": "llama-2-7b"}, ["--model", "llama-2-7b"]),
+    ({"context": 4096, "window": 1024, "top": 3, "target": "half", "max_group": 32, "shift": "float"},
+     ["--context", 4096, "--window", 1024, "--top", 3, "--target", "half", "--max-group", 32, "--shift", "float"]),
+    ({"context": 4096, "group": 8}, ["--context", 4096, "--group", 8]),
+    ({"model": "llama-2-7b", "runtime": "llamacpp"}, ["--model", "llama-2-7b", "--runtime", "llamacpp"]),
+    ({"context": 4096, "runtime": "llamacpp", "target": "half"}, ["--context", 4096, "--runtime", "llamacpp", "--target", "half"]),
+])
+def test_advise_equals_cli(cli_result, kwargs, cli):
+    assert sp.advise(15800, **kwargs) == cli_result("advise", "--tokens", 15800, *cli)
+
+
+def test_advise_config_and_gguf_equal_cli(cli_result):
+    data = REPO / "tests/cli/data"
+    config, gguf = data / "llama2_config.json", data / "llama2_header.gguf"
+    assert sp.advise(20000, config=config) == cli_result("advise", "--tokens", 20000, "--config", config)
+    # The llama.cpp command line names the GGUF, as in the CLI.
+    assert sp.advise(20000, gguf=str(gguf), runtime="llamacpp") == cli_result(
+        "advise", "--tokens", 20000, "--gguf", gguf, "--runtime", "llamacpp")
+
+
+@pytest.mark.parametrize("shift", ["int", "float"])
+def test_reuse_equals_cli(cli_result, shift):
+    r = sp.reuse(15800, 8, 1020, model="llama-2-7b", shift=shift)
+    assert r["counts"].dtype == np.int64 and r["counts"].shape == (r["max_position"] + 1,)
+    expected = cli_result("reuse", "--tokens", 15800, "--group", 8, "--window", 1020, "--model", "llama-2-7b", "--shift", shift)
+    assert plain(r) == expected
+    assert list(r) == list(expected)  # key order too
+
+
+def test_reuse_paper_figure():
+    r = sp.reuse(10, 2, 4, context=16)
+    assert r["counts"].tolist() == [10, 9, 8, 7, 9, 8, 4]
+    assert r["neighbor_counts"].tolist() == [10, 9, 8, 7, 0, 0, 0]
+    assert r["total_pairs"] == 55
+
+
+@pytest.mark.parametrize("args, kwargs, cli", [
+    ((32, 2, 8), {"batch": 8, "generate": 1, "context": 4096, "rows": [5, 31]},
+     ["--tokens", 32, "--ga-n", 2, "--ga-w", 8, "--batch", 8, "--generate", 1, "--context", 4096, "--rows", "5,31"]),
+    ((5000, 4, None), {"mode": "passkey", "batch": 512, "model": "llama-2-7b"},
+     ["--tokens", 5000, "--ga-n", 4, "--mode", "passkey", "--batch", 512, "--model", "llama-2-7b"]),
+])
+def test_llamacpp_equals_cli(cli_result, args, kwargs, cli):
+    r = sp.llamacpp(*args, **kwargs)
+    assert isinstance(r["query_position"], np.ndarray) and isinstance(r["comparison"]["exact_neighbors"], np.ndarray)
+    assert plain(r) == cli_result("llamacpp", *cli)
+
+
+@pytest.mark.parametrize("shift", ["int", "float"])
+def test_position_tables_equal_cli(cli_result, shift):
+    t = sp.position_tables(40, 3, 7, shift=shift)
+    assert t["neighbor_query_position"].dtype == np.int64
+    assert t["group_query_position"].dtype == (np.int64 if shift == "int" else np.float64)
+    expected = cli_result("table", "--tokens", 40, "--group", 3, "--window", 7, "--shift", shift)
+    assert plain(t) == expected and list(t) == list(expected)
+
+
+@pytest.mark.parametrize("shift, phase", [("int", "prefill"), ("float", "prefill"), ("int", "decode"), ("float", "decode")])
+def test_dense_map_equals_cli(cli_result, shift, phase):
+    d = sp.dense_map(25, 4, 6, shift=shift, phase=phase)
+    assert d["relative_position"].shape == ((25, 25) if phase == "prefill" else (25,))
+    expected = cli_result("table", "--tokens", 25, "--group", 4, "--window", 6, "--shift", shift, "--phase", phase,
+                          "--layout", "dense")
+    assert plain(d) == expected
+
+
+def brute_force(tokens, group, window, shift):
+    """The map by its definition (docs/concepts.md): neighbor pairs keep i - j, group pairs use
+    gq(i) - gk(j) = floor(i/G) + W - floor(W/G) - floor(j/G), and the float shift is that minus
+    (W mod G)/G (docs/json.md: "the int figures minus this")."""
+    f = 0.0 if shift == "int" else (window % group) / group
+    dense = np.full((tokens, tokens), -1.0)
+    for i in range(tokens):
+        for j in range(i + 1):
+            dense[i, j] = i - j if i - j < window else (i // group + window - window // group - j // group) - f
+    return dense
+
+
+@pytest.mark.parametrize("tokens, group, window", [(1, 1, 1), (17, 1, 4), (30, 2, 4), (41, 3, 7), (50, 5, 12), (33, 7, 40)])
+@pytest.mark.parametrize("shift", ["int", "float"])
+def test_tables_against_brute_force(tokens, group, window, shift):
+    expected = brute_force(tokens, group, window, shift)
+    dense = sp.dense_map(tokens, group, window, shift=shift)["relative_position"]
+    assert np.array_equal(dense, expected)
+    assert np.array_equal(sp.dense_map(tokens, group, window, shift=shift, phase="decode")["relative_position"], expected[-1])
+    # The per-token tables with the selection rule give the same matrix.
+    t = sp.position_tables(tokens, group, window, shift=shift)
+    i, j = np.meshgrid(np.arange(tokens), np.arange(tokens), indexing="ij")
+    neighbor = t["neighbor_query_position"][i] - t["neighbor_key_position"][j]
+    grouped = t["group_query_position"][i] - t["group_key_position"][j]
+    from_tables = np.where(j <= i, np.where(i - j < window, neighbor, grouped), -1)
+    f = 0.0 if shift == "int" else (window % group) / group
+    assert t["fractional_offset"] == f
+    tok = np.arange(tokens)
+    assert np.array_equal(t["neighbor_query_position"], tok) and np.array_equal(t["neighbor_key_position"], tok)
+    assert np.array_equal(t["group_key_position"], tok // group)
+    assert np.array_equal(t["group_query_position"], (tok // group + window - window // group) - f if f else
+                          tok // group + window - window // group)
+    if shift == "int":
+        assert np.array_equal(from_tables, expected)
+    else:  # (gq - f) - gk against (gq - gk) - f: the same real, rounded in another order
+        assert np.allclose(from_tables, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, cli", [
+    ({"rotary_dims": 64, "rope_theta": 500000.0}, ["--rotary-dims", 64, "--rope-theta", 500000]),
+    ({"model": "llama-3-8b", "tokens": 20000}, ["--model", "llama-3-8b", "--tokens", 20000]),
+    ({"config": REPO / "tests/cli/data/llama2_config.json"}, ["--config", REPO / "tests/cli/data/llama2_config.json"]),
+    ({"gguf": str(REPO / "tests/cli/data/llama2_header.gguf")}, ["--gguf", REPO / "tests/cli/data/llama2_header.gguf"]),
+])
+def test_rope_equals_cli(cli_result, kwargs, cli):
+    r = sp.rope(**kwargs)
+    assert r["inv_freq"].dtype == np.float64 and r["inv_freq"].shape == (r["pairs"],)
+    assert type(r["inv_freq"].base).__name__ == "PyCapsule" and r["inv_freq"].base is r["wavelength"].base
+    assert plain(r) == cli_result("rope", *cli)
+
+
+@pytest.mark.parametrize("kwargs, cli", [
+    ({"model": "llama-3.1-8b"}, ["--model", "llama-3.1-8b"]),
+    ({"config": REPO / "tests/data/configs/gemma-2-9b.json"}, ["--config", REPO / "tests/data/configs/gemma-2-9b.json"]),
+    ({"config": REPO / "tests/data/configs/other/mpt-7b.json"}, ["--config", REPO / "tests/data/configs/other/mpt-7b.json"]),
+    ({"model": "mistral-7b-v0.1", "context": 4096}, ["--model", "mistral-7b-v0.1", "--context", 4096]),
+])
+def test_model_equals_cli(cli_result, sxplan, kwargs, cli):
+    import json
+    from conftest import run_cli
+    code, out, _ = run_cli(sxplan, "model", *cli, "--json")
+    document = json.loads(out)
+    # The CLI's messages name its flag (--context) where the library and the module name the argument.
+    facts = document["result"]["model"]
+    facts["warnings"] = [w.replace("--context", "context") for w in facts["warnings"]]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert sp.model(**kwargs) == document["result"]
+    # The model's warnings, which the CLI puts in the document's warnings[], arrive as Python warnings.
+    assert [str(w.message) for w in caught] == [w.replace("--context", "context") for w in document["warnings"]]
+
+
+def test_header_examples():
+    # The examples of the C++ headers (and of the docstrings).
+    assert sp.position_tables(6, 2, 4)["group_query_position"].tolist() == [2, 2, 3, 3, 4, 4]
+    assert sp.dense_map(10, 2, 4)["relative_position"][9].tolist() == [6, 6, 5, 5, 4, 4, 3, 2, 1, 0]
+    r = sp.llamacpp(32, 2, 8, batch=8, generate=1, context=4096)
+    assert r["query_position"][32] == 16 and r["final_position"][:8].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
+def test_paths_and_numpy_integers_are_accepted(tmp_path):
+    assert sp.check(np.int64(15800), np.int32(8), 1024, context=4096) == sp.check(15800, 8, 1024, context=4096)
