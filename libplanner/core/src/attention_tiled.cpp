@@ -23,7 +23,7 @@ namespace selfextend {
 
 namespace {
 
-constexpr std::int64_t tile_queries = 96;  ///< query rows per work item: 16 blocks of 6 rows
+constexpr std::int64_t tile_queries = 192;  ///< query rows per work item: 32 blocks of 6 rows
 constexpr std::int64_t tile_keys = 64;     ///< keys per tile = panel width; 64 x 128 floats = 32 KiB, one L1
 constexpr std::int64_t dim_align = 16;     ///< head_dim padded to a multiple of the widest vector
 constexpr double log2_e = 1.4426950408889634;
