@@ -190,6 +190,19 @@ TEST(HfConfigTest, GptjChatglmAndFalconLengthsAndLayouts) {
   EXPECT_EQ(selfextend::position_encoding::rope, falcon.encoding);
 }
 
+// Falcon-7B-instruct's config as transformers saves it (tt-metal keeps a copy): it states num_kv_heads 71 next to
+// multi_query true, and transformers then uses one key/value head; the reader must too.
+TEST(HfConfigTest, FalconMultiQueryWinsOverTheNumKvHeadsTransformersWrites) {
+  const auto falcon = read_other("falcon-7b-instruct");
+  EXPECT_EQ("tiiuae/falcon-7b-instruct", falcon.name);
+  EXPECT_EQ(71, falcon.heads);
+  EXPECT_EQ(1, falcon.kv_heads);
+  EXPECT_EQ("multi_query", falcon.sources.at("kv_heads"));
+  EXPECT_EQ(64, falcon.head_dim);
+  EXPECT_EQ(2048, falcon.context);
+  EXPECT_EQ(32, falcon.layers);
+}
+
 TEST(HfConfigTest, PhiThreeSmallBaseNeoxRotaryPctAndGemmaThreePattern) {
   const auto small = read_other("phi-3-small-8k");
   EXPECT_EQ(1000000.0, small.rope_theta);
