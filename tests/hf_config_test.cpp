@@ -221,6 +221,31 @@ TEST(HfConfigTest, PhiThreeSmallBaseNeoxRotaryPctAndGemmaThreePattern) {
   EXPECT_EQ(22, gemma3.sliding_layer_count);  // 26 layers, every 6th global
 }
 
+// Llama-3.3-70B-Instruct's config.json (the copy aiconfigurator ships): Llama-3.1's llama3 rule on the 70B shape.
+TEST(HfConfigTest, LlamaThreeThreeSeventyBInstruct) {
+  const auto m = read_other("llama-3.3-70b-instruct");
+  EXPECT_EQ("meta-llama/Llama-3.3-70B-Instruct", m.name);
+  EXPECT_EQ(selfextend::position_encoding::rope, m.encoding);
+  EXPECT_EQ(131072, m.context);
+  EXPECT_EQ("max_position_embeddings", m.context_source);
+  EXPECT_EQ(500000.0, m.rope_theta);
+  EXPECT_EQ(128, m.head_dim);
+  EXPECT_EQ(128, m.rotary_dims);
+  EXPECT_EQ(64, m.heads);
+  EXPECT_EQ(8, m.kv_heads);
+  EXPECT_EQ(80, m.layers);
+  EXPECT_EQ(selfextend::rope_style::neox, m.style);
+  EXPECT_FALSE(m.sliding_window.has_value());
+  ASSERT_TRUE(m.rope_scaling.has_value());
+  EXPECT_EQ(selfextend::rope_scaling_type::llama3, m.rope_scaling->type);
+  EXPECT_EQ(8.0, m.rope_scaling->factor);
+  EXPECT_EQ(8192, m.rope_scaling->original_context);
+  EXPECT_EQ(1.0, m.rope_scaling->low_freq_factor);
+  EXPECT_EQ(4.0, m.rope_scaling->high_freq_factor);
+  ASSERT_EQ(1u, m.warnings.size());
+  EXPECT_NE(std::string::npos, m.warnings[0].find("llama3 RoPE scaling"));
+}
+
 TEST(HfConfigTest, RopeParametersFormReadsThetaAndScaling) {
   const auto llama = read_other("llama-3.1-8b-rope-parameters");
   EXPECT_EQ(500000.0, llama.rope_theta);
