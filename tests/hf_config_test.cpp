@@ -165,6 +165,23 @@ TEST(HfConfigTest, OptIsAbsoluteMptAndBloomAreAlibi) {
   }
 }
 
+// BLOOM-560m as PaddleNLP keeps its config (n_embed, num_attention_heads: BLOOM's own spelling, which transformers'
+// BloomConfig accepts), next to the same model as transformers prints it (hidden_size, n_head).
+TEST(HfConfigTest, BloomNEmbedSpellingReadsLikeHiddenSize) {
+  const auto paddle = read_other("bloom-560m-paddlenlp");
+  const auto hf = read_other("bloom-560m");
+  for (const auto* m : {&paddle, &hf}) {
+    EXPECT_EQ("bigscience/bloom-560m", m->name);
+    EXPECT_EQ(selfextend::position_encoding::alibi, m->encoding);
+    EXPECT_EQ(64, m->head_dim);
+    EXPECT_EQ(16, m->heads);
+    EXPECT_EQ(16, m->kv_heads);
+    EXPECT_EQ(24, m->layers);
+  }
+  EXPECT_EQ("n_embed / num_attention_heads", paddle.sources.at("head_dim"));
+  EXPECT_EQ("hidden_size / n_head", hf.sources.at("head_dim"));
+}
+
 TEST(HfConfigTest, GptjChatglmAndFalconLengthsAndLayouts) {
   const auto gptj = read_other("gpt-j-6b");
   EXPECT_EQ(2048, gptj.context);

@@ -390,7 +390,8 @@ model_info read_fields(const config_fields& top, const json::object& root, const
     m.notes.push_back(heads_key + " varies per layer (" + std::to_string(fewest_heads) + ".." + std::to_string(m.heads) + "); the largest is used");
 
   // Head size. MLA (DeepSeek-V2/V3) rotates a separate qk_rope_head_dim part of each head.
-  const auto [hidden, hidden_key] = first_of(f, {"hidden_size", "n_embd", "d_model"},
+  // n_embed: BLOOM's config.json spelling (transformers' BloomConfig takes it as hidden_size).
+  const auto [hidden, hidden_key] = first_of(f, {"hidden_size", "n_embd", "n_embed", "d_model"},
                                              [](const config_fields& c, const char* k) { return c.positive(k); });
   const std::optional<std::int64_t> rope_part = f.positive("qk_rope_head_dim");
   const std::optional<std::int64_t> nope_part = f.integer("qk_nope_head_dim");
