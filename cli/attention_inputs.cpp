@@ -53,24 +53,14 @@ std::string unsupported_dtype_rule(const std::string& dtype) {
   return "dtype " + dtype + " is not supported here (attention tensors are <f4 or <f8)";
 }
 
-selfextend::npy_array read_float_npy(const po::variables_map& vm, const std::string& key) {
+selfextend::npy_file_header read_float_npy_header(const po::variables_map& vm, const std::string& key) {
   if (!vm.count(key)) throw invalid_params(key, "(none)", "is required");
   const std::string path = vm[key].as<std::string>();
-  selfextend::npy_array array = selfextend::read_npy(path, key);
-  if (array.dtype != selfextend::npy_dtype::f4 && array.dtype != selfextend::npy_dtype::f8)
-    throw invalid_params(key, path, unsupported_dtype_rule(std::string(selfextend::to_string(array.dtype))));
-  return array;
+  selfextend::npy_file_header header = selfextend::read_npy_header(path, key);
+  if (header.dtype != selfextend::npy_dtype::f4 && header.dtype != selfextend::npy_dtype::f8)
+    throw invalid_params(key, path, unsupported_dtype_rule(std::string(selfextend::to_string(header.dtype))));
+  return header;
 }
-
-namespace {
-
-template <class T>
-void finite_or_throw(const std::string& key, const std::vector<T>& data, const selfextend::attention_shape& s,
-                     bool is_query) {
-  selfextend::require_finite(key, std::span<const T>(data), is_query ? s.query_tokens : s.key_tokens, s.head_dim);
-}
-
-}  // namespace
 
 void require_valid_before_shape(const selfextend::attention_params& p, const std::optional<rope_choice>& model_rope) {
   // rotary_dims needs head_dim: it is checked once the shape is known.
@@ -100,8 +90,10 @@ void complete_attention_params(selfextend::attention_params& p, const std::optio
   selfextend::require_valid(p);  // rotary_dims and inv_freq against head_dim
 }
 
-attention_inputs load_attention_inputs(const po::variables_map& vm, bool single) {
+attention_inputs read_attention_headers(const po::variables_map& vm, selfextend::attention_kernel kernel,
+                                        bool check_memory) {
   attention_inputs in;
+  in.kernel = kernel;
   selfextend::attention_params& p = in.params;
   // Parameters first: a bad flag is reported before any large file is read.
   p.extension = {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)};
@@ -123,44 +115,49 @@ attention_inputs load_attention_inputs(const po::variables_map& vm, bool single)
     p.rope.rotary_dims = in.model_rope->rule.rotary_dims;
   }
   if (vm.count("rope-style")) p.rope.style = rope_style_choice(vm["rope-style"].as<std::string>());
-  if (vm.count("rotary-dims")) p.rope.rotary_dims = parse_int64("rotary_dims", vm["rotary-dims"].as<std::string>());
+  if (vm.count("rotary-dims")) {
+    p.rope.rotary_dims = parse_int64("rotary_dims", vm["rotary-dims"].as<std::string>());
+    // The library reads 0 as "all of head_dim"; typed by a person it is a mistake, not that default.
+    if (p.rope.rotary_dims == 0)
+      throw invalid_params("rotary_dims", "0", "must be even, 2 <= R <= head_dim (omit it to rotate all head_dim dims)");
+  }
   if (vm.count("scale-base")) p.rope.scale_base = parse_double("scale_base", vm["scale-base"].as<std::string>());
   if (const auto threads = optional_int64(vm, "threads")) p.threads = *threads;
   p.force = vm.count("force") > 0;
   require_valid_before_shape(p, in.model_rope);
 
-  selfextend::npy_array q = read_float_npy(vm, "q");
-  selfextend::npy_array k = read_float_npy(vm, "k");
-  selfextend::npy_array v = read_float_npy(vm, "v");
+  // Headers only: shapes, the rules that need them and the memory guard come before any data.
+  in.q_header = read_float_npy_header(vm, "q");
+  in.k_header = read_float_npy_header(vm, "k");
+  in.v_header = read_float_npy_header(vm, "v");
   in.q_path = vm["q"].as<std::string>();
   in.k_path = vm["k"].as<std::string>();
   in.v_path = vm["v"].as<std::string>();
-  in.q_dtype = q.dtype;
-  p.shape = selfextend::make_attention_shape(q.shape, k.shape, v.shape);
+  in.q_dtype = in.q_header.dtype;
+  p.shape = selfextend::make_attention_shape(in.q_header.shape, in.k_header.shape, in.v_header.shape);
   complete_attention_params(p, in.model_rope, in.q_path);
-  // Convert and drop each file image at once: peak memory stays near one copy of the inputs.
-  if (single) {
-    in.q = q.to_floats();
-    q = {};
-    in.k = k.to_floats();
-    k = {};
-    in.v = v.to_floats();
-    v = {};
-    finite_or_throw("q", in.q, p.shape, true);
-    finite_or_throw("k", in.k, p.shape, false);
-    finite_or_throw("v", in.v, p.shape, false);
-  } else {
-    in.qd = q.to_doubles();
-    q = {};
-    in.kd = k.to_doubles();
-    k = {};
-    in.vd = v.to_doubles();
-    v = {};
-    finite_or_throw("q", in.qd, p.shape, true);
-    finite_or_throw("k", in.kd, p.shape, false);
-    finite_or_throw("v", in.vd, p.shape, false);
-  }
+  if (check_memory) selfextend::require_working_memory(p, kernel);
   return in;
+}
+
+void read_attention_data(attention_inputs& in) {
+  const selfextend::attention_shape& s = in.params.shape;
+  // Each file is converted while it is read: memory is one copy of the inputs in the kernel's type.
+  if (in.kernel == selfextend::attention_kernel::tiled) {
+    in.q = selfextend::read_npy_floats(in.q_path, "q", in.q_header);
+    selfextend::require_finite("q", in.q, s.query_tokens, s.head_dim);
+    in.k = selfextend::read_npy_floats(in.k_path, "k", in.k_header);
+    selfextend::require_finite("k", in.k, s.key_tokens, s.head_dim);
+    in.v = selfextend::read_npy_floats(in.v_path, "v", in.v_header);
+    selfextend::require_finite("v", in.v, s.key_tokens, s.head_dim);
+  } else {
+    in.qd = selfextend::read_npy_doubles(in.q_path, "q", in.q_header);
+    selfextend::require_finite("q", in.qd, s.query_tokens, s.head_dim);
+    in.kd = selfextend::read_npy_doubles(in.k_path, "k", in.k_header);
+    selfextend::require_finite("k", in.kd, s.key_tokens, s.head_dim);
+    in.vd = selfextend::read_npy_doubles(in.v_path, "v", in.v_header);
+    selfextend::require_finite("v", in.vd, s.key_tokens, s.head_dim);
+  }
 }
 
 json::object echo_attention(const attention_inputs& in) {

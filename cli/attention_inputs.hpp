@@ -23,11 +23,13 @@ void add_attention_options(po::options_description& options);
 /// q, k, v as read, with the resolved kernel parameters.
 struct attention_inputs {
   selfextend::attention_params params;
+  selfextend::attention_kernel kernel = selfextend::attention_kernel::tiled;  ///< float (tiled) or double data
   std::string q_path, k_path, v_path;
+  selfextend::npy_file_header q_header, k_header, v_header;
   std::optional<rope_choice> model_rope;  ///< --model/--config/--gguf: the model's rule
   std::string inv_freq_path;               ///< --inv-freq, when given
   selfextend::npy_dtype q_dtype = selfextend::npy_dtype::f4;  ///< the output's dtype
-  std::vector<float> q, k, v;          ///< filled by load_attention_inputs(vm, single precision)
+  std::vector<float> q, k, v;          ///< filled by read_attention_data for the tiled kernel
   std::vector<double> qd, kd, vd;      ///< filled otherwise
 };
 
@@ -41,16 +43,22 @@ void require_valid_before_shape(const selfextend::attention_params& p, const std
 void complete_attention_params(selfextend::attention_params& p, const std::optional<rope_choice>& model_rope,
                                const std::string& q_source);
 
-/// Reads the options and the three files: each must be <f4 or <f8, [H, N, D] or [N, D], finite.
-/// `single` selects which vectors get filled. Throws invalid_params naming the flag.
-attention_inputs load_attention_inputs(const po::variables_map& vm, bool single);
+/// Reads the options and the three files' headers: each must be <f4 or <f8, [H, N, D] or [N, D],
+/// the shapes must fit together and `kernel`'s working memory must pass the guard (unless --force),
+/// all before any data is read (the guard skipped when !check_memory, for callers whose kernel
+/// needs less). Throws invalid_params naming the flag.
+attention_inputs read_attention_headers(const po::variables_map& vm, selfextend::attention_kernel kernel,
+                                        bool check_memory = true);
+
+/// Reads the data of the three files (float for the tiled kernel, double otherwise); each must be finite.
+void read_attention_data(attention_inputs& in);
+
+/// Reads the header of a float .npy (f4 or f8) for `key`; integer dtypes are rejected.
+selfextend::npy_file_header read_float_npy_header(const po::variables_map& vm, const std::string& key);
 
 /// The rule an attention tensor of another dtype breaks ("dtype <i4 is not supported here ..."),
 /// `dtype` spelled as NumPy does ("<i4", ">f4", "<f2"). The CLI and the Python module share it.
 std::string unsupported_dtype_rule(const std::string& dtype);
-
-/// Reads a float .npy (f4 or f8) for `key`; integer dtypes are rejected.
-selfextend::npy_array read_float_npy(const po::variables_map& vm, const std::string& key);
 
 /// The echo of every resolved kernel input (paths, plan, RoPE, shape, threads, force).
 boost::json::object echo_attention(const attention_inputs& in);

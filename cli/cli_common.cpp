@@ -5,6 +5,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <iomanip>
 #include <ostream>
 #include <system_error>
@@ -31,14 +32,9 @@ bool looks_negative_number(const std::string& s) {
 po::variables_map parse(const invocation& inv, const po::options_description& options) {
   // Boost reads "-5" after "--group" as an option; glue it on as "--group=-5".
   std::vector<std::string> args;
+  args.reserve(inv.args.size());
   for (std::size_t i = 0; i < inv.args.size(); ++i) {
     const std::string& a = inv.args[i];
-    // Boost.Program_options formats its errors by substituting placeholders such as
-    // %canonical_option% into a template that includes the offending option text; an option
-    // containing '%' can make that substitution loop forever (found by fuzz_cli_args). No option
-    // name contains '%', so such a token is rejected here, before Boost sees it.
-    if (a.size() > 1 && a[0] == '-' && a.find('%') != std::string::npos)
-      throw selfextend::invalid_params("option", a, "is not an option of sxplan " + inv.command + " (see --help)");
     if (a.rfind("--", 0) == 0 && a.find('=') == std::string::npos && i + 1 < inv.args.size() &&
         looks_negative_number(inv.args[i + 1])) {
       args.push_back(a + "=" + inv.args[i + 1]);
@@ -47,6 +43,14 @@ po::variables_map parse(const invocation& inv, const po::options_description& op
       args.push_back(a);
     }
   }
+  // Boost.Program_options formats its errors by substituting placeholders such as
+  // %canonical_option% into a template that includes the offending option text; an option
+  // containing '%' can make that substitution loop forever (found by fuzz_cli_args). No option
+  // name contains '%', so such a token is rejected here, before Boost sees it — checked on the
+  // tokens Boost will see, after the joins above ("--t" "-1%x" becomes "--t=-1%x").
+  for (const std::string& a : args)
+    if (a.size() > 1 && a[0] == '-' && a.find('%') != std::string::npos)
+      throw selfextend::invalid_params("option", a, "is not an option of sxplan " + inv.command + " (see --help)");
   po::variables_map vm;
   const auto style = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;
   // No command takes positional arguments; a stray word (say, an output name without -o) is an
@@ -182,6 +186,16 @@ void echo_model(json::object& params, const model_choice& choice) {
 
 void render_model_warnings(std::ostream& out, const model_choice& choice) {
   for (const std::string& w : choice.model.warnings) out << "\nwarning: " << w << "\n";
+}
+
+void require_distinct_output(const std::string& key, const std::string& output,
+                             const std::vector<std::pair<std::string, std::string>>& inputs) {
+  for (const auto& [flag, input] : inputs) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(output, input, ec) && !ec)
+      throw invalid_params(key, output,
+                           "is also the input --" + flag + " (" + input + "); write the output to another file");
+  }
 }
 
 std::string fixed(double value, int decimals) {

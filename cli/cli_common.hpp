@@ -91,6 +91,11 @@ decltype(auto) writing_output(const std::string& flag, Write&& write) {
   }
 }
 
+/// Refuses (invalid_params {key, output, "is also the input --<flag> ..."}) an output path naming
+/// the same file as one of `inputs` ({flag, path}), links and other spellings included.
+void require_distinct_output(const std::string& key, const std::string& output,
+                             const std::vector<std::pair<std::string, std::string>>& inputs);
+
 /// Formats a real for people with `decimals` digits after the point.
 std::string fixed(double value, int decimals);
 /// Groups thousands for people: 15800 -> "15,800".

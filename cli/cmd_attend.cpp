@@ -37,7 +37,9 @@ int run_attend(const invocation& inv) {
   const std::string output = vm["output"].as<std::string>();
 
   const bool tiled = *kernel == selfextend::attention_kernel::tiled;
-  const attention_inputs in = load_attention_inputs(vm, tiled);
+  attention_inputs in = read_attention_headers(vm, *kernel);
+  require_distinct_output("output", output, {{"q", in.q_path}, {"k", in.k_path}, {"v", in.v_path}});
+  read_attention_data(in);
   const selfextend::attention_shape& s = in.params.shape;
   std::vector<std::int64_t> out_shape{s.heads, s.query_tokens, s.head_dim};
   selfextend::npy_array result;

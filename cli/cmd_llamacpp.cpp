@@ -52,7 +52,7 @@ void render_text(std::ostream& out, const selfextend::llamacpp_schedule& s, cons
   out << "  groupings            " << p.groupings << "\n";
   out << "  llama_decode calls   " << grouped(p.decode_calls) << "\n";
   out << "  KV cells needed      " << grouped(p.kv_cells) << "   (-c must be at least this)\n";
-  if (p.query_position.size() <= max_printed_tokens) {
+  if (static_cast<std::size_t>(p.kv_cells) <= max_printed_tokens) {
     out << "  query positions      ";
     print_list(out, p.query_position);
     out << "  final cell positions ";
@@ -94,7 +94,8 @@ int run_llamacpp(const invocation& inv) {
     ("ga-n", po::value<std::string>()->value_name("G"), "--grp-attn-n: group size G >= 1")
     ("ga-w", po::value<std::string>()->value_name("W"), "--grp-attn-w: window W, a multiple of G (main mode only)")
     ("mode", po::value<std::string>()->value_name("main|passkey"), "llama-cli/llama-completion (main, default) or llama-passkey")
-    ("rows", po::value<std::string>()->value_name("i,j,..."), "also show the relative positions these queries saw");
+    ("rows", po::value<std::string>()->value_name("i,j,..."), "also show the relative positions these queries saw")
+    ("force", "keep the per-token arrays of --json (and --rows) above their 1 GiB limit");
   add_model_options(options);
   // Accepted as everywhere a map is built; llama.cpp requires W mod G = 0, where both shifts agree.
   add_shift_option(options);
@@ -104,7 +105,7 @@ int run_llamacpp(const invocation& inv) {
   if (vm.count("help")) {
     print_help(inv,
                "--tokens N [--generate M] [--batch B] --ga-n G --ga-w W (--context L | --model NAME | --config PATH | "
-               "--gguf PATH) [--mode main|passkey] [--rows i,j,...] [--json]",
+               "--gguf PATH) [--mode main|passkey] [--rows i,j,...] [--json] [--force]",
                "Reproduce the positions llama.cpp's group attention (--grp-attn-n/--grp-attn-w) assigns and compare\n"
                "them with the exact Self-Extend map.",
                options);
@@ -125,7 +126,11 @@ int run_llamacpp(const invocation& inv) {
                                      "does not apply in passkey mode: llama-passkey groups by --batch");
   }
   const std::vector<std::int64_t> rows = vm.count("rows") ? parse_rows(vm["rows"].as<std::string>()) : std::vector<std::int64_t>{};
-  const selfextend::llamacpp_report report = selfextend::analyse_llamacpp(s, rows);
+  // The per-token arrays are built only where they are shown: --json, or text up to 64 tokens.
+  const bool per_token = vm.count("json") > 0 || (s.tokens >= 0 && s.generate >= 0 &&
+                                                  s.tokens <= static_cast<std::int64_t>(max_printed_tokens) - s.generate);
+  const selfextend::llamacpp_report report =
+      selfextend::analyse_llamacpp(s, rows, {.per_token = per_token, .force = vm.count("force") > 0});
 
   if (vm.count("json")) {
     boost::json::array echoed_rows;

@@ -88,11 +88,12 @@ int run_reuse(const invocation& inv) {
     ("buckets", po::value<std::string>()->value_name("B"), "histogram bars over [0, max(L, P_max+1)) (default 16 text, 64 SVG)")
     ("svg", po::value<std::string>()->value_name("FILE"), "also write a standalone SVG chart to FILE")
     ("json", "print one JSON document (with the count arrays)")
+    ("force", "keep the per-position count arrays of --json above their 1 GiB limit")
     ("help,h", "show this help");
   const po::variables_map vm = parse(inv, options);
   if (vm.count("help")) {
     print_help(inv, "--tokens N --group G --window W (--context L | --model NAME | --config PATH | --gguf PATH) [--shift int|float] "
-               "[--buckets B] [--svg FILE] [--json]",
+               "[--buckets B] [--svg FILE] [--json [--force]]",
                "Count how often each relative position is used by the N(N+1)/2 causal pairs, split into\n"
                "neighbor and group pairs, and how much lies past L/2 and 2L/3 (closed form, no pair visited).", options);
     return exit_ok;
@@ -102,10 +103,18 @@ int run_reuse(const invocation& inv) {
       choice.model.context, required_int64(vm, "tokens"),
       {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)}};
   const std::optional<std::int64_t> buckets = optional_int64(vm, "buckets");
-  if (buckets && *buckets < 1) throw selfextend::invalid_params("buckets", std::to_string(*buckets), "must be at least 1");
-  const selfextend::reuse_stats stats = selfextend::compute_reuse(params);
+  if (buckets && (*buckets < 1 || *buckets > selfextend::max_reuse_buckets))
+    throw selfextend::invalid_params("buckets", std::to_string(*buckets),
+                                     "must be in 1.." + std::to_string(selfextend::max_reuse_buckets));
+  // Text and SVG show buckets, recounted in O(1) memory; only --json carries the per-position arrays.
+  const selfextend::reuse_stats stats =
+      selfextend::compute_reuse(params, {.keep_counts = vm.count("json") > 0, .force = vm.count("force") > 0});
   const std::optional<std::string> svg = vm.count("svg") ? std::optional(vm["svg"].as<std::string>()) : std::nullopt;
   if (svg) {
+    std::vector<std::pair<std::string, std::string>> inputs;
+    if (choice.config) inputs.emplace_back("config", *choice.config);
+    if (choice.gguf) inputs.emplace_back("gguf", *choice.gguf);
+    require_distinct_output("svg", *svg, inputs);
     selfextend::reuse_plot_options plot;
     plot.buckets = buckets.value_or(64);
     writing_output("svg", [&] { selfextend::write_reuse_svg(*svg, stats, plot); });

@@ -118,18 +118,21 @@ int run_verify(const invocation& inv) {
   const std::optional<std::int64_t> seed = optional_int64(vm, "seed");
   if (seed && !row_count) throw selfextend::invalid_params("seed", std::to_string(*seed), "needs rows");
   if (seed && *seed < 0) throw selfextend::invalid_params("seed", std::to_string(*seed), "must be at least 0");
-  const attention_inputs in = load_attention_inputs(vm, false);
-  const selfextend::npy_array candidate_file = read_float_npy(vm, "candidate");
+  // Sampled rows need less than the whole reference: their kernel applies its own guard.
+  attention_inputs in = read_attention_headers(vm, selfextend::attention_kernel::reference, !row_count);
+  const selfextend::npy_file_header candidate_header = read_float_npy_header(vm, "candidate");
   const std::string candidate_path = vm["candidate"].as<std::string>();
-  selfextend::require_output_shape("candidate", candidate_file.shape, in.params.shape);
+  selfextend::require_output_shape("candidate", candidate_header.shape, in.params.shape);
+  read_attention_data(in);  // every header, shape and the memory guard checked: now the data
 
+  const std::vector<double> candidate = selfextend::read_npy_doubles(candidate_path, "candidate", candidate_header);
   std::optional<selfextend::row_sample> sample;
   if (row_count)
     sample = selfextend::sample_query_rows(in.params, *row_count, static_cast<std::uint64_t>(seed.value_or(0)));
   const selfextend::verification v =
-      sample ? selfextend::verify_attention_rows(in.params, in.qd, in.kd, in.vd, candidate_file.to_doubles(), tol,
+      sample ? selfextend::verify_attention_rows(in.params, in.qd, in.kd, in.vd, candidate, tol,
                                                  sample->rows, terminal_progress(inv))
-             : selfextend::verify_attention(in.params, in.qd, in.kd, in.vd, candidate_file.to_doubles(), tol,
+             : selfextend::verify_attention(in.params, in.qd, in.kd, in.vd, candidate, tol,
                                             terminal_progress(inv));
   const std::string rows_text =
       sample ? std::to_string(sample->rows.size()) + " of " + std::to_string(in.params.shape.query_tokens) +

@@ -2,11 +2,14 @@
 // messages and exit codes. Separate from main() so tests and the CLI fuzzer can run it in-process.
 #include <algorithm>
 #include <exception>
+#include <new>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <selfextend/error.hpp>
+#include <selfextend/json_writer.hpp>
 #include <selfextend/version.hpp>
 
 #include "commands.hpp"
@@ -46,6 +49,25 @@ void print_usage(std::ostream& out) {
 }
 
 /// Library keys are JSON names (snake_case); the flag is the same name with hyphens.
+/// One line of plain text for the terminal: control bytes (a newline in a value would break
+/// "one line") and bytes of invalid UTF-8 are shown as \xNN, valid UTF-8 as it is.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const std::size_t n = byte < 0x80 ? (byte < 0x20 || byte == 0x7f ? 0 : 1) : selfextend::utf8_sequence_length(text, i);
+    if (n == 0) {
+      out += "\\x";
+      out += "0123456789abcdef"[byte >> 4];
+      out += "0123456789abcdef"[byte & 0xf];
+      continue;
+    }
+    out.append(text.substr(i, n));
+    i += n - 1;
+  }
+  return out;
+}
+
 std::string flag_of(std::string key) {
   std::replace(key.begin(), key.end(), '_', '-');
   return "--" + key;
@@ -89,7 +111,7 @@ int run_sxplan(const std::vector<std::string>& args, std::ostream& out, std::ost
   const auto* command = std::find_if(std::begin(subcommands), std::end(subcommands),
                                      [&](const subcommand& c) { return args[0] == c.name; });
   if (command == std::end(subcommands)) {
-    err << "sxplan: unknown command '" << args[0] << "' (see sxplan --help)\n";
+    err << "sxplan: unknown command '" << printable(args[0]) << "' (see sxplan --help)\n";
     return sxplan::exit_usage;
   }
   const std::string name = command->name;
@@ -103,13 +125,17 @@ int run_sxplan(const std::vector<std::string>& args, std::ostream& out, std::ost
     }
     return code;
   } catch (const boost::program_options::error& e) {
-    err << "sxplan " << name << ": " << e.what() << " (see sxplan " << name << " --help)\n";
+    err << "sxplan " << name << ": " << printable(e.what()) << " (see sxplan " << name << " --help)\n";
     return sxplan::exit_usage;
   } catch (const selfextend::invalid_params& e) {
-    for (const selfextend::issue& i : e.issues()) err << "sxplan " << name << ": " << as_flag(i) << "\n";
+    for (const selfextend::issue& i : e.issues()) err << "sxplan " << name << ": " << printable(as_flag(i)) << "\n";
     return sxplan::exit_usage;
+  } catch (const std::bad_alloc&) {
+    // Every path that grows with the input refuses first; this is the backstop, still one line.
+    err << "sxplan " << name << ": out of memory (the machine could not provide what this run needs)\n";
+    return sxplan::exit_failure;
   } catch (const std::exception& e) {
-    err << "sxplan " << name << ": " << e.what() << "\n";
+    err << "sxplan " << name << ": " << printable(e.what()) << "\n";
     return sxplan::exit_failure;
   }
 }

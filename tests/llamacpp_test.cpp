@@ -465,3 +465,54 @@ TEST(LlamacppAdviceTest, ShortInputsNeedNoGroupingAndFixedFlagsAreChecked) {
   EXPECT_EQ(1024, fixed.ga_w);
   EXPECT_EQ(16, fixed.ga_n);  // powers of two divide 1024; 8 reaches 2815 >= 2L/3
 }
+
+TEST(LlamacppTest, BillionTokensSummaryInBoundedMemoryAndArraysRefusedWithTheSize) {
+  // 10^9 tokens: the four per-token arrays would be 32 GB (the CLI used to allocate them and be killed).
+  const llamacpp_schedule s = sched(1'000'000'000, 0, 1024, 8, 1024, llamacpp_mode::main, 4096);
+  EXPECT_THROW_MSG((void)selfextend::analyse_llamacpp(s), selfextend::invalid_params,
+                   "tokens = 1000000000: the per-token arrays (query_position, final_position, llamacpp_neighbors, "
+                   "exact_neighbors: 4 x 1000000000 int64) would be 29.8 GiB (32000000000 bytes), above the limit of "
+                   "1.00 GiB (1073741824 bytes); use `force` to go past it");
+  EXPECT_THROW((void)selfextend::simulate_llamacpp(s), selfextend::invalid_params);
+  EXPECT_THROW((void)selfextend::compare_llamacpp(s), selfextend::invalid_params);
+  // The summary without arrays is O(N) time and O(1) memory; 10^8 tokens keep the test quick
+  // (10^9 takes about 40 s on the shared machine, measured with the CLI in docs/performance.md).
+  const llamacpp_schedule tenth = sched(100'000'000, 0, 1024, 8, 1024, llamacpp_mode::main, 4096);
+  const auto r = selfextend::analyse_llamacpp(tenth, {}, {.per_token = false});
+  EXPECT_TRUE(r.positions.query_position.empty() && r.positions.final_position.empty());
+  EXPECT_TRUE(r.comparison.llamacpp_neighbors.empty() && r.comparison.exact_neighbors.empty());
+  EXPECT_EQ(100'000'000, r.positions.kv_cells);
+  EXPECT_EQ(std::int64_t{5'000'000'050'000'000}, r.comparison.total_pairs);
+  // batch = W: every position is the token-by-token one, (N-1)/W * W/G + (N-1) mod W at most.
+  EXPECT_EQ(r.comparison.single_token_max_position, r.positions.max_position);
+  // A row of a billion keys is refused too, naming --rows' key.
+  EXPECT_THROW_MSG((void)selfextend::analyse_llamacpp(s, std::vector<std::int64_t>{999'999'999}, {.per_token = false}),
+                   selfextend::invalid_params,
+                   "rows = 999999999: the requested rows (2 x query + 1 int64 each) would be 14.9 GiB (16000000000 bytes), "
+                   "above the limit of 1.00 GiB (1073741824 bytes); use `force` to go past it");
+}
+
+TEST(LlamacppTest, SummaryWithoutArraysEqualsTheFullReport) {
+  std::mt19937_64 rng(1410);
+  for (int trial = 0; trial < 200; ++trial) {
+    const std::int64_t g = std::uniform_int_distribution<std::int64_t>(1, 6)(rng);
+    const std::int64_t w = g * std::uniform_int_distribution<std::int64_t>(1, 8)(rng);
+    const llamacpp_schedule s = sched(std::uniform_int_distribution<std::int64_t>(1, 300)(rng),
+                                      std::uniform_int_distribution<std::int64_t>(0, 20)(rng),
+                                      std::uniform_int_distribution<std::int64_t>(1, 40)(rng), g, w,
+                                      llamacpp_mode::main, 64 + w);
+    auto full = selfextend::analyse_llamacpp(s);
+    const auto lean = selfextend::analyse_llamacpp(s, {}, {.per_token = false});
+    full.positions.query_position.clear();
+    full.positions.final_position.clear();
+    full.comparison.llamacpp_neighbors.clear();
+    full.comparison.exact_neighbors.clear();
+    ASSERT_EQ(full, lean) << trial;
+  }
+}
+
+TEST(LlamacppTest, HugeBatchDoesNotOverflowTheDecodeCount) {
+  // (tokens + batch - 1) / batch wrapped for batch = INT64_MAX (UBSan, llamacpp --batch 9223372036854775807).
+  const auto p = selfextend::simulate_llamacpp(sched(100, 3, INT64_MAX, 2, 8, llamacpp_mode::main, 4096));
+  EXPECT_EQ(1 + 3, p.decode_calls);
+}

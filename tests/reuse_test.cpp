@@ -94,8 +94,64 @@ TEST(ReuseTest, HugeBlocksAndHugeContextsStayExact) {
 TEST(ReuseTest, RefusesCountArraysAboveTheMemoryLimit) {
   EXPECT_THROW_MSG((void)selfextend::compute_reuse({INT64_MAX, 4'000'000'000, {2, 1, shift_rule::integer}}),
                    selfextend::invalid_params,
-                   "tokens = 4000000000: reuse counts over P_max + 1 = 2000000001 positions need 59.6 GiB "
-                   "(64000000064 bytes), above the limit of 4.00 GiB (4294967296 bytes); a larger group shrinks P_max");
+                   "tokens = 4000000000: the per-position count arrays (4 x (P_max + 2) int64 while built, P_max + 1 = "
+                   "2000000001) would be 59.6 GiB (64000000064 bytes), above the limit of 1.00 GiB (1073741824 bytes); "
+                   "use `force` to go past it");
+}
+
+TEST(ReuseTest, SummaryWithoutArraysEqualsTheArrays) {
+  // The summary and the histogram are streamed in O(1) memory; they must equal what the arrays give.
+  std::mt19937_64 rng(14);
+  for (int trial = 0; trial < 400; ++trial) {
+    const std::int64_t context = std::uniform_int_distribution<std::int64_t>(2, 300)(rng);
+    const std::int64_t window = std::uniform_int_distribution<std::int64_t>(1, context - 1)(rng);
+    const std::int64_t group = std::uniform_int_distribution<std::int64_t>(1, 40)(rng);
+    const std::int64_t tokens = std::uniform_int_distribution<std::int64_t>(1, 3000)(rng);
+    const selfextend::self_extend_params params{context, tokens, {group, window, trial % 2 ? shift_rule::integer : shift_rule::fractional}};
+    const auto with = selfextend::compute_reuse(params);
+    auto without = selfextend::compute_reuse(params, {.keep_counts = false});
+    EXPECT_TRUE(without.counts.empty() && without.neighbor_counts.empty() && without.group_counts.empty());
+    const std::int64_t range = std::max(context, with.max_position + 1);
+    for (const std::int64_t buckets : {std::int64_t{1}, std::int64_t{7}, std::int64_t{16}, range}) {
+      // Each bar's closed-form sums against adding up the arrays position by position.
+      const auto bars = selfextend::bucket_reuse(without, range, buckets);
+      for (const auto& bar : bars) {
+        std::int64_t neighbor = 0, grouped = 0;
+        for (std::int64_t q = bar.first; q <= std::min(bar.last, with.max_position); ++q) {
+          neighbor += with.neighbor_counts[static_cast<std::size_t>(q)];
+          grouped += with.group_counts[static_cast<std::size_t>(q)];
+        }
+        ASSERT_EQ((selfextend::reuse_bucket{bar.first, bar.last, neighbor, grouped}), bar)
+            << "L=" << context << " N=" << tokens << " G=" << group << " W=" << window << " B=" << buckets;
+      }
+      ASSERT_EQ(bars, selfextend::bucket_reuse(with, range, buckets));
+    }
+    without.counts = with.counts;
+    without.neighbor_counts = with.neighbor_counts;
+    without.group_counts = with.group_counts;
+    ASSERT_EQ(with, without) << "L=" << context << " N=" << tokens << " G=" << group << " W=" << window;
+  }
+}
+
+TEST(ReuseTest, BillionTokensSummaryAndHistogramInBoundedMemory) {
+  // 10^9 tokens with G = 8: P_max ~ 1.25e8, arrays of 3 GB that the text output never needed.
+  const std::int64_t n = 1'000'000'000;
+  const selfextend::self_extend_params params{4096, n, {8, 1024, shift_rule::integer}};
+  EXPECT_THROW_MSG((void)selfextend::compute_reuse(params), selfextend::invalid_params,
+                   "tokens = 1000000000: the per-position count arrays (4 x (P_max + 2) int64 while built, P_max + 1 = "
+                   "125000896) would be 3.73 GiB (4000028704 bytes), above the limit of 1.00 GiB (1073741824 bytes); "
+                   "use `force` to go past it");
+  const auto s = selfextend::compute_reuse(params, {.keep_counts = false});
+  EXPECT_TRUE(s.counts.empty());
+  EXPECT_EQ(n / 2 * (n + 1), s.total_pairs);
+  EXPECT_EQ(s.total_pairs, s.neighbor_pairs + s.group_pairs);
+  const auto bars = selfextend::bucket_reuse(s, std::max<std::int64_t>(4096, s.max_position + 1), 16);
+  ASSERT_EQ(16u, bars.size());
+  std::int64_t sum = 0;
+  for (const auto& b : bars) sum += b.neighbor + b.group;
+  EXPECT_EQ(s.total_pairs, sum);
+  EXPECT_THROW_MSG((void)selfextend::bucket_reuse(s, 4096, selfextend::max_reuse_buckets + 1), selfextend::invalid_params,
+                   "buckets = 1048577: must be at most 1048576");
 }
 
 TEST(ReuseTest, BillionTokensDoNotOverflow) {
@@ -121,6 +177,12 @@ TEST(ReuseTest, SeedExampleReachesPastTwoThirdsWithGroupFive) {
   EXPECT_EQ(3979 - 2731 + 1, s.positions_past_two_thirds);
   EXPECT_EQ(0, s.pairs_past_context);
   EXPECT_GT(s.fraction_pairs_past_two_thirds, 0.0);
+}
+
+TEST(ReuseTest, PairCountOverflowIsRefusedNotUndefined) {
+  // N = INT64_MAX: N + 1 wrapped before the 128-bit product (UBSan, reuse --tokens 9223372036854775807).
+  EXPECT_THROW_MSG((void)selfextend::compute_reuse({3, INT64_MAX, {2, 1, shift_rule::integer}}), selfextend::invalid_params,
+                   "tokens = 9223372036854775807: too many pairs for 64-bit counts (N(N+1)/2 must fit)");
 }
 
 TEST(ReuseTest, RejectsInvalidInput) {

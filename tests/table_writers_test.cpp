@@ -115,6 +115,33 @@ TEST(TableWritersTest, SafetensorsHeaderNamesEveryArray) {
   EXPECT_EQ(8 + length + 4 * 10 * 8, image.size());
 }
 
+TEST(TableWritersTest, PerTokenTablesHaveASizeLimitAndByteCountsNeverWrap) {
+  // 33,554,432 tokens = 1 GiB of [4, N] int64: the largest table written without force.
+  table_request r{plan{8, 1024}, 33'554'432, table_phase::prefill, table_layout::tokens, table_format::npy};
+  EXPECT_TRUE(selfextend::validate(r).empty());
+  r.tokens += 1;
+  EXPECT_EQ((std::vector<selfextend::issue>{{"tokens", "33554433",
+                                             "the per-token [4, N] table would be 1.00 GiB (1073741856 bytes), above "
+                                             "the limit of 1.00 GiB (1073741824 bytes); use `force` to go past it"}}),
+            selfextend::validate(r));
+  r.force = true;
+  EXPECT_TRUE(selfextend::validate(r).empty());
+  // INT64_MAX tokens: 32·N bytes cannot be counted in int64 (safetensors' data_offsets wrapped to
+  // [0, -8] and the writer ran until the disk was full); refused even with force, before writing.
+  for (const table_format f : {table_format::npy, table_format::safetensors, table_format::csv, table_format::json}) {
+    const table_request huge{plan{2, 1}, INT64_MAX, table_phase::prefill, table_layout::tokens, f, selfextend::default_dense_limit_bytes, true};
+    EXPECT_EQ((std::vector<selfextend::issue>{{"tokens", "9223372036854775807",
+                                               "the table would need more than 2^63 - 1 bytes, more than any file can hold"}}),
+              selfextend::validate(huge));
+    std::ostringstream out;
+    EXPECT_THROW((void)selfextend::write_position_table(out, huge), selfextend::invalid_params);
+    EXPECT_TRUE(out.str().empty());
+  }
+  const table_request dense{plan{2, 1}, 5'000'000'000, table_phase::prefill, table_layout::dense, table_format::npy,
+                            selfextend::default_dense_limit_bytes, true};
+  EXPECT_EQ(1u, selfextend::validate(dense).size());
+}
+
 TEST(TableWritersTest, ValidationNamesTheRule) {
   table_request big{plan{2, 4}, 20000, table_phase::prefill, table_layout::dense, table_format::npy};
   EXPECT_THROW_MSG((void)written(big), selfextend::invalid_params,
@@ -122,7 +149,8 @@ TEST(TableWritersTest, ValidationNamesTheRule) {
                    "1.00 GiB (1073741824 bytes); use `force` to write it anyway");
   big.phase = table_phase::decode;
   EXPECT_TRUE(selfextend::validate(big).empty());
-  const table_request c{plan{1, 4}, 3'000'000'000, table_phase::prefill, table_layout::tokens, table_format::c_header};
+  table_request c{plan{1, 4}, 3'000'000'000, table_phase::prefill, table_layout::tokens, table_format::c_header};
+  c.force = true;  // past the per-token size limit, to reach the int32_t rule
   EXPECT_EQ((std::vector<selfextend::issue>{{"tokens", "3000000000",
                                              "positions up to 2999999999 do not fit the C header's int32_t (use npy or safetensors)"}}),
             selfextend::validate(c));

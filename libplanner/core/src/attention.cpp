@@ -348,6 +348,10 @@ std::int64_t attention_working_memory(const attention_params& params, attention_
   return kernel == attention_kernel::reference ? reference_memory(params, true) : detail::tiled_working_memory(params);
 }
 
+void require_working_memory(const attention_params& params, attention_kernel kernel) {
+  detail::require_memory(params, attention_working_memory(params, kernel));
+}
+
 std::vector<double> reference_attention(const attention_params& params, std::span<const double> q,
                                         std::span<const double> k, std::span<const double> v,
                                         const progress_callback& progress) {

@@ -18,6 +18,7 @@
 
 #include "advisor_core.hpp"
 #include "checked_math.hpp"
+#include "size_limit.hpp"
 #include "text.hpp"
 
 namespace selfextend {
@@ -177,26 +178,60 @@ std::int64_t llamacpp_groupings_at(const llamacpp_schedule& s, std::int64_t t) {
   return groupings_unchecked(s, t);
 }
 
-llamacpp_positions simulate_llamacpp(const llamacpp_schedule& s) {
+std::int64_t llamacpp_report_bytes(const llamacpp_schedule& s, std::span<const std::int64_t> rows, bool per_token) {
+  const std::int64_t n = s.tokens + s.generate;
+  wide_int bytes = per_token ? wide_int{n} * 4 * 8 : 0;
+  for (const std::int64_t row : rows) bytes += (wide_int{std::max<std::int64_t>(row, 0)} + 1) * 2 * 8;
+  return detail::saturate(bytes);
+}
+
+namespace {
+
+/// Refuses, before anything is allocated, arrays and rows above the limit (the summary itself
+/// needs O(1) memory whatever N is).
+void require_report_size(const llamacpp_schedule& s, std::span<const std::int64_t> rows,
+                         const llamacpp_report_options& options) {
+  if (options.force) return;
+  const std::int64_t row_bytes = llamacpp_report_bytes(s, rows, false);
+  if (!rows.empty())
+    detail::require_within_limit("rows", num(*std::max_element(rows.begin(), rows.end())),
+                                 "the requested rows (2 x query + 1 int64 each)", row_bytes, max_llamacpp_report_bytes,
+                                 false);
+  if (options.per_token)
+    detail::require_within_limit("tokens", num(s.tokens),
+                                 "the per-token arrays (query_position, final_position, llamacpp_neighbors, "
+                                 "exact_neighbors: 4 x " + num(s.tokens + s.generate) + " int64)" +
+                                     (rows.empty() ? "" : " and the rows"),
+                                 llamacpp_report_bytes(s, rows, true), max_llamacpp_report_bytes, false);
+}
+
+}  // namespace
+
+llamacpp_positions simulate_llamacpp(const llamacpp_schedule& s, const llamacpp_report_options& options) {
   require_valid(s);
+  require_report_size(s, {}, {.per_token = options.per_token, .force = options.force});
+  const bool per_token = options.per_token;
   const std::int64_t n = s.tokens + s.generate;
   const std::int64_t window = effective_window(s);
   const std::int64_t shrink = window - window / s.ga_n;
   llamacpp_positions out;
   out.window = window;
   out.kv_cells = n;
-  out.decode_calls = (s.tokens + s.batch - 1) / s.batch + s.generate;
-  out.query_position.resize(static_cast<std::size_t>(n));
-  out.final_position.resize(static_cast<std::size_t>(n));
+  // (tokens - 1) / batch + 1 chunks: tokens + batch - 1 could pass INT64_MAX.
+  out.decode_calls = (s.tokens - 1) / s.batch + 1 + s.generate;
+  if (per_token) {
+    out.query_position.reserve(static_cast<std::size_t>(n));
+    out.final_position.reserve(static_cast<std::size_t>(n));
+  }
   for (std::int64_t t = 0; t < n; ++t) {
     const std::int64_t k = groupings_unchecked(s, t);
     const std::int64_t q = t - k * shrink;
-    out.query_position[static_cast<std::size_t>(t)] = q;
+    if (per_token) out.query_position.push_back(q);
     out.max_position = std::max(out.max_position, q);
   }
   out.groupings = groupings_unchecked(s, n - 1);
-  for (std::int64_t j = 0; j < n; ++j)
-    out.final_position[static_cast<std::size_t>(j)] = cell_position(j, out.groupings, s.ga_n, window);
+  if (per_token)
+    for (std::int64_t j = 0; j < n; ++j) out.final_position.push_back(cell_position(j, out.groupings, s.ga_n, window));
   return out;
 }
 
@@ -216,8 +251,10 @@ std::int64_t llamacpp_relative_position(const llamacpp_schedule& s, std::int64_t
   return query - k * (window - window / s.ga_n) - cell_position(key, k, s.ga_n, window);
 }
 
-llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s) {
+llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s, const llamacpp_report_options& options) {
   require_valid(s);
+  require_report_size(s, {}, options);
+  const bool per_token = options.per_token;
   const std::int64_t n = s.tokens + s.generate;
   const std::int64_t group = s.ga_n;
   const std::int64_t window = effective_window(s);
@@ -227,9 +264,11 @@ llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s) {
 
   llamacpp_comparison c;
   c.kv_cells = n;
-  c.total_pairs = detail::saturate(wide_int{n} * (n + 1) / 2);
-  c.llamacpp_neighbors.resize(static_cast<std::size_t>(n));
-  c.exact_neighbors.resize(static_cast<std::size_t>(n));
+  c.total_pairs = detail::saturate(wide_int{n} * (wide_int{n} + 1) / 2);
+  if (per_token) {
+    c.llamacpp_neighbors.reserve(static_cast<std::size_t>(n));
+    c.exact_neighbors.reserve(static_cast<std::size_t>(n));
+  }
   wide_int differing = 0, abs_sum = 0, signed_sum = 0, max_diff = 0, llama_neighbors = 0, exact_neighbors = 0;
   std::int64_t max_position = 0;
 
@@ -239,8 +278,10 @@ llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s) {
     const std::int64_t q = i - k * shrink;
     const std::int64_t lo = std::max<std::int64_t>(0, i - window + 1);  // first exact-map neighbour
     max_position = std::max(max_position, q);
-    c.llamacpp_neighbors[static_cast<std::size_t>(i)] = i - boundary + 1;
-    c.exact_neighbors[static_cast<std::size_t>(i)] = std::min(i + 1, window);
+    if (per_token) {
+      c.llamacpp_neighbors.push_back(i - boundary + 1);
+      c.exact_neighbors.push_back(std::min(i + 1, window));
+    }
     llama_neighbors += i - boundary + 1;
     exact_neighbors += std::min(i + 1, window);
     if (i >= 1 && i == boundary) ++c.queries_alone;
@@ -289,15 +330,17 @@ llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s) {
   return c;
 }
 
-llamacpp_report analyse_llamacpp(const llamacpp_schedule& s, std::span<const std::int64_t> rows) {
+llamacpp_report analyse_llamacpp(const llamacpp_schedule& s, std::span<const std::int64_t> rows,
+                                 const llamacpp_report_options& options) {
   require_valid(s);
   const std::int64_t n = s.tokens + s.generate;
   for (const std::int64_t row : rows)
     if (row < 0 || row >= n)
       throw invalid_params("rows", num(row), "must be a query index in [0, " + num(n) + ") (tokens + generate)");
+  require_report_size(s, rows, options);
   llamacpp_report r;
-  r.positions = simulate_llamacpp(s);
-  r.comparison = compare_llamacpp(s);
+  r.positions = simulate_llamacpp(s, options);
+  r.comparison = compare_llamacpp(s, options);
   const std::int64_t window = r.positions.window;
   const plan exact{s.ga_n, window, shift_rule::integer};
   for (const std::int64_t query : rows) {

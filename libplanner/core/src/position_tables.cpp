@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "checked_math.hpp"
+#include "size_limit.hpp"
 #include "text.hpp"
 #include "memory_hint.hpp"
 
@@ -217,13 +218,15 @@ std::int64_t dense_table_bytes(std::int64_t tokens, table_phase phase) {
   return n > (detail::wide_int{1} << 32) ? detail::int64_max : detail::saturate(8 * n * n);
 }
 
+std::int64_t token_table_bytes(std::int64_t tokens) {
+  if (tokens < 1) throw invalid_params("tokens", std::to_string(tokens), "must be at least 1");
+  return detail::saturate(detail::wide_int{tokens} * 4 * 8);
+}
+
 void require_dense_size(std::int64_t tokens, table_phase phase, std::int64_t limit_bytes, bool force) {
-  const std::int64_t bytes = dense_table_bytes(tokens, phase);
-  if (force || bytes <= limit_bytes) return;
   const std::string shape = phase == table_phase::decode ? "[N]" : "[N, N]";
-  throw invalid_params("tokens", std::to_string(tokens),
-                       "the dense " + shape + " table would be " + detail::format_bytes(bytes) +
-                           ", above the limit of " + detail::format_bytes(limit_bytes) + "; use `force` to write it anyway");
+  detail::require_within_limit("tokens", std::to_string(tokens), "the dense " + shape + " table",
+                               dense_table_bytes(tokens, phase), limit_bytes, force, "write it anyway");
 }
 
 }  // namespace selfextend

@@ -8,6 +8,7 @@
 #include <selfextend/position_map.hpp>
 
 #include "checked_math.hpp"
+#include "size_limit.hpp"
 #include "text.hpp"
 
 namespace selfextend {
@@ -67,7 +68,7 @@ void require_countable(const self_extend_params& params) {
   require_valid(params);
   if (!params.context) throw invalid_params("context", "(none)", "is required for reuse statistics");
   const std::int64_t N = params.tokens;
-  if (detail::wide_int{N} * (N + 1) / 2 > detail::wide_int{detail::int64_max})
+  if (detail::wide_int{N} * (detail::wide_int{N} + 1) / 2 > detail::wide_int{detail::int64_max})
     throw invalid_params("tokens", std::to_string(N), "too many pairs for 64-bit counts (N(N+1)/2 must fit)");
 }
 
@@ -155,17 +156,20 @@ reuse_bucket count_reuse(const self_extend_params& params, std::int64_t first, s
   return {first, last, upto_last.neighbor - before.neighbor, upto_last.group - before.group};
 }
 
-reuse_stats compute_reuse(const self_extend_params& params) {
+std::int64_t reuse_count_bytes(const reuse_stats& stats) {
+  // Four arrays of P_max + 1 counts while they are built (neighbor, group, total, the difference array).
+  return detail::saturate((detail::wide_int{stats.max_position} + 2) * 4 * 8);
+}
+
+reuse_stats compute_reuse(const self_extend_params& params, const reuse_options& options) {
   reuse_stats s = summarise_reuse(params);
+  if (!options.keep_counts) return s;
   const std::int64_t N = params.tokens;
   const plan& p = params.extension;
-  // Four arrays of P_max + 1 counts (neighbor, group, total, and the difference array).
-  const detail::wide_int bytes = (detail::wide_int{s.max_position} + 2) * 4 * 8;
-  if (bytes > max_reuse_bytes)
-    throw invalid_params("tokens", std::to_string(N),
-                         "reuse counts over P_max + 1 = " + std::to_string(s.max_position + 1) + " positions need " +
-                             detail::format_bytes(detail::saturate(bytes)) + ", above the limit of " +
-                             detail::format_bytes(max_reuse_bytes) + "; a larger group shrinks P_max");
+  detail::require_within_limit("tokens", std::to_string(N),
+                               "the per-position count arrays (4 x (P_max + 2) int64 while built, P_max + 1 = " +
+                                   std::to_string(s.max_position + 1) + ")",
+                               reuse_count_bytes(s), max_reuse_bytes, options.force);
   const auto size = static_cast<std::size_t>(s.max_position) + 1;
   s.neighbor_counts.assign(size, 0);
   s.group_counts.assign(size, 0);
@@ -180,6 +184,8 @@ reuse_stats compute_reuse(const self_extend_params& params) {
 std::vector<reuse_bucket> bucket_reuse(const reuse_stats& stats, std::int64_t range_end, std::int64_t buckets) {
   if (range_end < 1) throw invalid_params("range_end", std::to_string(range_end), "must be at least 1");
   if (buckets < 1) throw invalid_params("buckets", std::to_string(buckets), "must be at least 1");
+  if (buckets > max_reuse_buckets)
+    throw invalid_params("buckets", std::to_string(buckets), "must be at most " + std::to_string(max_reuse_buckets));
   const self_extend_params params{stats.context, stats.tokens, stats.extension};
   require_countable(params);
   const auto width = static_cast<std::int64_t>(detail::ceil_div(range_end, std::min(buckets, range_end)));

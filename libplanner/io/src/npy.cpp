@@ -170,7 +170,12 @@ npy_array npy_array::from(std::span<const double> v, std::vector<std::int64_t> s
 npy_array npy_array::from(std::span<const std::int32_t> v, std::vector<std::int64_t> s) { return make(v, std::move(s), npy_dtype::i4); }
 npy_array npy_array::from(std::span<const std::int64_t> v, std::vector<std::int64_t> s) { return make(v, std::move(s), npy_dtype::i8); }
 
-npy_array parse_npy(std::span<const std::byte> bytes, std::string_view key, std::string_view source) {
+namespace {
+
+/// The header of a .npy whose first bytes are `bytes` (all of the file, or at least its header)
+/// and whose size is `file_size`: checks everything but reads no data.
+npy_file_header parse_header(std::span<const std::byte> bytes, std::uint64_t file_size, std::string_view key,
+                             std::string_view source) {
   const auto fail = [&](const std::string& rule) -> void {
     throw invalid_params(std::string(key), std::string(source), rule);
   };
@@ -213,33 +218,101 @@ npy_array parse_npy(std::span<const std::byte> bytes, std::string_view key, std:
   if (!p.at_end()) p.fail("malformed .npy header: text after the dictionary");
   if (!descr || !fortran || !shape) p.fail("malformed .npy header: descr, fortran_order and shape are all required");
 
-  npy_array a;
-  if (*descr == "<f4") a.dtype = npy_dtype::f4;
-  else if (*descr == "<f8") a.dtype = npy_dtype::f8;
-  else if (*descr == "<i4") a.dtype = npy_dtype::i4;
-  else if (*descr == "<i8") a.dtype = npy_dtype::i8;
+  npy_file_header h;
+  if (*descr == "<f4") h.dtype = npy_dtype::f4;
+  else if (*descr == "<f8") h.dtype = npy_dtype::f8;
+  else if (*descr == "<i4") h.dtype = npy_dtype::i4;
+  else if (*descr == "<i8") h.dtype = npy_dtype::i8;
   else fail("dtype " + *descr + " is not supported (little-endian <f4, <f8, <i4, <i8 only)");
   if (*fortran) fail("Fortran order is not supported (save a C-contiguous array)");
-  a.shape = *shape;
+  h.shape = *shape;
+  h.data_offset = prefix + header_length;
 
   // Size check in 128 bits before any allocation: the data must be exactly what the shape says.
-  detail::wide_int needed = static_cast<detail::wide_int>(item_size(a.dtype));
-  for (const std::int64_t d : a.shape) {
+  detail::wide_int needed = static_cast<detail::wide_int>(item_size(h.dtype));
+  for (const std::int64_t d : h.shape) {
     needed *= d;
-    if (needed > detail::wide_int{detail::int64_max}) fail("shape " + shape_text(a.shape) + " is too large");
+    if (needed > detail::wide_int{detail::int64_max}) fail("shape " + shape_text(h.shape) + " is too large");
   }
-  const std::size_t available = bytes.size() - prefix - header_length;
+  const std::uint64_t available = file_size - h.data_offset;
   if (needed != static_cast<detail::wide_int>(available)) {
     fail(std::string(needed > static_cast<detail::wide_int>(available) ? "is truncated" : "has trailing bytes") +
-         ": shape " + shape_text(a.shape) + " of " + std::string(to_string(a.dtype)) + " needs " +
+         ": shape " + shape_text(h.shape) + " of " + std::string(to_string(h.dtype)) + " needs " +
          std::to_string(static_cast<std::int64_t>(needed)) + " data bytes, the file has " + std::to_string(available));
   }
-  a.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(prefix + header_length), bytes.end());
+  return h;
+}
+
+/// Reads the data of a checked header straight into T, converting 1 MiB at a time: the file
+/// image is never held whole, so memory is one copy of the converted values.
+template <class T>
+std::vector<T> read_values(const std::filesystem::path& path, std::string_view key, const npy_file_header& h) {
+  const detail::input_file file(path, key, ".npy");
+  const auto n = static_cast<std::size_t>(h.element_count());
+  const std::size_t item = item_size(h.dtype);
+  if (file.size() != h.data_offset + n * item) file.fail("changed while it was read");
+  std::vector<T> out(n);
+  std::vector<std::byte> chunk(std::min<std::size_t>(n * item, std::size_t{1} << 20));
+  const std::size_t per_chunk = chunk.empty() ? 1 : chunk.size() / item;
+  for (std::size_t first = 0; first < n; first += per_chunk) {
+    const std::size_t count = std::min(per_chunk, n - first);
+    file.read_at(h.data_offset + first * item, std::span(chunk.data(), count * item));
+    npy_array view;
+    view.dtype = h.dtype;
+    view.shape = {static_cast<std::int64_t>(count)};
+    view.data.assign(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(count * item));
+    const std::vector<T> converted = convert<T>(view);
+    std::copy(converted.begin(), converted.end(), out.begin() + static_cast<std::ptrdiff_t>(first));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::int64_t npy_file_header::element_count() const noexcept {
+  std::int64_t n = 1;
+  for (const std::int64_t d : shape) n *= d;
+  return n;
+}
+
+npy_array parse_npy(std::span<const std::byte> bytes, std::string_view key, std::string_view source) {
+  const npy_file_header h = parse_header(bytes, bytes.size(), key, source);
+  npy_array a;
+  a.dtype = h.dtype;
+  a.shape = h.shape;
+  a.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_offset), bytes.end());
   return a;
 }
 
 npy_array read_npy(const std::filesystem::path& path, std::string_view key) {
   return parse_npy(detail::read_whole_file(path, key, ".npy"), key, path.string());
+}
+
+npy_file_header read_npy_header(const std::filesystem::path& path, std::string_view key) {
+  const detail::input_file file(path, key, ".npy");
+  std::vector<std::byte> start(static_cast<std::size_t>(std::min<std::uint64_t>(file.size(), 12)));
+  file.read_at(0, start);
+  std::uint64_t header_end = start.size();
+  if (start.size() >= 10) {  // magic, version and length: read exactly the header, never the data
+    const auto byte_at = [&](std::size_t i) { return static_cast<std::uint64_t>(start[i]); };
+    header_end = static_cast<unsigned>(start[6]) == 2 && start.size() >= 12
+                     ? 12 + (byte_at(8) | (byte_at(9) << 8) | (byte_at(10) << 16) | (byte_at(11) << 24))
+                     : 10 + (byte_at(8) | (byte_at(9) << 8));
+    header_end = std::min(header_end, file.size());
+  }
+  std::vector<std::byte> header(static_cast<std::size_t>(header_end));
+  file.read_at(0, header);
+  return parse_header(header, file.size(), key, path.string());
+}
+
+std::vector<double> read_npy_doubles(const std::filesystem::path& path, std::string_view key,
+                                     const npy_file_header& header) {
+  return read_values<double>(path, key, header);
+}
+
+std::vector<float> read_npy_floats(const std::filesystem::path& path, std::string_view key,
+                                   const npy_file_header& header) {
+  return read_values<float>(path, key, header);
 }
 
 std::string npy_header(npy_dtype dtype, std::span<const std::int64_t> shape) {

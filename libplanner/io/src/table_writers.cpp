@@ -17,6 +17,7 @@
 #include <selfextend/version.hpp>
 
 #include "checked_math.hpp"
+#include "size_limit.hpp"
 #include "text.hpp"
 
 namespace selfextend {
@@ -61,12 +62,23 @@ std::vector<issue> validate(const table_request& r) {
   std::vector<issue> issues = validate(r.extension);
   if (r.tokens < 1) issues.push_back({"tokens", std::to_string(r.tokens), "must be at least 1"});
   if (!issues.empty()) return issues;
-  if (r.layout == table_layout::dense) {
-    try {
+  // Even with force a table must stay countable in int64 bytes (file offsets, safetensors'
+  // data_offsets, the summary's byte count); the limit itself is liftable.
+  const std::int64_t bytes =
+      r.layout == table_layout::dense ? dense_table_bytes(r.tokens, r.phase) : token_table_bytes(r.tokens);
+  if (bytes == detail::int64_max) {
+    issues.push_back({"tokens", std::to_string(r.tokens),
+                      "the table would need more than 2^63 - 1 bytes, more than any file can hold"});
+    return issues;
+  }
+  try {
+    if (r.layout == table_layout::dense)
       require_dense_size(r.tokens, r.phase, r.limit_bytes, r.force);
-    } catch (const invalid_params& e) {
-      issues.insert(issues.end(), e.issues().begin(), e.issues().end());
-    }
+    else
+      detail::require_within_limit("tokens", std::to_string(r.tokens), "the per-token [4, N] table", bytes,
+                                   r.limit_bytes, r.force);
+  } catch (const invalid_params& e) {
+    issues.insert(issues.end(), e.issues().begin(), e.issues().end());
   }
   if (r.format == table_format::c_header) {
     // The largest value in any array: N - 1 (neighbor, dense) or gq(N - 1) (group query).

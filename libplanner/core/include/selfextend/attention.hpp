@@ -124,6 +124,11 @@ enum class attention_kernel : std::uint8_t {
 /// Throws invalid_params when the size does not fit in 64 bits.
 [[nodiscard]] std::int64_t attention_working_memory(const attention_params& params, attention_kernel kernel);
 
+/// The memory guard the kernels apply first, callable before any tensor is read: throws
+/// invalid_params {"q", the shape, "needs X of working memory, more than the limit of Y",
+/// naming `force`} when attention_working_memory exceeds memory_limit and not force.
+void require_working_memory(const attention_params& params, attention_kernel kernel);
+
 /// Called with the fraction of work done (0..1), from one thread at a time, at most a few hundred times.
 using progress_callback = std::function<void(double)>;
 

@@ -53,6 +53,19 @@ struct llamacpp_schedule {
 /// The window the schedule groups by: ga_w in main mode, batch in passkey mode.
 [[nodiscard]] std::int64_t effective_window(const llamacpp_schedule& s) noexcept;
 
+/// What simulate_llamacpp, compare_llamacpp and analyse_llamacpp keep besides the summary.
+struct llamacpp_report_options {
+  bool per_token = true;  ///< fill the four per-token arrays (32 bytes per token)
+  bool force = false;     ///< keep arrays and rows even above max_llamacpp_report_bytes
+};
+
+/// Limit of the per-token arrays and rows without force: 1 GiB.
+inline constexpr std::int64_t max_llamacpp_report_bytes = std::int64_t{1} << 30;
+
+/// Bytes the per-token arrays (when per_token) and the rows (16 x (query + 1) each) need (saturating).
+[[nodiscard]] std::int64_t llamacpp_report_bytes(const llamacpp_schedule& s, std::span<const std::int64_t> rows,
+                                                 bool per_token);
+
 /// Where llama.cpp put every token. Index t is token t (prompt first, then generated tokens).
 /// Invariant (verified against the operation replay in tests): when token t is decoded after K
 /// groupings, cell j < K*W sits at floor(j/G), cell j >= K*W at j - K*D (B = W/G, D = W - B),
@@ -68,11 +81,13 @@ struct llamacpp_positions {
   friend bool operator==(const llamacpp_positions&, const llamacpp_positions&) = default;
 };
 
-/// Simulates the schedule in O(P + M) time and memory (no pair is visited).
+/// Simulates the schedule in O(P + M) time (no pair is visited); O(P + M) memory with
+/// options.per_token (query_position, final_position filled; refused above
+/// max_llamacpp_report_bytes unless options.force, as analyse_llamacpp), O(1) without (both empty).
 /// Throws invalid_params on an invalid schedule.
 /// Example: G=2, W=8, P=32, batch 8, M=1: query_position[32] == 16,
 ///          final_position[0..7] == {0,0,1,1,2,2,3,3}.
-[[nodiscard]] llamacpp_positions simulate_llamacpp(const llamacpp_schedule& s);
+[[nodiscard]] llamacpp_positions simulate_llamacpp(const llamacpp_schedule& s, const llamacpp_report_options& options = {});
 
 /// Number of groupings done when token `t` (0 <= t < P + M) is decoded. O(1).
 [[nodiscard]] std::int64_t llamacpp_groupings_at(const llamacpp_schedule& s, std::int64_t t);
@@ -109,8 +124,10 @@ struct llamacpp_comparison {
   friend bool operator==(const llamacpp_comparison&, const llamacpp_comparison&) = default;
 };
 
-/// Compares the schedule with the exact map. Throws invalid_params on an invalid schedule.
-[[nodiscard]] llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s);
+/// Compares the schedule with the exact map; the per-token neighbour arrays only with
+/// options.per_token (size-checked as simulate_llamacpp; O(1) memory without). Throws
+/// invalid_params on an invalid schedule.
+[[nodiscard]] llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s, const llamacpp_report_options& options = {});
 
 /// One requested query row: what llama.cpp and the exact map give for keys 0..query.
 struct llamacpp_row {
@@ -129,9 +146,12 @@ struct llamacpp_report {
   friend bool operator==(const llamacpp_report&, const llamacpp_report&) = default;
 };
 
-/// Simulates, compares and extracts `rows` (each in [0, P + M)). Throws invalid_params on bad input;
-/// a bad row has key "rows".
-[[nodiscard]] llamacpp_report analyse_llamacpp(const llamacpp_schedule& s, std::span<const std::int64_t> rows = {});
+/// Simulates, compares and extracts `rows` (each in [0, P + M)). O(P + M) time; the summary needs
+/// O(1) memory, the arrays llamacpp_report_bytes(), refused above max_llamacpp_report_bytes unless
+/// options.force (key "tokens", or "rows" when the rows alone pass it; naming `force`) before
+/// anything is allocated. Throws invalid_params on bad input; a bad row has key "rows".
+[[nodiscard]] llamacpp_report analyse_llamacpp(const llamacpp_schedule& s, std::span<const std::int64_t> rows = {},
+                                               const llamacpp_report_options& options = {});
 
 /// What to ask the llama.cpp flag advisor.
 struct llamacpp_advice_request {

@@ -104,9 +104,13 @@ inline constexpr std::int64_t default_dense_limit_bytes = std::int64_t{1} << 30;
 /// saturating at INT64_MAX. Throws invalid_params when tokens < 1.
 [[nodiscard]] std::int64_t dense_table_bytes(std::int64_t tokens, table_phase phase);
 
-/// Throws invalid_params {"tokens", N, "the dense [N, N] table would be B bytes, above the
-/// limit of L bytes (use --force to write it anyway)"} when dense_table_bytes exceeds
-/// limit_bytes and force is false.
+/// Bytes of data of the tokens layout (four int64 or float64 arrays of N): 32·N, saturating at
+/// INT64_MAX. Throws invalid_params when tokens < 1.
+[[nodiscard]] std::int64_t token_table_bytes(std::int64_t tokens);
+
+/// Throws invalid_params {"tokens", N, "the dense [N, N] table would need B bytes (…), above the
+/// limit of L bytes (…)", naming `force`} when dense_table_bytes exceeds limit_bytes and force
+/// is false.
 void require_dense_size(std::int64_t tokens, table_phase phase, std::int64_t limit_bytes, bool force);
 
 }  // namespace selfextend

@@ -50,14 +50,23 @@ struct reuse_stats {
   friend bool operator==(const reuse_stats&, const reuse_stats&) = default;
 };
 
+/// What compute_reuse keeps besides the summary.
+struct reuse_options {
+  bool keep_counts = true;  ///< fill counts, neighbor_counts, group_counts (else: summarise_reuse)
+  bool force = false;       ///< fill them even above max_reuse_bytes
+};
+
 /// Counts every relative position's use in closed form: O(N/G + P_max) time, O(P_max) memory,
 /// never visiting pairs; exact 64-bit counts (N up to about 4.29e9 before N(N+1)/2 overflows).
 /// Requires params.context. Throws invalid_params on an invalid plan (W >= L included), when
-/// N(N+1)/2 does not fit in 64 bits, or when the arrays (P_max + 1 entries each) would need more
-/// than max_reuse_bytes (the message gives the size; a larger G shrinks P_max).
+/// N(N+1)/2 does not fit in 64 bits, or when the arrays would need more than max_reuse_bytes and
+/// not options.force (key "tokens", the size in the message, naming `force`), before allocating.
 /// Example: L=16, N=10, G=2, W=4 (paper Fig. 3): counts == {10, 9, 8, 7, 9, 8, 4},
 /// neighbor_counts == {10, 9, 8, 7, 0, 0, 0}, total_pairs == 55.
-[[nodiscard]] reuse_stats compute_reuse(const self_extend_params& params);
+[[nodiscard]] reuse_stats compute_reuse(const self_extend_params& params, const reuse_options& options = {});
+
+/// Bytes compute_reuse needs for its arrays: 32 x (P_max + 2) (saturating).
+[[nodiscard]] std::int64_t reuse_count_bytes(const reuse_stats& stats);
 
 /// compute_reuse's totals, fractions, thresholds and ranges without its arrays (`counts`,
 /// `neighbor_counts` and `group_counts` stay empty), in closed form: O(1) time and memory whatever
@@ -65,8 +74,11 @@ struct reuse_stats {
 /// Throws invalid_params like compute_reuse (except the memory limit, which does not apply).
 [[nodiscard]] reuse_stats summarise_reuse(const self_extend_params& params);
 
-/// Memory ceiling of compute_reuse: 4 GiB of count arrays (about 134 million positions).
-inline constexpr std::int64_t max_reuse_bytes = std::int64_t{4} << 30;
+/// Memory ceiling of compute_reuse's arrays without force: 1 GiB (about 33.5 million positions).
+inline constexpr std::int64_t max_reuse_bytes = std::int64_t{1} << 30;
+
+/// Most bars bucket_reuse draws.
+inline constexpr std::int64_t max_reuse_buckets = std::int64_t{1} << 20;
 
 /// One bar of a histogram of reuse_stats over a range of positions.
 struct reuse_bucket {
@@ -88,7 +100,7 @@ struct reuse_bucket {
 /// Positions at or past range_end are not counted. Use range_end = L for the pretrained window,
 /// or max(L, P_max + 1) to include untrained positions. Closed form, O(bars) time: it reads only
 /// `stats`' context, tokens and plan, so the arrayless summarise_reuse() result works as well.
-/// Throws invalid_params when range_end < 1 or buckets < 1.
+/// Throws invalid_params when range_end < 1 or buckets is outside [1, max_reuse_buckets].
 [[nodiscard]] std::vector<reuse_bucket> bucket_reuse(const reuse_stats& stats, std::int64_t range_end,
                                                      std::int64_t buckets);
 

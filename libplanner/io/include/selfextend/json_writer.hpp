@@ -24,7 +24,12 @@ inline constexpr int json_schema_version = 1;
                                                 boost::json::value result,
                                                 std::span<const std::string> warnings = {});
 
-/// Writes `value` as pretty-printed, deterministic JSON and a final newline: 2-space indent, keys in
+/// Bytes of the valid UTF-8 sequence starting at s[i] (1 to 4), or 0 when the byte there does not
+/// start one (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short).
+[[nodiscard]] std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept;
+
+/// Writes `value` as pretty-printed, deterministic JSON and a final newline (always valid UTF-8:
+/// control bytes are escaped, a byte of invalid UTF-8 in a string becomes U+FFFD): 2-space indent, keys in
 /// insertion order, arrays of numbers on one line (tables can hold millions), doubles as the shortest
 /// text that round-trips, always with a '.' or an exponent so a real stays a real; NaN and infinity
 /// (which no result holds) as null.

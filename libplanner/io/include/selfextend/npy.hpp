@@ -56,6 +56,27 @@ struct npy_array {
 /// Reads and parses a .npy file; an unreadable file is invalid_params {key, path, rule}.
 [[nodiscard]] npy_array read_npy(const std::filesystem::path& path, std::string_view key);
 
+/// What a .npy file's header says, checked against the file's size (no data read).
+struct npy_file_header {
+  npy_dtype dtype = npy_dtype::f8;
+  std::vector<std::int64_t> shape;  ///< C order; empty for a scalar
+  std::uint64_t data_offset = 0;    ///< where the data starts
+  [[nodiscard]] std::int64_t element_count() const noexcept;
+  friend bool operator==(const npy_file_header&, const npy_file_header&) = default;
+};
+
+/// Reads only the header of a .npy file and checks it as parse_npy does (the data size included,
+/// from the file size): a caller can check shapes and memory before reading any data. Errors
+/// are invalid_params {key, path, rule}, as read_npy's.
+[[nodiscard]] npy_file_header read_npy_header(const std::filesystem::path& path, std::string_view key);
+
+/// The data of a .npy whose header read_npy_header returned, converted element by element while
+/// it is read: memory is the result only (never the file image besides).
+[[nodiscard]] std::vector<double> read_npy_doubles(const std::filesystem::path& path, std::string_view key,
+                                                   const npy_file_header& header);
+[[nodiscard]] std::vector<float> read_npy_floats(const std::filesystem::path& path, std::string_view key,
+                                                 const npy_file_header& header);
+
 /// The header (magic, version, length, dict, padding) for an array of this dtype and shape:
 /// write it, then element_count * item_size bytes of little-endian data, to stream a large array.
 /// Uses format 1.0 unless the dict needs 2.0; the total header is a multiple of 64 bytes.

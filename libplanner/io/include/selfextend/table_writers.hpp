@@ -40,8 +40,8 @@ struct table_request {
   table_phase phase = table_phase::prefill;            ///< decode: the dense layout is the row of query N - 1
   table_layout layout = table_layout::tokens;
   table_format format = table_format::npy;
-  std::int64_t limit_bytes = default_dense_limit_bytes;  ///< dense data ceiling (8-byte elements)
-  bool force = false;                                  ///< write a dense table above limit_bytes anyway
+  std::int64_t limit_bytes = default_dense_limit_bytes;  ///< data ceiling, either layout (8-byte elements)
+  bool force = false;                                  ///< write a table above limit_bytes anyway
   friend bool operator==(const table_request&, const table_request&) = default;
 };
 
@@ -61,8 +61,9 @@ struct table_summary {
   friend bool operator==(const table_summary&, const table_summary&) = default;
 };
 
-/// Every problem with `request` (plan, tokens >= 1, the dense size limit, C header positions
-/// fitting int32_t); empty when it can be written. Never throws.
+/// Every problem with `request` (plan, tokens >= 1, the size limit of either layout — 32·N bytes
+/// for tokens, dense_table_bytes for dense — unless force, a size below 2^63 bytes even with
+/// force, C header positions fitting int32_t); empty when it can be written. Never throws.
 [[nodiscard]] std::vector<issue> validate(const table_request& request);
 
 /// Called after each chunk with (elements written, elements in total).
