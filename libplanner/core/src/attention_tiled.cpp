@@ -217,13 +217,6 @@ item_function item_function_for(simd_level level) noexcept {
   return isa_baseline::run_item;
 }
 
-std::int64_t largest_rotation_position(const attention_params& p) {
-  // Keys rotate at j and floor(j/G) <= j; queries at i and, when i >= W, at gq(i).
-  const std::int64_t last = p.shape.key_tokens - 1;
-  if (last < p.extension.window) return last;
-  return std::max(last, group_query_position(last, p.extension));
-}
-
 std::int64_t padded_dim(std::int64_t dim) { return (dim + dim_align - 1) / dim_align * dim_align; }
 
 }  // namespace
@@ -249,7 +242,7 @@ std::int64_t tiled_working_memory(const attention_params& params) {
   if (dp != s.head_dim) total += checked_product({s.kv_heads, s.key_tokens, dp, 4});      // padded v
   total += checked_product({s.heads, s.query_tokens, s.head_dim, 4});                     // out
   total += checked_product({workers, tiled_scratch::bytes(dp)});
-  total += 2 * wide_int{rope_table::bytes(pairs, largest_rotation_position(params))};
+  total += 2 * wide_int{rope_table::bytes(pairs, detail::largest_rotation_position(params))};
   if (total > wide_int{int64_max}) throw invalid_params("q", "(shape)", "working memory does not fit in 64 bits");
   return static_cast<std::int64_t>(total);
 }
@@ -270,7 +263,7 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
   const std::int64_t key_tiles = (s.key_tokens + tile_keys - 1) / tile_keys;
   const std::int64_t query_tiles = (s.query_tokens + tile_queries - 1) / tile_queries;
   const std::vector<double> inv_freq = detail::inverse_frequencies(params);
-  const std::int64_t max_position = largest_rotation_position(params);
+  const std::int64_t max_position = detail::largest_rotation_position(params);
   const double factor = params.rope.attention_factor;
   const rope_table neighbor_table(inv_freq, factor, 0.0, max_position);
   const double offset = fractional_offset(params.extension);
