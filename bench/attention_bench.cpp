@@ -1,5 +1,5 @@
-// attention_bench - Google Benchmark of the Self-Extend kernels: tiled (float32) and reference
-// (double) for N = 1k ... 16k, D = 128, H = 1, G = 8, W = 1024 (LongLM's Llama default), prefill.
+// attention_bench - Google Benchmark of the Self-Extend kernels: tiled (float32), reference and
+// blocked (double; `oracle/...`, verify's fast oracle) for N = 1k ... 16k, D = 128, H = 1, G = 8, W = 1024 (LongLM's Llama default), prefill.
 // Counters: GFLOP/s of useful causal work (2·N²·D per call), working memory the kernel allocates,
 // and the process's peak RSS so far. See docs/performance.md for the results and how they were taken.
 #include <selfextend/attention.hpp>
@@ -14,9 +14,9 @@
 
 namespace {
 
-selfextend::attention_params params_for(std::int64_t tokens) {
+selfextend::attention_params params_for(std::int64_t tokens, std::int64_t heads = 1) {
   selfextend::attention_params p;
-  p.shape = {1, 1, tokens, tokens, 128};
+  p.shape = {heads, heads, tokens, tokens, 128};
   p.extension = {8, 1024, selfextend::shift_rule::integer};
   p.force = true;
   return p;
@@ -33,7 +33,9 @@ std::vector<T> random_tensor(std::int64_t n, unsigned seed) {
 
 void set_counters(benchmark::State& state, const selfextend::attention_params& p, selfextend::attention_kernel kernel) {
   const double n = static_cast<double>(p.shape.key_tokens);
-  state.counters["GFLOPs"] = benchmark::Counter(2.0 * n * n * 128.0 * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  const auto heads = static_cast<double>(p.shape.heads);
+  state.counters["GFLOPs"] =
+      benchmark::Counter(2.0 * n * n * 128.0 * heads * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["work_MiB"] =
       static_cast<double>(selfextend::attention_working_memory(p, kernel)) / (1024.0 * 1024.0);
   rusage usage{};
@@ -56,6 +58,33 @@ void reference(benchmark::State& state) {
   const auto q = random_tensor<double>(n, 1), k = random_tensor<double>(n, 2), v = random_tensor<double>(n, 3);
   for (auto _ : state) benchmark::DoNotOptimize(selfextend::reference_attention(p, q, k, v));
   set_counters(state, p, selfextend::attention_kernel::reference);
+}
+
+/// The blocked double-precision kernel (verify's fast oracle) on the same work as `tiled`.
+void oracle(benchmark::State& state) {
+  const selfextend::attention_params p = params_for(state.range(0));
+  const std::int64_t n = p.shape.key_tokens * 128;
+  const auto q = random_tensor<double>(n, 1), k = random_tensor<double>(n, 2), v = random_tensor<double>(n, 3);
+  for (auto _ : state) benchmark::DoNotOptimize(selfextend::blocked_attention(p, q, k, v));
+  set_counters(state, p, selfextend::attention_kernel::blocked);
+  state.SetLabel(std::string(selfextend::to_string(selfextend::tiled_attention_simd())));
+}
+
+/// tiled and blocked at H = state.range(0) heads (one kv head each), N = state.range(1): the
+/// verify-vs-attend ratio of docs/performance.md, both measured in the same run.
+void tiled_heads(benchmark::State& state) {
+  const selfextend::attention_params p = params_for(state.range(1), state.range(0));
+  const std::int64_t n = p.shape.heads * p.shape.key_tokens * 128;
+  const auto q = random_tensor<float>(n, 1), k = random_tensor<float>(n, 2), v = random_tensor<float>(n, 3);
+  for (auto _ : state) benchmark::DoNotOptimize(selfextend::tiled_attention(p, q, k, v));
+  set_counters(state, p, selfextend::attention_kernel::tiled);
+}
+void oracle_heads(benchmark::State& state) {
+  const selfextend::attention_params p = params_for(state.range(1), state.range(0));
+  const std::int64_t n = p.shape.heads * p.shape.key_tokens * 128;
+  const auto q = random_tensor<double>(n, 1), k = random_tensor<double>(n, 2), v = random_tensor<double>(n, 3);
+  for (auto _ : state) benchmark::DoNotOptimize(selfextend::blocked_attention(p, q, k, v));
+  set_counters(state, p, selfextend::attention_kernel::blocked);
 }
 
 /// One decode step (one query over N keys, H = 1, D = 128) on state.range(1) threads: the keys are
@@ -101,6 +130,10 @@ void memory_read(benchmark::State& state) {
 BENCHMARK(tiled)->RangeMultiplier(2)->Range(1024, 16384)->Unit(benchmark::kMillisecond)->UseRealTime();
 // The oracle is O(N²·D) in scalar double: 4k takes seconds, so it stops there.
 BENCHMARK(reference)->RangeMultiplier(2)->Range(1024, 4096)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+BENCHMARK(oracle)->RangeMultiplier(2)->Range(1024, 8192)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(tiled_heads)->Args({8, 8192})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(oracle_heads)->Args({8, 8192})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 
 BENCHMARK(decode)->Args({131072, 1})->Args({131072, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(memory_read)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();

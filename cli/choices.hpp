@@ -38,7 +38,14 @@ inline selfextend::llamacpp_mode mode_choice(const std::string& text) {
   return parse_choice("mode", text, selfextend::parse_llamacpp_mode, "main or passkey");
 }
 inline selfextend::attention_kernel kernel_choice(const std::string& text) {
-  return parse_choice("kernel", text, selfextend::parse_attention_kernel, "reference or tiled");
+  return parse_choice("kernel", text, selfextend::parse_attention_kernel, "reference, tiled or blocked");
+}
+/// The double-precision kernel `verify` computes the expected output with: blocked or reference.
+inline selfextend::attention_kernel oracle_choice(const std::string& text) {
+  const std::optional<selfextend::attention_kernel> k = selfextend::parse_attention_kernel(text);
+  if (!k || *k == selfextend::attention_kernel::tiled)
+    throw selfextend::invalid_params("oracle", text, "must be blocked or reference");
+  return *k;
 }
 inline selfextend::rope_style rope_style_choice(const std::string& text) {
   return parse_choice("rope_style", text, selfextend::parse_rope_style, "neox or gptj");

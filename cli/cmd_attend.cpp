@@ -17,8 +17,8 @@ int run_attend(const invocation& inv) {
   po::options_description options("Options");
   add_attention_options(options);
   options.add_options()
-    ("kernel", po::value<std::string>()->value_name("reference|tiled"),
-     "tiled (float32, fast; default) or reference (double, O(N^2), the oracle)")
+    ("kernel", po::value<std::string>()->value_name("reference|tiled|blocked"),
+     "tiled (float32, fast; default), reference (double, O(N^2), the definition) or blocked (double, the fast oracle)")
     ("output,o", po::value<std::string>()->value_name("OUT.npy"), "output [H, Nq, D] in q's dtype")
     ("json", "print one JSON document")("help,h", "show this help");
   const po::variables_map vm = parse(inv, options);
@@ -27,7 +27,7 @@ int run_attend(const invocation& inv) {
                "--q Q.npy --k K.npy --v V.npy --group G --window W [--shift int|float]\n"
                "       [--model NAME | --config PATH | --gguf PATH | [--rope-theta T | --inv-freq FILE.npy]\n"
                "        [--rope-style neox|gptj] [--rotary-dims R] [--attention-factor A]] [--scale-base S]\n"
-               "       [--kernel reference|tiled] [--threads N] [--force] -o OUT.npy [--json]",
+               "       [--kernel reference|tiled|blocked] [--threads N] [--force] -o OUT.npy [--json]",
                "Run Self-Extend attention (docs/kernels.md) on q, k, v and write the output.", options);
     return exit_ok;
   }
@@ -48,7 +48,10 @@ int run_attend(const invocation& inv) {
     result = in.q_dtype == selfextend::npy_dtype::f4 ? selfextend::npy_array::from(std::span<const float>(out), out_shape)
                                                      : selfextend::npy_array::from(std::vector<double>(out.begin(), out.end()), out_shape);
   } else {
-    const std::vector<double> out = selfextend::reference_attention(in.params, in.qd, in.kd, in.vd, terminal_progress(inv));
+    const std::vector<double> out =
+        *kernel == selfextend::attention_kernel::blocked
+            ? selfextend::blocked_attention(in.params, in.qd, in.kd, in.vd, terminal_progress(inv))
+            : selfextend::reference_attention(in.params, in.qd, in.kd, in.vd, terminal_progress(inv));
     result = in.q_dtype == selfextend::npy_dtype::f8 ? selfextend::npy_array::from(std::span<const double>(out), out_shape)
                                                      : selfextend::npy_array::from(std::vector<float>(out.begin(), out.end()), out_shape);
   }

@@ -10,6 +10,7 @@
 #include <selfextend/npy.hpp>
 
 #include "attention_inputs.hpp"
+#include "choices.hpp"
 #include "commands.hpp"
 #include "json_attention.hpp"
 
@@ -19,7 +20,7 @@ namespace {
 
 /// `verify --suite DIR --outputs OUT`: every case's output against its expected one.
 int run_suite(const invocation& inv, const po::variables_map& vm) {
-  for (const char* single : {"q", "k", "v", "candidate", "group", "window", "atol", "rtol", "rows", "seed"})
+  for (const char* single : {"q", "k", "v", "candidate", "group", "window", "atol", "rtol", "rows", "seed", "oracle"})
     if (vm.count(single))
       throw selfextend::invalid_params(single, vm[single].as<std::string>(),
                                        "cannot be combined with suite (each case states its inputs and tolerance)");
@@ -91,6 +92,8 @@ int run_verify(const invocation& inv) {
     ("rows", po::value<std::string>()->value_name("K"),
      "compare only K query rows: every row around the W and G boundaries plus a seeded sample")
     ("seed", po::value<std::string>()->value_name("S"), "with --rows: seed of the sample (default 0)")
+    ("oracle", po::value<std::string>()->value_name("blocked|reference"),
+     "the double-precision kernel computing the expected output: blocked (fast; default) or reference")
     ("suite", po::value<std::string>()->value_name("DIR"), "check a conformance suite (sxplan conformance) instead")
     ("outputs", po::value<std::string>()->value_name("OUT"), "with --suite: the runtime's outputs, OUT/<case>.npy")
     ("only-present", "with --suite: skip cases whose output is missing")
@@ -99,9 +102,10 @@ int run_verify(const invocation& inv) {
   if (vm.count("help")) {
     print_help(inv,
                "--q Q.npy --k K.npy --v V.npy --group G --window W [attend's RoPE options]\n"
-               "       --candidate THEIRS.npy [--atol A] [--rtol R] [--rows K [--seed S]] [--threads N] [--force] [--json]\n"
+               "       --candidate THEIRS.npy [--atol A] [--rtol R] [--rows K [--seed S]] [--oracle blocked|reference]\n"
+               "       [--threads N] [--force] [--json]\n"
                "       --suite DIR --outputs OUT [--only-present] [--json]",
-               "Check a runtime's Self-Extend attention output against the double-precision reference:\n"
+               "Check a runtime's Self-Extend attention output against the double-precision result:\n"
                "passes iff every element has |theirs - ref| <= atol + rtol*|ref|. Exit 0 pass, 1 mismatch.",
                options);
     return exit_ok;
@@ -118,8 +122,10 @@ int run_verify(const invocation& inv) {
   const std::optional<std::int64_t> seed = optional_int64(vm, "seed");
   if (seed && !row_count) throw selfextend::invalid_params("seed", std::to_string(*seed), "needs rows");
   if (seed && *seed < 0) throw selfextend::invalid_params("seed", std::to_string(*seed), "must be at least 0");
-  // Sampled rows need less than the whole reference: their kernel applies its own guard.
-  attention_inputs in = read_attention_headers(vm, selfextend::attention_kernel::reference, !row_count);
+  const selfextend::attention_kernel oracle =
+      oracle_choice(vm.count("oracle") ? vm["oracle"].as<std::string>() : "blocked");
+  // Sampled rows need less than the whole output: their kernel applies its own guard.
+  attention_inputs in = read_attention_headers(vm, oracle, !row_count);
   const selfextend::npy_file_header candidate_header = read_float_npy_header(vm, "candidate");
   const std::string candidate_path = vm["candidate"].as<std::string>();
   selfextend::require_output_shape("candidate", candidate_header.shape, in.params.shape);
@@ -131,9 +137,9 @@ int run_verify(const invocation& inv) {
     sample = selfextend::sample_query_rows(in.params, *row_count, static_cast<std::uint64_t>(seed.value_or(0)));
   const selfextend::verification v =
       sample ? selfextend::verify_attention_rows(in.params, in.qd, in.kd, in.vd, candidate, tol,
-                                                 sample->rows, terminal_progress(inv))
+                                                 sample->rows, terminal_progress(inv), oracle)
              : selfextend::verify_attention(in.params, in.qd, in.kd, in.vd, candidate, tol,
-                                            terminal_progress(inv));
+                                            terminal_progress(inv), oracle);
   const std::string rows_text =
       sample ? std::to_string(sample->rows.size()) + " of " + std::to_string(in.params.shape.query_tokens) +
                    " query rows: " + std::to_string(sample->boundary_rows) +
@@ -147,6 +153,7 @@ int run_verify(const invocation& inv) {
     params["rtol"] = tol.rtol;
     params["rows"] = row_count ? boost::json::value(*row_count) : boost::json::value(nullptr);
     params["seed"] = seed.value_or(0);
+    params["oracle"] = std::string(selfextend::to_string(oracle));
     boost::json::object result = to_json(v);
     if (sample) {
       result["rows_checked"] = static_cast<std::int64_t>(sample->rows.size());
@@ -154,7 +161,8 @@ int run_verify(const invocation& inv) {
     }
     write_json(inv.out, json_envelope("verify", std::move(params), std::move(result), model_warnings(in)));
   } else {
-    inv.out << "Self-Extend verify: " << candidate_path << " against the reference kernel\n  " << describe_attention(in)
+    inv.out << "Self-Extend verify: " << candidate_path << " against the " << selfextend::to_string(oracle)
+            << " kernel (double precision)\n  " << describe_attention(in)
             << "\n\n";
     if (sample) inv.out << "  rows             " << rows_text << "\n";
     inv.out << "  max abs error    " << scientific(v.max_abs_error) << "\n";

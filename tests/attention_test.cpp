@@ -1,5 +1,6 @@
 // attention_test - Unit tests for attention.hpp: reference vs tiled vs table-driven kernels, plain-attention limits, decode, LSE merge, validation.
 #include <selfextend/attention.hpp>
+#include <selfextend/conformance.hpp>
 #include <selfextend/npy.hpp>
 
 #include <sys/wait.h>
@@ -903,4 +904,212 @@ TEST(AttentionTest, DecodeSplitAcrossThreadsMergesToTheReference) {
       }
     }
   }
+}
+
+// ---- The blocked double-precision kernel (the fast oracle) against the reference ----
+
+namespace {
+
+constexpr double blocked_atol = kernel_tolerance::blocked_vs_reference.atol;
+constexpr double blocked_rtol = kernel_tolerance::blocked_vs_reference.rtol;
+
+/// Random params with, on top of random_params, given frequencies or an attention factor now and then.
+attention_params random_blocked_params(std::mt19937_64& rng, std::int64_t max_tokens) {
+  attention_params p = random_params(rng, max_tokens);
+  const std::int64_t rotary = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
+  if (rng() % 4 == 0) {
+    std::uniform_real_distribution<double> frequency(1e-5, 1.5);
+    p.rope.inv_freq.resize(static_cast<std::size_t>(rotary / 2));
+    for (double& f : p.rope.inv_freq) f = frequency(rng);
+  }
+  if (rng() % 4 == 0) p.rope.attention_factor = 1.0 + static_cast<double>(rng() % 100) / 200.0;
+  return p;
+}
+
+}  // namespace
+
+TEST(BlockedAttentionTest, EqualsReferenceOverRandomShapesOnEveryVectorUnit) {
+  // Shapes up to 420 tokens: several query blocks (96 rows) and key tiles (32 keys), partial
+  // tiles, every mix of decode, chunk and prefill, GQA, both shifts and layouts, partial rotary,
+  // log scaling, given frequencies and the attention factor, 1 to 3 threads.
+  std::mt19937_64 rng(1201);
+  const simd_level levels[] = {simd_level::sse2, simd_level::avx2, simd_level::avx512};
+  for (int trial = 0; trial < 150; ++trial) {
+    attention_params p = random_blocked_params(rng, trial < 100 ? 150 : 420);
+    p.simd = levels[trial % 3];
+    const inputs x = random_inputs(p.shape, rng);
+    expect_close(selfextend::reference_attention(p, x.q, x.k, x.v), selfextend::blocked_attention(p, x.q, x.k, x.v),
+                 blocked_atol, blocked_rtol, p);
+  }
+}
+
+TEST(BlockedAttentionTest, EqualsReferenceOverEveryFeatureCombination) {
+  // Every combination of shift, layout, rotary, frequencies/factor, log scaling, GQA and query
+  // count (prefill, chunk straddling W, decode), for plans where W mod G is and is not 0, G = 1,
+  // and N <= W, on every vector unit.
+  std::mt19937_64 rng(1202);
+  struct plan_case {
+    std::int64_t group, window;
+  };
+  const plan_case plans[] = {{4, 40}, {3, 41}, {1, 17}, {5, 300}, {8, 1}};
+  int combinations = 0;
+  for (const plan_case pc : plans)
+    for (const shift_rule shift : {shift_rule::integer, shift_rule::fractional})
+      for (const rope_style style : {rope_style::neox, rope_style::gptj})
+        for (const std::int64_t rotary : {std::int64_t{0}, std::int64_t{12}})
+          for (const bool given : {false, true})
+            for (const double scale_base : {0.0, 24.0})
+              for (const std::int64_t queries : {std::int64_t{200}, std::int64_t{57}, std::int64_t{1}}) {
+                attention_params p;
+                p.shape = {4, 2, queries, 200, 20};
+                p.extension = {pc.group, pc.window, shift};
+                p.rope.style = style;
+                p.rope.rotary_dims = rotary;
+                p.rope.scale_base = scale_base;
+                if (given) {
+                  const std::int64_t r = rotary == 0 ? 20 : rotary;
+                  for (std::int64_t c = 0; c < r / 2; ++c)
+                    p.rope.inv_freq.push_back(std::pow(40000.0, -2.0 * static_cast<double>(c) / static_cast<double>(r)) /
+                                              (c % 3 == 0 ? 4.0 : 1.0));
+                  p.rope.attention_factor = 1.17;
+                }
+                p.simd = static_cast<simd_level>(1 + combinations % 3);
+                p.threads = 1 + combinations % 2;
+                const inputs x = random_inputs(p.shape, rng);
+                expect_close(selfextend::reference_attention(p, x.q, x.k, x.v),
+                             selfextend::blocked_attention(p, x.q, x.k, x.v), blocked_atol, blocked_rtol, p);
+                ++combinations;
+              }
+  EXPECT_EQ(5 * 2 * 2 * 2 * 2 * 2 * 3, combinations);
+}
+
+TEST(BlockedAttentionTest, EqualsReferenceAtLongRangeWithSharpScores) {
+  // Inputs ~ N(0, 9): scores up to ~40, a peaked softmax, the exponentials spanning hundreds of
+  // orders of magnitude; positions past 1500, both shifts.
+  std::mt19937_64 rng(1203);
+  for (const shift_rule shift : {shift_rule::integer, shift_rule::fractional}) {
+    attention_params p;
+    p.shape = {2, 1, 1500, 1500, 64};
+    p.extension = {7, 100, shift};
+    const inputs x = random_inputs(p.shape, rng, 3.0);
+    expect_close(selfextend::reference_attention(p, x.q, x.k, x.v), selfextend::blocked_attention(p, x.q, x.k, x.v),
+                 blocked_atol, blocked_rtol, p);
+  }
+}
+
+TEST(BlockedAttentionTest, EqualsReferenceOnEveryConformanceCase) {
+  // The suite's cases (conformance.hpp), each built to expose one porting bug, with the suite's
+  // own inputs; the reference output is the suite's expected.npy.
+  for (const selfextend::conformance_case& c : selfextend::conformance_cases({})) {
+    const selfextend::conformance_tensors t = selfextend::conformance_data(c, 0);
+    const std::vector<double> q(t.q.begin(), t.q.end()), k(t.k.begin(), t.k.end()), v(t.v.begin(), t.v.end());
+    SCOPED_TRACE(c.name);
+    expect_close(t.expected, selfextend::blocked_attention(c.params, q, k, v), blocked_atol, blocked_rtol, c.params);
+  }
+}
+
+TEST(BlockedAttentionTest, GroupOneAndShortInputsEqualPlainCausalRopeAttention) {
+  std::mt19937_64 rng(1204);
+  for (const std::int64_t tokens : {std::int64_t{40}, std::int64_t{130}}) {
+    for (const selfextend::plan& plan : {selfextend::plan{1, 1, shift_rule::fractional},
+                                         selfextend::plan{1, 9, shift_rule::integer},
+                                         selfextend::plan{8, tokens, shift_rule::fractional}}) {
+      attention_params p;
+      p.shape = {2, 1, tokens, tokens, 16};
+      p.extension = plan;
+      const inputs x = random_inputs(p.shape, rng);
+      expect_close(plain_causal_rope(p.shape, p.rope.theta, x), selfextend::blocked_attention(p, x.q, x.k, x.v),
+                   kernel_tolerance::reference_vs_plain.atol, kernel_tolerance::reference_vs_plain.rtol, p);
+    }
+  }
+}
+
+TEST(BlockedAttentionTest, ResultDoesNotDependOnThreadCount) {
+  std::mt19937_64 rng(1205);
+  attention_params p;
+  p.shape = {3, 1, 300, 300, 24};
+  p.extension = {4, 50, shift_rule::fractional};
+  const inputs x = random_inputs(p.shape, rng);
+  p.threads = 1;
+  const std::vector<double> one = selfextend::blocked_attention(p, x.q, x.k, x.v);
+  for (const std::int64_t threads : {2, 3, 7}) {
+    p.threads = threads;
+    EXPECT_EQ(one, selfextend::blocked_attention(p, x.q, x.k, x.v)) << threads << " threads";
+  }
+}
+
+TEST(BlockedAttentionTest, RowsAreThoseRowsOfTheFullResultBitForBit) {
+  // A row's arithmetic does not depend on which rows share its block: the tiles past its own
+  // position add exact zeros. Rows in any order, a chunk, and out of range rejected.
+  std::mt19937_64 rng(1206);
+  attention_params p;
+  p.shape = {4, 2, 250, 260, 16};
+  p.extension = {3, 25, shift_rule::fractional};
+  p.rope.scale_base = 8;
+  const inputs x = random_inputs(p.shape, rng);
+  const std::vector<double> full = selfextend::blocked_attention(p, x.q, x.k, x.v);
+  const std::vector<std::int64_t> rows{249, 0, 7, 24, 25, 26, 44, 130, 200};
+  std::vector<double> picked;
+  for (std::int64_t h = 0; h < 4; ++h)
+    for (const std::int64_t r : rows)
+      for (std::int64_t d = 0; d < 16; ++d) picked.push_back(full[static_cast<std::size_t>((h * 250 + r) * 16 + d)]);
+  EXPECT_EQ(picked, selfextend::blocked_attention_rows(p, x.q, x.k, x.v, rows));
+  expect_close(selfextend::reference_attention_rows(p, x.q, x.k, x.v, rows),
+               selfextend::blocked_attention_rows(p, x.q, x.k, x.v, rows), blocked_atol, blocked_rtol, p);
+  const std::vector<std::int64_t> bad{250};
+  EXPECT_THROW_MSG((void)selfextend::blocked_attention_rows(p, x.q, x.k, x.v, bad), invalid_params,
+                   "rows = 250: must be a query row in [0, 250)");
+}
+
+TEST(BlockedAttentionTest, VerifyUsesEitherDoubleOracleAndRefusesTheFloatKernel) {
+  std::mt19937_64 rng(1207);
+  attention_params p;
+  p.shape = {2, 1, 100, 100, 32};
+  p.extension = {4, 16, shift_rule::fractional};
+  const inputs x = random_inputs(p.shape, rng);
+  const std::vector<float> tiled = selfextend::tiled_attention(p, x.qf(), x.kf(), x.vf());
+  std::vector<double> candidate(tiled.begin(), tiled.end());
+  candidate[static_cast<std::size_t>((1 * 100 + 57) * 32 + 5)] += 0.01;
+  const selfextend::verification by_blocked = selfextend::verify_attention(p, x.q, x.k, x.v, candidate, {});
+  const selfextend::verification by_reference = selfextend::verify_attention(
+      p, x.q, x.k, x.v, candidate, {}, {}, selfextend::attention_kernel::reference);
+  for (const selfextend::verification& v : {by_blocked, by_reference}) {
+    EXPECT_FALSE(v.passed);
+    EXPECT_EQ(1, v.mismatches);
+    EXPECT_EQ((selfextend::tensor_index{1, 57, 5}), v.worst);
+  }
+  EXPECT_NEAR(by_reference.max_abs_error, by_blocked.max_abs_error, 1e-12);
+  EXPECT_THROW_MSG((void)selfextend::verify_attention(p, x.q, x.k, x.v, candidate, {}, {},
+                                                      selfextend::attention_kernel::tiled),
+                   invalid_params, "oracle = tiled: must be blocked or reference (a double-precision kernel)");
+  const std::vector<std::int64_t> rows{3, 57};
+  EXPECT_FALSE(selfextend::verify_attention_rows(p, x.q, x.k, x.v, candidate, {}, rows).passed);
+  const std::vector<std::int64_t> other_rows{3, 58};
+  EXPECT_TRUE(selfextend::verify_attention_rows(p, x.q, x.k, x.v, candidate, {}, other_rows, {},
+                                                selfextend::attention_kernel::reference)
+                  .passed);
+}
+
+TEST(BlockedAttentionTest, MemoryGuardAndSpanSizes) {
+  attention_params p;
+  p.shape = {1, 1, 64, 64, 16};
+  p.memory_limit = 1000;
+  const std::vector<double> x(64 * 16, 0.5);
+  const std::int64_t needed = selfextend::attention_working_memory(p, selfextend::attention_kernel::blocked);
+  // At least the output, the two rotated key copies and the angle table.
+  EXPECT_GE(needed, 64 * 16 * 8 * 3 + 64 * 8 * 2 * 8);
+  try {
+    (void)selfextend::blocked_attention(p, x, x, x);
+    ADD_FAILURE() << "no throw";
+  } catch (const invalid_params& e) {
+    const std::string text = e.what();
+    EXPECT_EQ(0u, text.find("q = [1, 64, 16]: needs ")) << text;
+    EXPECT_NE(std::string::npos, text.find(" of working memory, more than the limit of 1000 bytes; use `force` to run anyway"))
+        << text;
+  }
+  p.force = true;
+  EXPECT_EQ(64u * 16u, selfextend::blocked_attention(p, x, x, x).size());
+  const std::vector<double> wrong(10, 0.5);
+  EXPECT_THROW_MSG((void)selfextend::blocked_attention(p, x, wrong, x), invalid_params,
+                   "k = 10 elements: must hold [1, 64, 16] elements");
 }

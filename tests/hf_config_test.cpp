@@ -165,6 +165,23 @@ TEST(HfConfigTest, OptIsAbsoluteMptAndBloomAreAlibi) {
   }
 }
 
+// BLOOM-560m as PaddleNLP keeps its config (n_embed, num_attention_heads: BLOOM's own spelling, which transformers'
+// BloomConfig accepts), next to the same model as transformers prints it (hidden_size, n_head).
+TEST(HfConfigTest, BloomNEmbedSpellingReadsLikeHiddenSize) {
+  const auto paddle = read_other("bloom-560m-paddlenlp");
+  const auto hf = read_other("bloom-560m");
+  for (const auto* m : {&paddle, &hf}) {
+    EXPECT_EQ("bigscience/bloom-560m", m->name);
+    EXPECT_EQ(selfextend::position_encoding::alibi, m->encoding);
+    EXPECT_EQ(64, m->head_dim);
+    EXPECT_EQ(16, m->heads);
+    EXPECT_EQ(16, m->kv_heads);
+    EXPECT_EQ(24, m->layers);
+  }
+  EXPECT_EQ("n_embed / num_attention_heads", paddle.sources.at("head_dim"));
+  EXPECT_EQ("hidden_size / n_head", hf.sources.at("head_dim"));
+}
+
 TEST(HfConfigTest, GptjChatglmAndFalconLengthsAndLayouts) {
   const auto gptj = read_other("gpt-j-6b");
   EXPECT_EQ(2048, gptj.context);
@@ -190,6 +207,19 @@ TEST(HfConfigTest, GptjChatglmAndFalconLengthsAndLayouts) {
   EXPECT_EQ(selfextend::position_encoding::rope, falcon.encoding);
 }
 
+// Falcon-7B-instruct's config as transformers saves it (tt-metal keeps a copy): it states num_kv_heads 71 next to
+// multi_query true, and transformers then uses one key/value head; the reader must too.
+TEST(HfConfigTest, FalconMultiQueryWinsOverTheNumKvHeadsTransformersWrites) {
+  const auto falcon = read_other("falcon-7b-instruct");
+  EXPECT_EQ("tiiuae/falcon-7b-instruct", falcon.name);
+  EXPECT_EQ(71, falcon.heads);
+  EXPECT_EQ(1, falcon.kv_heads);
+  EXPECT_EQ("multi_query", falcon.sources.at("kv_heads"));
+  EXPECT_EQ(64, falcon.head_dim);
+  EXPECT_EQ(2048, falcon.context);
+  EXPECT_EQ(32, falcon.layers);
+}
+
 TEST(HfConfigTest, PhiThreeSmallBaseNeoxRotaryPctAndGemmaThreePattern) {
   const auto small = read_other("phi-3-small-8k");
   EXPECT_EQ(1000000.0, small.rope_theta);
@@ -206,6 +236,31 @@ TEST(HfConfigTest, PhiThreeSmallBaseNeoxRotaryPctAndGemmaThreePattern) {
   EXPECT_EQ(selfextend::sliding_layers::alternating, gemma3.sliding);
   EXPECT_EQ(6, gemma3.sliding_period);
   EXPECT_EQ(22, gemma3.sliding_layer_count);  // 26 layers, every 6th global
+}
+
+// Llama-3.3-70B-Instruct's config.json (the copy aiconfigurator ships): Llama-3.1's llama3 rule on the 70B shape.
+TEST(HfConfigTest, LlamaThreeThreeSeventyBInstruct) {
+  const auto m = read_other("llama-3.3-70b-instruct");
+  EXPECT_EQ("meta-llama/Llama-3.3-70B-Instruct", m.name);
+  EXPECT_EQ(selfextend::position_encoding::rope, m.encoding);
+  EXPECT_EQ(131072, m.context);
+  EXPECT_EQ("max_position_embeddings", m.context_source);
+  EXPECT_EQ(500000.0, m.rope_theta);
+  EXPECT_EQ(128, m.head_dim);
+  EXPECT_EQ(128, m.rotary_dims);
+  EXPECT_EQ(64, m.heads);
+  EXPECT_EQ(8, m.kv_heads);
+  EXPECT_EQ(80, m.layers);
+  EXPECT_EQ(selfextend::rope_style::neox, m.style);
+  EXPECT_FALSE(m.sliding_window.has_value());
+  ASSERT_TRUE(m.rope_scaling.has_value());
+  EXPECT_EQ(selfextend::rope_scaling_type::llama3, m.rope_scaling->type);
+  EXPECT_EQ(8.0, m.rope_scaling->factor);
+  EXPECT_EQ(8192, m.rope_scaling->original_context);
+  EXPECT_EQ(1.0, m.rope_scaling->low_freq_factor);
+  EXPECT_EQ(4.0, m.rope_scaling->high_freq_factor);
+  ASSERT_EQ(1u, m.warnings.size());
+  EXPECT_NE(std::string::npos, m.warnings[0].find("llama3 RoPE scaling"));
 }
 
 TEST(HfConfigTest, RopeParametersFormReadsThetaAndScaling) {

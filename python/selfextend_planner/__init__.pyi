@@ -132,7 +132,7 @@ def attention(
     group: int,
     window: int,
     *,
-    kernel: Literal["tiled", "reference"] = "tiled",
+    kernel: Literal["tiled", "reference", "blocked"] = "tiled",
     shift: _Shift = "int",
     rope_theta: float = 10000.0,
     rope_style: Literal["neox", "gptj"] = "neox",
@@ -158,6 +158,7 @@ def verify(
     *,
     atol: float = 1e-5,
     rtol: float = 1e-3,
+    oracle: Literal["blocked", "reference"] = "blocked",
     shift: _Shift = "int",
     rope_theta: float = 10000.0,
     rope_style: Literal["neox", "gptj"] = "neox",
@@ -171,4 +172,4 @@ def verify(
     threads: int = 0,
     force: bool = False,
 ) -> dict[str, Any]:
-    """Check a runtime's output against the float64 reference: the `sxplan verify` result. Releases the GIL."""
+    """Check a runtime's output against the float64 oracle: the `sxplan verify` result. Releases the GIL."""

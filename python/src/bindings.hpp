@@ -130,7 +130,8 @@ inline constexpr const char* attention = R"doc(attention(q, k, v, group, window,
 Self-Extend attention (`sxplan attend`): q [H, Nq, D] or [Nq, D], k and v [Hkv, Nk, D] or [Nk, D],
 float32 or float64, C-contiguous; H a multiple of Hkv; 1 <= Nq <= Nk, the queries at positions
 Nk - Nq .. Nk - 1 (Nq = Nk prefill, a chunk, or 1 to decode). Returns q's shape and dtype. kernel
-"tiled" (float32, multi-threaded) or "reference" (float64, the oracle). model/config/gguf set
+"tiled" (float32, multi-threaded), "reference" (float64, the definition) or "blocked" (float64,
+blocked and multi-threaded: the fast oracle, within 1e-12 of the reference). model/config/gguf set
 rope_theta, rope_style and rotary_dims from the model instead. inv_freq (rotary_dims/2 positive
 numbers) replaces the theta rule, attention_factor scales cos and sin; scale_base enables log
 scaling; threads 0 means every core; force runs past the 8 GiB working memory guard. The GIL is
@@ -142,10 +143,11 @@ released while it computes.
 [1.0, 2.0]
 )doc";
 
-inline constexpr const char* verify = R"doc(verify(q, k, v, candidate, group, window, *, atol=1e-5, rtol=1e-3, shift="int", rope_theta=10000.0, rope_style="neox", rotary_dims=None, scale_base=None, inv_freq=None, attention_factor=None, model=None, config=None, gguf=None, threads=0, force=False) -> dict
+inline constexpr const char* verify = R"doc(verify(q, k, v, candidate, group, window, *, atol=1e-5, rtol=1e-3, oracle="blocked", shift="int", rope_theta=10000.0, rope_style="neox", rotary_dims=None, scale_base=None, inv_freq=None, attention_factor=None, model=None, config=None, gguf=None, threads=0, force=False) -> dict
 
-Check a runtime's attention output against the float64 reference kernel (`sxplan verify`): passes
-iff every element has |candidate - reference| <= atol + rtol*|reference|. Keys: max_abs_error,
+Check a runtime's attention output against the float64 result (`sxplan verify`), computed by
+oracle "blocked" (the fast kernel, default) or "reference" (the definition): passes iff every
+element has |candidate - reference| <= atol + rtol*|reference|. Keys: max_abs_error,
 max_rel_error, nmse, worst {head, token, dim}, worst_candidate, worst_reference, mismatches,
 elements, passed. The GIL is released while it computes.
 

@@ -184,7 +184,8 @@ py::object attention(py::object q, py::object k, py::object v, py::object group,
   {
     py::gil_scoped_release unlocked;
     const typed_inputs<double> in(c);
-    out = selfextend::reference_attention(c.params, in.q, in.k, in.v);
+    out = kernel == selfextend::attention_kernel::blocked ? selfextend::blocked_attention(c.params, in.q, in.k, in.v)
+                                                          : selfextend::reference_attention(c.params, in.q, in.k, in.v);
   }
   if (c.q.single) return vector_to_numpy(converted<float>(out), shape);
   return vector_to_numpy(std::move(out), shape);
@@ -192,12 +193,13 @@ py::object attention(py::object q, py::object k, py::object v, py::object group,
 
 py::object verify(py::object q, py::object k, py::object v, py::object candidate, py::object group, py::object window,
                   py::kwargs kwargs) {
-  constexpr const char* options[] = {"atol", "rtol"};
+  constexpr const char* options[] = {"atol", "rtol", "oracle"};
   keywords kw("verify", std::move(kwargs), {attention_keywords, options});
   selfextend::tolerance tol;
   if (const auto atol = optional_real("atol", kw.take("atol"))) tol.atol = *atol;
   if (const auto rtol = optional_real("rtol", kw.take("rtol"))) tol.rtol = *rtol;
   (void)selfextend::compare_outputs({}, {}, 1, 1, tol);  // a bad tolerance first, as the CLI does
+  const selfextend::attention_kernel oracle = sxplan::oracle_choice(optional_text("oracle", kw.take("oracle")).value_or("blocked"));
   const attention_call c = read_attention_call(kw, q, k, v, group, window);
   const tensor theirs = read_tensor("candidate", candidate);
   selfextend::require_output_shape("candidate", theirs.shape, c.params.shape);
@@ -207,7 +209,7 @@ py::object verify(py::object q, py::object k, py::object v, py::object candidate
     const typed_inputs<double> in(c);
     std::vector<double> copy;
     const std::span<const double> candidate_values = elements<double>(theirs, copy);
-    *result = selfextend::verify_attention(c.params, in.q, in.k, in.v, candidate_values, tol);
+    *result = selfextend::verify_attention(c.params, in.q, in.k, in.v, candidate_values, tol, {}, oracle);
   }
   return to_python(sxplan::to_json(*result));
 }

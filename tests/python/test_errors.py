@@ -181,7 +181,9 @@ def test_candidate_shape_and_kernel_parameters(cli_errors, tmp_path):
         cli_errors, tmp_path, q, k, v, "--group", 0, "--window", -1, "--rope-theta", -1, "--threads", 5000,
         "--rotary-dims", 3)
     issues = issues_of(lambda: sp.attention(q, k, v, 3, 4, kernel="flash"))
-    assert issues[0].rule == "must be reference or tiled"
+    assert issues[0].rule == "must be reference, tiled or blocked"
+    issues = issues_of(lambda: sp.verify(q, k, v, q, 3, 4, oracle="tiled"))
+    assert issues[0] == sp.Issue("oracle", "tiled", "must be blocked or reference")
     issues = issues_of(lambda: sp.attention(q, k, v, 3, 4, rope_theta=float("inf")))
     assert issues[0] == sp.Issue("rope_theta", "inf", "must be a finite number")
     (issue,) = issues_of(lambda: sp.attention(q, k, v, 3, 4, inv_freq=[1.0, 0.5]))

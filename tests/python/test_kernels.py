@@ -42,7 +42,7 @@ def cli_flags(options):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("kernel", ["tiled", "reference"])
+@pytest.mark.parametrize("kernel", ["tiled", "reference", "blocked"])
 @pytest.mark.parametrize("case", CASES)
 def test_attention_equals_cli(sxplan, tmp_path, case, kernel, dtype):
     heads, kv_heads, nq, nk, dim, group, window, options = case
@@ -125,14 +125,17 @@ def test_model_rope_equals_cli(sxplan, cli_result, tmp_path, model, dim, theta):
 
 
 @pytest.mark.parametrize("shift, passes", [("int", True), ("float", False)])
-def test_verify_equals_cli(sxplan, tmp_path, shift, passes):
+@pytest.mark.parametrize("oracle", ["blocked", "reference"])
+def test_verify_equals_cli(sxplan, tmp_path, shift, passes, oracle):
     q, k, v = tensors(2, 1, 12, 12, 8, np.float32)
     theirs = sp.attention(q, k, v, 3, 4, kernel="reference")  # computed with the int shift
     paths = save(tmp_path, q=q, k=k, v=v, candidate=theirs)
     code, out, err = run_cli(sxplan, "verify", "--q", paths["q"], "--k", paths["k"], "--v", paths["v"], "--group", 3,
-                             "--window", 4, "--shift", shift, "--candidate", paths["candidate"], "--json")
+                             "--window", 4, "--shift", shift, "--candidate", paths["candidate"], "--oracle", oracle,
+                             "--json")
     assert code == (0 if passes else 1), err
-    ours = sp.verify(q, k, v, theirs, 3, 4, shift=shift)
+    assert json.loads(out)["params"]["oracle"] == oracle
+    ours = sp.verify(q, k, v, theirs, 3, 4, shift=shift, oracle=oracle)
     assert ours["passed"] is passes
     assert ours == json.loads(out)["result"]
 

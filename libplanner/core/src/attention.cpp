@@ -66,11 +66,18 @@ void require_output_shape(std::string_view key, std::span<const std::int64_t> sh
                          "must have q's shape " + shape_text(s.heads, s.query_tokens, s.head_dim));
 }
 
-std::string_view to_string(attention_kernel k) noexcept { return k == attention_kernel::reference ? "reference" : "tiled"; }
+std::string_view to_string(attention_kernel k) noexcept {
+  switch (k) {
+    case attention_kernel::reference: return "reference";
+    case attention_kernel::tiled: return "tiled";
+    case attention_kernel::blocked: return "blocked";
+  }
+  return "reference";
+}
 
 std::optional<attention_kernel> parse_attention_kernel(std::string_view text) noexcept {
-  if (text == "reference") return attention_kernel::reference;
-  if (text == "tiled") return attention_kernel::tiled;
+  for (const attention_kernel k : {attention_kernel::reference, attention_kernel::tiled, attention_kernel::blocked})
+    if (text == to_string(k)) return k;
   return std::nullopt;
 }
 
@@ -345,7 +352,12 @@ struct formula_tables {
 
 std::int64_t attention_working_memory(const attention_params& params, attention_kernel kernel) {
   require_valid(params);
-  return kernel == attention_kernel::reference ? reference_memory(params, true) : detail::tiled_working_memory(params);
+  switch (kernel) {
+    case attention_kernel::tiled: return detail::tiled_working_memory(params);
+    case attention_kernel::blocked: return detail::blocked_working_memory(params);
+    case attention_kernel::reference: break;
+  }
+  return reference_memory(params, true);
 }
 
 void require_working_memory(const attention_params& params, attention_kernel kernel) {
@@ -509,14 +521,23 @@ void require_verifiable(const attention_params& params, std::span<const double> 
                          "must have q's shape " + shape_text(s.heads, s.query_tokens, s.head_dim));
   (void)compare_outputs({}, {}, s.query_tokens, s.head_dim, tol);
 }
+
+/// The kernels verify may compute the expected output with: the double-precision ones.
+void require_oracle(attention_kernel oracle) {
+  if (oracle == attention_kernel::tiled)
+    throw invalid_params("oracle", "tiled", "must be blocked or reference (a double-precision kernel)");
+}
 }  // namespace
 
 verification verify_attention(const attention_params& params, std::span<const double> q, std::span<const double> k,
                               std::span<const double> v, std::span<const double> candidate, const tolerance& tol,
-                              const progress_callback& progress) {
+                              const progress_callback& progress, attention_kernel oracle) {
+  require_oracle(oracle);
   require_verifiable(params, candidate, tol);
   const attention_shape& s = params.shape;
-  const std::vector<double> expected = reference_attention(params, q, k, v, progress);
+  const std::vector<double> expected = oracle == attention_kernel::blocked
+                                           ? blocked_attention(params, q, k, v, progress)
+                                           : reference_attention(params, q, k, v, progress);
   return compare_outputs(expected, candidate, s.query_tokens, s.head_dim, tol);
 }
 
@@ -554,21 +575,19 @@ row_sample sample_query_rows(const attention_params& params, std::int64_t count,
   return sample;
 }
 
-namespace {
-void require_rows(const attention_params& params, std::span<const std::int64_t> rows) {
+void detail::require_query_rows(const attention_params& params, std::span<const std::int64_t> rows) {
   if (rows.empty()) throw invalid_params("rows", "0 rows", "must name at least one query row");
   for (const std::int64_t r : rows)
     if (r < 0 || r >= params.shape.query_tokens)
       throw invalid_params("rows", std::to_string(r),
                            "must be a query row in [0, " + std::to_string(params.shape.query_tokens) + ")");
 }
-}  // namespace
 
 std::vector<double> reference_attention_rows(const attention_params& params, std::span<const double> q,
                                              std::span<const double> k, std::span<const double> v,
                                              std::span<const std::int64_t> rows, const progress_callback& progress) {
   require_valid(params);
-  require_rows(params, rows);
+  detail::require_query_rows(params, rows);
   detail::require_memory(params, reference_memory(params, true));
   const formula_tables tables(params);
   return two_branch_attention(params, tables.view(), q, k, v, key_filter::both, progress, true, rows).out;
@@ -577,11 +596,15 @@ std::vector<double> reference_attention_rows(const attention_params& params, std
 verification verify_attention_rows(const attention_params& params, std::span<const double> q,
                                    std::span<const double> k, std::span<const double> v,
                                    std::span<const double> candidate, const tolerance& tol,
-                                   std::span<const std::int64_t> rows, const progress_callback& progress) {
+                                   std::span<const std::int64_t> rows, const progress_callback& progress,
+                                   attention_kernel oracle) {
+  require_oracle(oracle);
   require_verifiable(params, candidate, tol);
   const attention_shape& s = params.shape;
-  require_rows(params, rows);
-  const std::vector<double> expected = reference_attention_rows(params, q, k, v, rows, progress);
+  detail::require_query_rows(params, rows);
+  const std::vector<double> expected = oracle == attention_kernel::blocked
+                                           ? blocked_attention_rows(params, q, k, v, rows, progress)
+                                           : reference_attention_rows(params, q, k, v, rows, progress);
   const auto n = static_cast<std::int64_t>(rows.size());
   const auto D = static_cast<std::size_t>(s.head_dim);
   std::vector<double> picked;

@@ -99,6 +99,20 @@ void require_memory(const attention_params& params, std::int64_t bytes);
 /// Working memory of tiled_attention (attention_tiled.cpp). Precondition: params valid.
 [[nodiscard]] std::int64_t tiled_working_memory(const attention_params& params);
 
+/// Working memory of blocked_attention (attention_blocked.cpp). Precondition: params valid.
+[[nodiscard]] std::int64_t blocked_working_memory(const attention_params& params);
+
+/// The largest position a key or query is rotated to: keys at j and floor(j/G) <= j, queries at i
+/// and, when i >= W, at gq(i) (<= i there). Precondition: params valid.
+[[nodiscard]] inline std::int64_t largest_rotation_position(const attention_params& p) {
+  const std::int64_t last = p.shape.key_tokens - 1;
+  if (last < p.extension.window) return last;
+  return std::max(last, group_query_position(last, p.extension));
+}
+
+/// Throws invalid_params {"rows", ...} unless `rows` is non-empty and every row is in [0, Nq).
+void require_query_rows(const attention_params& params, std::span<const std::int64_t> rows);
+
 /// Throws invalid_params {key, size, rule} unless `span_size` equals heads * tokens * dim.
 void require_size(const char* key, std::size_t span_size, std::int64_t heads, std::int64_t tokens, std::int64_t dim);
 

@@ -23,7 +23,7 @@ namespace selfextend {
 
 namespace {
 
-constexpr std::int64_t tile_queries = 96;  ///< query rows per work item: 16 blocks of 6 rows
+constexpr std::int64_t tile_queries = 192;  ///< query rows per work item: 32 blocks of 6 rows
 constexpr std::int64_t tile_keys = 64;     ///< keys per tile = panel width; 64 x 128 floats = 32 KiB, one L1
 constexpr std::int64_t dim_align = 16;     ///< head_dim padded to a multiple of the widest vector
 constexpr double log2_e = 1.4426950408889634;
@@ -217,13 +217,6 @@ item_function item_function_for(simd_level level) noexcept {
   return isa_baseline::run_item;
 }
 
-std::int64_t largest_rotation_position(const attention_params& p) {
-  // Keys rotate at j and floor(j/G) <= j; queries at i and, when i >= W, at gq(i).
-  const std::int64_t last = p.shape.key_tokens - 1;
-  if (last < p.extension.window) return last;
-  return std::max(last, group_query_position(last, p.extension));
-}
-
 std::int64_t padded_dim(std::int64_t dim) { return (dim + dim_align - 1) / dim_align * dim_align; }
 
 }  // namespace
@@ -249,7 +242,7 @@ std::int64_t tiled_working_memory(const attention_params& params) {
   if (dp != s.head_dim) total += checked_product({s.kv_heads, s.key_tokens, dp, 4});      // padded v
   total += checked_product({s.heads, s.query_tokens, s.head_dim, 4});                     // out
   total += checked_product({workers, tiled_scratch::bytes(dp)});
-  total += 2 * wide_int{rope_table::bytes(pairs, largest_rotation_position(params))};
+  total += 2 * wide_int{rope_table::bytes(pairs, detail::largest_rotation_position(params))};
   if (total > wide_int{int64_max}) throw invalid_params("q", "(shape)", "working memory does not fit in 64 bits");
   return static_cast<std::int64_t>(total);
 }
@@ -286,7 +279,7 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
   const std::int64_t key_tiles = (s.key_tokens + tile_keys - 1) / tile_keys;
   const std::int64_t query_tiles = (s.query_tokens + tile_queries - 1) / tile_queries;
   const std::vector<double> inv_freq = detail::inverse_frequencies(params);
-  const std::int64_t max_position = largest_rotation_position(params);
+  const std::int64_t max_position = detail::largest_rotation_position(params);
   const double factor = params.rope.attention_factor;
   const rope_table neighbor_table(inv_freq, factor, 0.0, max_position);
   const double offset = fractional_offset(params.extension);

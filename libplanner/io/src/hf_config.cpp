@@ -390,7 +390,8 @@ model_info read_fields(const config_fields& top, const json::object& root, const
     m.notes.push_back(heads_key + " varies per layer (" + std::to_string(fewest_heads) + ".." + std::to_string(m.heads) + "); the largest is used");
 
   // Head size. MLA (DeepSeek-V2/V3) rotates a separate qk_rope_head_dim part of each head.
-  const auto [hidden, hidden_key] = first_of(f, {"hidden_size", "n_embd", "d_model"},
+  // n_embed: BLOOM's config.json spelling (transformers' BloomConfig takes it as hidden_size).
+  const auto [hidden, hidden_key] = first_of(f, {"hidden_size", "n_embd", "n_embed", "d_model"},
                                              [](const config_fields& c, const char* k) { return c.positive(k); });
   const std::optional<std::int64_t> rope_part = f.positive("qk_rope_head_dim");
   const std::optional<std::int64_t> nope_part = f.integer("qk_nope_head_dim");
@@ -416,11 +417,15 @@ model_info read_fields(const config_fields& top, const json::object& root, const
     m.sources["head_dim"] = hidden_key + " / " + heads_key;
   }
 
-  // Key/value heads.
+  // Key/value heads. Falcon's multi_query (without new_decoder_architecture) comes first: transformers then uses one
+  // key/value head whatever num_kv_heads says, and a Falcon config saved by transformers states num_kv_heads = heads.
   std::int64_t fewest_kv = 0;
-  if (const auto [kv, kv_key] = first_of(f, {"num_key_value_heads", "num_kv_heads", "n_head_kv"},
-                                         [&](const config_fields& c, const char* k) { return c.per_layer(k, &fewest_kv); });
-      kv) {
+  if (f.boolean("multi_query").value_or(false) && !f.boolean("new_decoder_architecture").value_or(false)) {
+    m.kv_heads = 1;
+    m.sources["kv_heads"] = f.name("multi_query");
+  } else if (const auto [kv, kv_key] = first_of(f, {"num_key_value_heads", "num_kv_heads", "n_head_kv"},
+                                                [&](const config_fields& c, const char* k) { return c.per_layer(k, &fewest_kv); });
+             kv) {
     m.kv_heads = *kv;
     m.sources["kv_heads"] = kv_key;
     if (fewest_kv != m.kv_heads)
@@ -428,9 +433,6 @@ model_info read_fields(const config_fields& top, const json::object& root, const
   } else if (f.boolean("multi_query_attention").value_or(false) && f.has("multi_query_group_num")) {  // ChatGLM
     m.kv_heads = *f.positive("multi_query_group_num");
     m.sources["kv_heads"] = f.name("multi_query_group_num");
-  } else if (f.boolean("multi_query").value_or(false) && !f.boolean("new_decoder_architecture").value_or(false)) {
-    m.kv_heads = 1;
-    m.sources["kv_heads"] = f.name("multi_query");
   } else {
     m.kv_heads = m.heads;
     m.sources["kv_heads"] = "= heads (no key/value head count stated)";

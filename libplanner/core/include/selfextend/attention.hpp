@@ -98,7 +98,7 @@ struct attention_params {
   std::int64_t threads = 0;        ///< worker threads; 0 = std::thread::hardware_concurrency()
   std::int64_t memory_limit = std::int64_t{8} << 30;  ///< bytes of working memory a kernel may allocate
   bool force = false;              ///< run even when the working memory exceeds memory_limit
-  simd_level simd = simd_level::automatic;  ///< cap on tiled_attention's vector width (tests run each)
+  simd_level simd = simd_level::automatic;  ///< cap on the tiled and blocked kernels' vector width (tests run each)
   friend bool operator==(const attention_params&, const attention_params&) = default;
 };
 
@@ -112,10 +112,11 @@ struct attention_params {
 /// Throws invalid_params carrying every issue of validate(params), if any.
 void require_valid(const attention_params& params);
 
-/// Which kernel to run. The CLI spells them "reference" and "tiled".
+/// Which kernel to run. The CLI spells them "reference", "tiled" and "blocked".
 enum class attention_kernel : std::uint8_t {
-  reference,  ///< naive O(N^2 D) in double precision: the oracle
+  reference,  ///< naive O(N^2 D) in double precision: the definition, written to be read
   tiled,      ///< online softmax over key tiles, float32, multi-threaded, O(N D) extra memory
+  blocked,    ///< the reference's arithmetic in double, blocked, vectorised, multi-threaded: the fast oracle
 };
 [[nodiscard]] std::string_view to_string(attention_kernel k) noexcept;
 [[nodiscard]] std::optional<attention_kernel> parse_attention_kernel(std::string_view text) noexcept;
@@ -155,7 +156,25 @@ using progress_callback = std::function<void(double)>;
                                                  std::span<const float> k, std::span<const float> v,
                                                  const progress_callback& progress = {});
 
-/// The vector unit tiled_attention uses on this CPU under the cap `cap` (never automatic).
+/// The fast oracle: reference_attention's result within 1e-12 + 1e-12·|r| (docs/kernels.md), in
+/// double precision. Keys and queries are rotated exactly as the reference rotates them; query
+/// blocks x key tiles with an online softmax (running max and sum in double), tile products
+/// register-blocked and vectorised for the widest vector unit the CPU has (AVX-512, AVX2+FMA,
+/// else SSE2; params.simd caps it), work items (head, query block) spread over params.threads.
+/// The result does not depend on the thread count. Throws as reference_attention.
+[[nodiscard]] std::vector<double> blocked_attention(const attention_params& params, std::span<const double> q,
+                                                    std::span<const double> k, std::span<const double> v,
+                                                    const progress_callback& progress = {});
+
+/// blocked_attention for the query rows `rows` only (each in [0, Nq), any order): out is
+/// [H, rows.size(), D], those rows of the full result. Throws as blocked_attention, and
+/// invalid_params {"rows", ...} for a row out of range.
+[[nodiscard]] std::vector<double> blocked_attention_rows(const attention_params& params, std::span<const double> q,
+                                                         std::span<const double> k, std::span<const double> v,
+                                                         std::span<const std::int64_t> rows,
+                                                         const progress_callback& progress = {});
+
+/// The vector unit tiled_attention and blocked_attention use on this CPU under the cap `cap` (never automatic).
 [[nodiscard]] simd_level tiled_attention_simd(simd_level cap = simd_level::automatic) noexcept;
 
 /// Per-token positions as the position tables export them (docs/formats.md#arrays, tokens layout): element p
@@ -278,13 +297,16 @@ struct row_sample {
                                                  std::span<const double> k, std::span<const double> v,
                                                  std::span<const double> candidate, const tolerance& tol,
                                                  std::span<const std::int64_t> rows,
-                                                 const progress_callback& progress = {});
+                                                 const progress_callback& progress = {},
+                                                 attention_kernel oracle = attention_kernel::blocked);
 
-/// `sxplan verify`: runs reference_attention on q, k, v and compares `candidate` with it.
-/// Throws as reference_attention and compare_outputs.
+/// `sxplan verify`: computes the expected output with `oracle` (blocked_attention, the default,
+/// or reference_attention) and compares `candidate` with it. Throws as those kernels and
+/// compare_outputs, and invalid_params {"oracle", "tiled", ...} for the float32 kernel.
 [[nodiscard]] verification verify_attention(const attention_params& params, std::span<const double> q,
                                             std::span<const double> k, std::span<const double> v,
                                             std::span<const double> candidate, const tolerance& tol,
-                                            const progress_callback& progress = {});
+                                            const progress_callback& progress = {},
+                                            attention_kernel oracle = attention_kernel::blocked);
 
 }  // namespace selfextend
