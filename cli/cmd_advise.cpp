@@ -38,7 +38,7 @@ boost::json::object echo_search_options(const Request& req) {
           {"window", optional(req.window)},
           {"group", optional(req.group)},
           {"target", std::string(selfextend::to_string(req.target))},
-          {"max_group", req.max_group}};
+          {"max_group", optional(req.max_group)}};
 }
 
 std::string optional_text(const std::optional<std::int64_t>& v, const std::string& none) {
@@ -57,19 +57,28 @@ void render_text(std::ostream& out, const selfextend::advice_request& req, const
       << "% of L)\n";
   for (const std::string& reason : best.reasons) out << "  - " << reason << "\n";
   for (const std::string& w : best.judgement.warnings) out << "  ! " << w << "\n";
-  out << "\nSmallest G for W = " << a.window_for_min_groups << ":\n";
-  out << "  that fits (capacity)   " << a.min_group_for_capacity << "\n";
-  out << "  with 2L/3 > R          " << optional_text(a.min_group_for_two_thirds, "none (needs 3W < 2L)") << "\n";
-  out << "  with L/2 > R           " << optional_text(a.min_group_for_half, "none (needs 2W < L)") << "\n";
+  if (a.window_for_min_groups) {
+    out << "\nSmallest G for W = " << *a.window_for_min_groups << ":\n";
+    out << "  that fits (capacity)   " << optional_text(a.min_group_for_capacity, "none") << "\n";
+    out << "  with 2L/3 > R          " << optional_text(a.min_group_for_two_thirds, "none (needs 3W < 2L)") << "\n";
+    out << "  with L/2 > R           " << optional_text(a.min_group_for_half, "none (needs 2W < L)") << "\n";
+  }
+  const auto table = [&](const std::vector<selfextend::ranked_plan>& plans) {
+    out << "  " << std::right << std::setw(4) << "rank" << std::setw(6) << "G" << std::setw(8) << "W" << std::setw(12)
+        << "capacity" << std::setw(10) << "max pos" << std::setw(10) << "reach" << std::setw(7) << "R/L" << "  verdict\n";
+    int rank = 0;
+    for (const selfextend::ranked_plan& r : plans) {
+      out << "  " << std::setw(4) << ++rank << std::setw(6) << r.extension.group << std::setw(8) << r.extension.window
+          << std::setw(12) << grouped(r.judgement.capacity_exact) << std::setw(10) << grouped(r.judgement.max_position)
+          << std::setw(10) << fixed(r.judgement.effective_reach, 1) << std::setw(7) << fixed(r.judgement.reach_ratio, 3)
+          << "  " << selfextend::to_string(r.judgement.band) << "\n";
+    }
+  };
   out << "\nCandidates (best first):\n";
-  out << "  " << std::right << std::setw(4) << "rank" << std::setw(6) << "G" << std::setw(8) << "W" << std::setw(12)
-      << "capacity" << std::setw(10) << "max pos" << std::setw(10) << "reach" << std::setw(7) << "R/L" << "  verdict\n";
-  int rank = 0;
-  for (const selfextend::ranked_plan& r : a.candidates) {
-    out << "  " << std::setw(4) << ++rank << std::setw(6) << r.extension.group << std::setw(8) << r.extension.window
-        << std::setw(12) << grouped(r.judgement.capacity_exact) << std::setw(10) << grouped(r.judgement.max_position)
-        << std::setw(10) << fixed(r.judgement.effective_reach, 1) << std::setw(7) << fixed(r.judgement.reach_ratio, 3)
-        << "  " << selfextend::to_string(r.judgement.band) << "\n";
+  table(a.candidates);
+  if (a.past_max_group) {
+    out << "\nWithin the default --max-group " << selfextend::default_max_group << " (none fits):\n";
+    table(a.capped);
   }
   render_model_warnings(out, choice);
 }
@@ -119,7 +128,8 @@ int run_advise(const invocation& inv) {
     ("window", po::value<std::string>()->value_name("W"), "fix the neighbor window W (default: choose from L/8 .. L/2)")
     ("group", po::value<std::string>()->value_name("G"), "fix the group size G (default: choose)")
     ("target", po::value<std::string>()->value_name("two_thirds|half"), "keep R below 2L/3 (default) or L/2")
-    ("max-group", po::value<std::string>()->value_name("G"), "largest G to consider (default 64)")
+    ("max-group", po::value<std::string>()->value_name("G"),
+     "largest G to consider, a hard cap (default 64, passed only when no plan within it fits)")
     ("top", po::value<std::string>()->value_name("K"), "number of ranked candidates to list (default 5)")
     ("runtime", po::value<std::string>()->value_name("longlm|llamacpp"),
      "runtime to plan for: longlm (default) ranks (G, W); llamacpp prints llama-cli flags (--grp-attn-n, "

@@ -57,6 +57,7 @@ json::object to_json(const selfextend::llamacpp_report& r, const array_renderer&
 json::object to_json(const selfextend::llamacpp_advice& a, const std::string& command_line) {
   json::object o;
   o["extension_needed"] = a.extension_needed;
+  o["past_max_group"] = a.past_max_group;
   o["ga_n"] = a.ga_n;
   o["ga_w"] = a.ga_w;
   o["ctx_size"] = a.ctx_size;

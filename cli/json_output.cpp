@@ -49,8 +49,12 @@ json::object to_json(const selfextend::advice& a) {
   json::array candidates;
   for (const selfextend::ranked_plan& r : a.candidates) candidates.emplace_back(to_json(r));
   o["candidates"] = std::move(candidates);
-  o["window_for_min_groups"] = a.window_for_min_groups;
-  o["min_group_for_capacity"] = a.min_group_for_capacity;
+  o["past_max_group"] = a.past_max_group;
+  json::array capped;
+  for (const selfextend::ranked_plan& r : a.capped) capped.emplace_back(to_json(r));
+  o["capped"] = std::move(capped);
+  o["window_for_min_groups"] = optional_int(a.window_for_min_groups);
+  o["min_group_for_capacity"] = optional_int(a.min_group_for_capacity);
   o["min_group_for_two_thirds"] = optional_int(a.min_group_for_two_thirds);
   o["min_group_for_half"] = optional_int(a.min_group_for_half);
   return o;

@@ -17,7 +17,7 @@ struct search_options {
   std::optional<std::int64_t> window;
   std::optional<std::int64_t> group;
   std::optional<std::string> target;      ///< "two_thirds" or "half"; the request's default when absent
-  std::optional<std::int64_t> max_group;  ///< the request's default when absent
+  std::optional<std::int64_t> max_group;  ///< a hard cap when given; absent: the default, passed when nothing fits
 };
 
 /// Fills `req` for a model whose pretrained window is `context`.
@@ -28,7 +28,7 @@ void apply_search_options(const search_options& o, std::int64_t context, Request
   req.window = o.window;
   req.group = o.group;
   if (o.target) req.target = target_choice(*o.target);
-  req.max_group = o.max_group.value_or(req.max_group);
+  req.max_group = o.max_group;
 }
 
 }  // namespace sxplan

@@ -130,6 +130,10 @@ int run_sxplan(const std::vector<std::string>& args, std::ostream& out, std::ost
   } catch (const selfextend::invalid_params& e) {
     for (const selfextend::issue& i : e.issues()) err << "sxplan " << name << ": " << printable(as_flag(i)) << "\n";
     return sxplan::exit_usage;
+  } catch (const selfextend::no_solution& e) {
+    // Valid input nothing satisfies (an explicit --max-group below every G that fits): a failure.
+    err << "sxplan " << name << ": " << printable(as_flag(e.reason())) << "\n";
+    return sxplan::exit_failure;
   } catch (const std::bad_alloc&) {
     // Every path that grows with the input refuses first; this is the backstop, still one line.
     err << "sxplan " << name << ": out of memory (the machine could not provide what this run needs)\n";

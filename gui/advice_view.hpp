@@ -25,6 +25,9 @@ class advice_view : public QWidget {
   void show_advice(const selfextend::advice& a);
   /// Shows no plans, only `why`.
   void clear(const QString& why);
+  /// Shows the advisor's no_solution (an explicit max group below every G that fits) and offers
+  /// the smallest max group that has a plan.
+  void show_no_solution(const selfextend::no_solution& e);
 
   /// The plan shown in `row` (0 = best).
   [[nodiscard]] selfextend::plan plan_at(int row) const;

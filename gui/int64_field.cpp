@@ -62,6 +62,8 @@ std::optional<selfextend::issue> int64_field::problem() const {
   }
 }
 
+void int64_field::set_placeholder(const QString& text) { lineEdit()->setPlaceholderText(text); }
+
 void int64_field::set_value(std::int64_t v) {
   const QString text = grouped(v);
   if (lineEdit()->text() == text) return;

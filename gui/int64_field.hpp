@@ -34,6 +34,8 @@ class int64_field : public QAbstractSpinBox {
   /// Shows `text` as given (a remembered value, say), for the library to judge; emits edited().
   void set_text(const QString& text);
   void set_single_step(std::int64_t step) { single_step_ = step; }
+  /// Grey text shown while the field is empty (for a field whose empty text means a default).
+  void set_placeholder(const QString& text);
   [[nodiscard]] std::int64_t single_step() const { return single_step_; }
   [[nodiscard]] const QString& key() const { return key_; }
 

@@ -56,7 +56,7 @@ namespace {
 
 const QString custom_context_key = QStringLiteral("#context");
 const QString config_key = QStringLiteral("#config");
-constexpr std::int64_t default_max_group = 64;  // the advisor's default max_group
+using selfextend::default_max_group;
 const QString invalid_field_style = QStringLiteral("QAbstractSpinBox { border: 2px solid #c62828; background: #fdecea; }");
 
 QString text_of(std::string_view s) { return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size())); }
@@ -269,7 +269,10 @@ void main_window::build_inputs(QWidget* panel) {
   batch_row_label_ = form->labelForField(batch_field_);
 
   max_group_field_ = add_number_row(form, "Ma&x group:", "max_group",
-                                    "The largest G the advisor considers (the library's max_group)", false).field;
+                                    "The largest G the advisor considers (the library's max_group). Empty: 64, "
+                                    "passed only when no plan within it fits; a number is a hard cap",
+                                    false).field;
+  max_group_field_->set_placeholder(QString("%1 (default)").arg(selfextend::default_max_group));
   keep_window_check_ = new QCheckBox("&Keep W when advising", box);
   keep_window_check_->setObjectName("keep_window");
   keep_window_check_->setToolTip("Ask the advisor for the best G at this W instead of choosing W too");
@@ -359,7 +362,7 @@ void main_window::apply_options(const start_options& options) {
   // Defaults: the seed example (Llama-2, 15,800 tokens, W = 1024, G = 8).
   QString model = "llama-2-7b";
   QString context = grouped(4096), tokens = grouped(15800), group = grouped(8), window = grouped(1024);
-  QString max_group = grouped(default_max_group);
+  QString max_group;  // empty: the advisor's default, passed when no plan within it fits
   QString batch = grouped(selfextend::llamacpp_default_batch);
   QString shift = "int", runtime = "longlm";
   std::optional<QString> config;
@@ -601,12 +604,24 @@ void main_window::inputs_changed() {
   show_field_issues();
 }
 
+bool main_window::max_group_is_default() const { return max_group_field_->text().trimmed().isEmpty(); }
+
+std::optional<std::int64_t> main_window::max_group_choice() const {
+  return max_group_is_default() ? std::nullopt : max_group_field_->value();
+}
+
+std::optional<selfextend::issue> main_window::max_group_problem() const {
+  return max_group_is_default() ? std::nullopt : max_group_field_->problem();
+}
+
 void main_window::sync_sliders() {
   const QSignalBlocker block_g(group_slider_);
   const QSignalBlocker block_w(window_slider_);
   // The group slider covers the advisor's range 1 .. max_group; the window slider 1 .. L - 1.
-  const std::optional<std::int64_t> max_group = max_group_field_->value();
-  group_range_.set(group_slider_, 1, max_group && *max_group > 1 ? *max_group : default_max_group);
+  // Up to the cap (or 64), and far enough for a G past it: an applied plan past 64 stays on the slider.
+  const std::int64_t cap = max_group_choice().value_or(default_max_group);
+  const std::int64_t group = group_field_->value().value_or(1);
+  group_range_.set(group_slider_, 1, std::max({cap, group, std::int64_t{2}}));
   const std::int64_t context = model_.context;
   window_range_.set(window_slider_, 1, std::max<std::int64_t>(1, context - 1));
   if (const std::optional<std::int64_t> g = group_field_->value()) group_slider_->setValue(group_range_.position_of(*g));
@@ -630,17 +645,20 @@ void main_window::update_advice() {
   if (keep_window_check_->isChecked()) request.window = params_.extension.window;
   request.shift = params_.extension.shift;
   request.top = 8;
-  if (const std::optional<selfextend::issue> p = max_group_field_->problem()) {
+  if (const std::optional<selfextend::issue> p = max_group_problem()) {
     advice_issue_ = p;
     advice_->clear("No advice: " + QString::fromStdString(p->message()));
     advised_for_.reset();
     return;
   }
-  request.max_group = *max_group_field_->value();
+  request.max_group = max_group_choice();
   if (advised_for_ && *advised_for_ == request) return;  // G/W drags need no new advice
   advised_for_ = request;
   try {
     advice_->show_advice(selfextend::advise(request));
+  } catch (const selfextend::no_solution& e) {
+    advice_issue_ = e.reason();
+    advice_->show_no_solution(e);
   } catch (const selfextend::invalid_params& e) {
     for (const selfextend::issue& i : e.issues())
       if (i.key == "max_group") advice_issue_ = i;
@@ -669,13 +687,16 @@ void main_window::update_llamacpp() {
   if (keep_window_check_->isChecked()) request.window = params_.extension.window;
   std::optional<selfextend::llamacpp_advice> advice;
   QString refusal;
-  if (const std::optional<selfextend::issue> p = max_group_field_->problem()) {
+  if (const std::optional<selfextend::issue> p = max_group_problem()) {
     advice_issue_ = p;
     refusal = QString::fromStdString(p->message());
   } else {
-    request.max_group = *max_group_field_->value();
+    request.max_group = max_group_choice();
     try {
       advice = selfextend::advise_llamacpp(request);
+    } catch (const selfextend::no_solution& e) {
+      advice_issue_ = e.reason();
+      refusal = QString::fromStdString(e.reason().message());
     } catch (const selfextend::invalid_params& e) {
       for (const selfextend::issue& i : e.issues())
         if (i.key == "max_group") advice_issue_ = i;

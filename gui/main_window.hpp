@@ -160,6 +160,12 @@ class main_window : public QMainWindow {
   std::vector<selfextend::issue> issues_;
   std::optional<selfextend::issue> config_issue_;
   std::optional<selfextend::advice_request> advised_for_;
+  /// The max group field: empty means the advisor's default (64, passed when no plan within it fits).
+  [[nodiscard]] bool max_group_is_default() const;
+  /// The explicit max group, or nullopt for the default (or while the field's text is not a number).
+  [[nodiscard]] std::optional<std::int64_t> max_group_choice() const;
+  /// The field's text problem; none when it is empty (the default).
+  [[nodiscard]] std::optional<selfextend::issue> max_group_problem() const;
   std::optional<selfextend::issue> advice_issue_;  ///< the advisor's refusal of max_group, shown under it
 
   QComboBox* model_combo_ = nullptr;

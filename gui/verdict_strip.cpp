@@ -13,6 +13,7 @@ namespace sxplan_gui {
 QColor band_colour(selfextend::verdict v) {
   // Colour-blind-safe-ish traffic light: the band must read at a glance, the text says it too.
   switch (v) {
+    case selfextend::verdict::native: return QColor(0x15, 0x65, 0xc0);  // blue: nothing extended, nothing to judge
     case selfextend::verdict::within_well_trained: return QColor(0x2e, 0x7d, 0x32);
     case selfextend::verdict::borderline: return QColor(0xb2, 0x8a, 0x00);
     case selfextend::verdict::less_trained: return QColor(0xe6, 0x6a, 0x00);

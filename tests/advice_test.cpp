@@ -220,26 +220,111 @@ TEST(AdviceTest, HalfTargetPrefersLargerGroup) {
   EXPECT_EQ(15, selfextend::advise(req).recommended.extension.group);
 }
 
-TEST(AdviceTest, NoExtensionNeededWhenTokensFitContext) {
+TEST(AdviceTest, NoExtensionNeededWhenTokensFitContextIsNative) {
   advice_request req;
   req.context = 4096;
-  req.tokens = 3000;
-  const auto a = selfextend::advise(req);
-  EXPECT_FALSE(a.extension_needed);
-  EXPECT_EQ(1, a.recommended.extension.group);
-  EXPECT_NE(std::string::npos, a.recommended.reasons.front().find("no Self-Extend needed"));
+  for (const std::int64_t tokens : {1, 3000, 4096}) {
+    req.tokens = tokens;
+    const auto a = selfextend::advise(req);
+    EXPECT_FALSE(a.extension_needed);
+    EXPECT_EQ(1, a.recommended.extension.group);
+    EXPECT_EQ(verdict::native, a.recommended.judgement.band);
+    EXPECT_TRUE(a.recommended.judgement.fits);
+    EXPECT_FALSE(a.window_for_min_groups);
+    EXPECT_FALSE(a.min_group_for_capacity);
+    EXPECT_FALSE(a.min_group_for_two_thirds);
+    EXPECT_FALSE(a.min_group_for_half);
+    ASSERT_EQ(1u, a.recommended.reasons.size());
+    EXPECT_EQ("N = " + std::to_string(tokens) + " <= L = 4096: the model reads all " + std::to_string(tokens) +
+                  " tokens at the positions it was trained on; no Self-Extend needed (G = 1)",
+              a.recommended.reasons.front());
+    EXPECT_EQ(a.candidates, std::vector<selfextend::ranked_plan>{a.recommended});
+  }
+  // One token past L: extension needed, the smallest groups reported, no verdict native anywhere.
+  req.tokens = 4097;
+  const auto past = selfextend::advise(req);
+  EXPECT_TRUE(past.extension_needed);
+  EXPECT_EQ(2, past.recommended.extension.group);
+  EXPECT_EQ(2, past.min_group_for_capacity);
+  for (const auto& c : past.candidates) EXPECT_NE(verdict::native, c.judgement.band);
 }
 
-TEST(AdviceTest, MaxGroupBelowNeedOffersBestEffortThatDoesNotFit) {
+TEST(AdviceTest, NativeVerdictMeansNoPairIsGroupedAndAllFit) {
+  // G = 1 within L, or any G when N <= W (every pair is a neighbour): native.
+  EXPECT_EQ(verdict::native, assess({4096, 3000, {1, 1024}}).band);
+  EXPECT_EQ(verdict::native, assess({4096, 1000, {8, 1024}}).band);
+  EXPECT_TRUE(assess({4096, 1000, {8, 1024}}).warnings.empty());
+  EXPECT_EQ(verdict::exceeds_window, assess({4096, 4097, {1, 1024}}).band);
+  // G > 1 groups pairs at N <= L for no gain: judged by its reach, and warned about.
+  const auto grouped = assess({4096, 3000, {4, 1024}});
+  EXPECT_EQ(verdict::within_well_trained, grouped.band);
+  ASSERT_EQ(1u, grouped.warnings.size());
+  EXPECT_EQ("N = 3000 <= L = 4096: no extension is needed; G = 1 reads every position as trained (verdict native), "
+            "G = 4 groups the positions past W = 1024 for no gain",
+            grouped.warnings.front());
+}
+
+TEST(AdviceTest, DefaultMaxGroupIsPassedWhenNoPlanWithinItFits) {
+  advice_request req;
+  req.context = 4096;
+  req.tokens = 1'000'000;
+  const auto a = selfextend::advise(req);
+  EXPECT_TRUE(a.past_max_group);
+  EXPECT_TRUE(a.recommended.judgement.fits);
+  EXPECT_GT(a.recommended.extension.group, selfextend::default_max_group);
+  EXPECT_EQ(586, a.recommended.extension.group);  // the smallest with R < 2L/3 at W = 1024
+  EXPECT_EQ(1024, a.recommended.extension.window);
+  EXPECT_EQ("G = 586 is past the default max_group 64 (LongLM's README finds G from 2 to 64 reasonable for "
+            "Llama-2): no plan with G <= 64 fits N = 1000000 with L = 4096",
+            a.recommended.reasons.front());
+  for (const auto& c : a.candidates) {
+    EXPECT_TRUE(c.judgement.fits);
+    EXPECT_GT(c.extension.group, 64);
+  }
+  // The plans within the cap stay listed, as not fitting: one per window, G = 64.
+  ASSERT_EQ(4u, a.capped.size());
+  for (const auto& c : a.capped) {
+    EXPECT_EQ(64, c.extension.group);
+    EXPECT_FALSE(c.judgement.fits);
+    EXPECT_EQ(verdict::exceeds_window, c.judgement.band);
+  }
+  EXPECT_EQ(326, a.min_group_for_capacity);
+  EXPECT_EQ(586, a.min_group_for_two_thirds);
+}
+
+TEST(AdviceTest, ExplicitMaxGroupIsAHardCapNamingTheSmallestGroupThatFits) {
   advice_request req;
   req.context = 4096;
   req.tokens = 1'000'000;
   req.window = 1024;
   req.max_group = 64;
+  try {
+    (void)selfextend::advise(req);
+    FAIL() << "expected no_solution";
+  } catch (const selfextend::no_solution& e) {
+    EXPECT_EQ("max_group", e.reason().key);
+    EXPECT_EQ(326, e.least_satisfying());
+    EXPECT_EQ("max_group = 64: no plan with G <= 64 fits N = 1000000 tokens with L = 4096: the smallest G that fits "
+              "is 326 (W = 1024); raise `max_group` to at least 326 or leave it out",
+              std::string(e.what()));
+  }
+  // W free: the smallest over the windows tried (L/8 = 512 needs the least).
+  req.window.reset();
+  try {
+    (void)selfextend::advise(req);
+    FAIL() << "expected no_solution";
+  } catch (const selfextend::no_solution& e) {
+    EXPECT_EQ(selfextend::min_group_for_capacity(4096, 1'000'000, 512), e.least_satisfying());
+  }
+  // At the smallest G that fits, the cap holds and the plan fits.
+  req.window = 1024;
+  req.max_group = 326;
   const auto a = selfextend::advise(req);
-  EXPECT_EQ(64, a.recommended.extension.group);
-  EXPECT_FALSE(a.recommended.judgement.fits);
-  EXPECT_EQ(326, a.min_group_for_capacity);
+  EXPECT_FALSE(a.past_max_group);
+  EXPECT_TRUE(a.capped.empty());
+  EXPECT_EQ(326, a.recommended.extension.group);
+  EXPECT_TRUE(a.recommended.judgement.fits);
+  for (const auto& c : a.candidates) EXPECT_LE(c.extension.group, 326);
 }
 
 TEST(AdviceTest, ValidateReportsEveryRuleWithoutThrowing) {

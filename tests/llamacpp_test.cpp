@@ -404,6 +404,57 @@ TEST(LlamacppAdviceTest, SeedCaseRecommendsFlagsThatKeepEveryPositionBelowTwoThi
             a.arguments);
 }
 
+TEST(LlamacppAdviceTest, DefaultMaxGroupIsPassedOnlyWhenNothingWithinItFits) {
+  // 200,000 tokens on L = 1024: no ga_n <= 64 keeps every position below L.
+  const auto a = selfextend::advise_llamacpp(advice_request(1024, 200'000));
+  EXPECT_TRUE(a.past_max_group);
+  EXPECT_TRUE(a.fits);
+  EXPECT_GT(a.ga_n, 64);
+  EXPECT_EQ(0, a.ga_w % a.ga_n);
+  EXPECT_EQ(0u, a.reasons.front().find("G = " + std::to_string(a.ga_n) + " is past the default max_group 64"));
+  // The simulator agrees with the advised flags: the whole input as one prompt, -b = W.
+  const auto p = selfextend::simulate_llamacpp(sched(200'000, 0, a.batch, a.ga_n, a.ga_w, llamacpp_mode::main, 1024));
+  EXPECT_EQ(a.max_position, p.max_position);
+  EXPECT_LE(p.max_position, 1023);
+  // Brute force: no G in 2..64 fits at any window the advisor tries.
+  for (const std::int64_t bucket : {256, 128, 384, 512})
+    for (std::int64_t g = 2; g <= 64; ++g) {
+      const std::int64_t w = bucket - bucket % g;
+      EXPECT_GT(selfextend::simulate_llamacpp(sched(200'000, 0, w, g, w, llamacpp_mode::main, 1024)).max_position, 1023)
+          << "G=" << g << " W=" << w;
+    }
+  // The seed case stays within 64.
+  EXPECT_FALSE(selfextend::advise_llamacpp(advice_request(4096, 15800)).past_max_group);
+}
+
+TEST(LlamacppAdviceTest, ExplicitMaxGroupIsAHardCap) {
+  selfextend::llamacpp_advice_request r = advice_request(1024, 200'000);
+  r.max_group = 64;
+  std::int64_t smallest = 0;
+  try {
+    (void)selfextend::advise_llamacpp(r);
+    FAIL() << "expected no_solution";
+  } catch (const selfextend::no_solution& e) {
+    smallest = e.least_satisfying();
+    EXPECT_EQ("max_group", e.reason().key);
+  }
+  // Brute force over the windows tried: the smallest G (with W the multiple of G below the
+  // bucket) whose largest position stays below L.
+  std::int64_t expected = INT64_MAX;
+  for (const std::int64_t bucket : {256, 128, 384, 512})
+    for (std::int64_t g = 65; g <= bucket && g < expected; ++g) {
+      const std::int64_t w = bucket - bucket % g;
+      if (selfextend::simulate_llamacpp(sched(200'000, 0, w, g, w, llamacpp_mode::main, 1024)).max_position <= 1023)
+        expected = g;
+    }
+  EXPECT_EQ(expected, smallest);
+  r.max_group = smallest;
+  const auto a = selfextend::advise_llamacpp(r);
+  EXPECT_TRUE(a.fits);
+  EXPECT_FALSE(a.past_max_group);
+  EXPECT_LE(a.ga_n, smallest);
+}
+
 TEST(LlamacppAdviceTest, RecommendedFlagsHoldForEverySplitOfPromptAndGeneration) {
   for (const std::int64_t tokens : {5000, 15800, 33000}) {
     for (const auto target : {selfextend::target_fraction::two_thirds, selfextend::target_fraction::half}) {

@@ -6,6 +6,7 @@ One function per ``sxplan`` command over the same C++ library; see docs/python.m
 from ._core import (
     InvalidParams,
     Issue,
+    NoSolution,
     __doc__,
     __version__,
     advise,
@@ -23,6 +24,7 @@ from ._core import (
 __all__ = [
     "InvalidParams",
     "Issue",
+    "NoSolution",
     "__version__",
     "advise",
     "attention",

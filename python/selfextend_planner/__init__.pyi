@@ -24,6 +24,13 @@ class InvalidParams(ValueError):
 
     issues: list[Issue]
 
+class NoSolution(RuntimeError):
+    """Valid input no answer satisfies (an explicit max_group below every G that fits): .issue
+    names the key and the rule, .least_satisfying the smallest value that has an answer."""
+
+    issue: Issue
+    least_satisfying: int
+
 def check(
     tokens: int,
     group: int,

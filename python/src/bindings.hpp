@@ -41,11 +41,12 @@ satisfies_half, satisfies_two_thirds, verdict, fractional_offset, warnings.
 inline constexpr const char* advise = R"doc(advise(tokens, *, context=None, model=None, config=None, gguf=None, window=None, group=None, target="two_thirds", max_group=None, top=None, shift=None, runtime="longlm") -> dict
 
 Rank plans (G, W) for reading N tokens: `sxplan advise`. window/group fix W or G; target is
-"two_thirds" or "half"; max_group None means the advisor's default (64); top (default 5) and
+"two_thirds" or "half"; max_group None means the advisor's default (64, passed only when no plan
+within it fits), a number is a hard cap (NoSolution when nothing within it fits); top (default 5) and
 shift (default "int") shape LongLM's ranking and are refused with runtime="llamacpp", which returns
 llama-cli flags instead (the `advise --runtime llamacpp` result keys).
-Keys (longlm): extension_needed, recommended, candidates, window_for_min_groups,
-min_group_for_capacity, min_group_for_two_thirds, min_group_for_half.
+Keys (longlm): extension_needed, recommended, candidates, past_max_group, capped,
+window_for_min_groups, min_group_for_capacity, min_group_for_two_thirds, min_group_for_half.
 
 >>> r = sp.advise(15800, model="llama-2-7b")["recommended"]
 >>> r["group"], r["window"]

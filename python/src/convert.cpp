@@ -24,6 +24,7 @@ namespace {
 
 // Set once at import; the interpreter keeps the module (and so these) alive until it exits.
 PyObject* invalid_params_type = nullptr;
+PyObject* no_solution_type = nullptr;
 PyObject* issue_type = nullptr;
 
 /// The key of the one-entry object numpy_arrays stands in for an array: no result key starts with
@@ -40,6 +41,14 @@ void raise_invalid_params(const selfextend::invalid_params& e) {
   py::object exc = py::reinterpret_borrow<py::object>(invalid_params_type)(e.what());
   exc.attr("issues") = std::move(issues);
   PyErr_SetObject(invalid_params_type, exc.ptr());
+}
+
+void raise_no_solution(const selfextend::no_solution& e) {
+  const selfextend::issue& i = e.reason();
+  py::object exc = py::reinterpret_borrow<py::object>(no_solution_type)(e.what());
+  exc.attr("issue") = py::reinterpret_borrow<py::object>(issue_type)(i.key, i.value, i.rule);
+  exc.attr("least_satisfying") = e.least_satisfying();
+  PyErr_SetObject(no_solution_type, exc.ptr());
 }
 
 }  // namespace
@@ -62,11 +71,24 @@ void register_errors(py::module_& m) {
   if (!invalid_params_type) throw py::error_already_set();
   m.attr("InvalidParams") = py::reinterpret_borrow<py::object>(invalid_params_type);
 
+  py::dict no_solution_body;
+  no_solution_body["__doc__"] =
+      "Valid input that no answer satisfies: an explicit max_group below every G that fits.\n\n"
+      ".issue is the Issue(key, value, rule) (key \"max_group\"), .least_satisfying the smallest value of\n"
+      "that key that has an answer (the smallest G that fits). The CLI exits 1 for it. A RuntimeError.";
+  no_solution_body["issue"] = py::none();
+  no_solution_body["least_satisfying"] = 0;
+  no_solution_type = PyErr_NewException("selfextend_planner.NoSolution", PyExc_RuntimeError, no_solution_body.ptr());
+  if (!no_solution_type) throw py::error_already_set();
+  m.attr("NoSolution") = py::reinterpret_borrow<py::object>(no_solution_type);
+
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const selfextend::invalid_params& e) {
       raise_invalid_params(e);
+    } catch (const selfextend::no_solution& e) {
+      raise_no_solution(e);
     }
   });
 }

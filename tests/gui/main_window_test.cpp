@@ -561,31 +561,51 @@ class main_window_test : public QObject {
     start_options o = seed();
     o.tokens = 1'000'000;
     main_window w(o);
-    // The GUI shows the library's advice for the default max group, whatever the advisor's edge rules.
+    // An empty max group is the library's default: no G <= 64 fits, so the advice goes past it and
+    // lists the capped plans last, as not fitting.
+    QVERIFY(w.max_group_input()->text().isEmpty());
     selfextend::advice_request by_default;
     by_default.context = 4096;
     by_default.tokens = 1'000'000;
     by_default.top = 8;
     const selfextend::advice first = selfextend::advise(by_default);
+    QVERIFY(first.past_max_group);
     QCOMPARE(w.advice()->plan_at(0), first.candidates.at(0).extension);
-    if (!first.recommended.judgement.fits) {
-      // Nothing within max group fits: the advice says so and offers the smallest G that fits.
-      const std::int64_t smallest = first.min_group_for_capacity;
-      QCOMPARE(smallest, selfextend::min_group_for_capacity(4096, 1'000'000, first.window_for_min_groups));
-      QVERIFY2(w.advice()->summary_text().contains("No advised plan fits"), qPrintable(w.advice()->summary_text()));
-      QVERIFY(w.advice()->summary_text().contains(sxplan_gui::grouped(smallest)));
-      QVERIFY(w.advice()->raise_max_group_button()->isVisibleTo(&w));
-      w.advice()->raise_max_group_button()->click();
-      QCOMPARE(w.max_group_input()->value().value(), smallest);
-    }
     QVERIFY(selfextend::assess({4096, 1'000'000, w.advice()->plan_at(0)}).fits);
+    QCOMPARE(w.advice()->row_count(), static_cast<int>(first.candidates.size() + first.capped.size()));
+    const selfextend::plan last = w.advice()->plan_at(w.advice()->row_count() - 1);
+    QCOMPARE(last.group, selfextend::default_max_group);
+    QVERIFY(!selfextend::assess({4096, 1'000'000, last}).fits);
+    QVERIFY2(w.advice()->summary_text().contains("Past the default max group 64"), qPrintable(w.advice()->summary_text()));
     QVERIFY(!w.advice()->raise_max_group_button()->isVisibleTo(&w));
+    QVERIFY(w.field_message("max_group").isEmpty());
+
+    // 64 typed is a hard cap: no plan, the reason under the field, and the way to the smallest G that fits.
+    type_into(w.max_group_input(), "64");
+    QCOMPARE(w.advice()->row_count(), 0);
+    std::int64_t smallest = 0;
+    try {
+      selfextend::advice_request capped = by_default;
+      capped.max_group = 64;
+      (void)selfextend::advise(capped);
+      QFAIL("an explicit max_group of 64 must have no plan at N = 1,000,000");
+    } catch (const selfextend::no_solution& e) {
+      smallest = e.least_satisfying();
+      QCOMPARE(w.field_message("max_group"), QString::fromStdString(e.reason().message()));
+    }
+    QVERIFY2(w.advice()->summary_text().contains("No plan fits within this max group"), qPrintable(w.advice()->summary_text()));
+    QVERIFY(w.advice()->summary_text().contains(QString::number(smallest)));
+    QVERIFY(w.advice()->raise_max_group_button()->isVisibleTo(&w));
+    w.advice()->raise_max_group_button()->click();
+    QCOMPARE(w.max_group_input()->value().value(), smallest);
+    QVERIFY(w.advice()->row_count() > 0);
+    QVERIFY(selfextend::assess({4096, 1'000'000, w.advice()->plan_at(0)}).fits);
+    QVERIFY(w.advice()->plan_at(0).group <= smallest);
+    QVERIFY(!w.advice()->raise_max_group_button()->isVisibleTo(&w));
+
     type_into(w.max_group_input(), "512");
-    selfextend::advice_request request;
-    request.context = 4096;
-    request.tokens = 1'000'000;
+    selfextend::advice_request request = by_default;
     request.max_group = 512;
-    request.top = 8;
     const selfextend::advice expected = selfextend::advise(request);
     QCOMPARE(w.advice()->plan_at(0), expected.candidates.at(0).extension);
     QVERIFY(selfextend::assess({4096, 1'000'000, w.advice()->plan_at(0)}).fits);
@@ -594,6 +614,16 @@ class main_window_test : public QObject {
     QCOMPARE(w.field_message("max_group"), QString("max_group = 0: must be at least 1"));
     QCOMPARE(w.advice()->row_count(), 0);
     QVERIFY(w.export_action()->isEnabled());  // max_group is the advisor's, the plan stays valid
+  }
+
+  void nativeWhenNoExtensionIsNeeded() {
+    start_options o = seed();
+    o.tokens = 3000;
+    main_window w(o);
+    QCOMPARE(w.advice()->plan_at(0).group, std::int64_t{1});
+    QVERIFY2(w.advice()->summary_text().contains("verdict native"), qPrintable(w.advice()->summary_text()));
+    QVERIFY(sxplan_gui::band_colour(selfextend::verdict::native) != sxplan_gui::band_colour(selfextend::verdict::within_well_trained));
+    QVERIFY(sxplan_gui::band_colour(selfextend::verdict::native) != QColor(Qt::gray));
   }
 
   // --- Item 4: the model's facts.

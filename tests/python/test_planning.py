@@ -45,6 +45,42 @@ def test_advise_equals_cli(cli_result, kwargs, cli):
     assert sp.advise(15800, **kwargs) == cli_result("advise", "--tokens", 15800, *cli)
 
 
+@pytest.mark.parametrize("runtime", ["longlm", "llamacpp"])
+def test_advise_past_the_default_max_group_equals_cli(cli_result, runtime):
+    # A million tokens on Llama-2: nothing with G <= 64 fits, so the default cap is passed.
+    a = sp.advise(1_000_000, model="llama-2-7b", runtime=runtime)
+    assert a == cli_result("advise", "--tokens", 1_000_000, "--model", "llama-2-7b", "--runtime", runtime)
+    assert a["past_max_group"] is True
+    if runtime == "longlm":
+        assert a["recommended"]["fits"] and a["recommended"]["group"] > 64
+        assert [p["group"] for p in a["capped"]] == [64] * 4 and not any(p["fits"] for p in a["capped"])
+    else:
+        assert a["fits"] and a["ga_n"] > 64
+
+
+@pytest.mark.parametrize("runtime", ["longlm", "llamacpp"])
+def test_advise_explicit_max_group_is_a_hard_cap(runtime):
+    with pytest.raises(sp.NoSolution) as caught:
+        sp.advise(1_000_000, model="llama-2-7b", runtime=runtime, max_group=64)
+    e = caught.value
+    assert isinstance(e, RuntimeError) and not isinstance(e, ValueError)
+    assert e.issue.key == "max_group" and e.issue.value == "64"
+    assert e.least_satisfying > 64
+    assert str(e) == f"max_group = 64: {e.issue.rule}"
+    assert f"the smallest G that fits is {e.least_satisfying} " in e.issue.rule
+    # At that value there is a plan, and it fits.
+    a = sp.advise(1_000_000, model="llama-2-7b", runtime=runtime, max_group=e.least_satisfying)
+    assert (a["recommended"]["fits"] if runtime == "longlm" else a["fits"])
+
+
+def test_advise_native_below_the_context():
+    a = sp.advise(4096, model="llama-2-7b")
+    assert a["extension_needed"] is False
+    assert a["recommended"]["verdict"] == "native" and a["recommended"]["group"] == 1
+    assert a["min_group_for_capacity"] is None and a["window_for_min_groups"] is None
+    assert sp.advise(4097, model="llama-2-7b")["extension_needed"] is True
+
+
 def test_advise_config_and_gguf_equal_cli(cli_result):
     data = REPO / "tests/cli/data"
     config, gguf = data / "llama2_config.json", data / "llama2_header.gguf"

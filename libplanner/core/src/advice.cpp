@@ -60,6 +60,7 @@ std::optional<std::int64_t> min_group_for_fraction(std::int64_t context, std::in
 
 std::string_view to_string(verdict v) noexcept {
   switch (v) {
+    case verdict::native: return "native";
     case verdict::within_well_trained: return "within_well_trained";
     case verdict::borderline: return "borderline";
     case verdict::less_trained: return "less_trained";
@@ -110,17 +111,27 @@ assessment assess(const self_extend_params& params) {
   a.fits = a.max_position <= context - 1;
   a.satisfies_half = reach_below(context, params.tokens, p, 1, 2);
   a.satisfies_two_thirds = reach_below(context, params.tokens, p, 2, 3);
+  // Every pair at its true relative position, all below L: the model reads the text as trained.
+  const bool ungrouped = p.group == 1 || params.tokens <= p.window;
   if (!a.fits) a.band = verdict::exceeds_window;
+  else if (ungrouped && params.tokens <= context) a.band = verdict::native;
   else if (a.satisfies_half) a.band = verdict::within_well_trained;
   else if (a.satisfies_two_thirds) a.band = verdict::borderline;
   else a.band = verdict::less_trained;
   a.fractional_offset = fractional_offset(p);
   const std::int64_t remainder = p.window % p.group;
   if (remainder != 0 && params.tokens > p.window) {
+    // (W mod G)/G; below 0.001 as the exact fraction, which three decimals would show as 0.000.
+    const double offset = static_cast<double>(remainder) / static_cast<double>(p.group);
+    const std::string disagreement = offset >= 0.001 ? fixed(offset, 3) : num(remainder) + "/" + num(p.group);
     a.warnings.push_back("W mod G = " + num(remainder) + ": LongLM's Llama.py/Gemma.py prefill shifts by W - W/G (float), "
-                         "its flash decode by W - floor(W/G) (int); they disagree by " +
-                         fixed(static_cast<double>(remainder) / static_cast<double>(p.group), 3) +
+                         "its flash decode by W - floor(W/G) (int); they disagree by " + disagreement +
                          " positions, and llama.cpp rejects the plan; choose W divisible by G");
+  }
+  if (!ungrouped && params.tokens <= context) {
+    a.warnings.push_back("N = " + num(params.tokens) + " <= L = " + num(context) +
+                         ": no extension is needed; G = 1 reads every position as trained (verdict native), G = " +
+                         num(p.group) + " groups the positions past W = " + num(p.window) + " for no gain");
   }
   return a;
 }
@@ -191,53 +202,88 @@ class smallest_groups_by_window {
   std::map<std::int64_t, smallest_groups> cache_;
 };
 
-/// One plan under consideration.
+/// One plan under consideration, with the facts it was chosen by. Its reasons are built from
+/// these facts alone (the plan, its judgement, and the smallest groups of the window its G was
+/// chosen for), so they cannot disagree with the plan or with each other.
 struct candidate {
   plan extension;
-  std::int64_t bucket = 0;                    ///< the window it came from; differs from W once nudged
+  std::int64_t bucket = 0;                    ///< the window its G was chosen for; differs from W once nudged
   std::optional<std::int64_t> divisor_after;  ///< offered as the smallest G above this target G dividing a fixed W
+  bool past_cap = false;                      ///< G passed default_max_group because no plan within it fits
   assessment judgement;
   int tier = 0;  ///< 0: fits and meets the target; 1: fits only; 2: does not fit
 };
 
-/// The advisor's working state: the request, its target, and the smallest groups seen.
+/// The advisor's working state: the request, its target, its cap on G, and the smallest groups seen.
 struct search {
   const advice_request& req;
   detail::target_bound target;
   smallest_groups_by_window groups;
+  std::int64_t cap = default_max_group;  ///< max_group, or default_max_group when none is given
 };
 
+/// A fixed W needs at most this many steps above the target G to find a divisor; past them, none
+/// is offered (a linear walk up to a W of 2^62 would never end).
+constexpr std::int64_t divisor_search_steps = 4096;
+
+/// The smallest G in (above, limit] dividing `window`, looked for within divisor_search_steps.
+std::optional<std::int64_t> next_divisor(std::int64_t window, std::int64_t above, std::int64_t limit) {
+  const std::int64_t last =
+      std::min({limit, window, above > detail::int64_max - divisor_search_steps ? detail::int64_max : above + divisor_search_steps});
+  for (std::int64_t g = above + 1; g <= last; ++g)
+    if (window % g == 0) return g;
+  return std::nullopt;
+}
+
+/// The windows the search tries: the fixed W, or the buckets.
+std::vector<std::int64_t> search_windows(const advice_request& req) {
+  return req.window ? std::vector<std::int64_t>{*req.window} : detail::candidate_windows(req.context);
+}
+
+/// The smallest groups of one window that meet the target, fit, meet 2L/3 and meet L/2, in that
+/// order, each once, those in [low, high] only.
+std::vector<std::int64_t> smallest_in(const smallest_groups& smallest, std::int64_t low, std::int64_t high) {
+  std::vector<std::int64_t> groups;
+  for (const std::optional<std::int64_t> g : {smallest.target, std::optional{smallest.capacity}, smallest.two_thirds, smallest.half})
+    if (g && *g >= low && *g <= high && std::find(groups.begin(), groups.end(), *g) == groups.end()) groups.push_back(*g);
+  return groups;
+}
+
 /// Step 1: the plans to judge. Per window (the buckets, or the fixed W): the smallest groups that
-/// meet the target, fit, meet 2L/3 and meet L/2, within max_group (or the fixed G); with a fixed W
-/// that the target G does not divide, also the smallest G above it that does.
-std::vector<candidate> candidates(search& s) {
+/// meet the target, fit, meet 2L/3 and meet L/2, within the cap (or the fixed G); with a fixed W
+/// that the target G does not divide, also the smallest G above it that does. `past_cap`: the
+/// same smallest groups above the cap instead (no plan within it fits).
+std::vector<candidate> candidates(search& s, bool past_cap) {
   const advice_request& req = s.req;
   std::vector<candidate> out;
-  const std::vector<std::int64_t> windows =
-      req.window ? std::vector<std::int64_t>{*req.window} : detail::candidate_windows(req.context);
-  for (const std::int64_t window : windows) {
+  for (const std::int64_t window : search_windows(req)) {
     const smallest_groups& smallest = s.groups.at(window);
     std::vector<std::int64_t> groups;
     if (req.group) {
       groups.push_back(*req.group);
+    } else if (past_cap) {
+      groups = smallest_in(smallest, s.cap + 1, detail::int64_max);
     } else {
-      for (const std::optional<std::int64_t> g : {smallest.target, std::optional{smallest.capacity}, smallest.two_thirds, smallest.half})
-        if (g && *g <= req.max_group && std::find(groups.begin(), groups.end(), *g) == groups.end()) groups.push_back(*g);
-      // Nothing within max_group fits: offer max_group itself so the user sees how far off it is.
-      if (groups.empty()) groups.push_back(req.max_group);
+      groups = smallest_in(smallest, 1, s.cap);
+      // Nothing within the cap meets any bound: offer the cap itself so the user sees how far off it is.
+      if (groups.empty()) groups.push_back(s.cap);
     }
-    for (const std::int64_t group : groups) out.push_back({{group, window, req.shift}, window, std::nullopt, {}, 0});
+    for (const std::int64_t group : groups) out.push_back({{group, window, req.shift}, window, std::nullopt, past_cap, {}, 0});
     const std::optional<std::int64_t> target = smallest.target;
-    if (req.window && !req.group && target && *target <= req.max_group && window % *target != 0) {
-      for (std::int64_t g = *target + 1; g <= std::min(req.max_group, window); ++g) {
-        if (window % g == 0) {
-          out.push_back({{g, window, req.shift}, window, target, {}, 0});
-          break;
-        }
-      }
+    if (req.window && !req.group && target && (past_cap || *target <= s.cap) && window % *target != 0) {
+      if (const auto g = next_divisor(window, *target, past_cap ? detail::int64_max : s.cap))
+        out.push_back({{*g, window, req.shift}, window, target, past_cap, {}, 0});
     }
   }
   return out;
+}
+
+/// The smallest G that fits over the windows the search tries, and its window (the first such).
+std::pair<std::int64_t, std::int64_t> smallest_fitting(search& s) {
+  std::pair<std::int64_t, std::int64_t> best{detail::int64_max, 0};
+  for (const std::int64_t window : search_windows(s.req))
+    if (const std::int64_t g = s.groups.at(window).capacity; g < best.first) best = {g, window};
+  return best;
 }
 
 /// Step 2: the plan's judgement and tier.
@@ -248,8 +294,8 @@ void score(const search& s, candidate& c) {
 
 /// Step 3: LongLM's prefill (float shift) and decode (int shift) disagree unless G divides W, and
 /// llama.cpp rejects such plans: when W is ours to choose, try the multiples of G below and above
-/// it; one replaces the plan when it keeps the tier and every bound the plan kept so far meets,
-/// then the nearer multiple wins.
+/// it within a quarter of W (so W stays near its bucket); one replaces the plan when it keeps the
+/// tier and every bound the plan kept so far meets, then the nearer multiple wins.
 void nudge(const search& s, candidate& c) {
   const std::int64_t group = c.extension.group;
   const std::int64_t window = c.extension.window;
@@ -263,7 +309,7 @@ void nudge(const search& s, candidate& c) {
   };
   const std::int64_t below = window / group * group;
   for (const std::int64_t nudged : {below, below + group}) {
-    if (nudged < 1 || nudged >= s.req.context) continue;
+    if (nudged < 1 || nudged >= s.req.context || wide_int{std::abs(nudged - window)} * 4 > window) continue;
     candidate alt = c;
     alt.extension.window = nudged;
     score(s, alt);
@@ -280,16 +326,18 @@ void rank(std::vector<candidate>& all, std::int64_t context) {
   std::stable_sort(all.begin(), all.end(), [&](const candidate& a, const candidate& b) { return key(a) < key(b); });
 }
 
-/// Step 5: the reasons for one ranked plan, most important first.
+/// Step 5: the reasons for one ranked plan, most important first. Claims about G name the window
+/// G was chosen for (the bucket), claims about W the plan's own W.
 std::vector<std::string> explain(search& s, const candidate& c) {
   const advice_request& req = s.req;
   const std::int64_t L = req.context;
   const plan& p = c.extension;
   const assessment& a = c.judgement;
-  const smallest_groups& smallest = s.groups.at(p.window);
+  const smallest_groups& chosen_for = s.groups.at(c.bucket);
   const std::string target_text = s.target.text();
-  const std::string target_value = fixed(s.target.value(), 1);
+  const std::string for_bucket = " for W = " + num(c.bucket);
   std::vector<std::string> reasons;
+  if (c.past_cap) reasons.push_back(detail::past_cap_reason(p.group, req.tokens, L));
   if (a.fits) {
     reasons.push_back("fits: largest relative position " + num(a.max_position) + " <= L-1 = " + num(L - 1) +
                       " (capacity " + num(a.capacity_exact) + " tokens >= N = " + num(req.tokens) + ")");
@@ -297,24 +345,39 @@ std::vector<std::string> explain(search& s, const candidate& c) {
     reasons.push_back("does not fit: largest relative position " + num(a.max_position) + " >= L = " + num(L) +
                       " (capacity " + num(a.capacity_exact) + " tokens < N = " + num(req.tokens) + ")");
   }
+  // R and the bound with as many decimals as it takes to tell them apart (up to 6), so the
+  // comparison shown never reads "2730.7 < 2730.7".
+  int decimals = 1;
+  while (decimals < 6 && fixed(a.effective_reach, decimals) == fixed(s.target.value(), decimals)) ++decimals;
+  const std::string target_value = fixed(s.target.value(), decimals);
+  std::string reach_text = fixed(a.effective_reach, decimals);
+  if (reach_text == target_value) reach_text += " (within 1e-6 of the bound; compared exactly)";
   if (s.target.met_by(a)) {
-    reasons.push_back("effective reach R = " + fixed(a.effective_reach, 1) + " < " + target_text + " = " + target_value +
+    reasons.push_back("effective reach R = " + reach_text + " < " + target_text + " = " + target_value +
                       ": only well-trained positions (the paper's empirical bound)");
   } else {
-    reasons.push_back("effective reach R = " + fixed(a.effective_reach, 1) + " >= " + target_text + " = " + target_value +
+    reasons.push_back("effective reach R = " + reach_text + " >= " + target_text + " = " + target_value +
                       ": reaches less-trained positions of the window");
   }
-  if (p.group == smallest.target) {
-    reasons.push_back("G = " + num(p.group) + " is the smallest group with R < " + target_text + " for W = " +
-                      num(p.window) + "; a larger G only coarsens the far positions");
-  } else if (p.group == smallest.capacity) {
-    reasons.push_back("G = " + num(p.group) + " is the smallest group that fits for W = " + num(p.window) +
+  if (c.divisor_after) {
+    reasons.push_back("G = " + num(p.group) + " is the smallest group >= " + num(*c.divisor_after) +
+                      " that divides W: LongLM's prefill and decode shifts agree and llama.cpp accepts it");
+  } else if (p.group == chosen_for.target) {
+    reasons.push_back("G = " + num(p.group) + " is the smallest group with R < " + target_text + for_bucket +
+                      "; a larger G only coarsens the far positions");
+  } else if (p.group == chosen_for.capacity) {
+    reasons.push_back("G = " + num(p.group) + " is the smallest group that fits" + for_bucket +
                       ": the finest grouping, but it uses positions up to " + num(a.max_position) +
                       ", which the paper finds less trained");
-  } else if (smallest.target && p.group > *smallest.target) {
+  } else if (chosen_for.target && p.group > *chosen_for.target) {
     reasons.push_back("G = " + num(p.group) + " is larger than needed for R < " + target_text + " (" +
-                      num(*smallest.target) + "): safer reach, coarser far positions");
+                      num(*chosen_for.target) + for_bucket + "): safer reach, coarser far positions");
+  } else if (!req.group && p.group == s.cap) {
+    reasons.push_back("G = " + num(p.group) + " = max_group, the largest group considered: no G up to it fits" +
+                      for_bucket + " (the smallest that fits is " + num(chosen_for.capacity) + ")");
   }
+  if (req.group && p.group > s.cap)
+    reasons.push_back("G = " + num(p.group) + " exceeds max_group = " + num(s.cap) + "; it was given, so it is planned");
   if (!req.window) {
     // A nudged W is reported against the bucket it came from: "W = 1026, near L/4 = 1024".
     const std::string head = "W = " + num(p.window) + (c.bucket == p.window ? " = " : ", near ");
@@ -327,57 +390,71 @@ std::vector<std::string> explain(search& s, const candidate& c) {
       reasons.push_back(head + bucket_text + ": more exact neighbours than L/4, at the price of a larger G");
     }
   }
-  if (p.group > req.max_group) reasons.push_back("G = " + num(p.group) + " exceeds max_group = " + num(req.max_group));
   if (p.window != c.bucket)
     reasons.push_back("W moved from " + num(c.bucket) + " to " + num(p.window) +
                       ", a multiple of G: LongLM's prefill and decode shifts then agree and llama.cpp accepts the plan");
-  if (c.divisor_after)
-    reasons.push_back("G = " + num(p.group) + " is the smallest group >= " + num(*c.divisor_after) +
-                      " that divides W: LongLM's prefill and decode shifts agree and llama.cpp accepts it");
   return reasons;
 }
 
-/// N <= L and G free: G = 1 reads the text as trained.
+/// N <= L and G free: G = 1 reads the text as trained (verdict native).
 ranked_plan without_extension(const advice_request& req) {
   const plan p{1, req.window.value_or(detail::candidate_windows(req.context).front()), req.shift};
   ranked_plan r{p, assess({req.context, req.tokens, p}), {}};
-  r.reasons.push_back("N = " + num(req.tokens) + " <= L = " + num(req.context) +
-                      ": the model reads it without extension; no Self-Extend needed (G = 1)");
-  r.reasons.push_back("largest relative position " + num(r.judgement.max_position) + " <= L-1 = " + num(req.context - 1));
+  r.reasons.push_back("N = " + num(req.tokens) + " <= L = " + num(req.context) + ": the model reads all " +
+                      num(req.tokens) + " tokens at the positions it was trained on; no Self-Extend needed (G = 1)");
   return r;
+}
+
+/// Scores, nudges and ranks `all`, and explains the first `top`.
+std::vector<ranked_plan> ranked(search& s, std::vector<candidate> all, std::int64_t top) {
+  for (candidate& c : all) {
+    score(s, c);
+    nudge(s, c);
+  }
+  rank(all, s.req.context);
+  std::vector<ranked_plan> out;
+  for (const candidate& c : all) {
+    if (static_cast<std::int64_t>(out.size()) >= top) break;
+    out.push_back({c.extension, c.judgement, explain(s, c)});
+  }
+  return out;
 }
 
 }  // namespace
 
 advice advise(const advice_request& req) {
   detail::throw_if_any(validate(req));
-  search s{req, detail::target_bound(req.target, req.context), smallest_groups_by_window(req)};
+  search s{req, detail::target_bound(req.target, req.context), smallest_groups_by_window(req),
+           req.max_group.value_or(default_max_group)};
   advice out;
   out.extension_needed = req.tokens > req.context;
   if (!out.extension_needed && !req.group) {
     out.candidates.push_back(without_extension(req));
   } else {
-    std::vector<candidate> all = candidates(s);
-    for (candidate& c : all) {
-      score(s, c);
-      nudge(s, c);
-    }
-    rank(all, req.context);
-    for (const candidate& c : all) {
-      if (static_cast<std::int64_t>(out.candidates.size()) >= req.top) break;
-      out.candidates.push_back({c.extension, c.judgement, explain(s, c)});
+    // G free and no plan within the cap fits: an explicit cap is the user's to raise; the default
+    // one is passed, and the plans within it stay listed as not fitting.
+    const auto [smallest_group, its_window] = smallest_fitting(s);
+    if (!req.group && smallest_group > s.cap) {
+      if (req.max_group) throw detail::cap_too_small(*req.max_group, smallest_group, its_window, req.tokens, req.context);
+      out.past_max_group = true;
+      out.capped = ranked(s, candidates(s, false), detail::int64_max);
+      out.candidates = ranked(s, candidates(s, true), req.top);
+    } else {
+      out.candidates = ranked(s, candidates(s, false), req.top);
     }
     if (!out.extension_needed)
       out.candidates.front().reasons.insert(out.candidates.front().reasons.begin(),
                                             "N = " + num(req.tokens) + " <= L = " + num(req.context) +
-                                                ": no extension is needed; G = 1 would read it as trained");
+                                                ": no extension is needed; without grouping the model reads it as trained");
   }
   out.recommended = out.candidates.front();
-  out.window_for_min_groups = req.window.value_or(out.recommended.extension.window);
-  const smallest_groups& smallest = s.groups.at(out.window_for_min_groups);
-  out.min_group_for_capacity = smallest.capacity;
-  out.min_group_for_two_thirds = smallest.two_thirds;
-  out.min_group_for_half = smallest.half;
+  if (out.extension_needed) {
+    out.window_for_min_groups = req.window.value_or(out.recommended.extension.window);
+    const smallest_groups& smallest = s.groups.at(*out.window_for_min_groups);
+    out.min_group_for_capacity = smallest.capacity;
+    out.min_group_for_two_thirds = smallest.two_thirds;
+    out.min_group_for_half = smallest.half;
+  }
   return out;
 }
 

@@ -20,7 +20,7 @@ struct search_request {
   std::int64_t tokens = 0;             ///< N
   std::optional<std::int64_t> window;  ///< fixed W
   std::optional<std::int64_t> group;   ///< fixed G
-  std::int64_t max_group = 0;
+  std::optional<std::int64_t> max_group;  ///< explicit cap; absent: default_max_group, a soft one
 };
 
 template <class Request>
@@ -36,7 +36,8 @@ struct runtime_rules {
 };
 
 /// Every rule of `r` broken: context >= 2, 1 <= tokens (<= max_tokens), 1 <= window < context,
-/// group >= 1, max_group >= 1, and the runtime's divisibility rule. Never throws.
+/// group >= 1, max_group >= 1, and the runtime's divisibility rule (a fixed W needs a divisor
+/// G in 2..max_group when max_group is given). Never throws.
 [[nodiscard]] std::vector<issue> validate_search(const search_request& r, const runtime_rules& rules = {});
 
 /// The windows tried when W is free, best first: L/4 (the paper's 1024 of 4096), L/8, 3L/8, L/2;
@@ -48,6 +49,16 @@ struct runtime_rules {
 
 /// "L/4", "3L/8", ... when `window` is that fraction of L exactly; otherwise its ratio to L ("0.250*L").
 [[nodiscard]] std::string window_label(std::int64_t window, std::int64_t context);
+
+/// The largest G the search considers before it may pass the cap: max_group, or default_max_group.
+[[nodiscard]] inline std::int64_t group_cap(const search_request& r) { return r.max_group.value_or(default_max_group); }
+
+/// The first reason of a plan whose G passed the default cap because no plan within it fits.
+[[nodiscard]] std::string past_cap_reason(std::int64_t group, std::int64_t tokens, std::int64_t context);
+
+/// The no_solution an explicit max_group meets when the smallest G that fits is `smallest` (at `window`).
+[[nodiscard]] no_solution cap_too_small(std::int64_t max_group, std::int64_t smallest, std::int64_t window,
+                                        std::int64_t tokens, std::int64_t context);
 
 /// The bound the advisor keeps the reach (LongLM) or the largest position (llama.cpp) below.
 class target_bound {

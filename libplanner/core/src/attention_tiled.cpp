@@ -258,6 +258,22 @@ std::int64_t tiled_working_memory(const attention_params& params) {
 
 }  // namespace detail
 
+namespace {
+
+/// Finite float32 inputs can still overflow float32 inside the kernel (q = k = 2e19: every score
+/// is beyond 3.4e38), where the double reference stays finite. Such an output is refused, never
+/// written: a NaN in a result the caller trusts is worse than an error.
+void require_float32_range(std::span<const float> out, const attention_shape& s) {
+  if (const std::optional<tensor_index> at = find_non_finite(out, s.query_tokens, s.head_dim))
+    throw invalid_params("kernel", "tiled",
+                         "overflows float32 for these inputs (output [head " + std::to_string(at->head) + ", token " +
+                             std::to_string(at->token) + ", dim " + std::to_string(at->dim) +
+                             "] is not finite: scores or sums beyond 3.4e38); use `kernel` reference, "
+                             "which computes in double");
+}
+
+}  // namespace
+
 std::vector<float> tiled_attention(const attention_params& params, std::span<const float> q, std::span<const float> k,
                                    std::span<const float> v, const progress_callback& progress) {
   require_valid(params);
@@ -394,6 +410,7 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
       }
   }
   if (progress) progress(1.0);
+  require_float32_range(out, s);
   return out;
 }
 

@@ -1,4 +1,4 @@
-// error.cpp - invalid_params.
+// error.cpp - invalid_params and no_solution.
 #include <selfextend/error.hpp>
 
 #include <utility>
@@ -20,5 +20,8 @@ invalid_params::invalid_params(std::vector<issue> issues)
 
 invalid_params::invalid_params(std::string key, std::string value, std::string rule)
     : invalid_params(std::vector<issue>{{std::move(key), std::move(value), std::move(rule)}}) {}
+
+no_solution::no_solution(issue reason, std::int64_t least_satisfying)
+    : std::runtime_error(reason.message()), reason_(std::move(reason)), least_satisfying_(least_satisfying) {}
 
 }  // namespace selfextend

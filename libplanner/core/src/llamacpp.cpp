@@ -428,31 +428,66 @@ llamacpp_advice advise_llamacpp(const llamacpp_advice_request& req) {
   }
 
   const std::vector<std::int64_t> buckets = req.window ? std::vector<std::int64_t>{*req.window} : detail::candidate_windows(L);
-  std::vector<std::int64_t> groups;
-  if (req.group) {
-    groups.push_back(*req.group);
-  } else {
-    for (std::int64_t g = 2; g <= std::max<std::int64_t>(2, req.max_group); ++g) groups.push_back(g);
-  }
+  const std::int64_t cap = detail::group_cap(detail::search_fields(req));
+  // The plan G gives at one bucket (nullopt when G cannot be used there: W must be a multiple of G).
+  const auto candidate_at = [&](std::int64_t bucket, std::int64_t g) -> std::optional<flag_candidate> {
+    flag_candidate cand;
+    cand.group = g;
+    cand.bucket = bucket;
+    if (req.window) {
+      if (g > 1 && bucket % g != 0) return std::nullopt;
+      cand.window = bucket;
+    } else {
+      cand.window = bucket - bucket % g;  // the multiple of G at or below the bucket
+      if (cand.window < 1) return std::nullopt;
+    }
+    cand.max_position = single_token_max(N, g, cand.window);
+    const bool fits = cand.max_position <= L - 1;
+    cand.tier = !fits ? 2 : (target.keeps_below(cand.max_position) ? 0 : 1);
+    cand.distance = detail::distance_from_quarter(bucket, L);
+    return cand;
+  };
 
   std::vector<flag_candidate> candidates;
   for (const std::int64_t bucket : buckets) {
-    for (const std::int64_t g : groups) {
-      flag_candidate cand;
-      cand.group = g;
-      cand.bucket = bucket;
-      if (req.window) {
-        if (g > 1 && bucket % g != 0) continue;
-        cand.window = bucket;
-      } else {
-        cand.window = bucket - bucket % g;  // the multiple of G at or below the bucket
-        if (cand.window < 1) continue;
+    if (req.group) {
+      if (const auto c = candidate_at(bucket, *req.group)) candidates.push_back(*c);
+      continue;
+    }
+    // A G past the bucket leaves no window (W is a multiple of G below the bucket). Within a
+    // bucket a larger G ranks below the first that meets the target, so the walk stops there.
+    for (std::int64_t g = 2; g <= std::min(bucket, std::max<std::int64_t>(2, cap)); ++g) {
+      const auto c = candidate_at(bucket, g);
+      if (!c) continue;
+      candidates.push_back(*c);
+      if (c->tier == 0) break;
+    }
+  }
+  const auto fits = [](const flag_candidate& c) { return c.tier < 2; };
+  if (!req.group && std::none_of(candidates.begin(), candidates.end(), fits)) {
+    // Past the cap, per bucket, the smallest G that fits and the smallest that meets the target.
+    // The largest position is at least (N - 1)/G, so no G below ceil((N - 1)/(L - 1)) fits; the
+    // walk stops at the bucket (G <= W).
+    std::vector<flag_candidate> past;
+    const std::int64_t lowest = std::max(cap + 1, (N - 1 + L - 2) / (L - 1));
+    for (const std::int64_t bucket : buckets) {
+      for (std::int64_t g = lowest; g <= bucket; ++g) {
+        const auto c = candidate_at(bucket, g);
+        if (!c || !fits(*c)) continue;
+        if (c->tier == 0 || std::none_of(past.begin(), past.end(), [&](const flag_candidate& x) { return x.bucket == bucket; }))
+          past.push_back(*c);
+        if (c->tier == 0) break;
       }
-      cand.max_position = single_token_max(N, g, cand.window);
-      const bool fits = cand.max_position <= L - 1;
-      cand.tier = !fits ? 2 : (target.keeps_below(cand.max_position) ? 0 : 1);
-      cand.distance = detail::distance_from_quarter(bucket, L);
-      candidates.push_back(cand);
+    }
+    if (!past.empty()) {
+      if (req.max_group) {
+        const auto smallest = *std::min_element(past.begin(), past.end(), [](const flag_candidate& x, const flag_candidate& y) {
+          return std::tuple(x.group, x.distance) < std::tuple(y.group, y.distance);
+        });
+        throw detail::cap_too_small(*req.max_group, smallest.group, smallest.window, N, L);
+      }
+      a.past_max_group = true;
+      candidates = std::move(past);
     }
   }
   // validate() guarantees a candidate: a fixed W some G divides, or L >= 4 (W = 2, G = 2).
@@ -474,12 +509,14 @@ llamacpp_advice advise_llamacpp(const llamacpp_advice_request& req) {
   a.meets_target = best.tier == 0;
   a.arguments = {"-c", num(a.ctx_size), "-b", num(a.batch), "--grp-attn-n", num(a.ga_n), "--grp-attn-w", num(a.ga_w)};
 
+  if (a.past_max_group) a.reasons.push_back(detail::past_cap_reason(a.ga_n, N, L));
   if (a.fits) {
     a.reasons.push_back("every position stays below L: the largest is " + num(a.max_position) + " <= L-1 = " +
                         num(L - 1) + " however the " + num(N) + " tokens split into prompt and generation");
   } else {
     a.reasons.push_back("does not fit: the largest position " + num(a.max_position) + " >= L = " + num(L) +
-                        "; no G up to " + num(req.max_group) + " keeps every position below L");
+                        (req.group ? std::string(" with the --grp-attn-n given")
+                                   : "; no G keeps every position below L (G <= W <= L/2 limits how far llama.cpp can group)"));
   }
   if (a.meets_target) {
     a.reasons.push_back("largest position " + num(a.max_position) + " < " + target_text + " = " +

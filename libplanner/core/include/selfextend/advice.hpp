@@ -14,6 +14,7 @@ namespace selfextend {
 
 /// Where a plan's effective reach R lands inside the pretrained window (docs/concepts.md#the-empirical-bound).
 enum class verdict : std::uint8_t {
+  native,               ///< N <= L and no pair grouped (G = 1, or N <= W): every position is the trained one
   within_well_trained,  ///< R < L/2
   borderline,           ///< L/2 <= R < 2L/3
   less_trained,         ///< R >= 2L/3 and the plan fits
@@ -68,6 +69,10 @@ struct assessment {
 [[nodiscard]] std::optional<std::int64_t> min_group_for_half(std::int64_t context, std::int64_t tokens,
                                                              std::int64_t window);
 
+/// The largest G the advisor considers when the request names none: LongLM's README finds G from 2
+/// to 64 reasonable for Llama-2. Passed only when no plan with G <= 64 fits (docs/advisor.md).
+inline constexpr std::int64_t default_max_group = 64;
+
 /// What to ask the advisor.
 struct advice_request {
   std::int64_t context = 4096;              ///< L
@@ -75,7 +80,10 @@ struct advice_request {
   std::optional<std::int64_t> window;       ///< fix W; otherwise W is chosen from L/8 .. L/2
   std::optional<std::int64_t> group;        ///< fix G; otherwise G is chosen up to max_group
   target_fraction target = target_fraction::two_thirds;  ///< keep R below this fraction of L
-  std::int64_t max_group = 64;              ///< largest G considered (LongLM README: 2..64 reasonable for Llama-2)
+  /// Largest G considered. Given: a hard cap; advise() throws no_solution when no plan with
+  /// G <= max_group fits. Absent: default_max_group, passed (up to the smallest G that fits) only
+  /// when no plan within it fits.
+  std::optional<std::int64_t> max_group;
   shift_rule shift = shift_rule::integer;
   std::int64_t top = 5;                     ///< how many ranked candidates to return (>= 1)
   friend bool operator==(const advice_request&, const advice_request&) = default;
@@ -91,11 +99,14 @@ struct ranked_plan {
 
 /// The advisor's answer.
 struct advice {
-  bool extension_needed = true;           ///< false when N <= L: G = 1 is recommended
+  bool extension_needed = true;           ///< false when N <= L: G = 1 is recommended (verdict native)
+  bool past_max_group = false;            ///< no plan with G <= default_max_group fits: the candidates go past it
   ranked_plan recommended;
   std::vector<ranked_plan> candidates;    ///< best first, recommended included, at most request.top
-  std::int64_t window_for_min_groups = 0; ///< the W the three min_group_* fields refer to
-  std::int64_t min_group_for_capacity = 1;
+  std::vector<ranked_plan> capped;        ///< past_max_group: per window, the plan with G = 64 (none fits)
+  /// The W the three min_group_* fields refer to; they are all null when no extension is needed.
+  std::optional<std::int64_t> window_for_min_groups;
+  std::optional<std::int64_t> min_group_for_capacity;
   std::optional<std::int64_t> min_group_for_two_thirds;
   std::optional<std::int64_t> min_group_for_half;
   friend bool operator==(const advice&, const advice&) = default;
@@ -109,7 +120,8 @@ struct advice {
 /// The ranking, documented in docs/advisor.md: plans that fit come first; among them those
 /// with R below the target fraction of L; then W nearest L/4 (the paper's 1024 for 4096);
 /// then the smallest such G (finer grouping keeps more positional detail).
-/// Throws invalid_params when validate(request) is not empty.
+/// Throws invalid_params when validate(request) is not empty, and no_solution when an explicit
+/// max_group is below every G that fits (naming the smallest that does).
 [[nodiscard]] advice advise(const advice_request& request);
 
 }  // namespace selfextend

@@ -150,7 +150,8 @@ using progress_callback = std::function<void(double)>;
 /// (running max, running sum) softmax; tiles the causal mask removes are skipped; a tile computes
 /// both branches only where it straddles the neighbor/group boundary. Uses params.threads threads
 /// and the widest vector unit the CPU has (AVX-512, AVX2+FMA, else SSE2), chosen at run time.
-/// Throws as reference_attention.
+/// Throws as reference_attention, and invalid_params (key "kernel") when finite inputs overflow
+/// float32 inside the kernel (an output that would not be finite is never returned).
 [[nodiscard]] std::vector<float> tiled_attention(const attention_params& params, std::span<const float> q,
                                                  std::span<const float> k, std::span<const float> v,
                                                  const progress_callback& progress = {});

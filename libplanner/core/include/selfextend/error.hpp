@@ -1,6 +1,7 @@
 // error.hpp - structured validation issues and the exception that carries them.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -30,6 +31,22 @@ class invalid_params : public std::invalid_argument {
 
  private:
   std::vector<issue> issues_;
+};
+
+/// Thrown when valid input asks for what no answer satisfies: an explicit max_group below every G
+/// that fits. `reason()` names the key, its value and what would satisfy it. Front ends report it as
+/// a failure (exit 1), not as invalid input: nothing about the input is malformed.
+class no_solution : public std::runtime_error {
+ public:
+  /// `least_satisfying`: the smallest value of reason.key that would be satisfied (the smallest G
+  /// that fits, for max_group), so a front end can offer it.
+  no_solution(issue reason, std::int64_t least_satisfying);
+  [[nodiscard]] const issue& reason() const noexcept { return reason_; }
+  [[nodiscard]] std::int64_t least_satisfying() const noexcept { return least_satisfying_; }
+
+ private:
+  issue reason_;
+  std::int64_t least_satisfying_;
 };
 
 }  // namespace selfextend

@@ -160,13 +160,16 @@ struct llamacpp_advice_request {
   std::optional<std::int64_t> window;       ///< fix --grp-attn-w
   std::optional<std::int64_t> group;        ///< fix --grp-attn-n
   target_fraction target = target_fraction::two_thirds;  ///< keep the largest position below this part of L
-  std::int64_t max_group = 64;              ///< largest G considered
+  /// Largest G considered: given, a hard cap (no_solution when a plan fits only past it); absent,
+  /// default_max_group, passed only when no plan within it fits (as advice_request's).
+  std::optional<std::int64_t> max_group;
   friend bool operator==(const llamacpp_advice_request&, const llamacpp_advice_request&) = default;
 };
 
 /// Recommended llama-cli flags and the evidence for them.
 struct llamacpp_advice {
   bool extension_needed = true;   ///< false when N <= L: no group attention needed
+  bool past_max_group = false;    ///< no G <= default_max_group fits: ga_n is past it
   std::int64_t ga_n = 1;          ///< --grp-attn-n
   std::int64_t ga_w = 512;        ///< --grp-attn-w (a multiple of ga_n)
   std::int64_t ctx_size = 0;      ///< -c: N + 4 rounded up to a multiple of 256
@@ -192,7 +195,7 @@ struct llamacpp_advice {
 /// model trained on L. Ranking: plans whose every position stays below L come first; among them,
 /// those whose largest position is below the target fraction of L; then W nearest L/4 (rounded to
 /// a multiple of G, as llama.cpp requires); then the smallest G. Throws invalid_params when validate(request)
-/// is not empty.
+/// is not empty, and no_solution when an explicit max_group is below the smallest G that fits.
 /// Example: {L = 4096, N = 15800} -> ga_n 9, ga_w 1017, -c 15872, -b 1017, largest position 2598.
 [[nodiscard]] llamacpp_advice advise_llamacpp(const llamacpp_advice_request& request);
 
