@@ -43,48 +43,36 @@ void set_counters(benchmark::State& state, const selfextend::attention_params& p
   state.counters["peak_rss_MiB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
-void tiled(benchmark::State& state) {
-  const selfextend::attention_params p = params_for(state.range(0));
-  const std::int64_t n = p.shape.key_tokens * 128;
-  const auto q = random_tensor<float>(n, 1), k = random_tensor<float>(n, 2), v = random_tensor<float>(n, 3);
-  for (auto _ : state) benchmark::DoNotOptimize(selfextend::tiled_attention(p, q, k, v));
-  set_counters(state, p, selfextend::attention_kernel::tiled);
-  state.SetLabel(std::string(selfextend::to_string(selfextend::tiled_attention_simd())));
+/// One prefill of params_for(tokens, heads) by `kernel` on random inputs of its precision.
+void prefill(benchmark::State& state, selfextend::attention_kernel kernel, std::int64_t tokens, std::int64_t heads) {
+  const selfextend::attention_params p = params_for(tokens, heads);
+  const std::int64_t n = heads * tokens * 128;
+  if (kernel == selfextend::attention_kernel::tiled) {
+    const auto q = random_tensor<float>(n, 1), k = random_tensor<float>(n, 2), v = random_tensor<float>(n, 3);
+    for (auto _ : state) benchmark::DoNotOptimize(selfextend::tiled_attention(p, q, k, v));
+  } else {
+    const auto q = random_tensor<double>(n, 1), k = random_tensor<double>(n, 2), v = random_tensor<double>(n, 3);
+    for (auto _ : state)
+      benchmark::DoNotOptimize(kernel == selfextend::attention_kernel::blocked
+                                   ? selfextend::blocked_attention(p, q, k, v)
+                                   : selfextend::reference_attention(p, q, k, v));
+  }
+  set_counters(state, p, kernel);
+  if (kernel != selfextend::attention_kernel::reference)
+    state.SetLabel(std::string(selfextend::to_string(selfextend::tiled_attention_simd())));
 }
 
-void reference(benchmark::State& state) {
-  const selfextend::attention_params p = params_for(state.range(0));
-  const std::int64_t n = p.shape.key_tokens * 128;
-  const auto q = random_tensor<double>(n, 1), k = random_tensor<double>(n, 2), v = random_tensor<double>(n, 3);
-  for (auto _ : state) benchmark::DoNotOptimize(selfextend::reference_attention(p, q, k, v));
-  set_counters(state, p, selfextend::attention_kernel::reference);
-}
-
+void tiled(benchmark::State& state) { prefill(state, selfextend::attention_kernel::tiled, state.range(0), 1); }
+void reference(benchmark::State& state) { prefill(state, selfextend::attention_kernel::reference, state.range(0), 1); }
 /// The blocked double-precision kernel (verify's fast oracle) on the same work as `tiled`.
-void oracle(benchmark::State& state) {
-  const selfextend::attention_params p = params_for(state.range(0));
-  const std::int64_t n = p.shape.key_tokens * 128;
-  const auto q = random_tensor<double>(n, 1), k = random_tensor<double>(n, 2), v = random_tensor<double>(n, 3);
-  for (auto _ : state) benchmark::DoNotOptimize(selfextend::blocked_attention(p, q, k, v));
-  set_counters(state, p, selfextend::attention_kernel::blocked);
-  state.SetLabel(std::string(selfextend::to_string(selfextend::tiled_attention_simd())));
-}
-
+void oracle(benchmark::State& state) { prefill(state, selfextend::attention_kernel::blocked, state.range(0), 1); }
 /// tiled and blocked at H = state.range(0) heads (one kv head each), N = state.range(1): the
 /// verify-vs-attend ratio of docs/performance.md, both measured in the same run.
 void tiled_heads(benchmark::State& state) {
-  const selfextend::attention_params p = params_for(state.range(1), state.range(0));
-  const std::int64_t n = p.shape.heads * p.shape.key_tokens * 128;
-  const auto q = random_tensor<float>(n, 1), k = random_tensor<float>(n, 2), v = random_tensor<float>(n, 3);
-  for (auto _ : state) benchmark::DoNotOptimize(selfextend::tiled_attention(p, q, k, v));
-  set_counters(state, p, selfextend::attention_kernel::tiled);
+  prefill(state, selfextend::attention_kernel::tiled, state.range(1), state.range(0));
 }
 void oracle_heads(benchmark::State& state) {
-  const selfextend::attention_params p = params_for(state.range(1), state.range(0));
-  const std::int64_t n = p.shape.heads * p.shape.key_tokens * 128;
-  const auto q = random_tensor<double>(n, 1), k = random_tensor<double>(n, 2), v = random_tensor<double>(n, 3);
-  for (auto _ : state) benchmark::DoNotOptimize(selfextend::blocked_attention(p, q, k, v));
-  set_counters(state, p, selfextend::attention_kernel::blocked);
+  prefill(state, selfextend::attention_kernel::blocked, state.range(1), state.range(0));
 }
 
 /// One decode step (one query over N keys, H = 1, D = 128) on state.range(1) threads: the keys are

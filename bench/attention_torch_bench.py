@@ -118,14 +118,16 @@ def run_measured(cmd):
 
 
 def google_benchmark(path):
-    """tiled/N and reference/N real times (seconds) from the Google Benchmark program."""
+    """tiled/N and reference/N real times (seconds) from the Google Benchmark program, and every
+    benchmark's record (oracle, tiled_heads/oracle_heads, decode, memory_read) for the second table."""
     out = subprocess.run([path, "--benchmark_format=json"], capture_output=True, text=True, check=True).stdout
     times = {}
-    for b in json.loads(out)["benchmarks"]:
+    records = json.loads(out)["benchmarks"]
+    for b in records:
         name, n = b["name"].split("/")[:2]
         scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
         times[(name, int(n))] = b["real_time"] * scale
-    return times
+    return times, records
 
 
 def main():
@@ -169,7 +171,7 @@ def main():
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, cores={os.cpu_count()}, load={os.getloadavg()}")
     if not any("openblas" in b for b in blas) and not opts.allow_reference_blas:
         sys.exit("NumPy is not using OpenBLAS: install libopenblas0-pthread (see docs/performance.md)")
-    gb = google_benchmark(opts.bench) if opts.bench else {}
+    gb, gb_records = google_benchmark(opts.bench) if opts.bench else ({}, [])
     ceilings.append(ceiling_now())
     rows = []
     rng = np.random.default_rng(1)
@@ -213,6 +215,17 @@ def main():
             cells += ["-"] * 3
         cells += [f"{ref_s:.2f}" if ref_s else "-", f"{sx[2]:.1e}" if sx else "-"]
         print("| " + " | ".join(cells) + " |")
+    if gb_records:
+        print("\nGoogle Benchmark, same run (real time; counters as attention_bench reports them):\n")
+        print("| benchmark | ms | GFLOP/s | GB/s |")
+        print("|---|---|---|---|")
+        for b in gb_records:
+            scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
+            gflops = b.get("GFLOPs")
+            rate = b.get("KV_GBps", b.get("read_GBps"))
+            print(f"| {b['name']} | {b['real_time'] * scale:.1f} | {f'{gflops:.1f}' if gflops else '-'} | "
+                  f"{f'{rate:.2f}' if rate else '-'} |")
+    print(f"load at the end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

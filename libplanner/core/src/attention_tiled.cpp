@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "attention_internal.hpp"
+#include "memory_hint.hpp"
 
 // The vector helpers below are always inlined into ISA-specific callers, so the ABI of passing
 // wide vectors between functions (what -Wpsabi warns about) never comes into play.
@@ -40,6 +41,14 @@ struct aligned_floats {
       : data(static_cast<float*>(::operator new[](std::max<std::size_t>(n, 1) * sizeof(float), std::align_val_t{64}))),
         size(n) {
     std::fill_n(data.get(), n, 0.0f);
+  }
+  /// Left unwritten, for a buffer its users fill completely (and in parallel: first touch, and
+  /// its page faults, then happen on the workers), backed by huge pages where the kernel can.
+  struct unfilled {};
+  aligned_floats(std::size_t n, unfilled)
+      : data(static_cast<float*>(::operator new[](std::max<std::size_t>(n, 1) * sizeof(float), std::align_val_t{64}))),
+        size(n) {
+    detail::hint_huge_pages(data.get(), n * sizeof(float));
   }
   float* get() const noexcept { return data.get(); }
 };
@@ -288,8 +297,9 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
 
   // Keys rotated for both branches, stored as [d][key] panels of 64 keys so the Q·K^T tile
   // product broadcasts one query element against contiguous keys.
-  aligned_floats key_neighbor(static_cast<std::size_t>(s.kv_heads * key_tiles * dp * tile_keys));
-  aligned_floats key_group(key_neighbor.size);
+  aligned_floats key_neighbor(static_cast<std::size_t>(s.kv_heads * key_tiles * dp * tile_keys),
+                              aligned_floats::unfilled{});
+  aligned_floats key_group(key_neighbor.size, aligned_floats::unfilled{});
   const std::int64_t prep_workers = detail::worker_count(params.threads, s.kv_heads * key_tiles);
   std::vector<std::vector<float>> rotated(static_cast<std::size_t>(prep_workers), std::vector<float>(2 * dp));
   std::vector<std::vector<double>> work(static_cast<std::size_t>(prep_workers), std::vector<double>(dp));
@@ -300,8 +310,12 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
     float* group_panel = key_group.get() + item * dp * tile_keys;
     float* row = rotated[static_cast<std::size_t>(worker)].data();
     double* scratch = work[static_cast<std::size_t>(worker)].data();
-    for (std::int64_t c = 0; c < tile_keys && tile * tile_keys + c < s.key_tokens; ++c) {
+    for (std::int64_t c = 0; c < tile_keys; ++c) {
       const std::int64_t j = tile * tile_keys + c;
+      if (j >= s.key_tokens) {  // past the last key: zeros, so the panel holds no stale bits
+        for (std::int64_t d = 0; d < dp; ++d) neighbor_panel[d * tile_keys + c] = group_panel[d * tile_keys + c] = 0.0f;
+        continue;
+      }
       const float* source = k.data() + (head * s.key_tokens + j) * dim;
       neighbor_table.rotate(source, row, dim, dp, params.rope.style, j, 1.0, scratch);
       neighbor_table.rotate(source, row + dp, dim, dp, params.rope.style, group_key_position(j, params.extension), 1.0,
