@@ -173,11 +173,7 @@ json::object echo_attention(const attention_inputs& in) {
   o["rope_style"] = std::string(selfextend::to_string(p.rope.style));
   o["rotary_dims"] = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
   o["scale_base"] = p.rope.scale_base > 0 ? json::value(p.rope.scale_base) : json::value(nullptr);
-  const auto* model = in.model_rope && in.model_rope->model ? &*in.model_rope->model : nullptr;
-  o["preset"] = model && model->preset ? json::value(*model->preset) : json::value(nullptr);
-  o["config"] = model && model->config ? json::value(*model->config) : json::value(nullptr);
-  o["gguf"] = model && model->gguf ? json::value(*model->gguf) : json::value(nullptr);
-  o["model"] = model ? json::value(to_json(model->model)) : json::value(nullptr);
+  echo_model_source(o, in.model_rope && in.model_rope->model ? &*in.model_rope->model : nullptr);
   o["rope_scaling"] = in.model_rope ? echo_rope_scaling(in.model_rope->rule.scaling) : json::value(nullptr);
   o["inv_freq"] = in.inv_freq_path.empty() ? json::value(nullptr) : json::value(in.inv_freq_path);
   o["attention_factor"] = p.rope.attention_factor;
@@ -201,7 +197,7 @@ std::string query_kind(const selfextend::attention_shape& s) {
 
 }  // namespace
 
-std::vector<std::string> attention_warnings(const attention_inputs& in) {
+std::vector<std::string> model_warnings(const attention_inputs& in) {
   return rope_model_warnings(in.model_rope ? in.model_rope->model : std::nullopt);
 }
 

@@ -63,9 +63,6 @@ std::string unsupported_dtype_rule(const std::string& dtype);
 /// The echo of every resolved kernel input (paths, plan, RoPE, shape, threads, force).
 boost::json::object echo_attention(const attention_inputs& in);
 
-/// The warnings of the model the RoPE came from (none without --model/--config/--gguf).
-std::vector<std::string> attention_warnings(const attention_inputs& in);
-
 /// One line describing the run for people: shape, plan and RoPE.
 std::string describe_attention(const attention_inputs& in);
 
@@ -75,9 +72,8 @@ selfextend::progress_callback terminal_progress(const invocation& inv);
 /// A real in scientific notation for people: 1.23e-06.
 std::string scientific(double value);
 
-/// The warnings of the model named by --model/--config/--gguf (none without one).
-inline std::vector<std::string> model_warnings(const attention_inputs& in) {
-  return in.model_rope && in.model_rope->model ? in.model_rope->model->model.warnings : std::vector<std::string>{};
-}
+/// The warnings of the model the RoPE came from, named by --model/--config/--gguf (none without
+/// one): the JSON's warnings[] and the text's "warning:" lines alike.
+std::vector<std::string> model_warnings(const attention_inputs& in);
 
 }  // namespace sxplan

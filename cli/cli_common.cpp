@@ -183,12 +183,17 @@ model_choice resolve_model(const po::variables_map& vm, bool planning) {
 
 void echo_model(json::object& params, const model_choice& choice) {
   params["context"] = choice.model.context;
-  params["preset"] = choice.preset ? json::value(*choice.preset) : json::value(nullptr);
-  params["config"] = choice.config ? json::value(*choice.config) : json::value(nullptr);
-  params["gguf"] = choice.gguf ? json::value(*choice.gguf) : json::value(nullptr);
+  echo_model_source(params, &choice);
+}
+
+void echo_model_source(json::object& params, const model_choice* choice) {
+  const auto text = [](const std::optional<std::string>& s) { return s ? json::value(*s) : json::value(nullptr); };
+  params["preset"] = choice ? text(choice->preset) : json::value(nullptr);
+  params["config"] = choice ? text(choice->config) : json::value(nullptr);
+  params["gguf"] = choice ? text(choice->gguf) : json::value(nullptr);
   // --context alone names no model: there are no facts to echo.
-  const bool named = choice.preset || choice.config || choice.gguf;
-  params["model"] = named ? json::value(to_json(choice.model)) : json::value(nullptr);
+  const bool named = choice && (choice->preset || choice->config || choice->gguf);
+  params["model"] = named ? json::value(to_json(choice->model)) : json::value(nullptr);
 }
 
 void render_model_warnings(std::ostream& out, const model_choice& choice) {
@@ -203,6 +208,18 @@ void require_distinct_output(const std::string& key, const std::string& output,
       throw invalid_params(key, output,
                            "is also the input --" + flag + " (" + input + "); write the output to another file");
   }
+}
+
+std::string real_text(double value) {
+  std::array<char, 32> buffer{};
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  return std::string(buffer.data(), result.ptr);
+}
+
+std::string significant(double value) {
+  std::array<char, 32> buffer{};
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value, std::chars_format::general, 6);
+  return std::string(buffer.data(), result.ptr);
 }
 
 std::string fixed(double value, int decimals) {

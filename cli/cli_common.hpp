@@ -72,6 +72,9 @@ model_choice resolve_model(const po::variables_map& vm, bool planning = true);
 /// Echoes the model choice into a JSON params object: context, preset, config, gguf, and the
 /// facts under `model` (docs/json.md).
 void echo_model(boost::json::object& params, const model_choice& choice);
+/// The same without context, for the commands that take a model only for its RoPE (rope, attend,
+/// verify): preset, config, gguf and `model`, all null when `choice` is null.
+void echo_model_source(boost::json::object& params, const model_choice* choice);
 /// Prints each model warning as "\nwarning: ...".
 void render_model_warnings(std::ostream& out, const model_choice& choice);
 
@@ -98,6 +101,10 @@ void require_distinct_output(const std::string& key, const std::string& output,
 
 /// Formats a real for people with `decimals` digits after the point.
 std::string fixed(double value, int decimals);
+/// The shortest text that reads back as `value` (0.5, 10000, 1.1902379989624023), as the library's messages write reals.
+std::string real_text(double value);
+/// Six significant digits, for people: 500000, 1.19024, 1e+06.
+std::string significant(double value);
 /// Groups thousands for people: 15800 -> "15,800".
 std::string grouped(std::int64_t value);
 

@@ -69,7 +69,7 @@ int run_attend(const invocation& inv) {
     inv.out << "Self-Extend attention, " << selfextend::to_string(*kernel) << " kernel: " << describe_attention(in)
             << "\nwrote " << output << ": [" << s.heads << ", " << s.query_tokens << ", " << s.head_dim << "] "
             << selfextend::to_string(result.dtype) << "\n";
-    for (const std::string& w : attention_warnings(in)) inv.out << "\nwarning: " << w << "\n";
+    for (const std::string& w : model_warnings(in)) inv.out << "\nwarning: " << w << "\n";
   }
   return exit_ok;
 }

@@ -49,7 +49,7 @@ void render_text(std::ostream& out, const selfextend::llamacpp_schedule& s, cons
       << "\n";
   out << "  token by token       " << grouped(c.single_token_max_position) << "   (every token decoded alone)\n";
   out << "  exact map P_max      " << grouped(c.exact_max_position) << "\n";
-  out << "  groupings            " << p.groupings << "\n";
+  out << "  groupings            " << grouped(p.groupings) << "\n";
   out << "  llama_decode calls   " << grouped(p.decode_calls) << "\n";
   out << "  KV cells needed      " << grouped(p.kv_cells) << "   (-c must be at least this)\n";
   if (static_cast<std::size_t>(p.kv_cells) <= max_printed_tokens) {

@@ -1,40 +1,15 @@
 // cmd_model.cpp - `sxplan model`: every fact read about a model, with where it came from.
 #include <ostream>
-#include <sstream>
 
 #include <boost/json.hpp>
 
 #include "commands.hpp"
 #include "json_output.hpp"
+#include "rope_options.hpp"
 
 namespace sxplan {
 
 namespace {
-
-std::string number_text(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
-
-std::string scaling_text(const selfextend::rope_scaling& r) {
-  std::string t = std::string(selfextend::to_string(r.type)) + " \xC3\x97" + number_text(r.factor);
-  if (r.original_context) t += " from " + grouped(*r.original_context);
-  std::string details;
-  auto add = [&](const char* name, const std::optional<double>& v) {
-    if (v) details += std::string(details.empty() ? "" : ", ") + name + " " + number_text(*v);
-  };
-  add("low_freq_factor", r.low_freq_factor);
-  add("high_freq_factor", r.high_freq_factor);
-  add("attention_factor", r.attention_factor);
-  add("beta_fast", r.beta_fast);
-  add("beta_slow", r.beta_slow);
-  add("mscale", r.mscale);
-  add("mscale_all_dim", r.mscale_all_dim);
-  if (!r.short_factor.empty()) details += std::string(details.empty() ? "" : ", ") + std::to_string(r.short_factor.size()) + " short/long factors";
-  if (!r.freq_factors.empty()) details += std::string(details.empty() ? "" : ", ") + std::to_string(r.freq_factors.size()) + " per-pair divisors";
-  return details.empty() ? t : t + " (" + details + ")";
-}
 
 void render_text(std::ostream& out, const selfextend::model_info& m) {
   auto source = [&](const char* fact) {
@@ -52,7 +27,7 @@ void render_text(std::ostream& out, const selfextend::model_info& m) {
   row("position_encoding", std::string(selfextend::to_string(m.encoding)), source("position_encoding"));
   row("context (L)", m.context == 0 ? "none" : grouped(m.context), m.context_source);
   row("advertised_context", m.advertised_context ? grouped(*m.advertised_context) : "none", source("advertised_context"));
-  row("rope_theta", number_text(m.rope_theta), source("rope_theta"));
+  row("rope_theta", significant(m.rope_theta), source("rope_theta"));
   row("rope_style", std::string(selfextend::to_string(m.style)), source("rope_style"));
   row("head_dim", std::to_string(m.head_dim), source("head_dim"));
   row("rotary_dims", std::to_string(m.rotary_dims), source("rotary_dims"));
@@ -66,7 +41,7 @@ void render_text(std::ostream& out, const selfextend::model_info& m) {
     if (m.sliding_layer_count) window += ", " + std::to_string(*m.sliding_layer_count) + " layers";
   }
   row("sliding_window", window, source("sliding_window"));
-  row("rope_scaling", m.rope_scaling ? scaling_text(*m.rope_scaling) : "none", m.rope_scaling ? m.rope_scaling->source : "");
+  row("rope_scaling", m.rope_scaling ? describe_rope_scaling(m.rope_scaling) : "none", m.rope_scaling ? m.rope_scaling->source : "");
   if (!m.notes.empty()) out << "\n";
   for (const std::string& note : m.notes) out << "note: " << note << "\n";
 }

@@ -32,12 +32,6 @@ namespace json = boost::json;
 using selfextend::invalid_params;
 using selfextend::rope_pair_change;
 
-std::string real_text(double value) {
-  std::array<char, 32> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
-  return std::string(buffer.data(), result.ptr);
-}
-
 std::string sci(double value, int digits) {
   std::array<char, 40> buffer{};
   const auto result =
@@ -184,10 +178,7 @@ int run_rope(const invocation& inv) {
 
   if (vm.count("json")) {
     json::object params;
-    params["preset"] = choice.model && choice.model->preset ? json::value(*choice.model->preset) : json::value(nullptr);
-    params["config"] = choice.model && choice.model->config ? json::value(*choice.model->config) : json::value(nullptr);
-    params["gguf"] = choice.model && choice.model->gguf ? json::value(*choice.model->gguf) : json::value(nullptr);
-    params["model"] = choice.model ? json::value(to_json(choice.model->model)) : json::value(nullptr);
+    echo_model_source(params, choice.model ? &*choice.model : nullptr);
     params["rope_theta"] = choice.rule.theta;
     params["rotary_dims"] = choice.rule.rotary_dims;
     params["rope_style"] = std::string(selfextend::to_string(choice.style));

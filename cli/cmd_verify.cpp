@@ -173,7 +173,7 @@ int run_verify(const invocation& inv) {
     inv.out << "  mismatches       " << v.mismatches << " of " << v.elements << " elements outside |c - r| <= "
             << scientific(tol.atol) << " + " << scientific(tol.rtol) << "*|r|\n";
     inv.out << "  verdict          " << (v.passed ? "pass" : "MISMATCH") << "\n";
-    for (const std::string& w : attention_warnings(in)) inv.out << "\nwarning: " << w << "\n";
+    for (const std::string& w : model_warnings(in)) inv.out << "\nwarning: " << w << "\n";
   }
   if (!v.passed) {
     inv.err << "sxplan verify: " << v.mismatches << " of " << v.elements << " elements differ from the reference\n";

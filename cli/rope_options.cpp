@@ -1,5 +1,6 @@
 // rope_options.cpp - resolving a command's RoPE from a model, a rule given as options, or frequencies.
 #include "rope_options.hpp"
+#include "json_output.hpp"
 
 #include <array>
 #include <charconv>
@@ -38,12 +39,6 @@ const rule_key rule_keys[] = {
     {"short-factor", {rope_scaling_type::longrope}},
     {"long-factor", {rope_scaling_type::longrope}},
 };
-
-std::string real_text(double value) {
-  std::array<char, 32> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
-  return std::string(buffer.data(), result.ptr);
-}
 
 std::string key_of(const std::string& flag) {
   std::string key = flag;
@@ -220,49 +215,24 @@ rope_choice resolve_rope_rule(const po::variables_map& vm) {
 
 std::vector<double> read_inv_freq(const po::variables_map& vm) { return read_vector_npy(vm, "inv-freq"); }
 
-void echo_rope_model(json::object& params, const std::optional<model_choice>& model) {
-  if (model) {
-    echo_model(params, *model);
-    return;
-  }
-  for (const char* key : {"preset", "config", "gguf", "model"}) params[key] = nullptr;
-}
-
 std::vector<std::string> rope_model_warnings(const std::optional<model_choice>& model) {
   return model ? model->model.warnings : std::vector<std::string>{};
 }
 
 json::value echo_rope_scaling(const std::optional<selfextend::rope_scaling>& scaling) {
-  if (!scaling) return nullptr;
-  const selfextend::rope_scaling& s = *scaling;
-  json::object o;
-  o["type"] = std::string(selfextend::to_string(s.type));
-  o["factor"] = s.factor;
-  const auto optional_real = [](const std::optional<double>& x) { return x ? json::value(*x) : json::value(nullptr); };
-  o["original_max_position_embeddings"] = s.original_context ? json::value(*s.original_context) : json::value(nullptr);
-  o["attention_factor"] = optional_real(s.attention_factor);
-  o["beta_fast"] = optional_real(s.beta_fast);
-  o["beta_slow"] = optional_real(s.beta_slow);
-  o["mscale"] = optional_real(s.mscale);
-  o["mscale_all_dim"] = optional_real(s.mscale_all_dim);
-  o["truncate"] = s.truncate ? json::value(*s.truncate) : json::value(nullptr);
-  o["low_freq_factor"] = optional_real(s.low_freq_factor);
-  o["high_freq_factor"] = optional_real(s.high_freq_factor);
-  o["short_factor"] = json::array(s.short_factor.begin(), s.short_factor.end());
-  o["long_factor"] = json::array(s.long_factor.begin(), s.long_factor.end());
-  o["rope_freqs"] = json::array(s.freq_factors.begin(), s.freq_factors.end());
-  o["source"] = s.source;
-  return o;
+  // One schema for the rule wherever it is printed: the model facts' (docs/json.md#model-result).
+  return scaling ? json::value(to_json(*scaling)) : json::value(nullptr);
 }
 
 std::string describe_rope_scaling(const std::optional<selfextend::rope_scaling>& scaling) {
   if (!scaling) return "default";
   const selfextend::rope_scaling& s = *scaling;
   std::string text(selfextend::to_string(s.type));
+  if (s.type != rope_scaling_type::none) text += " \xC3\x97" + significant(s.factor);
+  if (s.original_context) text += " from " + grouped(*s.original_context);
   std::vector<std::string> parts;
-  if (s.type != rope_scaling_type::none) parts.push_back("factor " + real_text(s.factor));
   const auto add = [&](const char* name, const std::optional<double>& x) {
-    if (x) parts.push_back(std::string(name) + " " + real_text(*x));
+    if (x) parts.push_back(std::string(name) + " " + significant(*x));
   };
   add("low_freq_factor", s.low_freq_factor);
   add("high_freq_factor", s.high_freq_factor);
@@ -272,7 +242,6 @@ std::string describe_rope_scaling(const std::optional<selfextend::rope_scaling>&
   add("mscale_all_dim", s.mscale_all_dim);
   add("attention_factor", s.attention_factor);
   if (s.truncate) parts.push_back(std::string("truncate ") + (*s.truncate ? "true" : "false"));
-  if (s.original_context) parts.push_back("original window " + std::to_string(*s.original_context));
   if (!s.short_factor.empty()) parts.push_back(std::to_string(s.short_factor.size()) + " short/long factors");
   if (!s.freq_factors.empty()) parts.push_back(std::to_string(s.freq_factors.size()) + " GGUF rope_freqs divisors");
   if (!parts.empty()) {

@@ -50,18 +50,15 @@ rope_choice resolve_model_rope(const po::variables_map& vm);
 /// --inv-freq FILE.npy: a 1-D <f4 or <f8 array (read whole; each value checked by the kernel's validation).
 std::vector<double> read_inv_freq(const po::variables_map& vm);
 
-/// Echoes where the RoPE came from: echo_model's keys (context, preset, config, gguf and the
-/// facts under model) when a model named it, else preset, config, gguf and model as null.
-void echo_rope_model(boost::json::object& params, const std::optional<model_choice>& model);
-
 /// The model's warnings (none without a model).
 std::vector<std::string> rope_model_warnings(const std::optional<model_choice>& model);
 
-/// JSON of the rule's parameters: {type, factor, original_max_position_embeddings, ...}, null for
-/// the default rule without GGUF factors. Lists are summarised by their length.
+/// JSON of the rule's parameters, the model facts' rope_scaling object ({type, factor,
+/// original_context, ...}, json_output.hpp's to_json); null without a rule.
 boost::json::value echo_rope_scaling(const std::optional<selfextend::rope_scaling>& scaling);
 
-/// "llama3 (factor 8, low_freq_factor 1, high_freq_factor 4, original_max_position_embeddings 8192)".
+/// The rule for people, as `sxplan model`, `rope` and `attend` print it:
+/// "llama3 ×8 from 8,192 (low_freq_factor 1, high_freq_factor 4)"; "default" without a rule.
 std::string describe_rope_scaling(const std::optional<selfextend::rope_scaling>& scaling);
 
 }  // namespace sxplan

@@ -8,7 +8,8 @@ empty directory per case and $DATA is tests/cli/data. Optional <name>.nofile lis
 (relative to $TMP) that must NOT exist after the run: no partial output left behind.
 Optional <name>.setup and <name>.check are shell scripts run in $TMP before and after the run
 (FIFOs, links, sparse files; what must hold afterwards): a setup exiting 77 skips the case (say,
-mknod without root), a failing check fails it. Optional <name>.max_rss_mb bounds the peak
+mknod without root, or a case too slow under the sanitizers: PLANNER_SANITIZED is set there), a
+failing check fails it. Optional <name>.max_rss_mb bounds the peak
 resident memory of the sxplan process. A run longer than 120 s fails (a hang).
 
   run_cli_cases.py --sxplan build/cli/sxplan            run every case
