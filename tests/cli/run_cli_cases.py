@@ -10,7 +10,7 @@ Optional <name>.setup and <name>.check are shell scripts run in $TMP before and 
 (FIFOs, links, sparse files; what must hold afterwards): a setup exiting 77 skips the case (say,
 mknod without root, or a case too slow under the sanitizers: PLANNER_SANITIZED is set there), a
 failing check fails it. Optional <name>.max_rss_mb bounds the peak
-resident memory of the sxplan process. A run longer than 120 s fails (a hang).
+resident memory of the sxplan process. A run longer than 120 s (or <name>.timeout_s) fails (a hang).
 
   run_cli_cases.py --sxplan build/cli/sxplan            run every case
   run_cli_cases.py --sxplan build/cli/sxplan --update   rewrite expectations from actual output
@@ -44,7 +44,8 @@ def run_case(sxplan, args_file, update):
                 return name, [f"setup failed: {done.stderr}"]
         with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
             proc = subprocess.Popen([sxplan] + args, stdout=out_file, stderr=err_file, env=env)
-            deadline = time.time() + 120
+            limit = args_file.with_suffix(".timeout_s")
+            deadline = time.time() + (int(limit.read_text()) if limit.exists() else 120)
             while True:
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
@@ -52,7 +53,7 @@ def run_case(sxplan, args_file, update):
                 if time.time() > deadline:
                     proc.kill()
                     os.wait4(proc.pid, 0)
-                    return name, ["did not finish within 120 s (a hang?)"]
+                    return name, ["did not finish within its time limit (a hang?)"]
                 time.sleep(0.01)
             returncode = os.waitstatus_to_exitcode(status)
             proc.returncode = returncode
