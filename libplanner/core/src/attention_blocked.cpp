@@ -111,7 +111,7 @@ std::vector<double> run_blocked(const attention_params& p, std::span<const doubl
   std::vector<double> key_neighbor(static_cast<std::size_t>(s.kv_heads * key_tiles * dim * blocked_keys), 0.0);
   std::vector<double> key_group(key_neighbor.size(), 0.0);
   const std::int64_t prep_workers = detail::worker_count(p.threads, s.kv_heads * key_tiles);
-  std::vector<std::vector<double>> rotated(static_cast<std::size_t>(prep_workers), std::vector<double>(2 * dim));
+  std::vector<std::vector<double>> rotated(static_cast<std::size_t>(prep_workers), std::vector<double>(static_cast<std::size_t>(2 * dim)));
   detail::parallel_for(s.kv_heads * key_tiles, prep_workers, [&](std::int64_t item, std::int64_t worker) {
     const std::int64_t head = item / key_tiles;
     const std::int64_t tile = item % key_tiles;

@@ -301,8 +301,8 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
                               aligned_floats::unfilled{});
   aligned_floats key_group(key_neighbor.size, aligned_floats::unfilled{});
   const std::int64_t prep_workers = detail::worker_count(params.threads, s.kv_heads * key_tiles);
-  std::vector<std::vector<float>> rotated(static_cast<std::size_t>(prep_workers), std::vector<float>(2 * dp));
-  std::vector<std::vector<double>> work(static_cast<std::size_t>(prep_workers), std::vector<double>(dp));
+  std::vector<std::vector<float>> rotated(static_cast<std::size_t>(prep_workers), std::vector<float>(static_cast<std::size_t>(2 * dp)));
+  std::vector<std::vector<double>> work(static_cast<std::size_t>(prep_workers), std::vector<double>(static_cast<std::size_t>(dp)));
   detail::parallel_for(s.kv_heads * key_tiles, prep_workers, [&](std::int64_t item, std::int64_t worker) {
     const std::int64_t head = item / key_tiles;
     const std::int64_t tile = item % key_tiles;
