@@ -51,6 +51,16 @@ void raise_no_solution(const selfextend::no_solution& e) {
   PyErr_SetObject(no_solution_type, exc.ptr());
 }
 
+/// A new exception class selfextend_planner.<name> deriving from `base`, with the class attributes
+/// in `body` and the docstring `doc`, set on the module; returns the type (kept for the module's life).
+PyObject* new_exception(py::module_& m, const char* name, PyObject* base, py::dict body, const char* doc) {
+  body["__doc__"] = doc;
+  PyObject* type = PyErr_NewException((std::string("selfextend_planner.") + name).c_str(), base, body.ptr());
+  if (!type) throw py::error_already_set();
+  m.attr(name) = py::reinterpret_borrow<py::object>(type);
+  return type;
+}
+
 }  // namespace
 
 void register_errors(py::module_& m) {
@@ -62,25 +72,21 @@ void register_errors(py::module_& m) {
   m.attr("Issue") = py::reinterpret_borrow<py::object>(issue_type);
 
   py::dict body;
-  body["__doc__"] =
+  body["issues"] = py::list();
+  invalid_params_type = new_exception(
+      m, "InvalidParams", PyExc_ValueError, body,
       "Bad input: every broken rule at once in .issues, a list of Issue(key, value, rule).\n\n"
       "str(e) joins the messages \"key = value: rule\" with \"; \"; each is the line the CLI prints\n"
-      "for the same input (after \"sxplan <command>: --\"). A ValueError.";
-  body["issues"] = py::list();
-  invalid_params_type = PyErr_NewException("selfextend_planner.InvalidParams", PyExc_ValueError, body.ptr());
-  if (!invalid_params_type) throw py::error_already_set();
-  m.attr("InvalidParams") = py::reinterpret_borrow<py::object>(invalid_params_type);
+      "for the same input (after \"sxplan <command>: --\"). A ValueError.");
 
   py::dict no_solution_body;
-  no_solution_body["__doc__"] =
-      "Valid input that no answer satisfies: an explicit max_group below every G that fits.\n\n"
-      ".issue is the Issue(key, value, rule) (key \"max_group\"), .least_satisfying the smallest value of\n"
-      "that key that has an answer (the smallest G that fits). The CLI exits 1 for it. A RuntimeError.";
   no_solution_body["issue"] = py::none();
   no_solution_body["least_satisfying"] = 0;
-  no_solution_type = PyErr_NewException("selfextend_planner.NoSolution", PyExc_RuntimeError, no_solution_body.ptr());
-  if (!no_solution_type) throw py::error_already_set();
-  m.attr("NoSolution") = py::reinterpret_borrow<py::object>(no_solution_type);
+  no_solution_type = new_exception(
+      m, "NoSolution", PyExc_RuntimeError, no_solution_body,
+      "Valid input that no answer satisfies: an explicit max_group below every G that fits.\n\n"
+      ".issue is the Issue(key, value, rule) (key \"max_group\"), .least_satisfying the smallest value of\n"
+      "that key that has an answer (the smallest G that fits). The CLI exits 1 for it. A RuntimeError.");
 
   py::register_exception_translator([](std::exception_ptr p) {
     try {
