@@ -36,4 +36,21 @@ TEST(AttentionOverflowTest, TiledRefusesWhatOverflowsFloat32WhereTheReferenceIsF
   for (const float x : selfextend::tiled_attention(p, small, small, small)) EXPECT_TRUE(std::isfinite(x));
 }
 
+TEST(AttentionOverflowTest, Float64BeyondFloat32IsNamedWithItsValueNotAsInf) {
+  const std::vector<double> fine{1.0, -3.0e38, 0.5};
+  EXPECT_EQ((std::vector<float>{1.0f, -3.0e38f, 0.5f}), selfextend::to_float32("q", fine));
+  const std::vector<double> big{1.0, 2.0, -1e39};
+  try {
+    (void)selfextend::to_float32("q", big, 10);
+    FAIL() << "expected invalid_params";
+  } catch (const selfextend::invalid_params& e) {
+    EXPECT_EQ("q = -1e+39: (element 12) is beyond float32's range (|x| <= 3.4e38), in which this kernel computes; "
+              "use `kernel` reference",
+              std::string(e.what()));
+  }
+  // Infinities and NaN pass through: require_finite names them as such.
+  const std::vector<double> inf{INFINITY};
+  EXPECT_TRUE(std::isinf(selfextend::to_float32("q", inf).front()));
+}
+
 }  // namespace

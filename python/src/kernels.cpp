@@ -56,18 +56,17 @@ tensor read_tensor(const std::string& key, py::handle value) {
   return t;
 }
 
-/// The tensor's elements as T: the caller's memory when it holds T, else a converted copy in `copy`.
+/// The tensor's elements as T: the caller's memory when it holds T, else a converted copy in `copy`
+/// (float64 to float32 by the kernel's rule, which refuses what float32 cannot hold, naming `key`).
 template <class T>
-std::span<const T> elements(const tensor& t, std::vector<T>& copy) {
+std::span<const T> elements(const char* key, const tensor& t, std::vector<T>& copy) {
   const bool same = t.single == std::is_same_v<T, float>;
   if (same) return {static_cast<const T*>(t.data()), t.size()};
-  copy.resize(t.size());
-  if (t.single) {
-    const auto* in = static_cast<const float*>(t.data());
-    for (std::size_t i = 0; i < copy.size(); ++i) copy[i] = static_cast<T>(in[i]);
+  if constexpr (std::is_same_v<T, float>) {
+    copy = selfextend::to_float32(key, {static_cast<const double*>(t.data()), t.size()});
   } else {
-    const auto* in = static_cast<const double*>(t.data());
-    for (std::size_t i = 0; i < copy.size(); ++i) copy[i] = static_cast<T>(in[i]);
+    const auto* in = static_cast<const float*>(t.data());
+    copy.assign(in, in + t.size());
   }
   return copy;
 }
@@ -145,7 +144,7 @@ struct typed_inputs {
   std::vector<T> q_copy, k_copy, v_copy;
   std::span<const T> q, k, v;
   explicit typed_inputs(const attention_call& c)
-      : q(elements<T>(c.q, q_copy)), k(elements<T>(c.k, k_copy)), v(elements<T>(c.v, v_copy)) {
+      : q(elements<T>("q", c.q, q_copy)), k(elements<T>("k", c.k, k_copy)), v(elements<T>("v", c.v, v_copy)) {
     const selfextend::attention_shape& s = c.params.shape;
     selfextend::require_finite("q", q, s.query_tokens, s.head_dim);
     selfextend::require_finite("k", k, s.key_tokens, s.head_dim);
@@ -208,7 +207,7 @@ py::object verify(py::object q, py::object k, py::object v, py::object candidate
     py::gil_scoped_release unlocked;
     const typed_inputs<double> in(c);
     std::vector<double> copy;
-    const std::span<const double> candidate_values = elements<double>(theirs, copy);
+    const std::span<const double> candidate_values = elements<double>("candidate", theirs, copy);
     *result = selfextend::verify_attention(c.params, in.q, in.k, in.v, candidate_values, tol, {}, oracle);
   }
   return to_python(sxplan::to_json(*result));

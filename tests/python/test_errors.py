@@ -198,6 +198,20 @@ def test_non_finite_inputs(cli_errors, tmp_path):
                                                                         "--window", 4)
 
 
+def test_float64_beyond_float32_is_named_with_its_value(cli_errors, tmp_path):
+    # The tiled kernel computes in float32: 1e39 is refused with its value, as the CLI refuses it.
+    q, k, v = arrays(np.float64)
+    k[0, 3, 1] = 1e39
+    issues = issues_of(lambda: sp.attention(q, k, v, 3, 4))
+    assert issues == [sp.Issue("k", "1e+39", "(element 25) is beyond float32's range (|x| <= 3.4e38), in which this "
+                                             "kernel computes; use `kernel` reference")]
+    # The CLI names the other input by its flag.
+    assert [cli_line("attend", i).replace("`kernel`", "--kernel") for i in issues] == cli_attend_errors(cli_errors, tmp_path, q, k, v, "--group", 3,
+                                                                        "--window", 4)
+    # The reference kernel computes in float64 and takes it.
+    assert np.isfinite(sp.attention(q, k, v, 3, 4, kernel="reference")).all()
+
+
 def test_model_rope_conflicts_with_explicit_rope():
     q, k, v = arrays(q_shape=(1, 4, 128), kv_shape=(1, 4, 128))
     (issue,) = issues_of(lambda: sp.attention(q, k, v, 2, 4, model="llama-2-7b", rope_theta=5e5))

@@ -466,6 +466,20 @@ void require_finite(std::string_view key, std::span<const double> data, std::int
   require_finite_impl(key, data, tokens, dim);
 }
 
+std::vector<float> to_float32(std::string_view key, std::span<const double> data, std::size_t first_index) {
+  std::vector<float> out(data.size());
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const double x = data[i];
+    if (std::isfinite(x) && std::abs(x) > static_cast<double>(std::numeric_limits<float>::max()))
+      throw invalid_params(std::string(key), real_text(x),
+                           "(element " + std::to_string(first_index + i) +
+                               ") is beyond float32's range (|x| <= 3.4e38), in which this kernel computes; use "
+                               "`kernel` reference");
+    out[i] = static_cast<float>(x);
+  }
+  return out;
+}
+
 verification compare_outputs(std::span<const double> reference, std::span<const double> candidate,
                              std::int64_t tokens, std::int64_t dim, const tolerance& tol) {
   if (!std::isfinite(tol.atol) || tol.atol < 0)

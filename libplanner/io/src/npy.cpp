@@ -3,17 +3,15 @@
 
 #include <algorithm>
 #include <bit>
-#include <cmath>
 #include <cstring>
-#include <limits>
 #include <type_traits>
 #include <optional>
 #include <stdexcept>
 
 #include <selfextend/atomic_output.hpp>
+#include <selfextend/attention.hpp>
 
 #include "checked_math.hpp"
-#include "text.hpp"
 #include "whole_file.hpp"
 
 namespace selfextend {
@@ -265,20 +263,13 @@ std::vector<T> read_values(const std::filesystem::path& path, std::string_view k
     view.dtype = h.dtype;
     view.shape = {static_cast<std::int64_t>(count)};
     view.data.assign(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(count * item));
+    // float64 read as float32: converted by the kernel's rule, which refuses what float32 cannot hold.
+    std::vector<T> converted;
     if constexpr (std::is_same_v<T, float>) {
-      // A finite float64 past float32's range would become inf (and read as "inf" in an error).
-      if (h.dtype == npy_dtype::f8) {
-        for (std::size_t i = 0; i < count; ++i) {
-          double x = 0;
-          std::memcpy(&x, chunk.data() + i * item, sizeof x);
-          if (std::isfinite(x) && std::abs(x) > static_cast<double>(std::numeric_limits<float>::max()))
-            throw invalid_params(std::string(key), detail::real_text(x),
-                                 "(element " + std::to_string(first + i) + ") is beyond float32's range (|x| <= " +
-                                     "3.4e38), in which this kernel computes; use `kernel` reference");
-        }
-      }
+      converted = h.dtype == npy_dtype::f8 ? to_float32(key, convert<double>(view), first) : convert<T>(view);
+    } else {
+      converted = convert<T>(view);
     }
-    const std::vector<T> converted = convert<T>(view);
     std::copy(converted.begin(), converted.end(), out.begin() + static_cast<std::ptrdiff_t>(first));
   }
   return out;

@@ -242,6 +242,13 @@ template <class T>
 void require_finite(std::string_view key, std::span<const float> data, std::int64_t tokens, std::int64_t dim);
 void require_finite(std::string_view key, std::span<const double> data, std::int64_t tokens, std::int64_t dim);
 
+/// float64 values as the float32 the tiled kernel computes in. A finite value past float32's range
+/// would become inf (and then read as "inf" in require_finite's message): throws invalid_params
+/// {key, value, "(element i) is beyond float32's range ...; use `kernel` reference"}, i counted
+/// from `first_index` (the position of data[0] in its tensor, for chunked reads).
+[[nodiscard]] std::vector<float> to_float32(std::string_view key, std::span<const double> data,
+                                            std::size_t first_index = 0);
+
 /// Tolerance of verify: an element passes iff |candidate - reference| <= atol + rtol·|reference|.
 struct tolerance {
   double atol = 1e-5;  ///< absolute
