@@ -425,7 +425,7 @@ std::vector<ranked_plan> ranked(search& s, std::vector<candidate> all, std::int6
 advice advise(const advice_request& req) {
   detail::throw_if_any(validate(req));
   search s{req, detail::target_bound(req.target, req.context), smallest_groups_by_window(req),
-           req.max_group.value_or(default_max_group)};
+           detail::group_cap(detail::search_fields(req))};
   advice out;
   out.extension_needed = req.tokens > req.context;
   if (!out.extension_needed && !req.group) {
