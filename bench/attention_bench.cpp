@@ -44,8 +44,10 @@ void set_counters(benchmark::State& state, const selfextend::attention_params& p
 }
 
 /// One prefill of params_for(tokens, heads) by `kernel` on random inputs of its precision.
-void prefill(benchmark::State& state, selfextend::attention_kernel kernel, std::int64_t tokens, std::int64_t heads) {
-  const selfextend::attention_params p = params_for(tokens, heads);
+void prefill(benchmark::State& state, selfextend::attention_kernel kernel, std::int64_t tokens, std::int64_t heads,
+             std::int64_t threads = 0) {
+  selfextend::attention_params p = params_for(tokens, heads);
+  p.threads = threads;
   const std::int64_t n = heads * tokens * 128;
   if (kernel == selfextend::attention_kernel::tiled) {
     const auto q = random_tensor<float>(n, 1), k = random_tensor<float>(n, 2), v = random_tensor<float>(n, 3);
@@ -63,6 +65,11 @@ void prefill(benchmark::State& state, selfextend::attention_kernel kernel, std::
 }
 
 void tiled(benchmark::State& state) { prefill(state, selfextend::attention_kernel::tiled, state.range(0), 1); }
+/// tiled at N = state.range(0) on state.range(1) threads: the kernel's own two-core scaling, to
+/// read beside sgemm's (docs/performance.md).
+void tiled_threads(benchmark::State& state) {
+  prefill(state, selfextend::attention_kernel::tiled, state.range(0), 1, state.range(1));
+}
 void reference(benchmark::State& state) { prefill(state, selfextend::attention_kernel::reference, state.range(0), 1); }
 /// The blocked double-precision kernel (verify's fast oracle) on the same work as `tiled`.
 void oracle(benchmark::State& state) { prefill(state, selfextend::attention_kernel::blocked, state.range(0), 1); }
@@ -117,6 +124,7 @@ void memory_read(benchmark::State& state) {
 
 BENCHMARK(tiled)->RangeMultiplier(2)->Range(1024, 16384)->Unit(benchmark::kMillisecond)->UseRealTime();
 // The oracle is O(N²·D) in scalar double: 4k takes seconds, so it stops there.
+BENCHMARK(tiled_threads)->Args({8192, 1})->Args({8192, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(reference)->RangeMultiplier(2)->Range(1024, 4096)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
 BENCHMARK(oracle)->RangeMultiplier(2)->Range(1024, 8192)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -4,6 +4,7 @@
 #include <selfextend/attention.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -125,6 +126,9 @@ struct tiled_job {
   float* partial_out = nullptr;  ///< [H][query_tiles][splits][tile_queries][dp], unnormalised
   float* partial_max = nullptr;  ///< [H][query_tiles][splits][tile_queries], running max (log2 domain)
   float* partial_sum = nullptr;  ///< the running sums
+  /// Set by a work item whose normalised output holds an inf or a NaN; the caller then finds the
+  /// first such element (the check rides on the workers' final pass instead of a serial scan).
+  std::atomic<bool>* non_finite = nullptr;
 };
 
 /// Per-worker scratch, reused across work items.
@@ -372,6 +376,8 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
   std::vector<tiled_scratch> scratch;
   scratch.reserve(static_cast<std::size_t>(workers));
   for (std::int64_t w = 0; w < workers; ++w) scratch.emplace_back(dp);
+  std::atomic<bool> non_finite{false};
+  job.non_finite = &non_finite;
   std::atomic<std::int64_t> done{0};
   detail::parallel_for(items, workers, [&](std::int64_t item, std::int64_t worker) {
     // Largest tiles (last rows: most keys) first, so the tail of the schedule is short.
@@ -410,7 +416,7 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
       }
   }
   if (progress) progress(1.0);
-  require_float32_range(out, s);
+  if (splits > 1 || non_finite.load(std::memory_order_relaxed)) require_float32_range(out, s);
   return out;
 }
 
