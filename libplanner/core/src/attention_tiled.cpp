@@ -15,6 +15,10 @@
 #include "attention_internal.hpp"
 #include "memory_hint.hpp"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 // The vector helpers below are always inlined into ISA-specific callers, so the ABI of passing
 // wide vectors between functions (what -Wpsabi warns about) never comes into play.
 #if defined(__GNUC__)
