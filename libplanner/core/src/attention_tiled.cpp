@@ -62,42 +62,61 @@ struct aligned_floats {
 /// addition from exact values at multiples of 64 and at 0..63: two table lookups and a complex
 /// product instead of a sin and a cos per element, accurate to a few units in the last place of a
 /// double. The attention factor rides on the multiples-of-64 entries, so the product carries it once.
+/// Cosines and sines are stored apart (structure of arrays), so a rotation's loop over the
+/// frequencies is a plain loop over contiguous doubles that the compiler vectorises.
 class rope_table {
  public:
   rope_table(std::span<const double> inv_freq, double factor, double offset, std::int64_t max_position)
       : pairs_(static_cast<std::int64_t>(inv_freq.size())),
-        base_(static_cast<std::size_t>((max_position / 64 + 1) * pairs_ * 2)),
-        step_(static_cast<std::size_t>(64 * pairs_ * 2)) {
+        base_cos_(static_cast<std::size_t>((max_position / 64 + 1) * pairs_)),
+        base_sin_(base_cos_.size()),
+        step_cos_(static_cast<std::size_t>(64 * pairs_)),
+        step_sin_(step_cos_.size()) {
     for (std::int64_t b = 0; b <= max_position / 64; ++b)
       for (std::int64_t c = 0; c < pairs_; ++c) {
         const double angle = (static_cast<double>(b * 64) - offset) * inv_freq[static_cast<std::size_t>(c)];
-        base_[static_cast<std::size_t>((b * pairs_ + c) * 2)] = std::cos(angle) * factor;
-        base_[static_cast<std::size_t>((b * pairs_ + c) * 2 + 1)] = std::sin(angle) * factor;
+        base_cos_[static_cast<std::size_t>(b * pairs_ + c)] = std::cos(angle) * factor;
+        base_sin_[static_cast<std::size_t>(b * pairs_ + c)] = std::sin(angle) * factor;
       }
     for (std::int64_t r = 0; r < 64; ++r)
       for (std::int64_t c = 0; c < pairs_; ++c) {
         const double angle = static_cast<double>(r) * inv_freq[static_cast<std::size_t>(c)];
-        step_[static_cast<std::size_t>((r * pairs_ + c) * 2)] = std::cos(angle);
-        step_[static_cast<std::size_t>((r * pairs_ + c) * 2 + 1)] = std::sin(angle);
+        step_cos_[static_cast<std::size_t>(r * pairs_ + c)] = std::cos(angle);
+        step_sin_[static_cast<std::size_t>(r * pairs_ + c)] = std::sin(angle);
       }
   }
 
-  /// out[0..dp) = RoPE(scale · in[0..D)) at position p, zero-padded past D.
-  void rotate(const float* in, float* out, std::int64_t dim, std::int64_t dp, rope_style style, std::int64_t position,
-              double scale, double* work) const {
-    for (std::int64_t d = 0; d < dim; ++d) work[d] = static_cast<double>(in[d]) * scale;
-    const double* base = base_.data() + (position / 64) * pairs_ * 2;
-    const double* step = step_.data() + (position % 64) * pairs_ * 2;
-    for (std::int64_t c = 0; c < pairs_; ++c) {
-      const double cos_a = base[2 * c] * step[2 * c] - base[2 * c + 1] * step[2 * c + 1];
-      const double sin_a = base[2 * c + 1] * step[2 * c] + base[2 * c] * step[2 * c + 1];
-      const detail::rope_pair pd = detail::pair_dims(style, pairs_ * 2, c);
-      const double a = work[pd.first];
-      const double b = work[pd.second];
-      work[pd.first] = a * cos_a - b * sin_a;
-      work[pd.second] = b * cos_a + a * sin_a;
+  /// out[0..dp) = RoPE(scale · in[0..D)) at position p, zero-padded past D. The products are
+  /// formed in double in the same order as the reference forms them.
+  void rotate(const float* __restrict in, float* __restrict out, std::int64_t dim, std::int64_t dp, rope_style style,
+              std::int64_t position, double scale) const {
+    const std::size_t base = static_cast<std::size_t>((position / 64) * pairs_);
+    const std::size_t step = static_cast<std::size_t>((position % 64) * pairs_);
+    const double* __restrict bc = base_cos_.data() + base;
+    const double* __restrict bs = base_sin_.data() + base;
+    const double* __restrict sc = step_cos_.data() + step;
+    const double* __restrict ss = step_sin_.data() + step;
+    const std::int64_t pairs = pairs_;
+    if (style == rope_style::neox) {  // dims c and c + R/2
+      for (std::int64_t c = 0; c < pairs; ++c) {
+        const double cos_a = bc[c] * sc[c] - bs[c] * ss[c];
+        const double sin_a = bs[c] * sc[c] + bc[c] * ss[c];
+        const double a = static_cast<double>(in[c]) * scale;
+        const double b = static_cast<double>(in[c + pairs]) * scale;
+        out[c] = static_cast<float>(a * cos_a - b * sin_a);
+        out[c + pairs] = static_cast<float>(b * cos_a + a * sin_a);
+      }
+    } else {  // gptj: dims 2c and 2c + 1
+      for (std::int64_t c = 0; c < pairs; ++c) {
+        const double cos_a = bc[c] * sc[c] - bs[c] * ss[c];
+        const double sin_a = bs[c] * sc[c] + bc[c] * ss[c];
+        const double a = static_cast<double>(in[2 * c]) * scale;
+        const double b = static_cast<double>(in[2 * c + 1]) * scale;
+        out[2 * c] = static_cast<float>(a * cos_a - b * sin_a);
+        out[2 * c + 1] = static_cast<float>(b * cos_a + a * sin_a);
+      }
     }
-    for (std::int64_t d = 0; d < dim; ++d) out[d] = static_cast<float>(work[d]);
+    for (std::int64_t d = 2 * pairs; d < dim; ++d) out[d] = static_cast<float>(static_cast<double>(in[d]) * scale);
     for (std::int64_t d = dim; d < dp; ++d) out[d] = 0.0f;
   }
 
@@ -107,8 +126,7 @@ class rope_table {
 
  private:
   std::int64_t pairs_;
-  std::vector<double> base_;
-  std::vector<double> step_;
+  std::vector<double> base_cos_, base_sin_, step_cos_, step_sin_;
 };
 
 /// Everything a work item reads; built once per call.
@@ -139,7 +157,6 @@ struct tiled_job {
 struct tiled_scratch {
   aligned_floats q_neighbor, q_group, s_neighbor, s_group, o;
   std::vector<float> row_max, row_sum;
-  std::vector<double> work;
   explicit tiled_scratch(std::int64_t dp)
       : q_neighbor(static_cast<std::size_t>(tile_queries * dp)),
         q_group(static_cast<std::size_t>(tile_queries * dp)),
@@ -147,10 +164,9 @@ struct tiled_scratch {
         s_group(static_cast<std::size_t>(tile_queries * tile_keys)),
         o(static_cast<std::size_t>(tile_queries * dp)),
         row_max(static_cast<std::size_t>(tile_queries)),
-        row_sum(static_cast<std::size_t>(tile_queries)),
-        work(static_cast<std::size_t>(dp)) {}
+        row_sum(static_cast<std::size_t>(tile_queries)) {}
   [[nodiscard]] static std::int64_t bytes(std::int64_t dp) {
-    return (tile_queries * dp * 3 + tile_queries * tile_keys * 2 + tile_queries * 2) * 4 + dp * 8;
+    return (tile_queries * dp * 3 + tile_queries * tile_keys * 2 + tile_queries * 2) * 4;
   }
 };
 
@@ -310,27 +326,26 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
   aligned_floats key_group(key_neighbor.size, aligned_floats::unfilled{});
   const std::int64_t prep_workers = detail::worker_count(params.threads, s.kv_heads * key_tiles);
   std::vector<std::vector<float>> rotated(static_cast<std::size_t>(prep_workers), std::vector<float>(static_cast<std::size_t>(2 * dp)));
-  std::vector<std::vector<double>> work(static_cast<std::size_t>(prep_workers), std::vector<double>(static_cast<std::size_t>(dp)));
   detail::parallel_for(s.kv_heads * key_tiles, prep_workers, [&](std::int64_t item, std::int64_t worker) {
     const std::int64_t head = item / key_tiles;
     const std::int64_t tile = item % key_tiles;
     float* neighbor_panel = key_neighbor.get() + item * dp * tile_keys;
     float* group_panel = key_group.get() + item * dp * tile_keys;
     float* row = rotated[static_cast<std::size_t>(worker)].data();
-    double* scratch = work[static_cast<std::size_t>(worker)].data();
-    for (std::int64_t c = 0; c < tile_keys; ++c) {
-      const std::int64_t j = tile * tile_keys + c;
-      if (j >= s.key_tokens) {  // past the last key: zeros, so the panel holds no stale bits
-        for (std::int64_t d = 0; d < dp; ++d) neighbor_panel[d * tile_keys + c] = group_panel[d * tile_keys + c] = 0.0f;
-        continue;
-      }
-      const float* source = k.data() + (head * s.key_tokens + j) * dim;
-      neighbor_table.rotate(source, row, dim, dp, params.rope.style, j, 1.0, scratch);
-      neighbor_table.rotate(source, row + dp, dim, dp, params.rope.style, group_key_position(j, params.extension), 1.0,
-                            scratch);
-      for (std::int64_t d = 0; d < dp; ++d) {
-        neighbor_panel[d * tile_keys + c] = row[d];
-        group_panel[d * tile_keys + c] = row[dp + d];
+    // One panel at a time: a 32 KiB panel stays in L1 while its 64 columns are written; writing
+    // both at once strides over 64 KiB and the column stores miss.
+    for (const bool group : {false, true}) {
+      float* panel = group ? group_panel : neighbor_panel;
+      for (std::int64_t c = 0; c < tile_keys; ++c) {
+        const std::int64_t j = tile * tile_keys + c;
+        if (j >= s.key_tokens) {  // past the last key: zeros, so the panel holds no stale bits
+          for (std::int64_t d = 0; d < dp; ++d) panel[d * tile_keys + c] = 0.0f;
+          continue;
+        }
+        const float* source = k.data() + (head * s.key_tokens + j) * dim;
+        neighbor_table.rotate(source, row, dim, dp, params.rope.style, group ? group_key_position(j, params.extension) : j,
+                              1.0);
+        for (std::int64_t d = 0; d < dp; ++d) panel[d * tile_keys + c] = row[d];
       }
     }
   });
