@@ -32,6 +32,7 @@ namespace {
 constexpr std::int64_t tile_queries = 192;  ///< query rows per work item: 32 blocks of 6 rows
 constexpr std::int64_t tile_keys = 64;     ///< keys per tile = panel width; 64 x 128 floats = 32 KiB, one L1
 constexpr std::int64_t dim_align = 16;     ///< head_dim padded to a multiple of the widest vector
+constexpr std::int64_t max_lanes = 16;     ///< floats in the widest vector (AVX-512)
 constexpr double log2_e = 1.4426950408889634;
 
 /// 64-byte aligned float buffer (tile panels and scratch rows start on cache lines).
@@ -156,7 +157,10 @@ struct tiled_job {
 /// Per-worker scratch, reused across work items.
 struct tiled_scratch {
   aligned_floats q_neighbor, q_group, s_neighbor, s_group, o;
-  std::vector<float> row_max, row_sum;
+  /// Running maxima, and running sums kept as one vector of lanes per row (reduced once, at the
+  /// end of the item, instead of once per tile). Cache-line aligned like every buffer here: two
+  /// workers writing neighbouring heap blocks every tile would share a line.
+  aligned_floats row_max, row_sum;
   explicit tiled_scratch(std::int64_t dp)
       : q_neighbor(static_cast<std::size_t>(tile_queries * dp)),
         q_group(static_cast<std::size_t>(tile_queries * dp)),
@@ -164,9 +168,9 @@ struct tiled_scratch {
         s_group(static_cast<std::size_t>(tile_queries * tile_keys)),
         o(static_cast<std::size_t>(tile_queries * dp)),
         row_max(static_cast<std::size_t>(tile_queries)),
-        row_sum(static_cast<std::size_t>(tile_queries)) {}
+        row_sum(static_cast<std::size_t>(tile_queries * max_lanes)) {}
   [[nodiscard]] static std::int64_t bytes(std::int64_t dp) {
-    return (tile_queries * dp * 3 + tile_queries * tile_keys * 2 + tile_queries * 2) * 4;
+    return (tile_queries * dp * 3 + tile_queries * tile_keys * 2 + tile_queries * (1 + max_lanes)) * 4;
   }
 };
 
