@@ -88,8 +88,9 @@ class rope_table {
   }
 
   /// out[0..dp) = RoPE(scale · in[0..D)) at position p, zero-padded past D. The products are
-  /// formed in double in the same order as the reference forms them.
-  void rotate(const float* __restrict in, float* __restrict out, std::int64_t dim, std::int64_t dp, rope_style style,
+  /// formed in double in the same order as the reference forms them. Always inlined, so each
+  /// instruction set's kernel vectorises it at its own width.
+  [[gnu::always_inline]] void rotate(const float* __restrict in, float* __restrict out, std::int64_t dim, std::int64_t dp, rope_style style,
               std::int64_t position, double scale) const {
     const std::size_t base = static_cast<std::size_t>((position / 64) * pairs_);
     const std::size_t step = static_cast<std::size_t>((position % 64) * pairs_);
@@ -154,6 +155,17 @@ struct tiled_job {
   std::atomic<bool>* non_finite = nullptr;
 };
 
+/// What filling the rotated key panels reads and writes; built once per call.
+struct key_panel_job {
+  const float* k;  ///< [Hkv][Nk][D], the caller's
+  std::int64_t key_tokens, dim, dp, key_tiles;
+  rope_style style;
+  const rope_table* table;  ///< offset 0: keys rotate at j and gk(j)
+  const plan* extension;
+  float* key_neighbor;  ///< [Hkv][key_tiles][dp][tile_keys]
+  float* key_group;
+};
+
 /// Per-worker scratch, reused across work items.
 struct tiled_scratch {
   aligned_floats q_neighbor, q_group, s_neighbor, s_group, o;
@@ -196,6 +208,7 @@ namespace isa_avx512 {
 void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile, std::int64_t split) {
   simd<16>::run_item(job, scratch, head, tile, split);
 }
+void fill_key_panels(const key_panel_job& job, std::int64_t item, float* row) { simd<16>::fill_key_panels(job, item, row); }
 }  // namespace isa_avx512
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -210,6 +223,7 @@ namespace isa_avx2 {
 void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile, std::int64_t split) {
   simd<8>::run_item(job, scratch, head, tile, split);
 }
+void fill_key_panels(const key_panel_job& job, std::int64_t item, float* row) { simd<8>::fill_key_panels(job, item, row); }
 }  // namespace isa_avx2
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -223,9 +237,14 @@ namespace isa_baseline {
 void run_item(const tiled_job& job, tiled_scratch& scratch, std::int64_t head, std::int64_t tile, std::int64_t split) {
   simd<4>::run_item(job, scratch, head, tile, split);
 }
+void fill_key_panels(const key_panel_job& job, std::int64_t item, float* row) { simd<4>::fill_key_panels(job, item, row); }
 }  // namespace isa_baseline
 
-using item_function = void (*)(const tiled_job&, tiled_scratch&, std::int64_t, std::int64_t, std::int64_t);
+/// The kernel's two parallel passes, compiled for one instruction set.
+struct kernel_functions {
+  void (*run_item)(const tiled_job&, tiled_scratch&, std::int64_t, std::int64_t, std::int64_t);
+  void (*fill_key_panels)(const key_panel_job&, std::int64_t, float*);
+};
 
 /// Key splits per (head, query tile): enough that `workers` threads all have an item when heads ×
 /// query tiles is smaller (decode, short chunks), at most one per 4 key tiles so each split
@@ -246,12 +265,12 @@ simd_level best_simd() noexcept {
   return simd_level::sse2;
 }
 
-item_function item_function_for(simd_level level) noexcept {
+kernel_functions kernel_functions_for(simd_level level) noexcept {
 #if defined(__x86_64__) || defined(__i386__)
-  if (level == simd_level::avx512) return isa_avx512::run_item;
-  if (level == simd_level::avx2) return isa_avx2::run_item;
+  if (level == simd_level::avx512) return {isa_avx512::run_item, isa_avx512::fill_key_panels};
+  if (level == simd_level::avx2) return {isa_avx2::run_item, isa_avx2::fill_key_panels};
 #endif
-  return isa_baseline::run_item;
+  return {isa_baseline::run_item, isa_baseline::fill_key_panels};
 }
 
 std::int64_t padded_dim(std::int64_t dim) { return (dim + dim_align - 1) / dim_align * dim_align; }
@@ -328,30 +347,14 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
   aligned_floats key_neighbor(static_cast<std::size_t>(s.kv_heads * key_tiles * dp * tile_keys),
                               aligned_floats::unfilled{});
   aligned_floats key_group(key_neighbor.size, aligned_floats::unfilled{});
+  const kernel_functions kernel = kernel_functions_for(tiled_attention_simd(params.simd));
+  const key_panel_job panels{k.data(), s.key_tokens, dim,    dp, key_tiles, params.rope.style, &neighbor_table,
+                             &params.extension, key_neighbor.get(), key_group.get()};
   const std::int64_t prep_workers = detail::worker_count(params.threads, s.kv_heads * key_tiles);
-  std::vector<std::vector<float>> rotated(static_cast<std::size_t>(prep_workers), std::vector<float>(static_cast<std::size_t>(2 * dp)));
+  std::vector<aligned_floats> rotated_rows;
+  for (std::int64_t w = 0; w < prep_workers; ++w) rotated_rows.emplace_back(static_cast<std::size_t>(dp));
   detail::parallel_for(s.kv_heads * key_tiles, prep_workers, [&](std::int64_t item, std::int64_t worker) {
-    const std::int64_t head = item / key_tiles;
-    const std::int64_t tile = item % key_tiles;
-    float* neighbor_panel = key_neighbor.get() + item * dp * tile_keys;
-    float* group_panel = key_group.get() + item * dp * tile_keys;
-    float* row = rotated[static_cast<std::size_t>(worker)].data();
-    // One panel at a time: a 32 KiB panel stays in L1 while its 64 columns are written; writing
-    // both at once strides over 64 KiB and the column stores miss.
-    for (const bool group : {false, true}) {
-      float* panel = group ? group_panel : neighbor_panel;
-      for (std::int64_t c = 0; c < tile_keys; ++c) {
-        const std::int64_t j = tile * tile_keys + c;
-        if (j >= s.key_tokens) {  // past the last key: zeros, so the panel holds no stale bits
-          for (std::int64_t d = 0; d < dp; ++d) panel[d * tile_keys + c] = 0.0f;
-          continue;
-        }
-        const float* source = k.data() + (head * s.key_tokens + j) * dim;
-        neighbor_table.rotate(source, row, dim, dp, params.rope.style, group ? group_key_position(j, params.extension) : j,
-                              1.0);
-        for (std::int64_t d = 0; d < dp; ++d) panel[d * tile_keys + c] = row[d];
-      }
-    }
+    kernel.fill_key_panels(panels, item, rotated_rows[static_cast<std::size_t>(worker)].get());
   });
 
   // v is read in place unless head_dim needs padding to whole vectors.
@@ -383,7 +386,6 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
                       &neighbor_table,
                       shifted_table ? shifted_table.get() : &neighbor_table,
                       &params};
-  const item_function run = item_function_for(tiled_attention_simd(params.simd));
   const std::int64_t splits =
       key_splits_for(s.heads * query_tiles, detail::worker_count(params.threads, detail::int64_max), key_tiles);
   const std::int64_t items = s.heads * query_tiles * splits;
@@ -407,7 +409,7 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
     const std::int64_t split = item % splits;
     const std::int64_t head_tile = item / splits;
     const std::int64_t tile = query_tiles - 1 - head_tile / s.heads;
-    run(job, scratch[static_cast<std::size_t>(worker)], head_tile % s.heads, tile, split);
+    kernel.run_item(job, scratch[static_cast<std::size_t>(worker)], head_tile % s.heads, tile, split);
     const std::int64_t finished = ++done;
     if (worker == 0 && progress) progress(static_cast<double>(finished) / static_cast<double>(items));
   });
