@@ -166,6 +166,21 @@ struct key_panel_job {
   float* key_group;
 };
 
+/// Two byte ranges to bring into L2 over the n steps of a loop, a share per step.
+struct prefetch_plan {
+  const char* first = nullptr;
+  std::int64_t first_bytes = 0;
+  const char* second = nullptr;
+  std::int64_t second_bytes = 0;
+  [[gnu::always_inline]] void issue(std::int64_t step, std::int64_t steps) const {
+    if (steps <= 0) return;
+    for (const auto& [base, bytes] : {std::pair{first, first_bytes}, std::pair{second, second_bytes}}) {
+      const std::int64_t lines = (bytes + 63) / 64;
+      for (std::int64_t l = lines * step / steps; l < lines * (step + 1) / steps; ++l) __builtin_prefetch(base + l * 64, 0, 2);
+    }
+  }
+};
+
 /// Per-worker scratch, reused across work items.
 struct tiled_scratch {
   aligned_floats q_neighbor, q_group, s_neighbor, s_group, o;
