@@ -166,18 +166,34 @@ struct key_panel_job {
   float* key_group;
 };
 
-/// Two byte ranges to bring into L2 over the n steps of a loop, a share per step.
+/// Lines of two byte ranges for one step of a loop to bring into L2: `lines_first` lines from
+/// `first`, `lines_second` from `second`.
+struct prefetch_share {
+  const char* first = nullptr;
+  std::int64_t lines_first = 0;
+  const char* second = nullptr;
+  std::int64_t lines_second = 0;
+};
+
+/// Two byte ranges to bring into L2 over the `steps` steps of a loop, an equal share per step.
 struct prefetch_plan {
   const char* first = nullptr;
   std::int64_t first_bytes = 0;
   const char* second = nullptr;
   std::int64_t second_bytes = 0;
-  [[gnu::always_inline]] void issue(std::int64_t step, std::int64_t steps) const {
-    if (steps <= 0) return;
-    for (const auto& [base, bytes] : {std::pair{first, first_bytes}, std::pair{second, second_bytes}}) {
-      const std::int64_t lines = (bytes + 63) / 64;
-      for (std::int64_t l = lines * step / steps; l < lines * (step + 1) / steps; ++l) __builtin_prefetch(base + l * 64, 0, 2);
+  [[nodiscard]] prefetch_share share(std::int64_t step, std::int64_t steps) const {
+    auto part = [&](const char* base, std::int64_t bytes, const char*& from, std::int64_t& lines) {
+      const std::int64_t total = (bytes + 63) / 64;
+      const std::int64_t begin = total * step / steps;
+      from = base + begin * 64;
+      lines = total * (step + 1) / steps - begin;
+    };
+    prefetch_share out;
+    if (steps > 0) {
+      part(first, first_bytes, out.first, out.lines_first);
+      part(second, second_bytes, out.second, out.lines_second);
     }
+    return out;
   }
 };
 
