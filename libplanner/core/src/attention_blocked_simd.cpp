@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "attention_blocked.hpp"
+#include "attention_internal.hpp"
 
 // The vector helpers are always inlined into ISA-specific callers, so the ABI of passing wide
 // vectors between functions (what -Wpsabi warns about) never comes into play.

@@ -49,6 +49,47 @@ void parallel_for(std::int64_t items, std::int64_t workers, const Body& body) {
   if (failure) std::rethrow_exception(failure);
 }
 
+/// Lines of two byte ranges for one step of a loop to bring into L2: `lines_first` lines from
+/// `first`, `lines_second` from `second`.
+struct prefetch_share {
+  const char* first = nullptr;
+  std::int64_t lines_first = 0;
+  const char* second = nullptr;
+  std::int64_t lines_second = 0;
+  /// Called at every step of an inner loop: at each `every`-th step, one line of each range,
+  /// so the requests are spread over the loop's arithmetic instead of queueing for the line-fill
+  /// buffers in a burst.
+  template <std::int64_t every>
+  [[gnu::always_inline]] void issue_at(std::int64_t step) const {
+    if (step % every != 0) return;
+    const std::int64_t line = step / every;
+    if (line < lines_first) __builtin_prefetch(first + line * 64, 0, 2);
+    if (line < lines_second) __builtin_prefetch(second + line * 64, 0, 2);
+  }
+};
+
+/// Two byte ranges to bring into L2 over the `steps` steps of a loop, an equal share per step.
+struct prefetch_plan {
+  const char* first = nullptr;
+  std::int64_t first_bytes = 0;
+  const char* second = nullptr;
+  std::int64_t second_bytes = 0;
+  [[nodiscard]] prefetch_share share(std::int64_t step, std::int64_t steps) const {
+    auto part = [&](const char* base, std::int64_t bytes, const char*& from, std::int64_t& lines) {
+      const std::int64_t total = (bytes + 63) / 64;
+      const std::int64_t begin = total * step / steps;
+      from = base + begin * 64;
+      lines = total * (step + 1) / steps - begin;
+    };
+    prefetch_share out;
+    if (steps > 0) {
+      part(first, first_bytes, out.first, out.lines_first);
+      part(second, second_bytes, out.second, out.lines_second);
+    }
+    return out;
+  }
+};
+
 /// R, the rotated dims (params.rotary_dims, or head_dim when 0).
 [[nodiscard]] inline std::int64_t rotary_dims(const attention_params& p) {
   return p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;

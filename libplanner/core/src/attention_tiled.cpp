@@ -29,6 +29,9 @@ namespace selfextend {
 
 namespace {
 
+using detail::prefetch_plan;
+using detail::prefetch_share;
+
 constexpr std::int64_t tile_queries = 192;  ///< query rows per work item: 32 blocks of 6 rows
 constexpr std::int64_t tile_keys = 64;     ///< keys per tile = panel width; 64 x 128 floats = 32 KiB, one L1
 constexpr std::int64_t dim_align = 16;     ///< head_dim padded to a multiple of the widest vector
@@ -164,37 +167,6 @@ struct key_panel_job {
   const plan* extension;
   float* key_neighbor;  ///< [Hkv][key_tiles][dp][tile_keys]
   float* key_group;
-};
-
-/// Lines of two byte ranges for one step of a loop to bring into L2: `lines_first` lines from
-/// `first`, `lines_second` from `second`.
-struct prefetch_share {
-  const char* first = nullptr;
-  std::int64_t lines_first = 0;
-  const char* second = nullptr;
-  std::int64_t lines_second = 0;
-};
-
-/// Two byte ranges to bring into L2 over the `steps` steps of a loop, an equal share per step.
-struct prefetch_plan {
-  const char* first = nullptr;
-  std::int64_t first_bytes = 0;
-  const char* second = nullptr;
-  std::int64_t second_bytes = 0;
-  [[nodiscard]] prefetch_share share(std::int64_t step, std::int64_t steps) const {
-    auto part = [&](const char* base, std::int64_t bytes, const char*& from, std::int64_t& lines) {
-      const std::int64_t total = (bytes + 63) / 64;
-      const std::int64_t begin = total * step / steps;
-      from = base + begin * 64;
-      lines = total * (step + 1) / steps - begin;
-    };
-    prefetch_share out;
-    if (steps > 0) {
-      part(first, first_bytes, out.first, out.lines_first);
-      part(second, second_bytes, out.second, out.lines_second);
-    }
-    return out;
-  }
 };
 
 /// Per-worker scratch, reused across work items.
