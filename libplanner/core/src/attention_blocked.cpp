@@ -90,37 +90,52 @@ std::vector<double> run_blocked(const attention_params& p, std::span<const doubl
 
   // Angles at every integer position a key or a neighbor query rotates to, once per call.
   const std::int64_t max_position = detail::largest_rotation_position(p);
+  // (A sine and a cosine per position and frequency: on every core, in chunks of 256 positions.)
+  constexpr std::int64_t chunk = 256;
   std::vector<double> angles(static_cast<std::size_t>((max_position + 1) * pairs * 2));
-  for (std::int64_t position = 0; position <= max_position; ++position)
-    angles_at(static_cast<double>(position), inv_freq, factor, angles.data() + position * pairs * 2);
+  const std::int64_t angle_chunks = max_position / chunk + 1;
+  detail::parallel_for(angle_chunks, detail::worker_count(p.threads, angle_chunks), [&](std::int64_t item, std::int64_t) {
+    for (std::int64_t position = item * chunk; position <= std::min(max_position, item * chunk + chunk - 1); ++position)
+      angles_at(static_cast<double>(position), inv_freq, factor, angles.data() + position * pairs * 2);
+  });
 
   // The query rows, their positions, and the group branch's angles at gq(i) (fractional under
   // the float shift), shared by all heads.
   std::vector<std::int64_t> positions(static_cast<std::size_t>(row_count));
   std::vector<double> group_angles(static_cast<std::size_t>(row_count * pairs * 2), 0.0);
-  for (std::int64_t slot = 0; slot < row_count; ++slot) {
-    const std::int64_t row = only_rows.empty() ? slot : only_rows[static_cast<std::size_t>(slot)];
-    const std::int64_t i = query_position(s, row);
-    positions[static_cast<std::size_t>(slot)] = i;
-    if (i >= extension.window)
-      angles_at(group_query_position_real(i, extension), inv_freq, factor, group_angles.data() + slot * pairs * 2);
-  }
+  const std::int64_t row_chunks = (row_count + chunk - 1) / chunk;
+  detail::parallel_for(row_chunks, detail::worker_count(p.threads, row_chunks), [&](std::int64_t item, std::int64_t) {
+    for (std::int64_t slot = item * chunk; slot < std::min(row_count, item * chunk + chunk); ++slot) {
+      const std::int64_t row = only_rows.empty() ? slot : only_rows[static_cast<std::size_t>(slot)];
+      const std::int64_t i = query_position(s, row);
+      positions[static_cast<std::size_t>(slot)] = i;
+      if (i >= extension.window)
+        angles_at(group_query_position_real(i, extension), inv_freq, factor, group_angles.data() + slot * pairs * 2);
+    }
+  });
 
   // Every key rotated for both branches (at j and at gk(j)), stored as [d][key] panels of
   // blocked_keys keys so the score tile broadcasts one query element against contiguous keys.
-  std::vector<double> key_neighbor(static_cast<std::size_t>(s.kv_heads * key_tiles * dim * blocked_keys), 0.0);
-  std::vector<double> key_group(key_neighbor.size(), 0.0);
+  // Left unfilled: the workers write every element (zeros past the last key), so the page faults
+  // of first touch happen on every core.
+  const detail::aligned_array<double> key_neighbor(static_cast<std::size_t>(s.kv_heads * key_tiles * dim * blocked_keys),
+                                                   detail::aligned_array<double>::unfilled{});
+  const detail::aligned_array<double> key_group(key_neighbor.size, detail::aligned_array<double>::unfilled{});
   const std::int64_t prep_workers = detail::worker_count(p.threads, s.kv_heads * key_tiles);
   std::vector<std::vector<double>> rotated(static_cast<std::size_t>(prep_workers), std::vector<double>(static_cast<std::size_t>(2 * dim)));
   detail::parallel_for(s.kv_heads * key_tiles, prep_workers, [&](std::int64_t item, std::int64_t worker) {
     const std::int64_t head = item / key_tiles;
     const std::int64_t tile = item % key_tiles;
-    double* neighbor_panel = key_neighbor.data() + item * dim * blocked_keys;
-    double* group_panel = key_group.data() + item * dim * blocked_keys;
+    double* neighbor_panel = key_neighbor.get() + item * dim * blocked_keys;
+    double* group_panel = key_group.get() + item * dim * blocked_keys;
     double* neighbor_row = rotated[static_cast<std::size_t>(worker)].data();
     double* group_row = neighbor_row + dim;
-    for (std::int64_t c = 0; c < blocked_keys && tile * blocked_keys + c < s.key_tokens; ++c) {
+    for (std::int64_t c = 0; c < blocked_keys; ++c) {
       const std::int64_t j = tile * blocked_keys + c;
+      if (j >= s.key_tokens) {  // past the last key: zeros, so the panel holds no stale bits
+        for (std::int64_t d = 0; d < dim; ++d) neighbor_panel[d * blocked_keys + c] = group_panel[d * blocked_keys + c] = 0.0;
+        continue;
+      }
       const double* source = k.data() + (head * s.key_tokens + j) * dim;
       std::copy_n(source, dim, neighbor_row);
       std::copy_n(source, dim, group_row);
@@ -144,7 +159,7 @@ std::vector<double> run_blocked(const attention_params& p, std::span<const doubl
   }
 
   const detail::blocked_job job{s.heads / s.kv_heads, s.query_tokens,  s.key_tokens, dim, dp, key_tiles,
-                                extension.window,     key_neighbor.data(), key_group.data(), v_data,
+                                extension.window,     key_neighbor.get(), key_group.get(), v_data,
                                 dp != dim ? dp : dim, 1.0 / std::sqrt(static_cast<double>(dim))};
   const detail::blocked_item_function run = detail::blocked_item_function_for(tiled_attention_simd(p.simd));
   const std::int64_t blocks = (row_count + blocked_queries - 1) / blocked_queries;

@@ -2,10 +2,13 @@
 // the log scale, and the working-memory guard.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <exception>
+#include <memory>
+#include <new>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -14,9 +17,34 @@
 #include <selfextend/attention.hpp>
 
 #include "checked_math.hpp"
+#include "memory_hint.hpp"
 #include "text.hpp"
 
 namespace selfextend::detail {
+
+/// A 64-byte aligned array of T (tile panels and scratch rows start on cache lines, and two
+/// workers' buffers never share one).
+template <class T>
+struct aligned_array {
+  struct free_aligned {
+    void operator()(T* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
+  };
+  std::unique_ptr<T[], free_aligned> data;
+  std::size_t size = 0;
+  aligned_array() = default;
+  /// Zero-filled.
+  explicit aligned_array(std::size_t n) : data(allocate(n)), size(n) { std::fill_n(data.get(), n, T{}); }
+  /// Left unwritten, for a buffer its users fill completely (and in parallel: first touch, and
+  /// its page faults, then happen on the workers), backed by huge pages where the kernel can.
+  struct unfilled {};
+  aligned_array(std::size_t n, unfilled) : data(allocate(n)), size(n) { hint_huge_pages(data.get(), n * sizeof(T)); }
+  T* get() const noexcept { return data.get(); }
+
+ private:
+  static T* allocate(std::size_t n) {
+    return static_cast<T*>(::operator new[](std::max<std::size_t>(n, 1) * sizeof(T), std::align_val_t{64}));
+  }
+};
 
 /// Number of workers for params.threads (0 = all hardware threads), never more than `items`.
 [[nodiscard]] inline std::int64_t worker_count(std::int64_t threads, std::int64_t items) {

@@ -38,29 +38,7 @@ constexpr std::int64_t dim_align = 16;     ///< head_dim padded to a multiple of
 constexpr std::int64_t max_lanes = 16;     ///< floats in the widest vector (AVX-512)
 constexpr double log2_e = 1.4426950408889634;
 
-/// 64-byte aligned float buffer (tile panels and scratch rows start on cache lines).
-struct aligned_floats {
-  struct free_aligned {
-    void operator()(float* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
-  };
-  std::unique_ptr<float[], free_aligned> data;
-  std::size_t size = 0;
-  aligned_floats() = default;
-  explicit aligned_floats(std::size_t n)
-      : data(static_cast<float*>(::operator new[](std::max<std::size_t>(n, 1) * sizeof(float), std::align_val_t{64}))),
-        size(n) {
-    std::fill_n(data.get(), n, 0.0f);
-  }
-  /// Left unwritten, for a buffer its users fill completely (and in parallel: first touch, and
-  /// its page faults, then happen on the workers), backed by huge pages where the kernel can.
-  struct unfilled {};
-  aligned_floats(std::size_t n, unfilled)
-      : data(static_cast<float*>(::operator new[](std::max<std::size_t>(n, 1) * sizeof(float), std::align_val_t{64}))),
-        size(n) {
-    detail::hint_huge_pages(data.get(), n * sizeof(float));
-  }
-  float* get() const noexcept { return data.get(); }
-};
+using aligned_floats = detail::aligned_array<float>;
 
 /// factor·cos/sin of (p - offset)·inv_freq[c] for integer p in [0, max_position], built by angle
 /// addition from exact values at multiples of 64 and at 0..63: two table lookups and a complex
