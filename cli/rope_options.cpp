@@ -140,6 +140,83 @@ rope_choice rope_of_model(const selfextend::model_info& m) {
   return choice;
 }
 
+rope_choice rope_rule_from(const rope_rule_options& o) {
+  const auto name = [&](const std::string& key) { return o.option_name ? o.option_name(key) : key; };
+  const auto shown = [&](const std::string& key) {
+    const auto it = o.shown.find(key);
+    return it != o.shown.end() ? it->second : std::string("(given)");
+  };
+  rope_choice choice;
+  choice.rule.theta = o.theta.value_or(10000.0);
+  if (!o.rotary_dims)
+    throw invalid_params("rotary_dims", "(none)",
+                         "is required without " + name("model") + ", " + name("config") + " or " + name("gguf"));
+  choice.rule.rotary_dims = *o.rotary_dims;
+  choice.style = o.style.value_or(selfextend::rope_style::neox);
+  if (o.max_position_embeddings) choice.rule.max_position_embeddings = *o.max_position_embeddings;
+
+  rope_scaling_type type = rope_scaling_type::none;
+  if (o.scaling) {
+    const auto parsed = selfextend::parse_rope_scaling_type(*o.scaling);
+    if (!parsed)
+      throw invalid_params("rope_scaling", *o.scaling,
+                           "is not a rule known here (default, linear, dynamic, yarn, longrope or su, llama3)");
+    type = *parsed;
+  }
+  const std::pair<const char*, bool> given[] = {
+      {"factor", o.factor.has_value()},
+      {"original_max_position_embeddings", o.original_max_position_embeddings.has_value()},
+      {"attention_factor", o.attention_factor.has_value()},
+      {"beta_fast", o.beta_fast.has_value()},
+      {"beta_slow", o.beta_slow.has_value()},
+      {"mscale", o.mscale.has_value()},
+      {"mscale_all_dim", o.mscale_all_dim.has_value()},
+      {"truncate", o.truncate.has_value()},
+      {"low_freq_factor", o.low_freq_factor.has_value()},
+      {"high_freq_factor", o.high_freq_factor.has_value()},
+      {"short_factor", o.short_factor.has_value()},
+      {"long_factor", o.long_factor.has_value()},
+  };
+  for (const auto& [key, is_given] : given) {
+    if (!is_given) continue;
+    const rule_key& k = *std::find_if(std::begin(rule_keys), std::end(rule_keys),
+                                      [&](const rule_key& r) { return key_of(r.flag) == key; });
+    if (!o.scaling)
+      throw invalid_params(key, shown(key), "needs " + name("rope_scaling") + " (the rule it belongs to)");
+    if (std::find(k.rules.begin(), k.rules.end(), type) == k.rules.end())
+      throw invalid_params(key, shown(key), "is not a key of the " + std::string(selfextend::to_string(type)) + " rule");
+  }
+  if (!o.scaling && !o.rope_freqs) return choice;
+
+  selfextend::rope_scaling s;
+  s.type = type;
+  s.source = "options";
+  if (o.factor) {
+    s.factor = *o.factor;
+  } else if (type == rope_scaling_type::longrope && o.original_max_position_embeddings &&
+             choice.rule.max_position_embeddings > 0) {
+    // transformers' longrope without a factor: max_position_embeddings / original_max_position_embeddings.
+    s.factor = static_cast<double>(choice.rule.max_position_embeddings) /
+               static_cast<double>(*o.original_max_position_embeddings);
+  } else if (type != rope_scaling_type::none) {
+    throw invalid_params("factor", "(none)", "is required by the " + std::string(selfextend::to_string(type)) + " rule");
+  }
+  s.original_context = o.original_max_position_embeddings;
+  s.attention_factor = o.attention_factor;
+  s.beta_fast = o.beta_fast;
+  s.beta_slow = o.beta_slow;
+  s.mscale = o.mscale;
+  s.mscale_all_dim = o.mscale_all_dim;
+  s.truncate = o.truncate;
+  s.low_freq_factor = o.low_freq_factor;
+  s.high_freq_factor = o.high_freq_factor;
+  if (o.short_factor) s.short_factor = *o.short_factor;
+  if (o.long_factor) s.long_factor = *o.long_factor;
+  if (o.rope_freqs) s.freq_factors = *o.rope_freqs;
+  choice.rule.scaling = std::move(s);
+  return choice;
+}
+
 rope_choice resolve_rope_rule(const po::variables_map& vm) {
   if (names_model(vm)) {
     const std::string by = model_flag(vm);
@@ -147,70 +224,46 @@ rope_choice resolve_rope_rule(const po::variables_map& vm) {
     for (const rule_key& k : rule_keys) refuse_with_model(vm, {k.flag}, by);
     return resolve_model_rope(vm);
   }
-  rope_choice choice;
-  choice.rule.theta = vm.count("rope-theta") ? parse_double("rope_theta", vm["rope-theta"].as<std::string>()) : 10000.0;
-  if (!vm.count("rotary-dims"))
-    throw invalid_params("rotary_dims", "(none)", "is required without --model, --config or --gguf");
-  choice.rule.rotary_dims = parse_int64("rotary_dims", vm["rotary-dims"].as<std::string>());
+  rope_rule_options o;
+  o.option_name = [](const std::string& key) {
+    std::string flag = "--" + key;
+    for (char& c : flag)
+      if (c == '_') c = '-';
+    return key == "rope_scaling" ? flag + " TYPE" : flag;
+  };
+  for (const char* flag : {"rope-theta", "rotary-dims", "rope-style", "max-position-embeddings", "rope-scaling",
+                           "rope-freqs"})
+    if (vm.count(flag)) o.shown[key_of(flag)] = vm[flag].as<std::string>();
+  for (const rule_key& k : rule_keys)
+    if (vm.count(k.flag)) o.shown[key_of(k.flag)] = vm[k.flag].as<std::string>();
+  if (vm.count("rope-theta")) o.theta = parse_double("rope_theta", vm["rope-theta"].as<std::string>());
+  o.rotary_dims = optional_int64(vm, "rotary-dims");
   if (vm.count("rope-style")) {
     const std::string text = vm["rope-style"].as<std::string>();
     const auto style = selfextend::parse_rope_style(text);
     if (!style) throw invalid_params("rope_style", text, "must be neox or gptj");
-    choice.style = *style;
+    o.style = *style;
   }
-  if (const auto m = optional_int64(vm, "max-position-embeddings")) choice.rule.max_position_embeddings = *m;
-
-  const bool has_rule = vm.count("rope-scaling") > 0;
-  rope_scaling_type type = rope_scaling_type::none;
-  if (has_rule) {
-    const std::string text = vm["rope-scaling"].as<std::string>();
-    const auto parsed = selfextend::parse_rope_scaling_type(text);
-    if (!parsed)
-      throw invalid_params("rope_scaling", text, "is not a rule known here (default, linear, dynamic, yarn, longrope or su, llama3)");
-    type = *parsed;
-  }
-  for (const rule_key& k : rule_keys) {
-    if (!vm.count(k.flag)) continue;
-    const std::string value = vm[k.flag].as<std::string>();
-    if (!has_rule) throw invalid_params(key_of(k.flag), value, "needs --rope-scaling TYPE (the rule it belongs to)");
-    if (std::find(k.rules.begin(), k.rules.end(), type) == k.rules.end())
-      throw invalid_params(key_of(k.flag), value,
-                           "is not a key of the " + std::string(selfextend::to_string(type)) + " rule");
-  }
-  if (!has_rule && !vm.count("rope-freqs")) return choice;
-
-  selfextend::rope_scaling s;
-  s.type = type;
-  s.source = "options";
-  if (const auto factor = optional_double(vm, "factor")) {
-    s.factor = *factor;
-  } else if (type == rope_scaling_type::longrope && vm.count("original-max-position-embeddings") &&
-             choice.rule.max_position_embeddings > 0) {
-    // transformers' longrope without a factor: max_position_embeddings / original_max_position_embeddings.
-    s.factor = static_cast<double>(choice.rule.max_position_embeddings) /
-               static_cast<double>(parse_int64("original_max_position_embeddings",
-                                               vm["original-max-position-embeddings"].as<std::string>()));
-  } else if (type != rope_scaling_type::none) {
-    throw invalid_params("factor", "(none)", "is required by the " + std::string(selfextend::to_string(type)) + " rule");
-  }
-  s.original_context = optional_int64(vm, "original-max-position-embeddings");
-  s.attention_factor = optional_double(vm, "attention-factor");
-  s.beta_fast = optional_double(vm, "beta-fast");
-  s.beta_slow = optional_double(vm, "beta-slow");
-  s.mscale = optional_double(vm, "mscale");
-  s.mscale_all_dim = optional_double(vm, "mscale-all-dim");
+  o.max_position_embeddings = optional_int64(vm, "max-position-embeddings");
+  if (vm.count("rope-scaling")) o.scaling = vm["rope-scaling"].as<std::string>();
+  o.factor = optional_double(vm, "factor");
+  o.original_max_position_embeddings = optional_int64(vm, "original-max-position-embeddings");
+  o.attention_factor = optional_double(vm, "attention-factor");
+  o.beta_fast = optional_double(vm, "beta-fast");
+  o.beta_slow = optional_double(vm, "beta-slow");
+  o.mscale = optional_double(vm, "mscale");
+  o.mscale_all_dim = optional_double(vm, "mscale-all-dim");
   if (vm.count("truncate")) {
     const std::string text = vm["truncate"].as<std::string>();
     if (text != "true" && text != "false") throw invalid_params("truncate", text, "must be true or false");
-    s.truncate = text == "true";
+    o.truncate = text == "true";
   }
-  s.low_freq_factor = optional_double(vm, "low-freq-factor");
-  s.high_freq_factor = optional_double(vm, "high-freq-factor");
-  if (vm.count("short-factor")) s.short_factor = number_list(vm, "short-factor");
-  if (vm.count("long-factor")) s.long_factor = number_list(vm, "long-factor");
-  if (vm.count("rope-freqs")) s.freq_factors = number_list(vm, "rope-freqs");
-  choice.rule.scaling = std::move(s);
-  return choice;
+  o.low_freq_factor = optional_double(vm, "low-freq-factor");
+  o.high_freq_factor = optional_double(vm, "high-freq-factor");
+  if (vm.count("short-factor")) o.short_factor = number_list(vm, "short-factor");
+  if (vm.count("long-factor")) o.long_factor = number_list(vm, "long-factor");
+  if (vm.count("rope-freqs")) o.rope_freqs = number_list(vm, "rope-freqs");
+  return rope_rule_from(o);
 }
 
 std::vector<double> read_inv_freq(const po::variables_map& vm) { return read_vector_npy(vm, "inv-freq"); }

@@ -3,6 +3,7 @@
 // rope`), or explicit frequencies (--inv-freq FILE.npy [--attention-factor A], for attend/verify).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,31 @@ struct rope_choice {
   std::optional<model_choice> model;  ///< set when --model/--config/--gguf named it
   std::optional<std::int64_t> head_dim;  ///< the model's D, when a model named it
 };
+
+/// A rule given key by key without a model (`sxplan rope`'s options, the Python module's
+/// keywords), each value already parsed. Keys are config.json's (snake_case).
+struct rope_rule_options {
+  std::optional<double> theta;
+  std::optional<std::int64_t> rotary_dims;
+  std::optional<selfextend::rope_style> style;
+  std::optional<std::int64_t> max_position_embeddings;
+  std::optional<std::string> scaling;  ///< the rule's name as given ("yarn", "su", ...)
+  std::optional<double> factor;
+  std::optional<std::int64_t> original_max_position_embeddings;
+  std::optional<double> attention_factor, beta_fast, beta_slow, mscale, mscale_all_dim;
+  std::optional<bool> truncate;
+  std::optional<double> low_freq_factor, high_freq_factor;
+  std::optional<std::vector<double>> short_factor, long_factor, rope_freqs;
+  /// How each given key's value reads in an error (the text as typed, or Python's repr).
+  std::map<std::string, std::string> shown;
+  /// How the front end names an option in an error: "--rope-scaling" or "rope_scaling".
+  std::string (*option_name)(const std::string& key) = nullptr;
+};
+
+/// The rule those options state: refuses rotary_dims missing, an unknown rule, a rule key without
+/// a rule or of another rule, and a missing factor, each naming the key and the rule (what
+/// `sxplan rope` and the Python module's rope() both call).
+rope_choice rope_rule_from(const rope_rule_options& options);
 
 /// True when --model, --config or --gguf is given.
 bool names_model(const po::variables_map& vm);
