@@ -11,6 +11,7 @@ __version__: str
 _Path = str | os.PathLike[str]
 _Shift = Literal["int", "float"]
 _FloatArray = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+_RealSequence = Sequence[float] | npt.NDArray[np.float64]
 
 class Issue(NamedTuple):
     """One broken rule: key (the argument, as in the CLI flag and the JSON), value (as text), rule."""
@@ -121,6 +122,21 @@ def rope(
     rope_theta: float = 10000.0,
     rotary_dims: int | None = None,
     rope_style: Literal["neox", "gptj"] = "neox",
+    max_position_embeddings: int | None = None,
+    rope_scaling: Literal["default", "linear", "dynamic", "yarn", "longrope", "su", "llama3"] | None = None,
+    factor: float | None = None,
+    original_max_position_embeddings: int | None = None,
+    attention_factor: float | None = None,
+    beta_fast: float | None = None,
+    beta_slow: float | None = None,
+    mscale: float | None = None,
+    mscale_all_dim: float | None = None,
+    truncate: bool | None = None,
+    low_freq_factor: float | None = None,
+    high_freq_factor: float | None = None,
+    short_factor: _RealSequence | None = None,
+    long_factor: _RealSequence | None = None,
+    rope_freqs: _RealSequence | None = None,
     tokens: int | None = None,
 ) -> dict[str, Any]:
     """A RoPE frequency rule evaluated for `tokens` keys: the `sxplan rope` result (arrays float64)."""

@@ -112,10 +112,13 @@ Python warnings, as every function naming a model does.
 (4096, 10000.0, 128)
 )doc";
 
-inline constexpr const char* rope = R"doc(rope(*, model=None, config=None, gguf=None, rope_theta=10000.0, rotary_dims=None, rope_style="neox", tokens=None) -> dict
+inline constexpr const char* rope = R"doc(rope(*, model=None, config=None, gguf=None, rope_theta=10000.0, rotary_dims=None, rope_style="neox", max_position_embeddings=None, rope_scaling=None, factor=None, original_max_position_embeddings=None, attention_factor=None, beta_fast=None, beta_slow=None, mscale=None, mscale_all_dim=None, truncate=None, low_freq_factor=None, high_freq_factor=None, short_factor=None, long_factor=None, rope_freqs=None, tokens=None) -> dict
 
 A RoPE frequency rule evaluated for `tokens` keys (`sxplan rope`): the model's (model=, config=,
-gguf=), or the plain theta rule for rotary_dims without one. Keys: rope_type, attention_factor,
+gguf=), or for rotary_dims without one the theta rule, scaled when rope_scaling names a rule
+("linear", "dynamic", "yarn", "longrope" or "su", "llama3") whose keys are config.json's
+(factor, original_max_position_embeddings, beta_fast, ..., short_factor and long_factor as
+sequences); rope_freqs are GGUF's per-pair divisors. Keys of the result: rope_type, attention_factor,
 factor, original_max_position_embeddings, tokens, pairs, inv_freq, wavelength, theta_inv_freq
 (float64 arrays [rotary_dims/2]), change, change_counts, dynamic_theta, long_factors, ramp, notes,
 output (None: nothing is written).
@@ -123,6 +126,8 @@ output (None: nothing is written).
 >>> r = sp.rope(rotary_dims=8)
 >>> r["inv_freq"].tolist(), r["rope_type"]
 ([1.0, 0.1, 0.01, 0.001], 'default')
+>>> sp.rope(rotary_dims=8, rope_scaling="linear", factor=2.0)["inv_freq"].tolist()
+[0.5, 0.05, 0.005, 0.0005]
 )doc";
 
 inline constexpr const char* attention = R"doc(attention(q, k, v, group, window, *, kernel="tiled", shift="int", rope_theta=10000.0, rope_style="neox", rotary_dims=None, scale_base=None, inv_freq=None, attention_factor=None, model=None, config=None, gguf=None, threads=0, force=False) -> numpy.ndarray

@@ -188,27 +188,52 @@ py::object model(py::kwargs kwargs) {
 }
 
 py::object rope(py::kwargs kwargs) {
-  constexpr const char* options[] = {"model", "config", "gguf", "rope_theta", "rotary_dims", "rope_style", "tokens"};
-  keywords kw("rope", std::move(kwargs), {options});
-  const std::optional<double> theta = optional_real("rope_theta", kw.take("rope_theta"));
-  const std::optional<std::int64_t> rotary_dims = optional_int64("rotary_dims", kw.take("rotary_dims"));
-  const std::optional<std::string> style = optional_text("rope_style", kw.take("rope_style"));
+  constexpr const char* model_keys[] = {"model", "config", "gguf"};
+  // The rule's keywords, config.json's keys (as `sxplan rope`'s --rope-scaling TYPE and its options).
+  constexpr const char* rule_keys[] = {"rope_theta", "rotary_dims", "rope_style", "max_position_embeddings",
+                                       "rope_scaling", "factor", "original_max_position_embeddings",
+                                       "attention_factor", "beta_fast", "beta_slow", "mscale", "mscale_all_dim",
+                                       "truncate", "low_freq_factor", "high_freq_factor", "short_factor",
+                                       "long_factor", "rope_freqs"};
+  constexpr const char* other_keys[] = {"tokens"};
+  keywords kw("rope", std::move(kwargs), {model_keys, rule_keys, other_keys});
+  std::vector<std::pair<std::string, py::object>> given;
+  for (const char* key : rule_keys)
+    if (py::object value = kw.take(key); !value.is_none()) given.emplace_back(key, std::move(value));
   const std::int64_t tokens = optional_int64("tokens", kw.take("tokens")).value_or(0);
-  // As `sxplan rope` (rope_options.cpp): a model states its rule; otherwise theta and rotary dims do.
+  // As `sxplan rope`: a model states its rule; otherwise the keywords do.
   selfextend::rope_rule rule;
   if (const std::optional<model_choice> choice = take_model(kw, false, false)) {
-    const std::pair<const char*, py::object> given[] = {
-        {"rope_theta", py::cast(theta)}, {"rotary_dims", py::cast(rotary_dims)}, {"rope_style", py::cast(style)}};
-    for (const auto& [key, value] : given)
-      if (!value.is_none())
-        throw selfextend::invalid_params(key, py::str(value).cast<std::string>(),
-                                         "conflicts with " + choice->key + ": the model states its RoPE");
+    if (!given.empty())
+      throw selfextend::invalid_params(given.front().first, py::repr(given.front().second).cast<std::string>(),
+                                       "conflicts with " + choice->key + ": the model states its RoPE");
     rule = sxplan::rope_of_model(choice->model).rule;
   } else {
-    if (!rotary_dims) throw selfextend::invalid_params("rotary_dims", "(none)", "is required without model, config or gguf");
-    rule.theta = theta.value_or(rule.theta);
-    rule.rotary_dims = *rotary_dims;
-    if (style) (void)sxplan::rope_style_choice(*style);  // the layout does not change the frequencies
+    sxplan::rope_rule_options o;
+    o.option_name = [](const std::string& key) { return key; };
+    for (const auto& [key, value] : given) {
+      o.shown[key] = py::repr(value).cast<std::string>();
+      const py::handle v = value;
+      if (key == "rope_theta") o.theta = real_arg(key, v);
+      else if (key == "rotary_dims") o.rotary_dims = int64_arg(key, v);
+      else if (key == "rope_style") o.style = sxplan::rope_style_choice(*optional_text(key, v));
+      else if (key == "max_position_embeddings") o.max_position_embeddings = int64_arg(key, v);
+      else if (key == "rope_scaling") o.scaling = optional_text(key, v);
+      else if (key == "factor") o.factor = real_arg(key, v);
+      else if (key == "original_max_position_embeddings") o.original_max_position_embeddings = int64_arg(key, v);
+      else if (key == "attention_factor") o.attention_factor = real_arg(key, v);
+      else if (key == "beta_fast") o.beta_fast = real_arg(key, v);
+      else if (key == "beta_slow") o.beta_slow = real_arg(key, v);
+      else if (key == "mscale") o.mscale = real_arg(key, v);
+      else if (key == "mscale_all_dim") o.mscale_all_dim = real_arg(key, v);
+      else if (key == "truncate") o.truncate = bool_arg(key, v);
+      else if (key == "low_freq_factor") o.low_freq_factor = real_arg(key, v);
+      else if (key == "high_freq_factor") o.high_freq_factor = real_arg(key, v);
+      else if (key == "short_factor") o.short_factor = real_list(key, v);
+      else if (key == "long_factor") o.long_factor = real_list(key, v);
+      else if (key == "rope_freqs") o.rope_freqs = real_list(key, v);
+    }
+    rule = sxplan::rope_rule_from(o).rule;
   }
   auto f = std::make_unique<selfextend::rope_frequencies>(selfextend::evaluate_rope(rule, tokens));
   return result_to_python(std::move(f), [](const selfextend::rope_frequencies& r, const sxplan::array_renderer& a) {

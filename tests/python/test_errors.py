@@ -62,6 +62,29 @@ def test_rope_rules():
     assert issues_of(lambda: sp.rope(rotary_dims=7))[0].key == "rotary_dims"
 
 
+@pytest.mark.parametrize("kwargs, cli, issue", [
+    ({"factor": 2.0}, ["--factor", 2], sp.Issue("factor", "2.0", "needs rope_scaling (the rule it belongs to)")),
+    ({"rope_scaling": "linear", "beta_fast": 3.0}, ["--rope-scaling", "linear", "--beta-fast", 3.0],
+     sp.Issue("beta_fast", "3.0", "is not a key of the linear rule")),
+    ({"rope_scaling": "yarn"}, ["--rope-scaling", "yarn"], sp.Issue("factor", "(none)", "is required by the yarn rule")),
+    ({"rope_scaling": "ntk"}, ["--rope-scaling", "ntk"],
+     sp.Issue("rope_scaling", "ntk", "is not a rule known here (default, linear, dynamic, yarn, longrope or su, llama3)")),
+])
+def test_rope_rule_keywords_are_checked_as_the_cli_checks_its_options(cli_errors, kwargs, cli, issue):
+    assert issues_of(lambda: sp.rope(rotary_dims=8, **kwargs)) == [issue]
+    # The CLI names its options as flags; the rule is the same.
+    flagged = issue._replace(rule=issue.rule.replace("rope_scaling (", "--rope-scaling TYPE ("))
+    (line,) = cli_errors("rope", "--rotary-dims", 8, *cli)
+    assert line.endswith(f": {flagged.rule}") and f"--{issue.key.replace('_', '-')} = " in line
+
+
+def test_rope_rule_keywords_conflict_with_a_model():
+    (i,) = issues_of(lambda: sp.rope(model="llama-3-8b", rope_scaling="llama3", factor=8.0))
+    assert i == sp.Issue("rope_scaling", "'llama3'", "conflicts with model: the model states its RoPE")
+    with pytest.raises(TypeError, match="truncate"):
+        sp.rope(rotary_dims=8, rope_scaling="yarn", factor=4.0, truncate="no")
+
+
 def test_dense_map_size_guard_and_force():
     (issue,) = issues_of(lambda: sp.dense_map(20000, 2, 4))
     assert issue.key == "tokens" and "3200000000 bytes" in issue.rule.replace(",", "")

@@ -187,6 +187,39 @@ def test_rope_equals_cli(cli_result, kwargs, cli):
     assert plain(r) == cli_result("rope", *cli)
 
 
+LONGROPE_SHORT = [1.0 + 0.01 * c for c in range(48)]
+LONGROPE_LONG = np.linspace(1.0, 40.0, 48)
+
+
+@pytest.mark.parametrize("kwargs, cli", [
+    ({"rotary_dims": 128, "rope_theta": 500000.0, "rope_scaling": "llama3", "factor": 8.0,
+      "original_max_position_embeddings": 8192, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "tokens": 131072},
+     ["--rotary-dims", 128, "--rope-theta", 500000, "--rope-scaling", "llama3", "--factor", 8,
+      "--original-max-position-embeddings", 8192, "--low-freq-factor", 1, "--high-freq-factor", 4, "--tokens", 131072]),
+    ({"rotary_dims": 64, "rope_scaling": "yarn", "factor": 40.0, "original_max_position_embeddings": 4096,
+      "beta_fast": 16.0, "beta_slow": 2.0, "mscale": 1.0, "mscale_all_dim": 0.5, "truncate": False},
+     ["--rotary-dims", 64, "--rope-scaling", "yarn", "--factor", 40, "--original-max-position-embeddings", 4096,
+      "--beta-fast", 16, "--beta-slow", 2, "--mscale", 1, "--mscale-all-dim", 0.5, "--truncate", "false"]),
+    ({"rotary_dims": 96, "rope_scaling": "longrope", "max_position_embeddings": 131072,
+      "original_max_position_embeddings": 4096, "short_factor": LONGROPE_SHORT, "long_factor": LONGROPE_LONG,
+      "tokens": 10000},
+     ["--rotary-dims", 96, "--rope-scaling", "longrope", "--max-position-embeddings", 131072,
+      "--original-max-position-embeddings", 4096, "--short-factor", ",".join(map(repr, LONGROPE_SHORT)),
+      "--long-factor", ",".join(map(repr, LONGROPE_LONG.tolist())), "--tokens", 10000]),
+    ({"rotary_dims": 128, "rope_scaling": "dynamic", "factor": 2.0, "max_position_embeddings": 4096, "tokens": 16384},
+     ["--rotary-dims", 128, "--rope-scaling", "dynamic", "--factor", 2, "--max-position-embeddings", 4096,
+      "--tokens", 16384]),
+    ({"rotary_dims": 16, "rope_freqs": [1.0, 2.0, 4.0, 8.0, 1.0, 1.0, 1.0, 1.0]},
+     ["--rotary-dims", 16, "--rope-freqs", "1,2,4,8,1,1,1,1"]),
+])
+def test_rope_rule_keywords_equal_cli(cli_result, kwargs, cli):
+    # A scaled rule given key by key, without a model: the same rule and numbers as sxplan rope's options.
+    r = sp.rope(**kwargs)
+    assert plain(r) == cli_result("rope", *cli)
+    assert r["rope_type"] == kwargs.get("rope_scaling", "default")
+    assert not np.array_equal(r["inv_freq"], r["theta_inv_freq"])  # the rule changed some pairs
+
+
 @pytest.mark.parametrize("kwargs, cli", [
     ({"model": "llama-3.1-8b"}, ["--model", "llama-3.1-8b"]),
     ({"config": REPO / "tests/data/configs/gemma-2-9b.json"}, ["--config", REPO / "tests/data/configs/gemma-2-9b.json"]),
