@@ -56,6 +56,9 @@ namespace {
 
 const QString custom_context_key = QStringLiteral("#context");
 const QString config_key = QStringLiteral("#config");
+/// inputs/version of what save_settings writes. 2: an empty max group is the advisor's default
+/// and a typed one a hard cap (before, the field held the default's text, "64").
+constexpr int settings_version = 2;
 using selfextend::default_max_group;
 const QString invalid_field_style = QStringLiteral("QAbstractSpinBox { border: 2px solid #c62828; background: #fdecea; }");
 
@@ -374,6 +377,10 @@ void main_window::apply_options(const start_options& options) {
     group = s.value("inputs/group", group).toString();
     window = s.value("inputs/window", window).toString();
     max_group = s.value("inputs/max_group", max_group).toString();
+    // Settings written before inputs/version 2 held the field's old default, "64", as text; the
+    // same text now means a hard cap. Read as what it meant then: the advisor's default.
+    if (s.value("inputs/version", 1).toInt() < settings_version && max_group.trimmed() == QString::number(default_max_group))
+      max_group.clear();
     batch = s.value("inputs/batch", batch).toString();
     shift = s.value("inputs/shift", shift).toString();
     runtime = s.value("inputs/runtime", runtime).toString();
@@ -780,6 +787,7 @@ void main_window::save_settings() const {
   s.setValue("window/main_splitter", main_splitter_->saveState());
   s.setValue("window/right_splitter", right_splitter_->saveState());
   s.setValue("window/views_splitter", views_splitter_->saveState());
+  s.setValue("inputs/version", settings_version);
   s.setValue("inputs/model", model_combo_->currentData().toString());
   s.setValue("inputs/context", context_field_->text());
   if (config_path_) s.setValue("inputs/config", *config_path_);

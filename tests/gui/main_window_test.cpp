@@ -398,6 +398,41 @@ class main_window_test : public QObject {
     QSettings().clear();
   }
 
+  void maxGroupSixtyFourFromOlderSettingsIsTheDefault() {
+    // Settings from before inputs/version 2 held the old default's text, "64", which now reads as
+    // a hard cap: it is read as the default it meant. Written again, it stays a version-2 value.
+    QSettings().clear();
+    {
+      QSettings s;
+      s.setValue("inputs/max_group", "64");
+      s.setValue("inputs/tokens", "1,000,000");
+    }
+    start_options o;
+    o.use_settings = true;
+    {
+      main_window w(o);
+      QVERIFY(w.max_group_input()->text().isEmpty());
+      w.show();
+      type_into(w.max_group_input(), "64");  // typed now: a hard cap, remembered as such
+      w.close();
+    }
+    {
+      main_window w(o);
+      QCOMPARE(w.max_group_input()->text(), QString("64"));
+      QCOMPARE(QSettings().value("inputs/version").toInt(), 2);
+    }
+    {
+      QSettings s;
+      s.setValue("inputs/version", 1);
+      s.setValue("inputs/max_group", "80");  // not the old default: kept as typed
+    }
+    {
+      main_window w(o);
+      QCOMPARE(w.max_group_input()->text(), QString("80"));
+    }
+    QSettings().clear();
+  }
+
   void screenshotWritesAPng() {
     QTemporaryDir dir;
     const QString png = dir.filePath("seed.png");
