@@ -7,6 +7,8 @@
   * `sxplan attend` (tiled kernel) timed as a whole process (start, read .npy, compute, write), peak RSS;
   * optionally the Google Benchmark program (build/bench/attention_bench) for the in-process
     tiled and reference kernel times, each case the best of --bench-repetitions (median shown too);
+  * whole `sxplan attend` and `sxplan verify` processes at --verify-shapes (H x N), the oracle's
+    cost against the kernel's;
   * NumPy's sgemm (float32 4096^3 matmul) as the machine's ceiling.
 
 GFLOP/s count useful causal work, 2*N^2*D per call. Run with Debian's /usr/bin/python3 and
@@ -148,6 +150,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--bench-repetitions", type=int, default=5,
                         help="repetitions of each Google Benchmark case; the best is reported, and the median")
+    parser.add_argument("--verify-shapes", default="8x8192,32x16384",
+                        help="HxN shapes at which whole `sxplan attend` and `sxplan verify` processes are timed "
+                             "(D = 128; empty: none)")
     parser.add_argument("--allow-reference-blas", action="store_true")
     parser.add_argument("--child", nargs=2, metavar=("DIR", "REPEATS"), help=argparse.SUPPRESS)
     parser.add_argument("--sgemm-child", action="store_true", help=argparse.SUPPRESS)
@@ -207,6 +212,26 @@ def main():
             rows.append((n, flops, torch_s, torch_rss, sx, gb.get(("tiled", n)), gb.get(("reference", n))))
         ceilings.append(ceiling_now())
 
+    # verify (the blocked oracle) against attend (tiled) as whole processes, in the same run: what a
+    # porter pays to check one layer's output.
+    processes = []
+    if opts.sxplan:
+        for shape in filter(None, opts.verify_shapes.split(",")):
+            heads, n = (int(x) for x in shape.split("x"))
+            with tempfile.TemporaryDirectory(prefix="sxverify-") as d:
+                r = np.random.default_rng(7)
+                for name in "qkv":
+                    np.save(f"{d}/{name}.npy", r.standard_normal((heads, n, DIM)).astype(np.float32))
+                inputs = ["--q", f"{d}/q.npy", "--k", f"{d}/k.npy", "--v", f"{d}/v.npy",
+                          "--group", str(GROUP), "--window", str(WINDOW), "--force"]
+                attend = min((run_measured([opts.sxplan, "attend", *inputs, "-o", f"{d}/out.npy"]) for _ in range(2)),
+                             key=lambda r: r[0])
+                verify = min((run_measured([opts.sxplan, "verify", *inputs, "--candidate", f"{d}/out.npy", "--json"])
+                              for _ in range(2)), key=lambda r: r[0])
+                result = json.loads(verify[2])["result"]
+                processes.append((heads, n, attend, verify, result["max_abs_error"], "pass" if result["passed"] else "FAIL"))
+        ceilings.append(ceiling_now())
+
     ceiling = max(ceilings)
     print("sgemm (NumPy float32 4096^3, each the best of 5) measured " + ", ".join(f"{c:.0f}" for c in ceilings) +
           f" GFLOP/s over the run; ceiling = the highest, {ceiling:.1f} GFLOP/s (median {sorted(ceilings)[len(ceilings) // 2]:.1f})\n")
@@ -237,6 +262,13 @@ def main():
             rate = b.get("KV_GBps", b.get("read_GBps"))
             print(f"| {name} | {best * 1e3:.1f} | {median * 1e3:.1f} | {f'{gflops:.1f}' if gflops else '-'} | "
                   f"{f'{rate:.2f}' if rate else '-'} |")
+    if processes:
+        print("\nverify (blocked oracle) vs attend (tiled), whole processes, best of 2 each:\n")
+        print("| H x N | attend s | attend peak RSS | verify s | verify peak RSS | ratio | max abs error | verdict |")
+        print("|---|---|---|---|---|---|---|---|")
+        for heads, n, attend, verify, error, verdict in processes:
+            print(f"| {heads} x {n} | {attend[0]:.2f} | {attend[1] / 2**20:.0f} MiB | {verify[0]:.2f} | "
+                  f"{verify[1] / 2**20:.0f} MiB | {verify[0] / attend[0]:.2f}x | {error:.1e} | {verdict} |")
     print(f"load at the end: {os.getloadavg()}")
 
 
