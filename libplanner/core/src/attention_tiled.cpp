@@ -9,11 +9,9 @@
 #include <cstring>
 #include <limits>
 #include <memory>
-#include <new>
 #include <utility>
 
 #include "attention_internal.hpp"
-#include "memory_hint.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -71,8 +69,8 @@ class rope_table {
   /// out[0..dp) = RoPE(scale · in[0..D)) at position p, zero-padded past D. The products are
   /// formed in double in the same order as the reference forms them. Always inlined, so each
   /// instruction set's kernel vectorises it at its own width.
-  [[gnu::always_inline]] void rotate(const float* __restrict in, float* __restrict out, std::int64_t dim, std::int64_t dp, rope_style style,
-              std::int64_t position, double scale) const {
+  [[gnu::always_inline]] void rotate(const float* __restrict in, float* __restrict out, std::int64_t dim,
+                                     std::int64_t dp, rope_style style, std::int64_t position, double scale) const {
     const std::size_t base = static_cast<std::size_t>((position / 64) * pairs_);
     const std::size_t step = static_cast<std::size_t>((position % 64) * pairs_);
     const double* __restrict bc = base_cos_.data() + base;
@@ -329,8 +327,16 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
                               aligned_floats::unfilled{});
   aligned_floats key_group(key_neighbor.size, aligned_floats::unfilled{});
   const kernel_functions kernel = kernel_functions_for(tiled_attention_simd(params.simd));
-  const key_panel_job panels{k.data(), s.key_tokens, dim,    dp, key_tiles, params.rope.style, &neighbor_table,
-                             &params.extension, key_neighbor.get(), key_group.get()};
+  const key_panel_job panels{.k = k.data(),
+                             .key_tokens = s.key_tokens,
+                             .dim = dim,
+                             .dp = dp,
+                             .key_tiles = key_tiles,
+                             .style = params.rope.style,
+                             .table = &neighbor_table,
+                             .extension = &params.extension,
+                             .key_neighbor = key_neighbor.get(),
+                             .key_group = key_group.get()};
   const std::int64_t prep_workers = detail::worker_count(params.threads, s.kv_heads * key_tiles);
   std::vector<aligned_floats> rotated_rows;
   for (std::int64_t w = 0; w < prep_workers; ++w) rotated_rows.emplace_back(static_cast<std::size_t>(dp));
