@@ -6,13 +6,18 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <string>
 
 #include "test_helpers.hpp"
 
 namespace {
 
+/// A directory of this test's own (ctest runs each test as its own process, two at a time): a
+/// directory shared by all NpyTest cases let one test see another's temporary file mid-write.
 std::filesystem::path temp_dir() {
-  const auto dir = std::filesystem::temp_directory_path() / "sxplan_npy_test";
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("sxplan_npy_test-" + std::string(test ? test->name() : "none"));
   std::filesystem::create_directories(dir);
   return dir;
 }
