@@ -177,8 +177,9 @@ rope_choice rope_rule_from(const rope_rule_options& o) {
       {"short_factor", o.short_factor.has_value()},
       {"long_factor", o.long_factor.has_value()},
   };
-  for (const auto& [key, is_given] : given) {
-    if (!is_given) continue;
+  for (const auto& entry : given) {  // (not a structured binding: clang 14 cannot capture one)
+    if (!entry.second) continue;
+    const std::string key = entry.first;
     const rule_key& k = *std::find_if(std::begin(rule_keys), std::end(rule_keys),
                                       [&](const rule_key& r) { return key_of(r.flag) == key; });
     if (!o.scaling)
