@@ -47,7 +47,7 @@ struct rope_rule_options {
   std::optional<bool> truncate;
   std::optional<double> low_freq_factor, high_freq_factor;
   std::optional<std::vector<double>> short_factor, long_factor, rope_freqs;
-  /// How each given key's value reads in an error (the text as typed, or Python's repr).
+  /// How each given key's value reads in an error (the text as typed, or Python's str()).
   std::map<std::string, std::string> shown;
   /// How the front end names an option in an error: "--rope-scaling" or "rope_scaling".
   std::string (*option_name)(const std::string& key) = nullptr;

@@ -205,14 +205,14 @@ py::object rope(py::kwargs kwargs) {
   selfextend::rope_rule rule;
   if (const std::optional<model_choice> choice = take_model(kw, false, false)) {
     if (!given.empty())
-      throw selfextend::invalid_params(given.front().first, py::repr(given.front().second).cast<std::string>(),
+      throw selfextend::invalid_params(given.front().first, py::str(given.front().second).cast<std::string>(),
                                        "conflicts with " + choice->key + ": the model states its RoPE");
     rule = sxplan::rope_of_model(choice->model).rule;
   } else {
     sxplan::rope_rule_options o;
     o.option_name = [](const std::string& key) { return key; };
     for (const auto& [key, value] : given) {
-      o.shown[key] = py::repr(value).cast<std::string>();
+      o.shown[key] = py::str(value).cast<std::string>();
       const py::handle v = value;
       if (key == "rope_theta") o.theta = real_arg(key, v);
       else if (key == "rotary_dims") o.rotary_dims = int64_arg(key, v);
