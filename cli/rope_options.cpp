@@ -18,26 +18,34 @@ using selfextend::rope_scaling_type;
 
 namespace {
 
-/// Each rule key: its flag (also the config.json key, hyphenated) and the rules that read it.
+/// Each rule key: its flag (also the config.json key, hyphenated), the rules that read it, and
+/// whether rope_rule_options holds a value for it.
 struct rule_key {
   const char* flag;
   std::initializer_list<rope_scaling_type> rules;
+  bool (*given)(const rope_rule_options&);
 };
 
 const rule_key rule_keys[] = {
-    {"factor", {rope_scaling_type::linear, rope_scaling_type::dynamic, rope_scaling_type::yarn,
-                rope_scaling_type::longrope, rope_scaling_type::llama3}},
-    {"original-max-position-embeddings", {rope_scaling_type::yarn, rope_scaling_type::longrope, rope_scaling_type::llama3}},
-    {"attention-factor", {rope_scaling_type::yarn, rope_scaling_type::longrope}},
-    {"beta-fast", {rope_scaling_type::yarn}},
-    {"beta-slow", {rope_scaling_type::yarn}},
-    {"mscale", {rope_scaling_type::yarn}},
-    {"mscale-all-dim", {rope_scaling_type::yarn}},
-    {"truncate", {rope_scaling_type::yarn}},
-    {"low-freq-factor", {rope_scaling_type::llama3}},
-    {"high-freq-factor", {rope_scaling_type::llama3}},
-    {"short-factor", {rope_scaling_type::longrope}},
-    {"long-factor", {rope_scaling_type::longrope}},
+    {"factor",
+     {rope_scaling_type::linear, rope_scaling_type::dynamic, rope_scaling_type::yarn, rope_scaling_type::longrope,
+      rope_scaling_type::llama3},
+     [](const rope_rule_options& o) { return o.factor.has_value(); }},
+    {"original-max-position-embeddings", {rope_scaling_type::yarn, rope_scaling_type::longrope, rope_scaling_type::llama3},
+     [](const rope_rule_options& o) { return o.original_max_position_embeddings.has_value(); }},
+    {"attention-factor", {rope_scaling_type::yarn, rope_scaling_type::longrope},
+     [](const rope_rule_options& o) { return o.attention_factor.has_value(); }},
+    {"beta-fast", {rope_scaling_type::yarn}, [](const rope_rule_options& o) { return o.beta_fast.has_value(); }},
+    {"beta-slow", {rope_scaling_type::yarn}, [](const rope_rule_options& o) { return o.beta_slow.has_value(); }},
+    {"mscale", {rope_scaling_type::yarn}, [](const rope_rule_options& o) { return o.mscale.has_value(); }},
+    {"mscale-all-dim", {rope_scaling_type::yarn}, [](const rope_rule_options& o) { return o.mscale_all_dim.has_value(); }},
+    {"truncate", {rope_scaling_type::yarn}, [](const rope_rule_options& o) { return o.truncate.has_value(); }},
+    {"low-freq-factor", {rope_scaling_type::llama3},
+     [](const rope_rule_options& o) { return o.low_freq_factor.has_value(); }},
+    {"high-freq-factor", {rope_scaling_type::llama3},
+     [](const rope_rule_options& o) { return o.high_freq_factor.has_value(); }},
+    {"short-factor", {rope_scaling_type::longrope}, [](const rope_rule_options& o) { return o.short_factor.has_value(); }},
+    {"long-factor", {rope_scaling_type::longrope}, [](const rope_rule_options& o) { return o.long_factor.has_value(); }},
 };
 
 std::string key_of(const std::string& flag) {
@@ -163,25 +171,9 @@ rope_choice rope_rule_from(const rope_rule_options& o) {
                            "is not a rule known here (default, linear, dynamic, yarn, longrope or su, llama3)");
     type = *parsed;
   }
-  const std::pair<const char*, bool> given[] = {
-      {"factor", o.factor.has_value()},
-      {"original_max_position_embeddings", o.original_max_position_embeddings.has_value()},
-      {"attention_factor", o.attention_factor.has_value()},
-      {"beta_fast", o.beta_fast.has_value()},
-      {"beta_slow", o.beta_slow.has_value()},
-      {"mscale", o.mscale.has_value()},
-      {"mscale_all_dim", o.mscale_all_dim.has_value()},
-      {"truncate", o.truncate.has_value()},
-      {"low_freq_factor", o.low_freq_factor.has_value()},
-      {"high_freq_factor", o.high_freq_factor.has_value()},
-      {"short_factor", o.short_factor.has_value()},
-      {"long_factor", o.long_factor.has_value()},
-  };
-  for (const auto& entry : given) {  // (not a structured binding: clang 14 cannot capture one)
-    if (!entry.second) continue;
-    const std::string key = entry.first;
-    const rule_key& k = *std::find_if(std::begin(rule_keys), std::end(rule_keys),
-                                      [&](const rule_key& r) { return key_of(r.flag) == key; });
+  for (const rule_key& k : rule_keys) {
+    if (!k.given(o)) continue;
+    const std::string key = key_of(k.flag);
     if (!o.scaling)
       throw invalid_params(key, shown(key), "needs " + name("rope_scaling") + " (the rule it belongs to)");
     if (std::find(k.rules.begin(), k.rules.end(), type) == k.rules.end())
