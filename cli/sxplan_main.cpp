@@ -69,6 +69,8 @@ std::string printable(std::string_view text) {
 }
 
 std::string flag_of(std::string key) {
+  // An environment variable (SXPLAN_ISA) is named as it is set, not as a flag.
+  if (std::all_of(key.begin(), key.end(), [](char c) { return (c >= 'A' && c <= 'Z') || c == '_'; })) return key;
   std::replace(key.begin(), key.end(), '_', '-');
   return "--" + key;
 }

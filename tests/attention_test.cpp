@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <cmath>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -602,6 +603,65 @@ TEST(AttentionTest, KernelNamesRoundTrip) {
   EXPECT_FALSE(selfextend::parse_attention_kernel("flash"));
   EXPECT_NE(simd_level::automatic, selfextend::tiled_attention_simd());
   EXPECT_EQ(simd_level::sse2, selfextend::tiled_attention_simd(simd_level::sse2));
+}
+
+/// SXPLAN_ISA set to `value` (unset for nullptr) for one scope, then put back as it was: CI runs
+/// the whole suite under each forced vector unit.
+class scoped_isa {
+ public:
+  explicit scoped_isa(const char* value) {
+    if (const char* old = std::getenv("SXPLAN_ISA")) saved_ = old;
+    if (value) ::setenv("SXPLAN_ISA", value, 1);
+    else ::unsetenv("SXPLAN_ISA");
+  }
+  ~scoped_isa() {
+    if (saved_) ::setenv("SXPLAN_ISA", saved_->c_str(), 1);
+    else ::unsetenv("SXPLAN_ISA");
+  }
+  scoped_isa(const scoped_isa&) = delete;
+  scoped_isa& operator=(const scoped_isa&) = delete;
+
+ private:
+  std::optional<std::string> saved_;
+};
+
+TEST(AttentionTest, ForcedVectorUnitIsObeyedByEveryKernelAndRefusedWhenUnknownOrMissing) {
+  simd_level cpu{};
+  {
+    const scoped_isa unset(nullptr);
+    cpu = selfextend::tiled_attention_simd();
+    const scoped_isa empty("");
+    EXPECT_EQ(cpu, selfextend::tiled_attention_simd());
+    const scoped_isa automatic("auto");
+    EXPECT_EQ(cpu, selfextend::tiled_attention_simd());
+  }
+  for (const simd_level level : {simd_level::sse2, simd_level::avx2, simd_level::avx512}) {
+    const std::string name(selfextend::to_string(level));
+    const scoped_isa forced(name.c_str());
+    if (static_cast<int>(level) <= static_cast<int>(cpu)) {
+      EXPECT_EQ(level, selfextend::tiled_attention_simd()) << name;
+      EXPECT_EQ(level, selfextend::tiled_attention_simd(simd_level::avx512)) << name;  // a cap never widens it
+      EXPECT_EQ(simd_level::sse2, selfextend::tiled_attention_simd(simd_level::sse2)) << name;
+    } else {
+      const std::string unit = level == simd_level::avx512 ? "AVX-512 F/VL/DQ/BW" : "AVX2 with FMA";
+      EXPECT_THROW_MSG((void)selfextend::tiled_attention_simd(), invalid_params,
+                       "SXPLAN_ISA = " + name + ": this CPU has no " + unit + "; its widest vector unit is " +
+                           std::string(selfextend::to_string(cpu)));
+    }
+  }
+  // An unknown name is refused by each kernel that dispatches, before it computes anything.
+  const scoped_isa bogus("avx1024");
+  const std::string message = "SXPLAN_ISA = avx1024: must be one of sse2, avx2, avx512 or auto";
+  EXPECT_THROW_MSG((void)selfextend::tiled_attention_simd(), invalid_params, message);
+  attention_params p;
+  p.extension = {2, 2, shift_rule::integer};
+  p.rope.theta = 10000.0;
+  p.shape = {1, 1, 4, 4, 2};
+  const std::vector<float> xf(8, 0.5f);
+  const std::vector<double> xd(8, 0.5);
+  EXPECT_THROW_MSG((void)selfextend::tiled_attention(p, xf, xf, xf), invalid_params, message);
+  EXPECT_THROW_MSG((void)selfextend::blocked_attention(p, xd, xd, xd), invalid_params, message);
+  EXPECT_NO_THROW((void)selfextend::reference_attention(p, xd, xd, xd));  // not vectorised by hand: no dispatch
 }
 
 namespace {

@@ -199,3 +199,19 @@ def test_gil_is_released_during_a_call():
         sys.setswitchinterval(old)
     t.join()
     assert running_during_call and finished
+
+
+def test_forced_vector_unit_is_read_at_each_call_and_refused_when_unknown(monkeypatch):
+    rng = np.random.default_rng(3)
+    q = rng.standard_normal((2, 40, 16))
+    k = rng.standard_normal((1, 40, 16))
+    monkeypatch.setenv("SXPLAN_ISA", "sse2")
+    narrow = sp.attention(q, k, k, group=3, window=8, kernel="blocked")
+    monkeypatch.delenv("SXPLAN_ISA")
+    widest = sp.attention(q, k, k, group=3, window=8, kernel="blocked")
+    # Another summation order, the same oracle: the declared blocked tolerance (docs/kernels.md).
+    np.testing.assert_allclose(narrow, widest, rtol=1e-12, atol=1e-12)
+    monkeypatch.setenv("SXPLAN_ISA", "avx1024")
+    with pytest.raises(sp.InvalidParams, match=r"^SXPLAN_ISA = avx1024: must be one of sse2, avx2, avx512 or auto$") as e:
+        sp.attention(q, k, k, group=3, window=8, kernel="tiled")
+    assert e.value.issues[0].key == "SXPLAN_ISA"

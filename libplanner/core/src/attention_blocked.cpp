@@ -73,6 +73,7 @@ std::vector<double> run_blocked(const attention_params& p, std::span<const doubl
                                 std::span<const double> v, std::span<const std::int64_t> only_rows,
                                 const progress_callback& progress) {
   require_valid(p);
+  const detail::blocked_item_function run = detail::blocked_item_function_for(tiled_attention_simd(p.simd));
   const attention_shape& s = p.shape;
   detail::require_size("q", q.size(), s.heads, s.query_tokens, s.head_dim);
   detail::require_size("k", k.size(), s.kv_heads, s.key_tokens, s.head_dim);
@@ -161,7 +162,6 @@ std::vector<double> run_blocked(const attention_params& p, std::span<const doubl
   const detail::blocked_job job{s.heads / s.kv_heads, s.query_tokens,  s.key_tokens, dim, dp, key_tiles,
                                 extension.window,     key_neighbor.get(), key_group.get(), v_data,
                                 dp != dim ? dp : dim, 1.0 / std::sqrt(static_cast<double>(dim))};
-  const detail::blocked_item_function run = detail::blocked_item_function_for(tiled_attention_simd(p.simd));
   const std::int64_t blocks = (row_count + blocked_queries - 1) / blocked_queries;
   const std::int64_t items = s.heads * blocks;
   const std::int64_t workers = detail::worker_count(p.threads, items);

@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <string_view>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -233,7 +236,8 @@ std::int64_t key_splits_for(std::int64_t items, std::int64_t workers, std::int64
   return std::max<std::int64_t>(1, std::min((workers + items - 1) / items, key_tiles / 4));
 }
 
-simd_level best_simd() noexcept {
+/// The widest vector unit this CPU has.
+simd_level cpu_simd() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
@@ -242,6 +246,24 @@ simd_level best_simd() noexcept {
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return simd_level::avx2;
 #endif
   return simd_level::sse2;
+}
+
+/// The unit the environment forces (SXPLAN_ISA), or the CPU's widest. Read at every kernel call,
+/// not cached, so a test (or a long-lived Python process) that changes it is obeyed at once.
+simd_level forced_or_cpu_simd() {
+  const simd_level cpu = cpu_simd();
+  const char* forced = std::getenv("SXPLAN_ISA");
+  if (forced == nullptr || *forced == 0 || std::strcmp(forced, "auto") == 0) return cpu;
+  const std::string_view name(forced);
+  for (const simd_level level : {simd_level::sse2, simd_level::avx2, simd_level::avx512}) {
+    if (name != to_string(level)) continue;
+    if (static_cast<std::uint8_t>(level) > static_cast<std::uint8_t>(cpu))
+      throw invalid_params("SXPLAN_ISA", std::string(name),
+                           "this CPU has no " + std::string(level == simd_level::avx512 ? "AVX-512 F/VL/DQ/BW" : "AVX2 with FMA") +
+                               "; its widest vector unit is " + std::string(to_string(cpu)));
+    return level;
+  }
+  throw invalid_params("SXPLAN_ISA", std::string(name), "must be one of sse2, avx2, avx512 or auto");
 }
 
 kernel_functions kernel_functions_for(simd_level level) noexcept {
@@ -256,8 +278,8 @@ std::int64_t padded_dim(std::int64_t dim) { return (dim + dim_align - 1) / dim_a
 
 }  // namespace
 
-simd_level tiled_attention_simd(simd_level cap) noexcept {
-  const simd_level best = best_simd();
+simd_level tiled_attention_simd(simd_level cap) {
+  const simd_level best = forced_or_cpu_simd();
   if (cap == simd_level::automatic) return best;
   return static_cast<std::uint8_t>(cap) < static_cast<std::uint8_t>(best) ? cap : best;
 }
@@ -303,6 +325,7 @@ void require_float32_range(std::span<const float> out, const attention_shape& s)
 std::vector<float> tiled_attention(const attention_params& params, std::span<const float> q, std::span<const float> k,
                                    std::span<const float> v, const progress_callback& progress) {
   require_valid(params);
+  const kernel_functions kernel = kernel_functions_for(tiled_attention_simd(params.simd));
   const attention_shape& s = params.shape;
   detail::require_size("q", q.size(), s.heads, s.query_tokens, s.head_dim);
   detail::require_size("k", k.size(), s.kv_heads, s.key_tokens, s.head_dim);
@@ -326,7 +349,6 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
   aligned_floats key_neighbor(static_cast<std::size_t>(s.kv_heads * key_tiles * dp * tile_keys),
                               aligned_floats::unfilled{});
   aligned_floats key_group(key_neighbor.size, aligned_floats::unfilled{});
-  const kernel_functions kernel = kernel_functions_for(tiled_attention_simd(params.simd));
   const key_panel_job panels{.k = k.data(),
                              .key_tokens = s.key_tokens,
                              .dim = dim,

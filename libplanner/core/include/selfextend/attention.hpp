@@ -174,8 +174,11 @@ using progress_callback = std::function<void(double)>;
                                                          std::span<const std::int64_t> rows,
                                                          const progress_callback& progress = {});
 
-/// The vector unit tiled_attention and blocked_attention use on this CPU under the cap `cap` (never automatic).
-[[nodiscard]] simd_level tiled_attention_simd(simd_level cap = simd_level::automatic) noexcept;
+/// The vector unit tiled_attention and blocked_attention use on this CPU under the cap `cap` (never
+/// automatic): the narrower of `cap` and the machine's unit, which is the CPU's widest unless the
+/// environment variable SXPLAN_ISA forces one (sse2, avx2, avx512; unset, empty or auto = the widest).
+/// Throws invalid_params {"SXPLAN_ISA", value, rule} for another name or a unit this CPU lacks.
+[[nodiscard]] simd_level tiled_attention_simd(simd_level cap = simd_level::automatic);
 
 /// Per-token positions as the position tables export them (docs/formats.md#arrays, tokens layout): element p
 /// belongs to the token at absolute position p, prefill and decode alike. Each span holds at least
