@@ -21,7 +21,7 @@ import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from golden_compare import compare, figures_agree  # noqa: E402
+from golden_compare import ORDER_DEPENDENT_KEYS, ORDER_DEPENDENT_LABELS, compare, figures_agree  # noqa: E402
 
 CASES = HERE / "cases"
 failures = []
@@ -44,8 +44,9 @@ def bump_last_digit(number, units):
 
 def perturb_figures(text, how):
     """Each error figure (text label or JSON key) changed by how(number)."""
-    pattern = re.compile(r'^(\s*(?:max abs error|max rel error|normalised MSE|"max_abs_error":|"max_rel_error":|"nmse":)\s*)(\S+?)(,?)$',
-                         re.M)
+    # The same figures the runner declares order-dependent, text labels and JSON keys alike.
+    names = [re.escape(label) for label in ORDER_DEPENDENT_LABELS] + [re.escape(f'"{key}":') for key in ORDER_DEPENDENT_KEYS]
+    pattern = re.compile(r"^(\s*(?:" + "|".join(names) + r")\s*)(\S+?)(,?)$", re.M)
     return pattern.sub(lambda m: m.group(1) + how(m.group(2)) + m.group(3), text)
 
 
