@@ -37,6 +37,8 @@ void add_attention_options(po::options_description& options) {
      "rotate as this preset does: theta, layout, rotary dims, frequency rule and attention factor")
     ("config", po::value<std::string>()->value_name("PATH"), "rotate as a Hugging Face config.json states")
     ("gguf", po::value<std::string>()->value_name("PATH"), "rotate as a GGUF file states (header and tensors)")
+    ("layer-type", po::value<std::string>()->value_name("full|sliding|chunked"),
+     "with a model: rotate as its layers of this kind do (default: the layers Self-Extend acts on)")
     ("inv-freq", po::value<std::string>()->value_name("FILE.npy"),
      "the inverse frequencies, 1-D <f4/<f8 of R/2 values > 0 (instead of theta)")
     ("attention-factor", po::value<std::string>()->value_name("A"),
@@ -97,6 +99,7 @@ attention_inputs read_attention_headers(const po::variables_map& vm, selfextend:
   selfextend::attention_params& p = in.params;
   // Parameters first: a bad flag is reported before any large file is read.
   p.extension = {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)};
+  require_model_for_layer_type(vm);
   if (names_model(vm)) in.model_rope = resolve_model_rope(vm);  // refuses --rope-theta & co. next to it
   if (vm.count("inv-freq") && vm.count("rope-theta"))
     throw invalid_params("rope_theta", vm["rope-theta"].as<std::string>(),

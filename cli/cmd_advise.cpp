@@ -28,6 +28,15 @@ void read_search_options(const po::variables_map& vm, const model_choice& choice
   if (vm.count("target")) o.target = vm["target"].as<std::string>();
   o.max_group = optional_int64(vm, "max-group");
   apply_search_options(o, choice.model.context, req);
+  req.not_applicable = selfextend::self_extend_not_applicable(choice.model);
+}
+
+/// The answer for a model no layer of which Self-Extend can change.
+void render_not_applicable(std::ostream& out, std::int64_t tokens, std::int64_t context, const model_choice& choice,
+                           const std::string& reason) {
+  out << "Self-Extend advice: N = " << grouped(tokens) << " tokens on " << choice.model.name << " (L = " << grouped(context)
+      << ")\n\nVerdict: not_applicable\n  - " << reason << "\n";
+  render_model_warnings(out, choice);
 }
 
 /// The params echo of read_search_options' inputs, in docs/json.md's order; each runtime appends its own.
@@ -47,6 +56,7 @@ std::string optional_text(const std::optional<std::int64_t>& v, const std::strin
 
 void render_text(std::ostream& out, const selfextend::advice_request& req, const model_choice& choice,
                  const selfextend::advice& a) {
+  if (!a.applicable) return render_not_applicable(out, req.tokens, req.context, choice, a.not_applicable_reason);
   const selfextend::ranked_plan& best = a.recommended;
   out << "Self-Extend advice: N = " << grouped(req.tokens) << " tokens on " << choice.model.name
       << " (L = " << grouped(req.context) << "), target R < " << (req.target == selfextend::target_fraction::half ? "L/2" : "2L/3")
@@ -85,6 +95,7 @@ void render_text(std::ostream& out, const selfextend::advice_request& req, const
 
 void render_llamacpp_text(std::ostream& out, const selfextend::llamacpp_advice_request& req, const model_choice& choice,
                           const selfextend::llamacpp_advice& a, const std::string& command_line) {
+  if (!a.applicable) return render_not_applicable(out, req.tokens, req.context, choice, a.not_applicable_reason);
   out << "llama.cpp flags: N = " << grouped(req.tokens) << " tokens on " << choice.model.name << " (L = "
       << grouped(req.context) << "), target largest position < "
       << (req.target == selfextend::target_fraction::half ? "L/2" : "2L/3") << "\n\n";

@@ -42,6 +42,16 @@ void render_text(std::ostream& out, const selfextend::model_info& m) {
   }
   row("sliding_window", window, source("sliding_window"));
   row("rope_scaling", m.rope_scaling ? describe_rope_scaling(m.rope_scaling) : "none", m.rope_scaling ? m.rope_scaling->source : "");
+  const selfextend::layer_coverage c = selfextend::self_extend_coverage(m);
+  row("layer map", m.layer_map.empty() ? "not stated" : std::to_string(m.layer_map.size()) + (m.layer_map.size() == 1 ? " run" : " runs") + ", Self-Extend acts on " +
+                                                            std::to_string(c.extended) + " of " + std::to_string(c.layers),
+      source("layer_map.attention"));
+  if (!m.layer_map.empty()) out << "    " << selfextend::describe_layer_map(m) << "\n";
+  if (m.dual_chunk)
+    row("dual_chunk", "chunk " + grouped(m.dual_chunk->chunk_size) + ", local " + grouped(m.dual_chunk->local_size) +
+                          ", trained " + grouped(m.dual_chunk->original_context), source("dual_chunk"));
+  if (m.attention_sinks) row("attention_sinks", "yes", source("attention_sinks"));
+  if (!m.query_temperature.empty()) row("query_temperature", "yes", source("query_temperature"));
   if (!m.notes.empty()) out << "\n";
   for (const std::string& note : m.notes) out << "note: " << note << "\n";
 }

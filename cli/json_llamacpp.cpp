@@ -56,6 +56,8 @@ json::object to_json(const selfextend::llamacpp_report& r, const array_renderer&
 
 json::object to_json(const selfextend::llamacpp_advice& a, const std::string& command_line) {
   json::object o;
+  o["applicable"] = a.applicable;
+  o["not_applicable_reason"] = a.applicable ? json::value(nullptr) : json::value(a.not_applicable_reason);
   o["extension_needed"] = a.extension_needed;
   o["past_max_group"] = a.past_max_group;
   o["ga_n"] = a.ga_n;
@@ -67,7 +69,7 @@ json::object to_json(const selfextend::llamacpp_advice& a, const std::string& co
   o["fits"] = a.fits;
   o["meets_target"] = a.meets_target;
   o["arguments"] = strings(a.arguments);
-  o["command_line"] = command_line;
+  o["command_line"] = a.applicable ? json::value(command_line) : json::value(nullptr);
   o["reasons"] = strings(a.reasons);
   o["warnings"] = strings(a.warnings);
   return o;

@@ -44,8 +44,11 @@ json::object to_json(const selfextend::ranked_plan& r) {
 
 json::object to_json(const selfextend::advice& a) {
   json::object o;
+  o["applicable"] = a.applicable;
+  o["verdict"] = a.applicable ? std::string(selfextend::to_string(a.recommended.judgement.band)) : std::string("not_applicable");
+  o["not_applicable_reason"] = a.applicable ? json::value(nullptr) : json::value(a.not_applicable_reason);
   o["extension_needed"] = a.extension_needed;
-  o["recommended"] = to_json(a.recommended);
+  o["recommended"] = a.applicable ? json::value(to_json(a.recommended)) : json::value(nullptr);
   json::array candidates;
   for (const selfextend::ranked_plan& r : a.candidates) candidates.emplace_back(to_json(r));
   o["candidates"] = std::move(candidates);
@@ -109,6 +112,30 @@ json::object to_json(const selfextend::model_info& m) {
   o["sliding_period"] = m.sliding == selfextend::sliding_layers::alternating ? json::value(m.sliding_period) : json::value(nullptr);
   o["sliding_layer_count"] = optional_int(m.sliding_layer_count);
   o["rope_scaling"] = m.rope_scaling ? json::value(to_json(*m.rope_scaling)) : json::value(nullptr);
+  json::array map;
+  for (const selfextend::layer_run& r : m.layer_map)
+    map.emplace_back(json::object{{"first", r.first},
+                                  {"count", r.count},
+                                  {"attention", std::string(selfextend::to_string(r.kind))},
+                                  {"span", optional_int(r.span)},
+                                  {"rope", r.rope},
+                                  {"rope_theta", r.rope ? json::value(r.rope_theta) : json::value(nullptr)},
+                                  {"rotary_dims", r.rope ? json::value(r.rotary_dims) : json::value(nullptr)},
+                                  {"scaled", r.scaled}});
+  o["layer_map"] = std::move(map);
+  const selfextend::layer_coverage c = selfextend::self_extend_coverage(m);
+  o["layer_coverage"] = json::object{{"layers", c.layers}, {"extended", c.extended}, {"windowed", c.windowed},
+                                     {"no_rope", c.no_rope}, {"linear", c.linear}};
+  o["dual_chunk_attention"] =
+      m.dual_chunk ? json::value(json::object{{"chunk_size", m.dual_chunk->chunk_size},
+                                              {"local_size", m.dual_chunk->local_size},
+                                              {"original_max_position_embeddings", m.dual_chunk->original_context}})
+                   : json::value(nullptr);
+  o["attention_sinks"] = m.attention_sinks;
+  o["query_temperature"] = m.query_temperature.empty() ? json::value(nullptr) : json::value(m.query_temperature);
+  json::array sections;
+  for (const std::int64_t v : m.mrope_section) sections.emplace_back(v);
+  o["mrope_section"] = std::move(sections);
   json::object sources;
   for (const auto& [fact, where] : m.sources) sources[fact] = where;
   o["sources"] = std::move(sources);

@@ -103,7 +103,15 @@ void add_rope_model_options(po::options_description& options) {
   options.add_options()
     ("model", po::value<std::string>()->value_name("NAME"), "use this preset's RoPE (see `sxplan models`)")
     ("config", po::value<std::string>()->value_name("PATH"), "use the RoPE a Hugging Face config.json states")
-    ("gguf", po::value<std::string>()->value_name("PATH"), "use the RoPE a GGUF file states (header and tensors)");
+    ("gguf", po::value<std::string>()->value_name("PATH"), "use the RoPE a GGUF file states (header and tensors)")
+    ("layer-type", po::value<std::string>()->value_name("full|sliding|chunked"),
+     "with a model: the RoPE of its layers of this kind (default: the layers Self-Extend acts on)");
+}
+
+void require_model_for_layer_type(const po::variables_map& vm) {
+  if (vm.count("layer-type") && !names_model(vm))
+    throw invalid_params("layer-type", vm["layer-type"].as<std::string>(),
+                         "needs --model, --config or --gguf: it picks the RoPE of one kind of the model's layers");
 }
 
 void add_rope_rule_options(po::options_description& options) {
@@ -136,6 +144,13 @@ rope_choice resolve_model_rope(const po::variables_map& vm) {
   refuse_with_model(vm, {"rope-theta", "rope-style", "rotary-dims", "inv-freq", "attention-factor"}, by);
   const model_choice model = resolve_model(vm);
   rope_choice choice = rope_of_model(model.model);
+  if (vm.count("layer-type")) {
+    const std::string kind = vm["layer-type"].as<std::string>();
+    if (kind != "full" && kind != "sliding" && kind != "chunked")
+      throw invalid_params("layer-type", kind, "must be full, sliding or chunked");
+    const selfextend::layer_run& run = selfextend::layer_run_of_kind(model.model, kind, "layer-type");
+    choice.rule = selfextend::rope_rule_of(model.model, run);
+  }
   choice.model = model;
   return choice;
 }
@@ -211,6 +226,7 @@ rope_choice rope_rule_from(const rope_rule_options& o) {
 }
 
 rope_choice resolve_rope_rule(const po::variables_map& vm) {
+  require_model_for_layer_type(vm);
   if (names_model(vm)) {
     const std::string by = model_flag(vm);
     refuse_with_model(vm, {"rope-scaling", "max-position-embeddings", "rope-freqs"}, by);

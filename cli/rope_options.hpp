@@ -16,7 +16,7 @@
 
 namespace sxplan {
 
-/// Adds --model, --config, --gguf (the model whose RoPE to use).
+/// Adds --model, --config, --gguf (the model whose RoPE to use) and --layer-type (which of its layers).
 void add_rope_model_options(po::options_description& options);
 
 /// Adds --rope-scaling TYPE and the rule's keys (--factor, --original-max-position-embeddings,
@@ -57,6 +57,9 @@ struct rope_rule_options {
 /// a rule or of another rule, and a missing factor, each naming the key and the rule (what
 /// `sxplan rope` and the Python module's rope() both call).
 rope_choice rope_rule_from(const rope_rule_options& options);
+
+/// Refuses --layer-type without --model, --config or --gguf.
+void require_model_for_layer_type(const po::variables_map& vm);
 
 /// True when --model, --config or --gguf is given.
 bool names_model(const po::variables_map& vm);

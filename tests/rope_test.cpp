@@ -373,6 +373,32 @@ TEST(RopeTest, GgufLlama3AsRopeFreqsEqualsTheLlama3Rule) {
   }
 }
 
+// Llama-4-Scout states low_freq_factor == high_freq_factor == 1: transformers' rule is then a step
+// (divide every pair whose wavelength exceeds original_context, keep the rest).
+TEST(RopeTest, Llama3WithEqualFactorsIsAStepAsInLlama4Scout) {
+  rope_scaling s;
+  s.type = rope_scaling_type::llama3;
+  s.factor = 16;
+  s.low_freq_factor = 1;
+  s.high_freq_factor = 1;
+  s.original_context = 8192;
+  const rope_frequencies f = evaluate_rope(rule_with(s, 500000.0, 128, 10485760));
+  std::size_t divided = 0;
+  for (std::size_t c = 0; c < f.inv_freq.size(); ++c) {
+    const double wavelength = 2 * std::numbers::pi / f.theta_inv_freq[c];
+    if (wavelength > 8192) {
+      EXPECT_EQ(f.inv_freq[c], f.theta_inv_freq[c] / 16) << c;
+      EXPECT_EQ(f.change[c], rope_pair_change::divided) << c;
+      ++divided;
+    } else {
+      EXPECT_EQ(f.inv_freq[c], f.theta_inv_freq[c]) << c;
+      EXPECT_EQ(f.change[c], rope_pair_change::kept) << c;
+    }
+  }
+  EXPECT_GT(divided, 0u);
+  EXPECT_LT(divided, f.inv_freq.size());
+}
+
 TEST(RopeTest, ValidationNamesTheKey) {
   rope_scaling s;
   s.type = rope_scaling_type::llama3;
@@ -380,9 +406,9 @@ TEST(RopeTest, ValidationNamesTheKey) {
   s.high_freq_factor = 4;
   EXPECT_THROW_MSG((void)evaluate_rope(rule_with(s, 500000.0, 128, 8192)), invalid_params,
                    "low_freq_factor = (absent): is required by the llama3 rule");
-  s.low_freq_factor = 4;
+  s.low_freq_factor = 5;
   EXPECT_THROW_MSG((void)evaluate_rope(rule_with(s, 500000.0, 128, 8192)), invalid_params,
-                   "high_freq_factor = 4: must be greater than low_freq_factor (4)");
+                   "high_freq_factor = 4: must be at least low_freq_factor (5)");
   s = {};
   s.type = rope_scaling_type::longrope;
   s.factor = 32;

@@ -57,6 +57,7 @@ void read_search_options(keywords& kw, const model_choice& choice, py::handle to
   o.target = optional_text("target", kw.take("target"));
   o.max_group = optional_int64("max_group", kw.take("max_group"));
   sxplan::apply_search_options(o, choice.model.context, req);
+  req.not_applicable = selfextend::self_extend_not_applicable(choice.model);
 }
 
 py::object advise(py::object tokens, py::kwargs kwargs) {

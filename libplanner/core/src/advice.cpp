@@ -424,6 +424,13 @@ std::vector<ranked_plan> ranked(search& s, std::vector<candidate> all, std::int6
 
 advice advise(const advice_request& req) {
   detail::throw_if_any(validate(req));
+  if (req.not_applicable) {
+    advice out;
+    out.applicable = false;
+    out.not_applicable_reason = *req.not_applicable;
+    out.extension_needed = false;
+    return out;
+  }
   search s{req, detail::target_bound(req.target, req.context), smallest_groups_by_window(req),
            detail::group_cap(detail::search_fields(req))};
   advice out;

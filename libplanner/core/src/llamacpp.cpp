@@ -422,6 +422,14 @@ std::vector<issue> validate(const llamacpp_advice_request& req) {
 
 llamacpp_advice advise_llamacpp(const llamacpp_advice_request& req) {
   detail::throw_if_any(validate(req));
+  if (req.not_applicable) {
+    llamacpp_advice a;
+    a.applicable = false;
+    a.not_applicable_reason = *req.not_applicable;
+    a.extension_needed = false;
+    a.arguments.clear();
+    return a;
+  }
   const std::int64_t L = req.context;
   const std::int64_t N = req.tokens;
   const detail::target_bound target(req.target, L);

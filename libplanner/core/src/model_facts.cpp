@@ -2,6 +2,7 @@
 // the facts a plan uses, and the warnings every planning command prints about them.
 #include <selfextend/models.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -28,6 +29,16 @@ std::string_view to_string(sliding_layers s) noexcept {
     case sliding_layers::listed: return "listed";
   }
   return "none";
+}
+
+std::string_view to_string(attention_kind k) noexcept {
+  switch (k) {
+    case attention_kind::full: return "full";
+    case attention_kind::sliding: return "sliding";
+    case attention_kind::chunked: return "chunked";
+    case attention_kind::linear: return "linear";
+  }
+  return "full";
 }
 
 namespace {
@@ -79,7 +90,184 @@ std::string scaling_warning(const model_info& m, const rope_scaling& s, bool con
          " to plan against the original window";
 }
 
+
+/// The layer map a reader gave no per-layer list for, from the sliding facts (every layer alike
+/// but for the sliding pattern). Empty when the layer count is unknown or too large to expand.
+std::vector<layer_run> map_from_sliding_facts(const model_info& m) {
+  std::vector<layer_run> map;
+  if (!m.layers || *m.layers > max_mapped_layers) return map;
+  const bool rope = m.encoding == position_encoding::rope || m.encoding == position_encoding::unknown;
+  const std::int64_t n = *m.layers;
+  const std::int64_t first_sliding =
+      m.sliding == sliding_layers::last && m.sliding_layer_count ? n - *m.sliding_layer_count : 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    bool slides = false;
+    switch (m.sliding) {
+      case sliding_layers::none: break;
+      case sliding_layers::all: slides = true; break;
+      case sliding_layers::alternating: slides = (i + 1) % m.sliding_period != 0; break;
+      case sliding_layers::last: slides = i >= first_sliding; break;
+      case sliding_layers::listed: slides = true; break;  // a reader that lists layers fills the map itself
+    }
+    layer_run one;
+    one.count = 1;
+    one.kind = slides ? attention_kind::sliding : attention_kind::full;
+    if (slides) one.span = m.sliding_window;
+    one.rope = rope;
+    one.rope_theta = rope ? m.rope_theta : 0;
+    one.rotary_dims = rope ? m.rotary_dims : 0;
+    one.scaled = rope;
+    append_layer(map, one);
+  }
+  return map;
+}
+
+/// A RoPE base in three significant digits: 10000 -> "1e4", 500000 -> "5e5", 31.62... -> "31.6".
+std::string compact(double v) {
+  std::array<char, 32> buffer{};
+  const auto r = std::to_chars(buffer.data(), buffer.data() + buffer.size(), v, std::chars_format::general, 3);
+  std::string text(buffer.data(), r.ptr);
+  const std::size_t e = text.find('e');
+  if (e == std::string::npos) return text;
+  std::string exponent = text.substr(e + 1);
+  if (!exponent.empty() && exponent[0] == '+') exponent.erase(0, 1);
+  const bool negative = !exponent.empty() && exponent[0] == '-';
+  if (negative) exponent.erase(0, 1);
+  while (exponent.size() > 1 && exponent[0] == '0') exponent.erase(0, 1);
+  return text.substr(0, e) + "e" + (negative ? "-" : "") + exponent;
+}
+
+std::string layer_range(const layer_run& r) {
+  return r.count == 1 ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.first + r.count - 1);
+}
+
+/// "every 4th layer (3, 7, ..., 47)" or "layers 3, 7, 11": which layers of the map pass `keep`.
+template <class Keep>
+std::string which_layers(const std::vector<layer_run>& map, Keep keep) {
+  std::vector<std::string> parts;
+  for (const layer_run& r : map)
+    if (keep(r)) parts.push_back(layer_range(r));
+  std::string text;
+  const std::size_t shown = std::min<std::size_t>(parts.size(), 4);
+  for (std::size_t i = 0; i < shown; ++i) text += (i ? ", " : "") + parts[i];
+  if (parts.size() > shown) text += ", ..., " + parts.back();
+  return text;
+}
+
 }  // namespace
+
+void append_layer(std::vector<layer_run>& map, const layer_run& one) {
+  if (!map.empty()) {
+    layer_run& last = map.back();
+    if (last.kind == one.kind && last.span == one.span && last.rope == one.rope && last.rope_theta == one.rope_theta &&
+        last.rotary_dims == one.rotary_dims && last.scaled == one.scaled) {
+      last.count += one.count;
+      return;
+    }
+  }
+  layer_run added = one;
+  added.first = map.empty() ? 0 : map.back().first + map.back().count;
+  map.push_back(added);
+}
+
+layer_coverage self_extend_coverage(const model_info& m) {
+  layer_coverage c;
+  // With every layer sliding, plans assume the runtime turns the window off (LongLM's README).
+  const bool window_off = m.sliding == sliding_layers::all;
+  for (const layer_run& r : m.layer_map) {
+    c.layers += r.count;
+    if (r.kind == attention_kind::linear) c.linear += r.count;
+    else if (!r.rope) c.no_rope += r.count;
+    else if (r.kind == attention_kind::full || (r.kind == attention_kind::sliding && window_off) ||
+             (r.span && *r.span > m.context))
+      c.extended += r.count;
+    else c.windowed += r.count;
+  }
+  return c;
+}
+
+std::optional<std::string> self_extend_not_applicable(const model_info& m) {
+  const layer_coverage c = self_extend_coverage(m);
+  if (c.layers == 0 || c.extended > 0) return std::nullopt;
+  std::vector<std::string> why;
+  const std::string L = std::to_string(m.context);
+  for (const layer_run& r : m.layer_map) {
+    if (!r.rope || r.kind == attention_kind::linear || !r.span) continue;
+    const std::string what = r.kind == attention_kind::chunked ? "attend within chunks of " : "attend within a window of ";
+    const std::string text = "its RoPE layers " + what + std::to_string(*r.span) + " tokens (<= L = " + L +
+                             "), so they never see a distance of L or more";
+    if (std::find(why.begin(), why.end(), text) == why.end()) why.push_back(text);
+  }
+  if (c.no_rope) why.push_back("its " + std::to_string(c.no_rope) + " other attention layers use no RoPE (NoPE)");
+  if (c.linear) why.push_back("its " + std::to_string(c.linear) + " linear-attention layers use no positions");
+  std::string reason = "Self-Extend has no effect on this model: ";
+  for (std::size_t i = 0; i < why.size(); ++i) reason += (i ? "; " : "") + why[i];
+  return reason;
+}
+
+std::string describe_layer_map(const model_info& m) {
+  if (m.layer_map.empty()) return "not stated";
+  // Show a repeating block of runs once: Gemma-3's "0-4 sliding; 5 full" × 5, then the rest.
+  auto same_shape = [](const layer_run& a, const layer_run& b) {
+    return a.count == b.count && a.kind == b.kind && a.span == b.span && a.rope == b.rope &&
+           a.rope_theta == b.rope_theta && a.rotary_dims == b.rotary_dims && a.scaled == b.scaled;
+  };
+  auto one = [&](const layer_run& r, bool with_range) {
+    std::string t = with_range ? layer_range(r) + " " : std::to_string(r.count) + (r.count == 1 ? " layer " : " layers ");
+    t += std::string(to_string(r.kind));
+    if (r.span) t += " " + std::to_string(*r.span);
+    if (r.kind == attention_kind::linear) return t;
+    if (!r.rope) return t + " NoPE";
+    t += " \xCE\xB8 " + compact(r.rope_theta);  // "θ"
+    if (r.rotary_dims != m.rotary_dims) t += " R " + std::to_string(r.rotary_dims);
+    if (r.scaled && m.rope_scaling && m.rope_scaling->type != rope_scaling_type::none)
+      t += " " + std::string(to_string(m.rope_scaling->type)) + " \xC3\x97" + number(m.rope_scaling->factor);
+    return t;
+  };
+  std::string text;
+  const std::vector<layer_run>& map = m.layer_map;
+  for (std::size_t i = 0; i < map.size();) {
+    // The shortest period p whose block repeats at least twice from i.
+    std::size_t best_p = 0, best_repeats = 1;
+    for (std::size_t p = 1; p <= 4 && i + 2 * p <= map.size(); ++p) {
+      std::size_t repeats = 1;
+      while (i + (repeats + 1) * p <= map.size()) {
+        bool same = true;
+        for (std::size_t k = 0; k < p && same; ++k) same = same_shape(map[i + k], map[i + repeats * p + k]);
+        if (!same) break;
+        ++repeats;
+      }
+      if (repeats >= 2) { best_p = p; best_repeats = repeats; break; }
+    }
+    if (!text.empty()) text += "; ";
+    if (best_p == 0) {
+      text += one(map[i], true);
+      ++i;
+      continue;
+    }
+    const layer_run& last = map[i + best_repeats * best_p - 1];
+    text += std::to_string(map[i].first) + "-" + std::to_string(last.first + last.count - 1) + ": (";
+    for (std::size_t k = 0; k < best_p; ++k) text += (k ? ", " : "") + one(map[i + k], false);
+    text += ") \xC3\x97 " + std::to_string(best_repeats);
+    i += best_repeats * best_p;
+  }
+  return text;
+}
+
+const layer_run& layer_run_of_kind(const model_info& m, std::string_view kind, const std::string& key) {
+  std::vector<std::string> kinds;
+  for (const layer_run& r : m.layer_map) {
+    if (!r.rope || r.kind == attention_kind::linear) continue;
+    if (to_string(r.kind) == kind) return r;
+    const std::string k(to_string(r.kind));
+    if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
+  }
+  std::string listed;
+  for (std::size_t i = 0; i < kinds.size(); ++i) listed += (i ? (i + 1 == kinds.size() ? " or " : ", ") : "") + kinds[i];
+  throw invalid_params(key, std::string(kind),
+                       kinds.empty() ? "model " + m.name + " states no RoPE layers"
+                                     : "model " + m.name + " has no " + std::string(kind) + " RoPE layers; it has " + listed);
+}
 
 std::string printable(std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
@@ -111,6 +299,64 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+namespace {
+
+/// The warnings the layer map and the model's other attention features call for.
+void layer_map_warnings(model_info& m) {
+  const layer_coverage c = self_extend_coverage(m);
+  const std::string M = std::to_string(c.layers);
+  const std::string L = std::to_string(m.context);
+  if (c.no_rope)
+    m.warnings.push_back(std::to_string(c.no_rope) + " of " + M + " layers use no RoPE (NoPE: layers " +
+                         which_layers(m.layer_map, [](const layer_run& r) { return !r.rope && r.kind != attention_kind::linear; }) +
+                         "): they have no positions to remap and need no extension");
+  if (c.linear)
+    m.warnings.push_back(std::to_string(c.linear) + " of " + M + " layers are linear attention without positions (layers " +
+                         which_layers(m.layer_map, [](const layer_run& r) { return r.kind == attention_kind::linear; }) +
+                         "): they need no extension");
+  for (const layer_run& r : m.layer_map)
+    if (r.kind == attention_kind::chunked && r.rope && r.span) {
+      const std::string C = std::to_string(*r.span);
+      m.warnings.push_back(*r.span <= m.context
+                               ? "layers " + which_layers(m.layer_map, [](const layer_run& x) { return x.kind == attention_kind::chunked; }) +
+                                     " attend within chunks of " + C + " tokens: no query there sees a distance of " + C +
+                                     " or more, so grouping changes nothing on them"
+                               : "layers " + which_layers(m.layer_map, [](const layer_run& x) { return x.kind == attention_kind::chunked; }) +
+                                     " attend within chunks of " + C + " tokens (> L = " + L + "): Self-Extend acts on them up to distance " +
+                                     std::to_string(*r.span - 1));
+      break;
+    }
+  if (const std::optional<std::string> reason = self_extend_not_applicable(m)) {
+    m.warnings.push_back(*reason);
+  } else if (c.layers > 0 && (c.no_rope || c.linear || c.windowed) && c.extended < c.layers &&
+             (c.no_rope || c.linear || std::any_of(m.layer_map.begin(), m.layer_map.end(),
+                                                   [](const layer_run& r) { return r.kind == attention_kind::chunked; }))) {
+    m.warnings.push_back("Self-Extend acts on " + std::to_string(c.extended) + " of " + M +
+                         " layers (the RoPE layers that see distances of L = " + L + " or more); plans are for those layers");
+  }
+  if (m.dual_chunk) {
+    const dual_chunk_attention& d = *m.dual_chunk;
+    m.warnings.push_back("the config enables Dual Chunk Attention (chunk_size " + std::to_string(d.chunk_size) + ", local_size " +
+                         std::to_string(d.local_size) + "), which already remaps positions past the trained window of " +
+                         std::to_string(d.original_context) + "; Self-Extend replaces it: plans use L = " + L +
+                         " and the runtime must run without DCA");
+  }
+  if (m.attention_sinks)
+    m.warnings.push_back("attention sinks: a learned logit per head joins every softmax's denominator; a port must keep it "
+                         "next to the remapped scores (attend and verify leave it out)");
+  if (!m.query_temperature.empty())
+    m.warnings.push_back("query temperature: " + m.query_temperature +
+                         "; it depends on the true position, which a port must keep for it (Self-Extend remaps RoPE only)");
+  if (!m.mrope_section.empty()) {
+    std::string sections;
+    for (std::size_t i = 0; i < m.mrope_section.size(); ++i) sections += (i ? ", " : "") + std::to_string(m.mrope_section[i]);
+    m.warnings.push_back("multimodal RoPE (mrope_section [" + sections + "]): text tokens give every section the same "
+                         "position, so plans hold for text; image and video positions are not remapped here");
+  }
+}
+
+}  // namespace
+
 void finish_model_facts(model_info& m, const fact_overrides& overrides, const std::string& key,
                         const std::string& file) {
   m.warnings.clear();
@@ -126,6 +372,21 @@ void finish_model_facts(model_info& m, const fact_overrides& overrides, const st
     throw invalid_params(key, file, "states no context length; give the context L the model was trained with");
   m.max_position_embeddings = m.advertised_context.value_or(0);
 
+  if (m.dual_chunk && !context_given) {
+    m.context = m.dual_chunk->original_context;
+    m.context_source = "dual_chunk_attention_config.original_max_position_embeddings (the window DCA extends)";
+  }
+  // A window at least L never applies: such layers attend fully.
+  for (layer_run& r : m.layer_map)
+    if (r.kind == attention_kind::sliding && r.span && *r.span >= m.context) {
+      r.kind = attention_kind::full;
+      r.span.reset();
+    }
+  if (!m.layer_map.empty()) {  // merge the runs that became alike
+    std::vector<layer_run> merged;
+    for (layer_run r : m.layer_map) append_layer(merged, r);
+    m.layer_map = std::move(merged);
+  }
   if (m.sliding_window && m.sliding != sliding_layers::none && *m.sliding_window >= m.context) {
     m.notes.push_back("sliding_window " + std::to_string(*m.sliding_window) + " >= L = " + std::to_string(m.context) +
                       ": no window ever applies");
@@ -180,8 +441,11 @@ void finish_model_facts(model_info& m, const fact_overrides& overrides, const st
     }
   }
 
-  if (m.rope_scaling && m.rope_scaling->type != rope_scaling_type::none)
+  if (m.rope_scaling && m.rope_scaling->type != rope_scaling_type::none && !m.dual_chunk)
     m.warnings.push_back(scaling_warning(m, *m.rope_scaling, context_given));
+
+  if (m.layer_map.empty()) m.layer_map = map_from_sliding_facts(m);
+  layer_map_warnings(m);
 
   // Mistral-7B-v0.1's config states 32768 positions; the model trained on 8192 tokens with a
   // 4096-token window (Mistral 7B paper, arXiv 2310.06825, Table 1).

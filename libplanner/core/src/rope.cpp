@@ -61,6 +61,11 @@ rope_rule rope_rule_of(const model_info& model) {
   return {model.rope_theta, model.rotary_dims, model.max_position_embeddings, model.rope_scaling};
 }
 
+rope_rule rope_rule_of(const model_info& model, const layer_run& run) {
+  return {run.rope_theta, run.rotary_dims, model.max_position_embeddings,
+          run.scaled ? model.rope_scaling : std::nullopt};
+}
+
 namespace {
 
 using detail::real_text;
@@ -147,9 +152,9 @@ std::vector<issue> validate(const rope_rule& rule) {
     check_positive(issues, "low_freq_factor", s.low_freq_factor);
     check_positive(issues, "high_freq_factor", s.high_freq_factor);
     if (s.low_freq_factor && s.high_freq_factor && positive_finite(*s.low_freq_factor) &&
-        positive_finite(*s.high_freq_factor) && !(*s.high_freq_factor > *s.low_freq_factor))
+        positive_finite(*s.high_freq_factor) && !(*s.high_freq_factor >= *s.low_freq_factor))
       issues.push_back({"high_freq_factor", real_text(*s.high_freq_factor),
-                        "must be greater than low_freq_factor (" + real_text(*s.low_freq_factor) + ")"});
+                        "must be at least low_freq_factor (" + real_text(*s.low_freq_factor) + ")"});
   }
   if (t == rope_scaling_type::longrope) {
     check_list(issues, "short_factor", s.short_factor, pairs, true);
@@ -224,6 +229,12 @@ void evaluate_llama3(const rope_rule& rule, rope_frequencies& f) {
     } else if (wavelength < high_freq_wavelength) {
       f.inv_freq[c] = base;
       f.change[c] = rope_pair_change::kept;
+    } else if (high_factor == low_factor) {
+      // Equal factors (Llama-4-Scout) make the rule a step; transformers computes 0/0 for a
+      // wavelength exactly on the step, so there is no value to match.
+      throw invalid_params("high_freq_factor", real_text(high_factor),
+                           "equals low_freq_factor, and pair " + std::to_string(c) + "'s wavelength is exactly original_context / "
+                           "low_freq_factor, where the llama3 rule divides 0 by 0");
     } else {
       const double smooth = (window / wavelength - low_factor) / (high_factor - low_factor);
       f.inv_freq[c] = (1 - smooth) * base / f.factor + smooth * base;

@@ -82,12 +82,13 @@ struct kept_value {
 };
 
 /// The keys we keep, by suffix after "<arch>." (arch unknown until general.architecture is read).
-constexpr std::array<const char*, 17> wanted_suffixes = {
+constexpr std::array<const char*, 19> wanted_suffixes = {
     ".context_length", ".rope.freq_base", ".attention.head_count", ".attention.head_count_kv",
     ".attention.key_length", ".attention.key_length_mla", ".embedding_length", ".block_count",
     ".rope.dimension_count", ".rope.scaling.type", ".rope.scaling.factor", ".rope.scaling.original_context_length",
     ".rope.scaling.attn_factor", ".rope.scaling.yarn_log_multiplier", ".attention.sliding_window",
-    ".rope.scaling.yarn_beta_fast", ".rope.scaling.yarn_beta_slow"};
+    ".rope.scaling.yarn_beta_fast", ".rope.scaling.yarn_beta_slow", ".attention.sliding_window_pattern",
+    ".rope.freq_base_swa"};
 constexpr std::uint64_t max_key_length = 65535;    // the GGUF spec's limit on key names
 constexpr std::uint64_t max_kept_string = 4096;    // longer strings are skipped, not read
 constexpr int max_array_depth = 4;
@@ -363,13 +364,15 @@ class header_fields {
 // llama.cpp's llama_model_rope_type(): these architectures rotate adjacent pairs ("norm"); its
 // converter permutes their Q/K weights so this equals HF's rotate_half on the original weights.
 // The NeoX list rotates (c, c + R/2). Source: llama.cpp src/llama-model.cpp.
-constexpr std::array<const char*, 19> norm_archs = {
+constexpr std::array<const char*, 25> norm_archs = {
     "llama", "llama4", "deci", "baichuan", "internlm2", "minicpm", "xverse", "command-r", "cohere2", "olmo", "arctic",
-    "deepseek", "deepseek2", "chatglm", "glm4", "granite", "granitemoe", "chameleon", "plm"};
-constexpr std::array<const char*, 27> neox_archs = {
+    "deepseek", "deepseek2", "chatglm", "glm4", "granite", "granitemoe", "chameleon", "plm", "smollm3", "ernie4_5",
+    "ernie4_5-moe", "cohere2moe", "arcee", "mistral3"};
+constexpr std::array<const char*, 34> neox_archs = {
     "falcon", "grok", "dbrx", "stablelm", "qwen", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "olmo2", "phi2", "phi3",
     "phimoe", "gemma", "gemma2", "gemma3", "starcoder2", "gptneox", "nemotron", "exaone", "minicpm3", "openelm",
-    "orion", "codeshell", "nomic-bert", "bitnet", "stablelm2"};
+    "orion", "codeshell", "nomic-bert", "bitnet", "stablelm2", "gpt-oss", "glm4moe", "qwen3next", "gemma3n", "gemma4",
+    "seed_oss", "exaone4"};
 // Architectures llama.cpp runs without RoPE: ALiBi biases, or learned absolute positions.
 constexpr std::array<const char*, 6> alibi_archs = {"mpt", "bloom", "refact", "jais", "jina-bert-v2", "falcon-rw"};
 constexpr std::array<const char*, 5> absolute_archs = {"gpt2", "starcoder", "bert", "opt", "gpt-neo"};
@@ -401,6 +404,58 @@ std::vector<double> read_f32_tensor(header_reader& r, const std::string& name, c
     values.push_back(v);
   }
   return values;
+}
+
+
+/// The layer map where llama.cpp's graph treats layers differently (src/models/<arch>.cpp):
+/// Llama-4 skips RoPE on every 4th layer and chunks the others by 8192 (both fixed in llama.cpp);
+/// SmolLM3 skips RoPE on every 4th layer; Cohere2 rotates only on its sliding layers; sliding
+/// layers rotate with rope.freq_base_swa (Gemma-3: 10000, unscaled, when the file has none).
+/// Other models get the map finish_model_facts() derives from the sliding facts.
+void gguf_layer_map(const header_fields& f, const std::string& arch, const std::string& shown_arch,
+                    const std::optional<std::int64_t>& llama4_window, model_info& m) {
+  const std::optional<double> swa_base = f.real(".rope.freq_base_swa");
+  if (swa_base && !(*swa_base > 1.0)) f.fail(".rope.freq_base_swa", "must be a finite number above 1");
+  if (arch == "gpt-oss") {
+    m.attention_sinks = true;
+    m.sources["attention_sinks"] = "general.architecture gpt-oss (tensor blk.N.attn_sinks)";
+  }
+  const bool llama4 = arch == "llama4", smollm3 = arch == "smollm3", cohere2 = arch == "cohere2", gemma3 = arch == "gemma3";
+  if (llama4) {
+    m.query_temperature = "NoPE layers scale queries by 1 + 0.1 * log(floor((p + 1) / 8192) + 1) at position p";
+    m.sources["query_temperature"] = "llama.cpp's llama4 graph (attention temperature, floor scale 8192, scale 0.1)";
+  }
+  if (!llama4 && !smollm3 && !cohere2 && !gemma3 && !swa_base) return;
+  if (!m.layers || *m.layers > max_mapped_layers) return;
+  const bool chunked = llama4 && llama4_window.value_or(1) != 0;
+  const double local_theta = swa_base.value_or(gemma3 ? 10000.0 : m.rope_theta);
+  std::vector<layer_run> map;
+  for (std::int64_t i = 0; i < *m.layers; ++i) {
+    layer_run one;
+    one.count = 1;
+    const bool slides = m.sliding_window && (m.sliding == sliding_layers::all ||
+                                             (m.sliding == sliding_layers::alternating && (i + 1) % m.sliding_period != 0));
+    const bool no_rope = ((llama4 && chunked) || smollm3) ? (i + 1) % 4 == 0 : cohere2 && !slides;
+    one.kind = slides ? attention_kind::sliding : chunked && !no_rope ? attention_kind::chunked : attention_kind::full;
+    if (slides) one.span = m.sliding_window;
+    if (one.kind == attention_kind::chunked) one.span = 8192;
+    one.rope = !no_rope;
+    if (one.rope) {
+      one.rope_theta = slides ? local_theta : m.rope_theta;
+      one.rotary_dims = m.rotary_dims;
+      one.scaled = !(slides && gemma3);  // llama.cpp scales SWA layers as the others, except Gemma-3's
+    } else {
+      one.scaled = false;
+    }
+    append_layer(map, one);
+  }
+  m.layer_map = std::move(map);
+  m.sources["layer_map.attention"] = llama4   ? "llama.cpp llama4: every 4th layer NoPE and full, the others chunked by 8192"
+                                     : smollm3 ? "llama.cpp smollm3: every 4th layer NoPE"
+                                     : cohere2 ? "llama.cpp cohere2: RoPE on sliding layers only"
+                                               : m.sources.count("sliding_window") ? m.sources["sliding_window"] : "every layer full";
+  if (m.sliding_window) m.sources["layer_map.sliding_rope"] = swa_base ? shown_arch + ".rope.freq_base_swa"
+                                                                   : gemma3 ? "llama.cpp gemma3: 10000, unscaled" : "rope.freq_base";
 }
 
 }  // namespace
@@ -576,13 +631,22 @@ model_info read_gguf(const std::filesystem::path& path, const fact_overrides& ov
                                                        : "assumed neox (architecture not known here)";
   }
 
-  if (const std::optional<std::int64_t> window = f.integer(".attention.sliding_window", false, 2)) {
+  // Llama-4's window key is its chunk size's switch: 0 (MobileLLM) means every layer attends fully.
+  const bool llama4 = arch == "llama4";
+  const std::optional<std::int64_t> llama4_window = llama4 ? f.integer(".attention.sliding_window", false, 0) : std::nullopt;
+  if (const std::optional<std::int64_t> window = llama4 ? std::nullopt : f.integer(".attention.sliding_window", false, 2)) {
     m.sliding_window = *window;
     m.sources["sliding_window"] = shown_arch + ".attention.sliding_window";
-    if (arch == "gemma2" || arch == "gemma3" || arch == "cohere2") {
-      // llama.cpp's fixed patterns: Gemma-2 alternates, Gemma-3 has one global layer in 6, Cohere2 in 4.
+    if (arch == "gemma2" || arch == "gemma3" || arch == "cohere2" || arch == "gpt-oss") {
+      // llama.cpp's patterns (set_swa_pattern): one full layer in every `period`, the last of each
+      // block; Gemma-2 and gpt-oss alternate, Gemma-3 has one in 6, Cohere2 one in 4. A uint32
+      // sliding_window_pattern overrides the period.
       m.sliding = sliding_layers::alternating;
-      m.sliding_period = arch == "gemma2" ? 2 : arch == "gemma3" ? 6 : 4;
+      m.sliding_period = arch == "gemma2" || arch == "gpt-oss" ? 2 : arch == "gemma3" ? 6 : 4;
+      if (f.find(".attention.sliding_window_pattern") && !f.array_info(".attention.sliding_window_pattern")) {
+        m.sliding_period = *f.integer(".attention.sliding_window_pattern", false, 1);
+        m.sources["sliding_window"] += ", " + shown_arch + ".attention.sliding_window_pattern";
+      }
       if (m.layers) m.sliding_layer_count = *m.layers - *m.layers / m.sliding_period;
     } else {
       m.sliding = sliding_layers::all;
@@ -652,6 +716,7 @@ model_info read_gguf(const std::filesystem::path& path, const fact_overrides& ov
     m.sources["rope_scaling"] = s->source;
     m.rope_scaling = std::move(s);
   }
+  gguf_layer_map(f, arch, shown_arch, llama4_window, m);
   finish_model_facts(m, overrides, "gguf", path.string());
   m.sources["context"] = m.context_source;
   return m;

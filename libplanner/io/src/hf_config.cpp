@@ -37,7 +37,10 @@ constexpr std::string_view rope_types[] = {
     "falcon", "internlm", "internlm2", "internlm3", "deepseek", "deepseek_v2", "deepseek_v3", "olmo", "olmo2",
     "cohere", "cohere2", "starcoder2", "chatglm", "glm", "glm4", "yi", "persimmon", "granite", "granitemoe",
     "nemotron", "exaone", "minicpm", "minicpm3", "gpt_oss", "llama4_text", "mistral3", "ministral3", "baichuan",
-    "xverse", "orion", "aquila", "skywork", "solar", "hunyuan", "openelm", "seed_oss", "ernie4_5", "arcee", "smollm3"};
+    "xverse", "orion", "aquila", "skywork", "solar", "hunyuan", "openelm", "seed_oss", "ernie4_5", "arcee", "smollm3",
+    "llama4", "ernie4_5_moe", "glm4_moe", "glm4v", "glm4v_moe", "qwen3_next", "qwen3_5", "qwen3_5_moe", "gemma4",
+    "gemma4_text", "qwen2_5_vl", "qwen2_vl", "qwen3_vl", "qwen3_vl_moe",
+    "qwen3_5_text", "qwen3_5_moe_text", "glm4v_text", "glm4v_moe_text", "qwen3_next_text"};
 constexpr std::string_view alibi_types[] = {"bloom", "jais"};
 constexpr std::string_view absolute_types[] = {
     "opt", "gpt2", "gpt_bigcode", "gpt_neo", "bert", "roberta", "distilbert", "xglm", "bart", "mbart", "whisper",
@@ -48,7 +51,10 @@ constexpr std::string_view absolute_types[] = {
 constexpr std::string_view explicit_head_dim_types[] = {
     "llama", "mistral", "mixtral", "gemma", "gemma2", "gemma3", "gemma3_text", "qwen3", "qwen3_moe", "granite",
     "granitemoe", "olmo2", "cohere2", "ministral3", "mistral3", "gpt_oss", "llama4_text", "glm", "glm4", "exaone",
-    "smollm3", "seed_oss", "ernie4_5", "arcee", "hunyuan", "openelm", "deepseek_v2", "deepseek_v3", "minicpm3", "nemotron"};
+    "smollm3", "seed_oss", "ernie4_5", "arcee", "hunyuan", "openelm", "deepseek_v2", "deepseek_v3", "minicpm3", "nemotron",
+    "llama4", "ernie4_5_moe", "glm4_moe", "glm4v", "glm4v_moe", "qwen3_next", "qwen3_5", "qwen3_5_moe", "gemma4",
+    "gemma4_text", "qwen2_5_vl", "qwen2_vl", "qwen3_vl", "qwen3_vl_moe",
+    "qwen3_5_text", "qwen3_5_moe_text", "glm4v_text", "glm4v_moe_text", "qwen3_next_text"};
 
 std::string shortest(double v) {
   std::array<char, 32> buffer{};
@@ -216,6 +222,7 @@ void read_encoding(const config_fields& f, model_info& m) {
 
 double architecture_theta_default(const std::string& t) {
   if (t == "gemma3" || t == "gemma3_text") return 1e6;  // Gemma3TextConfig's default
+  if (t == "llama4" || t == "llama4_text") return 500000.0;  // Llama4TextConfig's default
   return 10000.0;
 }
 
@@ -226,6 +233,18 @@ void read_rope_scaling(const config_fields& root, const config_fields& s, model_
     s.fail("type", "(\"" + printable(*type) + "\") contradicts " + s.name("rope_type") + " (\"" + printable(*rope_type) + "\")");
   if (!rope_type && !type) s.fail("rope_type", "is missing (the scaling rule: default, linear, dynamic, yarn, longrope, llama3)");
   const std::string name = rope_type ? *rope_type : *type;
+  if (name == "proportional") {  // Gemma-4: default frequencies (see the base above), divided by an optional factor
+    const double factor = s.number("factor").value_or(1.0);
+    if (!(factor > 0)) s.fail("factor", "must be a positive number");
+    if (factor == 1.0) return;
+    rope_scaling r;
+    r.type = rope_scaling_type::linear;
+    r.factor = factor;
+    r.source = what + " (proportional, factor)";
+    m.rope_scaling = std::move(r);
+    m.sources["rope_scaling"] = what;
+    return;
+  }
   const std::optional<rope_scaling_type> parsed = parse_rope_scaling_type(name);
   if (!parsed)
     s.fail(rope_type ? "rope_type" : "type", "= \"" + printable(name) +
@@ -258,8 +277,8 @@ void read_rope_scaling(const config_fields& root, const config_fields& s, model_
   r.truncate = s.boolean("truncate");
   r.low_freq_factor = s.number("low_freq_factor");
   r.high_freq_factor = s.number("high_freq_factor");
-  if (r.low_freq_factor && r.high_freq_factor && !(*r.high_freq_factor > *r.low_freq_factor))
-    s.fail("high_freq_factor", "must be larger than low_freq_factor");
+  if (r.low_freq_factor && r.high_freq_factor && !(*r.high_freq_factor >= *r.low_freq_factor))
+    s.fail("high_freq_factor", "must be at least low_freq_factor (equal factors, as Llama-4-Scout's, make a step)");
   if (r.type == rope_scaling_type::longrope) {
     require("short_factor");
     require("long_factor");
@@ -341,6 +360,273 @@ void read_sliding(const config_fields& f, model_info& m) {
   if (m.sliding == sliding_layers::all && m.layers) m.sliding_layer_count = *m.layers;
 }
 
+
+/// The defaults of a transformers config class for the keys this reader uses, for architectures
+/// whose published configs omit keys (docs/models.md, "Class defaults").
+struct config_class_defaults {
+  std::string_view class_name;
+  std::vector<std::pair<std::string_view, json::value>> values;
+};
+
+std::optional<config_class_defaults> class_defaults_of(const std::string& model_type, bool nested) {
+  // Gemma3TextConfig (transformers models/gemma3/configuration_gemma3.py): Gemma-3-4b/12b/27b-it
+  // publish a text_config that states only what differs from these.
+  if (model_type == "gemma3_text" || (model_type == "gemma3" && nested))
+    return config_class_defaults{"Gemma3TextConfig",
+                                 {{"num_hidden_layers", 26},
+                                  {"hidden_size", 2304},
+                                  {"num_attention_heads", 8},
+                                  {"num_key_value_heads", 4},
+                                  {"head_dim", 256},
+                                  {"max_position_embeddings", 131072},
+                                  {"rope_theta", 1000000.0},
+                                  {"rope_local_base_freq", 10000.0},
+                                  {"sliding_window", 4096},
+                                  {"sliding_window_pattern", 6},
+                                  {"query_pre_attn_scalar", 256}}};
+  return std::nullopt;
+}
+
+/// Adds "(Class default)" to the source of every fact read from a defaulted key.
+void mark_defaulted(model_info& m, const std::vector<std::string>& keys, const std::string& class_name) {
+  for (auto& [fact, where] : m.sources) {
+    if (fact == "class_defaults") continue;
+    for (const std::string& key : keys) {
+      const std::size_t at = where.find(key);
+      const bool whole = at != std::string::npos && (at == 0 || where[at - 1] == ' ') &&
+                         (at + key.size() == where.size() || where[at + key.size()] == ' ' || where[at + key.size()] == ',');
+      if (whole) {
+        where += " (" + class_name + " default)";
+        break;
+      }
+    }
+  }
+}
+
+/// Reads a per-layer array of `field` (its length must be the layer count) through `each`.
+template <class Each>
+void per_layer_array(const config_fields& f, const char* field, std::int64_t layers, Each each) {
+  const json::value* v = f.find(field);
+  if (!v->is_array()) f.fail(field, std::string("must be an array, got ") + config_fields::kind(*v));
+  const json::array& a = v->as_array();
+  if (static_cast<std::int64_t>(a.size()) != layers)
+    f.fail(field, "has " + std::to_string(a.size()) + " entries; num_hidden_layers is " + std::to_string(layers));
+  for (std::size_t i = 0; i < a.size(); ++i) each(static_cast<std::int64_t>(i), a[i]);
+}
+
+/// A per-layer-type entry of rope_parameters (transformers 5: {"full_attention": {...}, ...}).
+std::optional<config_fields> rope_parameters_of(const config_fields& f, const char* layer_type) {
+  const json::object* parameters = f.object("rope_parameters");
+  if (parameters == nullptr) return std::nullopt;
+  const json::value* entry = parameters->if_contains(layer_type);
+  if (entry == nullptr || !entry->is_object()) return std::nullopt;
+  return f.nested(entry->as_object(), std::string("rope_parameters.") + layer_type);
+}
+
+/// The layer map: each layer's attention kind and RoPE, from layer_types, no_rope_layers, the
+/// architectures' intervals (Llama-4, SmolLM3, Qwen3-Next) and per-layer-type RoPE (Gemma-3).
+/// Layers not described one by one are left to finish_model_facts(), which derives them from
+/// the sliding facts.
+void read_layer_map(const config_fields& f, model_info& m) {
+  const std::string& t = m.architecture;
+  const bool llama4 = t == "llama4" || t == "llama4_text";
+  const bool has_types = f.has("layer_types");
+  const bool has_no_rope = f.has("no_rope_layers");
+  const bool has_interval = (llama4 || t == "smollm3") || (one_of(t, {"qwen3_next", "qwen3_5", "qwen3_5_moe", "qwen3_5_text", "qwen3_5_moe_text"}) && !has_types);
+  const bool local_rope = t == "gemma3" || t == "gemma3_text" || rope_parameters_of(f, "sliding_attention").has_value();
+  if (!has_types && !has_no_rope && !has_interval && !local_rope && t != "cohere2") return;
+  if (!m.layers) {
+    if (has_types || has_no_rope) f.fail("num_hidden_layers", "is missing; the per-layer lists need the layer count");
+    return;
+  }
+  const std::int64_t n = *m.layers;
+  if (n > max_mapped_layers) {
+    m.notes.push_back("num_hidden_layers " + std::to_string(n) + " is more than " + std::to_string(max_mapped_layers) +
+                      ": no layer map");
+    return;
+  }
+
+  // Which layers rotate (1 = RoPE, as transformers' no_rope_layers).
+  std::vector<bool> rope(static_cast<std::size_t>(n), true);
+  if (has_no_rope) {
+    per_layer_array(f, "no_rope_layers", n, [&](std::int64_t i, const json::value& v) {
+      const std::int64_t flag = f.as_integer("no_rope_layers", v);
+      if (flag != 0 && flag != 1) f.fail("no_rope_layers", "must hold 0 (no RoPE) or 1 (RoPE), got " + std::to_string(flag));
+      rope[static_cast<std::size_t>(i)] = flag == 1;
+    });
+    m.sources["layer_map.rope"] = f.name("no_rope_layers");
+  } else if (llama4 || t == "smollm3") {
+    // Llama4TextConfig and SmolLM3Config both call it no_rope_layer_interval; some Llama-4 tools write nope_layer_interval.
+    const char* key = llama4 && !f.has("no_rope_layer_interval") && f.has("nope_layer_interval") ? "nope_layer_interval"
+                                                                                                 : "no_rope_layer_interval";
+    const std::optional<std::int64_t> given = f.positive(key);
+    const std::int64_t every = given.value_or(4);
+    for (std::int64_t i = 0; i < n; ++i) rope[static_cast<std::size_t>(i)] = (i + 1) % every != 0;
+    m.sources["layer_map.rope"] = given ? f.name(key) : "no_rope_layer_interval 4 (" + std::string(llama4 ? "Llama4TextConfig" : "SmolLM3Config") + " default)";
+  }
+
+  // Each layer's attention kind.
+  std::vector<attention_kind> kind(static_cast<std::size_t>(n), attention_kind::full);
+  if (has_types) {
+    per_layer_array(f, "layer_types", n, [&](std::int64_t i, const json::value& v) {
+      if (!v.is_string()) f.fail("layer_types", "must hold strings only");
+      const std::string_view name = v.as_string();
+      attention_kind k = attention_kind::full;
+      if (name == "full_attention" || name == "attention") k = attention_kind::full;
+      else if (name == "sliding_attention") k = attention_kind::sliding;
+      else if (name == "chunked_attention") k = attention_kind::chunked;
+      else if (name == "linear_attention") k = attention_kind::linear;
+      else
+        f.fail("layer_types", "has \"" + printable(name) + "\" at layer " + std::to_string(i) +
+                                  "; known: full_attention, sliding_attention, chunked_attention, linear_attention");
+      kind[static_cast<std::size_t>(i)] = k;
+    });
+    m.sources["layer_map.attention"] = f.name("layer_types");
+  } else if (llama4) {
+    for (std::int64_t i = 0; i < n; ++i)
+      if (rope[static_cast<std::size_t>(i)]) kind[static_cast<std::size_t>(i)] = attention_kind::chunked;
+    m.sources["layer_map.attention"] = "Llama-4: RoPE layers chunked, NoPE layers full (Llama4TextConfig layer_types default)";
+  } else if (one_of(t, {"qwen3_next", "qwen3_5", "qwen3_5_moe", "qwen3_5_text", "qwen3_5_moe_text"})) {
+    const std::optional<std::int64_t> given = f.positive("full_attention_interval");
+    const std::int64_t every = given.value_or(4);
+    for (std::int64_t i = 0; i < n; ++i)
+      if ((i + 1) % every != 0) kind[static_cast<std::size_t>(i)] = attention_kind::linear;
+    m.sources["layer_map.attention"] = given ? f.name("full_attention_interval") : "full_attention_interval 4 (default)";
+  } else {
+    // Sliding layers by the architecture's rule (read_sliding).
+    for (std::int64_t i = 0; i < n; ++i) {
+      bool slides = false;
+      if (m.sliding_window) switch (m.sliding) {
+          case sliding_layers::all: slides = true; break;
+          case sliding_layers::alternating: slides = (i + 1) % m.sliding_period != 0; break;
+          case sliding_layers::last: slides = m.sliding_layer_count && i >= n - *m.sliding_layer_count; break;
+          default: break;
+        }
+      if (slides) kind[static_cast<std::size_t>(i)] = attention_kind::sliding;
+    }
+    m.sources["layer_map.attention"] = m.sliding_window ? m.sources["sliding_window"] : "every layer full";
+  }
+  std::optional<std::int64_t> chunk;
+  if (std::find(kind.begin(), kind.end(), attention_kind::chunked) != kind.end()) {
+    const std::optional<std::int64_t> given = f.positive("attention_chunk_size");
+    if (!given && !llama4) f.fail("attention_chunk_size", "is missing; layer_types names chunked_attention layers");
+    chunk = given.value_or(8192);
+    m.sources["layer_map.chunk"] = given ? f.name("attention_chunk_size") : "attention_chunk_size 8192 (Llama4TextConfig default)";
+  }
+  if (t == "cohere2") {
+    // Cohere2 rotates queries and keys on its sliding layers only; the global layers use no positions.
+    for (std::int64_t i = 0; i < n; ++i)
+      if (kind[static_cast<std::size_t>(i)] == attention_kind::full) rope[static_cast<std::size_t>(i)] = false;
+    m.sources["layer_map.rope"] = "Cohere2: RoPE on sliding layers only (its attention rotates only when it slides)";
+  }
+
+  // Per-layer-type RoPE: Gemma-3's local layers rotate with rope_local_base_freq and no scaling.
+  double local_theta = m.rope_theta;
+  bool local_scaled = true;
+  std::int64_t local_rotary = m.rotary_dims;
+  if (const std::optional<config_fields> local = rope_parameters_of(f, "sliding_attention")) {
+    if (const std::optional<double> theta = local->number("rope_theta")) local_theta = *theta;
+    // The sliding layers' own head size (Gemma-4: head_dim beside global_head_dim) and rotated part.
+    const std::int64_t local_head = f.has("global_head_dim") ? f.positive("head_dim").value_or(m.head_dim) : m.head_dim;
+    const double fraction = local->number("partial_rotary_factor").value_or(
+        f.has("global_head_dim") || local_head != m.head_dim ? 1.0 : m.rotary_fraction);
+    if (!(fraction > 0.0 && fraction <= 1.0)) local->fail("partial_rotary_factor", "must be in (0, 1]");
+    local_rotary = fraction == 1.0 ? local_head : static_cast<std::int64_t>(static_cast<double>(local_head) * fraction);
+    if (local->has("partial_rotary_factor") || f.has("global_head_dim")) local_rotary -= local_rotary % 2;
+    if (local_rotary < 2) local->fail("partial_rotary_factor", "gives fewer than 2 rotary dims");
+    const std::string type = local->string("rope_type").value_or("default");
+    if (type != "default")
+      local->fail("rope_type", "= \"" + printable(type) + "\": a scaling rule on sliding layers is not supported here");
+    local_scaled = false;
+    m.sources["layer_map.sliding_rope"] = local->name("rope_theta");
+  } else if (t == "gemma3" || t == "gemma3_text") {
+    const std::optional<double> theta = f.number("rope_local_base_freq");
+    local_theta = theta.value_or(10000.0);
+    local_scaled = false;
+    m.sources["layer_map.sliding_rope"] = theta ? f.name("rope_local_base_freq") + " (unscaled)"
+                                                : "rope_local_base_freq 10000 (Gemma3TextConfig default, unscaled)";
+  }
+  if (!(local_theta > 1.0)) f.fail("rope_local_base_freq", "must be a finite number above 1");
+
+  const bool encoded = m.encoding == position_encoding::rope || m.encoding == position_encoding::unknown;
+  std::vector<layer_run> map;
+  for (std::int64_t i = 0; i < n; ++i) {
+    layer_run one;
+    one.count = 1;
+    one.kind = kind[static_cast<std::size_t>(i)];
+    if (one.kind == attention_kind::sliding) one.span = m.sliding_window;
+    if (one.kind == attention_kind::chunked) one.span = chunk;
+    one.rope = encoded && rope[static_cast<std::size_t>(i)] && one.kind != attention_kind::linear;
+    if (one.rope) {
+      const bool local = one.kind == attention_kind::sliding;
+      one.rope_theta = local ? local_theta : m.rope_theta;
+      one.rotary_dims = local ? local_rotary : m.rotary_dims;
+      one.scaled = local ? local_scaled : true;
+    } else {
+      one.scaled = false;
+    }
+    append_layer(map, one);
+  }
+  m.layer_map = std::move(map);
+}
+
+/// Attention features a port must reproduce beside the remapped positions.
+void read_attention_features(const config_fields& f, model_info& m) {
+  const std::string& t = m.architecture;
+  if (const json::object* dca = f.object("dual_chunk_attention_config")) {
+    const config_fields d = f.nested(*dca, "dual_chunk_attention_config");
+    auto need = [&](const char* key) {
+      const std::optional<std::int64_t> v = d.positive(key);
+      if (!v) d.fail(key, "is missing (a positive integer is required)");
+      return *v;
+    };
+    dual_chunk_attention a;
+    a.chunk_size = need("chunk_size");
+    a.local_size = need("local_size");
+    a.original_context = need("original_max_position_embeddings");
+    if (a.original_context < 2) d.fail("original_max_position_embeddings", "must be at least 2");
+    m.dual_chunk = a;
+    m.sources["dual_chunk"] = f.name("dual_chunk_attention_config");
+  }
+  if (t == "gpt_oss") {
+    m.attention_sinks = true;
+    m.sources["attention_sinks"] = "model_type gpt_oss (a learned sink per head)";
+  }
+  if (t == "llama4" || t == "llama4_text") {
+    const bool tuning = f.boolean("attn_temperature_tuning").value_or(true);
+    if (tuning) {
+      const std::optional<double> floor_scale = f.number("floor_scale");
+      const std::optional<double> attn_scale = f.number("attn_scale");
+      m.query_temperature = "NoPE layers scale queries by 1 + " + shortest(attn_scale.value_or(0.1)) + " * log(floor((p + 1) / " +
+                            shortest(floor_scale.value_or(8192)) + ") + 1) at position p";
+      m.sources["query_temperature"] = f.has("attn_temperature_tuning") ? f.name("attn_temperature_tuning")
+                                                                        : "attn_temperature_tuning (Llama4TextConfig default true)";
+    }
+  }
+  const auto from_rope_object = [&](const config_fields& r) {
+    if (const std::optional<double> beta = r.number("llama_4_scaling_beta")) {
+      const std::int64_t original = r.positive("original_max_position_embeddings").value_or(m.advertised_context.value_or(m.context));
+      m.query_temperature = "queries are scaled by 1 + " + shortest(*beta) + " * log(1 + floor(p / " + std::to_string(original) +
+                            ")) at position p";
+      m.sources["query_temperature"] = r.name("llama_4_scaling_beta");
+    }
+    if (const json::value* sections = r.find("mrope_section")) {
+      if (!sections->is_array()) r.fail("mrope_section", "must be an array of integers");
+      for (const json::value& s : sections->as_array()) {
+        const std::int64_t v = r.as_integer("mrope_section", s);
+        if (v < 0) r.fail("mrope_section", "must hold non-negative integers");
+        m.mrope_section.push_back(v);
+      }
+      m.sources["mrope_section"] = r.name("mrope_section");
+    }
+  };
+  if (const json::object* scaling = f.object("rope_scaling")) from_rope_object(f.nested(*scaling, "rope_scaling"));
+  else if (const json::object* parameters = f.object("rope_parameters")) {
+    if (const std::optional<config_fields> full = rope_parameters_of(f, "full_attention")) from_rope_object(*full);
+    else from_rope_object(f.nested(*parameters, "rope_parameters"));
+  }
+}
+
 model_info read_fields(const config_fields& top, const json::object& root, const fact_overrides& overrides) {
   model_info m;
   m.source = top.source();
@@ -348,9 +634,24 @@ model_info read_fields(const config_fields& top, const json::object& root, const
   const json::object* text = top.find("num_attention_heads") || top.find("n_head") || top.find("n_heads")
                                  ? nullptr
                                  : top.object("text_config");
-  const config_fields f = text ? top.nested(*text, "text_config") : top;
+  const config_fields given = text ? top.nested(*text, "text_config") : top;
   (void)root;
-  m.architecture = f.string("model_type").value_or(top.string("model_type").value_or(""));
+  m.architecture = given.string("model_type").value_or(top.string("model_type").value_or(""));
+  // transformers fills the keys a config omits from the config class's defaults.
+  json::object filled = given.object();
+  std::vector<std::string> defaulted;
+  if (const std::optional<config_class_defaults> defaults = class_defaults_of(m.architecture, text != nullptr)) {
+    for (const auto& [key, value] : defaults->values)
+      if (const json::value* v = filled.if_contains(key); v == nullptr || v->is_null()) {
+        filled[key] = value;
+        defaulted.push_back(given.name(std::string(key).c_str()));
+        m.notes.push_back(given.name(std::string(key).c_str()) + " is absent: " + std::string(defaults->class_name) +
+                          "'s default " + json::serialize(value) + " applies");
+      }
+    m.sources["class_defaults"] = defaults->class_name;
+  }
+  const config_fields f = text ? top.nested(filled, "text_config") : config_fields(filled, top.source());
+
   m.name = top.string("_name_or_path").value_or("");
   if (m.name.empty()) m.name = m.architecture.empty() ? "config" : m.architecture;
   read_encoding(f, m);
@@ -402,9 +703,19 @@ model_info read_fields(const config_fields& top, const json::object& root, const
   } else if (const std::optional<std::int64_t> explicit_dim = f.positive("head_dim")) {
     m.head_dim = *explicit_dim;
     m.sources["head_dim"] = f.name("head_dim");
-    if (hidden && !one_of(m.architecture, explicit_head_dim_types) && (*hidden % m.heads != 0 || *explicit_dim != *hidden / m.heads))  // no overflowing product
+    const bool mismatch = hidden && (*hidden % m.heads != 0 || *explicit_dim != *hidden / m.heads);  // no overflowing product
+    if (mismatch && !one_of(m.architecture, rope_types) && m.encoding == position_encoding::unknown)
+      m.notes.push_back(f.name("head_dim") + " " + std::to_string(*explicit_dim) + " is not " + hidden_key + " / " + heads_key +
+                        "; architecture '" + m.architecture + "' is not known here, so the stated head_dim is used");
+    else if (mismatch && !one_of(m.architecture, explicit_head_dim_types))
       f.fail("head_dim", "(" + std::to_string(*explicit_dim) + ") times " + heads_key + " (" + std::to_string(m.heads) +
                              ") contradicts " + hidden_key + " (" + std::to_string(*hidden) + ")");
+    if (const std::optional<std::int64_t> global = f.positive("global_head_dim")) {
+      // Gemma-4: the full-attention layers (the ones Self-Extend acts on) have heads of this size.
+      m.head_dim = *global;
+      m.sources["head_dim"] = f.name("global_head_dim") + " (full-attention layers; sliding layers: " + f.name("head_dim") + " " +
+                              std::to_string(*explicit_dim) + ")";
+    }
   } else if (const std::optional<std::int64_t> channels = f.positive("kv_channels")) {  // ChatGLM
     m.head_dim = *channels;
     m.sources["head_dim"] = f.name("kv_channels");
@@ -442,8 +753,17 @@ model_info read_fields(const config_fields& top, const json::object& root, const
                                                                 " (" + std::to_string(m.heads) + ")");
 
   // Rotary dims.
-  const auto [fraction, fraction_key] = first_of(f, {"partial_rotary_factor", "rotary_pct"},
-                                                 [](const config_fields& c, const char* k) { return c.number(k); });
+  auto [fraction, fraction_key] = first_of(f, {"partial_rotary_factor", "rotary_pct"},
+                                           [](const config_fields& c, const char* k) { return c.number(k); });
+  if (!fraction) {  // transformers 5 keeps it in rope_parameters (Qwen3.5), per layer type or not
+    std::optional<config_fields> p = rope_parameters_of(f, "full_attention");
+    if (!p)
+      if (const json::object* o = f.object("rope_parameters")) p.emplace(f.nested(*o, "rope_parameters"));
+    if (p && p->has("partial_rotary_factor")) {
+      fraction = p->number("partial_rotary_factor");
+      fraction_key = p->name("partial_rotary_factor");
+    }
+  }
   if (rope_part && nope_part) {
     m.rotary_dims = *rope_part;
     m.sources["rotary_dims"] = f.name("qk_rope_head_dim");
@@ -477,7 +797,13 @@ model_info read_fields(const config_fields& top, const json::object& root, const
   m.rotary_fraction = static_cast<double>(m.rotary_dims) / static_cast<double>(m.head_dim);
 
   // Pair layout: interleaved (GPT-J) for these; rotate_half (NeoX) for the rest.
-  if (one_of(m.architecture, {"gptj", "codegen", "chatglm", "glm", "deepseek_v2", "deepseek_v3"})) {
+  // Traced to each modeling file's rotation (docs/models.md, "Pair layout").
+  const std::optional<bool> interleave = f.boolean("rope_interleave");  // DeepSeek-V3, GLM-4.5: the modeling code's switch
+  if (interleave && one_of(m.architecture, {"deepseek_v2", "deepseek_v3"})) {
+    m.style = *interleave ? rope_style::gptj : rope_style::neox;
+    m.sources["rope_style"] = f.name("rope_interleave") + (*interleave ? " (interleaved pairs)" : " = false (rotate_half)");
+  } else if (one_of(m.architecture, {"gptj", "codegen", "chatglm", "glm", "glm4", "deepseek_v2", "deepseek_v3", "llama4",
+                                     "llama4_text", "cohere", "cohere2", "ernie4_5", "ernie4_5_moe"})) {
     m.style = rope_style::gptj;
     m.sources["rope_style"] = "model_type " + m.architecture + " (interleaved pairs)";
   } else {
@@ -517,6 +843,17 @@ model_info read_fields(const config_fields& top, const json::object& root, const
     m.notes.push_back(known ? "rope_theta is absent; transformers' " + m.architecture + " default applies"
                             : "rope_theta is absent and architecture '" + m.architecture + "' is not known here; 10000 assumed");
   }
+  // Gemma-4's "proportional" rule: inv_freq[c] = theta^(-2c/D) for the first R/2 pairs, which is
+  // the default rule over R dims with base theta^(R/D) (transformers' _compute_proportional_rope_parameters).
+  if (rope_parameters && rope_parameters->string("rope_type").value_or("") == "proportional" && m.rotary_dims < m.head_dim) {
+    const double stated = m.rope_theta;
+    m.rope_theta = std::pow(stated, static_cast<double>(m.rotary_dims) / static_cast<double>(m.head_dim));
+    m.sources["rope_theta"] += " " + shortest(stated) + " ^ (rotary_dims / head_dim) (proportional RoPE)";
+    m.notes.push_back("proportional RoPE: pair c < " + std::to_string(m.rotary_dims / 2) + " turns at " + shortest(stated) +
+                      "^(-2c/" + std::to_string(m.head_dim) + ") = " + shortest(m.rope_theta) + "^(-2c/" +
+                      std::to_string(m.rotary_dims) + "), the other pairs not at all; the model pairs dims (c, c + " +
+                      std::to_string(m.head_dim / 2) + "), so a port comparing with attend/verify permutes q and k alike");
+  }
   if (!(m.rope_theta > 1.0)) f.fail(m.sources["rope_theta"].rfind("10000 *", 0) == 0 ? "rope_ratio" : "rope_theta", "must be a finite number above 1");
 
   if (const json::object* scaling = f.object("rope_scaling"))
@@ -525,8 +862,11 @@ model_info read_fields(const config_fields& top, const json::object& root, const
     read_rope_scaling(f, *rope_parameters, m, rope_parameters->name("").substr(0, rope_parameters->name("").size() - 1));
 
   read_sliding(f, m);
+  read_layer_map(f, m);
+  read_attention_features(f, m);
   m.sources["context"] = m.context_source;
   if (m.advertised_context) m.sources["advertised_context"] = advertised_key;
+  if (!defaulted.empty()) mark_defaulted(m, defaulted, m.sources["class_defaults"]);
   return m;
 }
 

@@ -86,6 +86,9 @@ struct advice_request {
   std::optional<std::int64_t> max_group;
   shift_rule shift = shift_rule::integer;
   std::int64_t top = 5;                     ///< how many ranked candidates to return (>= 1)
+  /// Set (to self_extend_not_applicable()'s reason) when no layer of the model can benefit:
+  /// advise() then validates the request and answers not_applicable without a plan.
+  std::optional<std::string> not_applicable;
   friend bool operator==(const advice_request&, const advice_request&) = default;
 };
 
@@ -99,6 +102,8 @@ struct ranked_plan {
 
 /// The advisor's answer.
 struct advice {
+  bool applicable = true;                 ///< false: Self-Extend has no effect on this model; no plan follows
+  std::string not_applicable_reason;      ///< why, when not applicable
   bool extension_needed = true;           ///< false when N <= L: G = 1 is recommended (verdict native)
   bool past_max_group = false;            ///< no plan with G <= default_max_group fits: the candidates go past it
   ranked_plan recommended;

@@ -163,11 +163,15 @@ struct llamacpp_advice_request {
   /// Largest G considered: given, a hard cap (no_solution when a plan fits only past it); absent,
   /// default_max_group, passed only when no plan within it fits (as advice_request's).
   std::optional<std::int64_t> max_group;
+  /// As advice_request's: the reason no layer can benefit; advise_llamacpp() then answers without flags.
+  std::optional<std::string> not_applicable;
   friend bool operator==(const llamacpp_advice_request&, const llamacpp_advice_request&) = default;
 };
 
 /// Recommended llama-cli flags and the evidence for them.
 struct llamacpp_advice {
+  bool applicable = true;         ///< false: group attention has no effect on this model; no flags follow
+  std::string not_applicable_reason;
   bool extension_needed = true;   ///< false when N <= L: no group attention needed
   bool past_max_group = false;    ///< no G <= default_max_group fits: ga_n is past it
   std::int64_t ga_n = 1;          ///< --grp-attn-n

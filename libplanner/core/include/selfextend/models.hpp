@@ -34,6 +34,47 @@ enum class sliding_layers : std::uint8_t {
 };
 [[nodiscard]] std::string_view to_string(sliding_layers s) noexcept;
 
+/// How one layer's queries reach its keys.
+enum class attention_kind : std::uint8_t {
+  full,     ///< every earlier key (causal)
+  sliding,  ///< the last `span` keys only (Mistral, Gemma local layers, gpt-oss)
+  chunked,  ///< keys of the query's own chunk of `span` tokens only (Llama-4's RoPE layers)
+  linear,   ///< a recurrent / linear-attention layer without positions (Qwen3-Next's Gated DeltaNet)
+};
+[[nodiscard]] std::string_view to_string(attention_kind k) noexcept;
+
+/// A run of consecutive layers that attend and rotate alike: layers first .. first + count - 1.
+struct layer_run {
+  std::int64_t first = 0;
+  std::int64_t count = 0;
+  attention_kind kind = attention_kind::full;
+  std::optional<std::int64_t> span;  ///< sliding window or chunk size (tokens); null for full and linear
+  bool rope = true;                  ///< false: the layer rotates nothing (NoPE)
+  double rope_theta = 0;             ///< this run's RoPE base (0 when rope is false)
+  std::int64_t rotary_dims = 0;      ///< this run's rotated dims per head (0 when rope is false)
+  bool scaled = true;                ///< the model's rope_scaling applies to this run
+  friend bool operator==(const layer_run&, const layer_run&) = default;
+};
+
+/// What a layer of one kind of run needs so that a query at distance d from a key reads a
+/// position it was trained on, summarised over the model.
+struct layer_coverage {
+  std::int64_t layers = 0;    ///< layers in the map (0 when the file states no layer count)
+  std::int64_t extended = 0;  ///< layers Self-Extend acts on: RoPE layers that see distances >= L
+  std::int64_t windowed = 0;  ///< sliding or chunked RoPE layers whose span is at most L (they keep it)
+  std::int64_t no_rope = 0;   ///< NoPE layers (no positions to remap)
+  std::int64_t linear = 0;    ///< linear / recurrent layers (no positions to remap)
+  friend bool operator==(const layer_coverage&, const layer_coverage&) = default;
+};
+
+/// Dual Chunk Attention as a config states it (Qwen2.5-1M's `dual_chunk_attention_config`).
+struct dual_chunk_attention {
+  std::int64_t chunk_size = 0;
+  std::int64_t local_size = 0;
+  std::int64_t original_context = 0;  ///< original_max_position_embeddings: the trained window
+  friend bool operator==(const dual_chunk_attention&, const dual_chunk_attention&) = default;
+};
+
 /// A model as the planner sees it, filled the same way from a preset, a config.json or a GGUF
 /// file. `sources` says where each fact came from (a key of the file, an architecture default,
 /// or the preset's Hugging Face id), under the fact's own name.
@@ -58,6 +99,14 @@ struct model_info {
   std::int64_t sliding_period = 0;             ///< alternating: one global layer per this many
   std::optional<std::int64_t> sliding_layer_count;  ///< how many layers slide, when known
   std::optional<selfextend::rope_scaling> rope_scaling;  ///< the frequency rule, when not the default
+  /// Every layer as runs of equal layers, in order (empty when the layer count is not stated).
+  /// A reader that knows layers one by one fills it; otherwise finish_model_facts() derives it
+  /// from the sliding facts.
+  std::vector<layer_run> layer_map;
+  std::optional<dual_chunk_attention> dual_chunk;  ///< the model already remaps positions with DCA
+  bool attention_sinks = false;      ///< a learned sink logit per head joins every softmax (gpt-oss)
+  std::string query_temperature;     ///< how queries are scaled by position, when they are ("" = not)
+  std::vector<std::int64_t> mrope_section;  ///< multimodal RoPE sections (Qwen2-VL style), when stated
   std::string source;                ///< where the values come from (repo id, file path)
   std::map<std::string, std::string> sources;  ///< fact name -> where it was read
   std::vector<std::string> notes;    ///< e.g. defaults that applied
@@ -96,6 +145,30 @@ struct fact_overrides {
 /// unknown encodings, Mistral-7B-v0.1's 32768). Idempotent for the same overrides.
 void finish_model_facts(model_info& m, const fact_overrides& overrides, const std::string& key,
                         const std::string& file);
+
+/// The largest layer count whose map is expanded into runs; a file stating more gets no map (and a
+/// note), so that a corrupt count cannot allocate without bound.
+inline constexpr std::int64_t max_mapped_layers = 1 << 16;
+
+/// Appends one layer (`one.count` layers) to a map, merged into the last run when alike; `first`
+/// is set from the map.
+void append_layer(std::vector<layer_run>& map, const layer_run& one);
+
+/// How the layers of `m` split by what Self-Extend does to them (layer_coverage).
+[[nodiscard]] layer_coverage self_extend_coverage(const model_info& m);
+
+/// Why no layer of `m` can benefit from Self-Extend, or nullopt when some layer can (or the map
+/// is unknown). The planners answer `not_applicable` with this reason instead of a plan.
+[[nodiscard]] std::optional<std::string> self_extend_not_applicable(const model_info& m);
+
+/// The layer map in one line: "0-4 sliding 1024 θ 1e4; 5 full θ 1e6 linear ×8; ..." (runs that
+/// repeat with a period are shown once with "× k").
+[[nodiscard]] std::string describe_layer_map(const model_info& m);
+
+/// The runs of `m.layer_map` of one attention kind with RoPE ("full", "sliding", "chunked"), or
+/// throws invalid_params {key, kind} naming the kinds the model has. Front ends use it to pick
+/// the RoPE of one kind of layer (--layer-type).
+[[nodiscard]] const layer_run& layer_run_of_kind(const model_info& m, std::string_view kind, const std::string& key);
 
 /// Throws invalid_params naming the model and its encoding when it is not RoPE (alibi, absolute):
 /// Self-Extend remaps RoPE positions only. `unknown` passes (the warning is already in m.warnings).

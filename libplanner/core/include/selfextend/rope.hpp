@@ -15,6 +15,7 @@
 namespace selfextend {
 
 struct model_info;  // models.hpp
+struct layer_run;   // models.hpp
 
 /// RoPE pair layout.
 enum class rope_style : std::uint8_t {
@@ -78,6 +79,10 @@ struct rope_rule {
 
 /// The rule of a model: its theta, rotary dims, max_position_embeddings and rope_scaling.
 [[nodiscard]] rope_rule rope_rule_of(const model_info& model);
+
+/// The rule of one run of a model's layers: the run's base and rotary dims, with the model's
+/// rope_scaling only when the run is scaled (Gemma-3's local layers are not).
+[[nodiscard]] rope_rule rope_rule_of(const model_info& model, const layer_run& run);
 
 /// What a rule did to one frequency pair, comparing inv_freq[c] with theta^(-2c/R).
 enum class rope_pair_change : std::uint8_t {
