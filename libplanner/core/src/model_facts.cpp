@@ -187,6 +187,8 @@ layer_coverage self_extend_coverage(const model_info& m) {
 }
 
 std::optional<std::string> self_extend_not_applicable(const model_info& m) {
+  // A model without RoPE is refused by the planners outright (require_rope).
+  if (m.encoding == position_encoding::alibi || m.encoding == position_encoding::absolute) return std::nullopt;
   const layer_coverage c = self_extend_coverage(m);
   if (c.layers == 0 || c.extended > 0) return std::nullopt;
   std::vector<std::string> why;
@@ -198,7 +200,8 @@ std::optional<std::string> self_extend_not_applicable(const model_info& m) {
                              "), so they never see a distance of L or more";
     if (std::find(why.begin(), why.end(), text) == why.end()) why.push_back(text);
   }
-  if (c.no_rope) why.push_back("its " + std::to_string(c.no_rope) + " other attention layers use no RoPE (NoPE)");
+  if (c.no_rope)
+    why.push_back("its " + std::to_string(c.no_rope) + (why.empty() ? "" : " other") + " attention layers use no RoPE (NoPE)");
   if (c.linear) why.push_back("its " + std::to_string(c.linear) + " linear-attention layers use no positions");
   std::string reason = "Self-Extend has no effect on this model: ";
   for (std::size_t i = 0; i < why.size(); ++i) reason += (i ? "; " : "") + why[i];
@@ -303,6 +306,8 @@ namespace {
 
 /// The warnings the layer map and the model's other attention features call for.
 void layer_map_warnings(model_info& m) {
+  // Models without RoPE have their one warning already: the planners refuse them.
+  if (m.encoding == position_encoding::alibi || m.encoding == position_encoding::absolute) return;
   const layer_coverage c = self_extend_coverage(m);
   const std::string M = std::to_string(c.layers);
   const std::string L = std::to_string(m.context);
@@ -444,7 +449,11 @@ void finish_model_facts(model_info& m, const fact_overrides& overrides, const st
   if (m.rope_scaling && m.rope_scaling->type != rope_scaling_type::none && !m.dual_chunk)
     m.warnings.push_back(scaling_warning(m, *m.rope_scaling, context_given));
 
-  if (m.layer_map.empty()) m.layer_map = map_from_sliding_facts(m);
+  if (m.layer_map.empty()) {
+    m.layer_map = map_from_sliding_facts(m);
+    if (!m.layer_map.empty() && !m.sources.count("layer_map.attention"))
+      m.sources["layer_map.attention"] = m.sliding_window ? "the sliding facts" : "every layer alike";
+  }
   layer_map_warnings(m);
 
   // Mistral-7B-v0.1's config states 32768 positions; the model trained on 8192 tokens with a

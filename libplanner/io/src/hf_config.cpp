@@ -40,7 +40,7 @@ constexpr std::string_view rope_types[] = {
     "xverse", "orion", "aquila", "skywork", "solar", "hunyuan", "openelm", "seed_oss", "ernie4_5", "arcee", "smollm3",
     "llama4", "ernie4_5_moe", "glm4_moe", "glm4v", "glm4v_moe", "qwen3_next", "qwen3_5", "qwen3_5_moe", "gemma4",
     "gemma4_text", "qwen2_5_vl", "qwen2_vl", "qwen3_vl", "qwen3_vl_moe",
-    "qwen3_5_text", "qwen3_5_moe_text", "glm4v_text", "glm4v_moe_text", "qwen3_next_text"};
+    "qwen3_5_text", "qwen3_5_moe_text", "glm4v_text", "glm4v_moe_text", "qwen3_next_text", "exaone4"};
 constexpr std::string_view alibi_types[] = {"bloom", "jais"};
 constexpr std::string_view absolute_types[] = {
     "opt", "gpt2", "gpt_bigcode", "gpt_neo", "bert", "roberta", "distilbert", "xglm", "bart", "mbart", "whisper",
@@ -389,6 +389,7 @@ std::optional<config_class_defaults> class_defaults_of(const std::string& model_
 
 /// Adds "(Class default)" to the source of every fact read from a defaulted key.
 void mark_defaulted(model_info& m, const std::vector<std::string>& keys, const std::string& class_name) {
+  if (std::find(keys.begin(), keys.end(), m.context_source) != keys.end()) m.context_source += " (" + class_name + " default)";
   for (auto& [fact, where] : m.sources) {
     if (fact == "class_defaults") continue;
     for (const std::string& key : keys) {
@@ -434,7 +435,7 @@ void read_layer_map(const config_fields& f, model_info& m) {
   const bool has_no_rope = f.has("no_rope_layers");
   const bool has_interval = (llama4 || t == "smollm3") || (one_of(t, {"qwen3_next", "qwen3_5", "qwen3_5_moe", "qwen3_5_text", "qwen3_5_moe_text"}) && !has_types);
   const bool local_rope = t == "gemma3" || t == "gemma3_text" || rope_parameters_of(f, "sliding_attention").has_value();
-  if (!has_types && !has_no_rope && !has_interval && !local_rope && t != "cohere2") return;
+  if (!has_types && !has_no_rope && !has_interval && !local_rope && t != "cohere2" && t != "exaone4") return;
   if (!m.layers) {
     if (has_types || has_no_rope) f.fail("num_hidden_layers", "is missing; the per-layer lists need the layer count");
     return;
@@ -513,11 +514,12 @@ void read_layer_map(const config_fields& f, model_info& m) {
     chunk = given.value_or(8192);
     m.sources["layer_map.chunk"] = given ? f.name("attention_chunk_size") : "attention_chunk_size 8192 (Llama4TextConfig default)";
   }
-  if (t == "cohere2") {
-    // Cohere2 rotates queries and keys on its sliding layers only; the global layers use no positions.
+  if (t == "cohere2" || (t == "exaone4" && m.sliding_window)) {
+    // Cohere2 and EXAONE-4 (with a window) rotate queries and keys on their sliding layers only;
+    // the global layers use no positions.
     for (std::int64_t i = 0; i < n; ++i)
       if (kind[static_cast<std::size_t>(i)] == attention_kind::full) rope[static_cast<std::size_t>(i)] = false;
-    m.sources["layer_map.rope"] = "Cohere2: RoPE on sliding layers only (its attention rotates only when it slides)";
+    m.sources["layer_map.rope"] = t + ": RoPE on sliding layers only (its attention rotates only when it slides)";
   }
 
   // Per-layer-type RoPE: Gemma-3's local layers rotate with rope_local_base_freq and no scaling.
@@ -646,7 +648,7 @@ model_info read_fields(const config_fields& top, const json::object& root, const
         filled[key] = value;
         defaulted.push_back(given.name(std::string(key).c_str()));
         m.notes.push_back(given.name(std::string(key).c_str()) + " is absent: " + std::string(defaults->class_name) +
-                          "'s default " + json::serialize(value) + " applies");
+                          "'s default " + (value.is_double() ? shortest(value.as_double()) : json::serialize(value)) + " applies");
       }
     m.sources["class_defaults"] = defaults->class_name;
   }
