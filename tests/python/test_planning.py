@@ -251,3 +251,13 @@ def test_header_examples():
 
 def test_paths_and_numpy_integers_are_accepted(tmp_path):
     assert sp.check(np.int64(15800), np.int32(8), 1024, context=4096) == sp.check(15800, 8, 1024, context=4096)
+
+
+@pytest.mark.parametrize("runtime", ["longlm", "llamacpp"])
+def test_advise_on_llama4_is_not_applicable_as_the_cli_says(cli_result, runtime):
+    # Llama-4: every RoPE layer is chunked by 8192 and the rest are NoPE, so no layer sees a distance >= L.
+    config = str(REPO / "tests" / "data" / "configs" / "2026" / "llama-4-maverick-17b-128e-instruct.json")
+    answer = sp.advise(2_000_000, config=config, runtime=runtime)
+    assert answer["applicable"] is False
+    assert answer["not_applicable_reason"].startswith("Self-Extend has no effect on this model")
+    assert answer == cli_result("advise", "--tokens", 2_000_000, "--config", config, "--runtime", runtime)
