@@ -45,7 +45,7 @@ void render_text(std::ostream& out, const selfextend::model_info& m) {
   const selfextend::layer_coverage c = selfextend::self_extend_coverage(m);
   row("layer map", m.layer_map.empty() ? "not stated" : std::to_string(m.layer_map.size()) + (m.layer_map.size() == 1 ? " run" : " runs") + ", Self-Extend acts on " +
                                                             std::to_string(c.extended) + " of " + std::to_string(c.layers),
-      source("layer_map.attention"));
+      source("layer_attention"));
   if (!m.layer_map.empty()) out << "    " << selfextend::describe_layer_map(m) << "\n";
   if (m.dual_chunk)
     row("dual_chunk", "chunk " + grouped(m.dual_chunk->chunk_size) + ", local " + grouped(m.dual_chunk->local_size) +

@@ -143,21 +143,21 @@ rope_choice resolve_model_rope(const po::variables_map& vm) {
   const std::string by = model_flag(vm);
   refuse_with_model(vm, {"rope-theta", "rope-style", "rotary-dims", "inv-freq", "attention-factor"}, by);
   const model_choice model = resolve_model(vm);
-  rope_choice choice = rope_of_model(model.model);
-  if (vm.count("layer-type")) {
-    const std::string kind = vm["layer-type"].as<std::string>();
-    if (kind != "full" && kind != "sliding" && kind != "chunked")
-      throw invalid_params("layer-type", kind, "must be full, sliding or chunked");
-    const selfextend::layer_run& run = selfextend::layer_run_of_kind(model.model, kind, "layer-type");
-    choice.rule = selfextend::rope_rule_of(model.model, run);
-  }
+  rope_choice choice = rope_of_model(
+      model.model, vm.count("layer-type") ? std::optional(vm["layer-type"].as<std::string>()) : std::nullopt, "layer-type");
   choice.model = model;
   return choice;
 }
 
-rope_choice rope_of_model(const selfextend::model_info& m) {
+rope_choice rope_of_model(const selfextend::model_info& m, const std::optional<std::string>& layer_type,
+                          const std::string& key) {
   rope_choice choice;
   choice.rule = selfextend::rope_rule_of(m);
+  if (layer_type) {
+    if (*layer_type != "full" && *layer_type != "sliding" && *layer_type != "chunked")
+      throw invalid_params(key, *layer_type, "must be full, sliding or chunked");
+    choice.rule = selfextend::rope_rule_of(m, selfextend::layer_run_of_kind(m, *layer_type, key));
+  }
   choice.style = m.style;
   choice.head_dim = m.head_dim;
   return choice;

@@ -69,8 +69,11 @@ bool names_model(const po::variables_map& vm);
 /// --rope-scaling, and keys the chosen rule does not read are refused (exit 2, naming the flag).
 rope_choice resolve_rope_rule(const po::variables_map& vm);
 
-/// A model's rule, layout and head_dim (no model_choice: the caller knows where it came from).
-rope_choice rope_of_model(const selfextend::model_info& m);
+/// A model's rule, layout and head_dim (no model_choice: the caller knows where it came from);
+/// with `layer_type` (full, sliding or chunked) the rule of that kind of its layers, refused under
+/// `key` when the model has none of them.
+rope_choice rope_of_model(const selfextend::model_info& m, const std::optional<std::string>& layer_type = std::nullopt,
+                          const std::string& key = "layer_type");
 
 /// The model's RoPE for attend/verify; refuses --rope-theta, --rope-style, --rotary-dims,
 /// --inv-freq and --attention-factor next to it. Precondition: names_model(vm).

@@ -1,6 +1,6 @@
 // configs_2026_test - The facts of real config.json files of 2025-26 models (tests/data/configs/2026/,
-// provenance in its SOURCES.md): context, RoPE, heads, and the layer map with what Self-Extend does
-// to each kind of layer. Each expectation was read off the file by hand (FACTS.md), not from the reader.
+// provenance in tests/data/configs/2026/SOURCES.md): context, RoPE, heads, and the layer map with what
+// Self-Extend does to each kind of layer. Each expectation was read off the file by hand, not from the reader.
 #include <selfextend/hf_config.hpp>
 #include <selfextend/models.hpp>
 

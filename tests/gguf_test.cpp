@@ -577,3 +577,73 @@ TEST(GgufTest, AlibiAndAbsoluteArchitecturesAreMarked) {
                    "gguf = mpt.gguf: model mpt uses alibi position encoding (general.architecture mpt (llama.cpp's handling)); "
                    "Self-Extend remaps RoPE positions only");
 }
+
+namespace {
+
+/// A GGUF header of architecture `arch` with 8 layers, 8 heads of 128 and L = 131072.
+gguf_builder layered(const std::string& arch) {
+  gguf_builder b;
+  b.add_string("general.architecture", arch)
+      .add_u32(arch + ".context_length", 131072)
+      .add_u32(arch + ".embedding_length", 1024)
+      .add_u32(arch + ".block_count", 8)
+      .add_u32(arch + ".attention.head_count", 8)
+      .add_u32(arch + ".attention.head_count_kv", 8)
+      .add_f32(arch + ".rope.freq_base", 500000.0f);
+  return b;
+}
+
+}  // namespace
+
+// llama.cpp's graphs (src/models/<arch>.cpp): the layer kinds a GGUF implies without stating them.
+TEST(GgufTest, LayerMapsFollowLlamaCppsFixedRules) {
+  {  // llama4: every 4th layer NoPE and full, the others chunked by 8192: nothing for Self-Extend.
+    const selfextend::model_info m = selfextend::read_gguf(write_temp("llama4.gguf", layered("llama4").bytes()));
+    EXPECT_EQ(selfextend::describe_layer_map(m), "0-7: (3 layers chunked 8192 \xCE\xB8 5e5, 1 layer full NoPE) \xC3\x97 2");
+    EXPECT_TRUE(selfextend::self_extend_not_applicable(m));
+    EXPECT_EQ(m.style, selfextend::rope_style::gptj);
+    EXPECT_FALSE(m.query_temperature.empty());
+  }
+  {  // llama4 with sliding_window 0 (the converter's mark for all-full layers): no chunks.
+    gguf_builder b = layered("llama4");
+    b.add_u32("llama4.attention.sliding_window", 0);
+    const selfextend::model_info m = selfextend::read_gguf(write_temp("llama4_full.gguf", b.bytes()));
+    EXPECT_EQ(selfextend::self_extend_coverage(m).extended, 8);
+  }
+  {  // gemma3: one full layer in 6; the local layers rotate at 10000 without the model's scaling.
+    gguf_builder b = layered("gemma3");
+    b.add_u32("gemma3.attention.sliding_window", 1024).add_string("gemma3.rope.scaling.type", "linear").add_f32("gemma3.rope.scaling.factor", 8.0f);
+    const selfextend::model_info m = selfextend::read_gguf(write_temp("gemma3.gguf", b.bytes()));
+    EXPECT_EQ(selfextend::describe_layer_map(m),
+              "0-4 sliding 1024 \xCE\xB8 1e4; 5 full \xCE\xB8 5e5 linear \xC3\x97" "8; 6-7 sliding 1024 \xCE\xB8 1e4");
+    EXPECT_EQ(m.style, selfextend::rope_style::neox);
+  }
+  {  // rope.freq_base_swa names the local base; sliding_window_pattern the period.
+    gguf_builder b = layered("gemma3");
+    b.add_u32("gemma3.attention.sliding_window", 1024).add_f32("gemma3.rope.freq_base_swa", 20000.0f)
+        .add_u32("gemma3.attention.sliding_window_pattern", 4);
+    const selfextend::model_info m = selfextend::read_gguf(write_temp("gemma3_swa.gguf", b.bytes()));
+    EXPECT_EQ(selfextend::describe_layer_map(m), "0-7: (3 layers sliding 1024 \xCE\xB8 2e4, 1 layer full \xCE\xB8 5e5) \xC3\x97 2");
+  }
+  {  // cohere2: only the sliding layers rotate, so Self-Extend has nothing to extend.
+    gguf_builder b = layered("cohere2");
+    b.add_u32("cohere2.attention.sliding_window", 4096);
+    const selfextend::model_info m = selfextend::read_gguf(write_temp("cohere2.gguf", b.bytes()));
+    EXPECT_EQ(selfextend::describe_layer_map(m), "0-7: (3 layers sliding 4096 \xCE\xB8 5e5, 1 layer full NoPE) \xC3\x97 2");
+    EXPECT_TRUE(selfextend::self_extend_not_applicable(m));
+  }
+  {  // gpt-oss: alternating sliding and full layers, and attention sinks.
+    gguf_builder b = layered("gpt-oss");
+    b.add_u32("gpt-oss.attention.sliding_window", 128);
+    const selfextend::model_info m = selfextend::read_gguf(write_temp("gpt_oss.gguf", b.bytes()));
+    EXPECT_EQ(selfextend::self_extend_coverage(m).extended, 4);
+    EXPECT_EQ(selfextend::self_extend_coverage(m).windowed, 4);
+    EXPECT_TRUE(m.attention_sinks);
+    EXPECT_EQ(m.style, selfextend::rope_style::neox);
+  }
+  {  // smollm3: every 4th layer NoPE, the rest extended.
+    const selfextend::model_info m = selfextend::read_gguf(write_temp("smollm3.gguf", layered("smollm3").bytes()));
+    EXPECT_EQ(selfextend::self_extend_coverage(m).no_rope, 2);
+    EXPECT_EQ(selfextend::self_extend_coverage(m).extended, 6);
+  }
+}

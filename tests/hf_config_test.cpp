@@ -1,6 +1,7 @@
 // hf_config_test - Unit tests for hf_config.hpp: reading Hugging Face config.json files.
 #include <selfextend/hf_config.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -379,4 +380,91 @@ TEST(HfConfigTest, SlidingWindowBelowTwoIsRefused) {
                                "model_type": "mistral", "sliding_window": 1})";
   EXPECT_THROW_MSG((void)selfextend::parse_hf_config(text, "c.json"), selfextend::invalid_params,
                    "config = c.json: field \"sliding_window\" must be at least 2 (a window of one token sees only itself)");
+}
+
+namespace {
+
+/// A small config of `model_type` with `extra` keys spliced in.
+std::string config_of(const std::string& model_type, const std::string& extra) {
+  return R"({"model_type": ")" + model_type +
+         R"(", "hidden_size": 1024, "num_attention_heads": 8, "num_key_value_heads": 8, "num_hidden_layers": 4,
+  "max_position_embeddings": 32768, "rope_theta": 1000000.0)" + (extra.empty() ? "" : ", " + extra) + "}";
+}
+
+selfextend::model_info read_text(const std::string& name, const std::string& text) {
+  return selfextend::read_hf_config(write_temp(name, text));
+}
+
+/// The refusal of a config, without the "config = PATH: " in front.
+std::string refusal(const std::string& name, const std::string& text) {
+  const auto path = write_temp(name, text);
+  try {
+    (void)selfextend::read_hf_config(path);
+  } catch (const selfextend::invalid_params& e) {
+    const std::string prefix = "config = " + path.string() + ": ";
+    const std::string what = e.what();
+    return what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what;
+  }
+  return "(accepted)";
+}
+
+}  // namespace
+
+// Qwen2.5-7B-Instruct-1M's settings (its config states these values): DCA already remaps
+// positions past 262144, so that is the window to plan against, not 1010000.
+TEST(HfConfigTest, DualChunkAttentionPlansAgainstTheWindowItWasTrainedOn) {
+  const auto m = read_text("qwen_1m.json", R"({"model_type": "qwen2", "hidden_size": 3584, "num_attention_heads": 28,
+    "num_key_value_heads": 4, "num_hidden_layers": 28, "max_position_embeddings": 1010000, "rope_theta": 10000000.0,
+    "sliding_window": 32768, "use_sliding_window": false,
+    "dual_chunk_attention_config": {"chunk_size": 262144, "local_size": 8192, "original_max_position_embeddings": 262144}})");
+  EXPECT_EQ(m.context, 262144);
+  EXPECT_EQ(m.advertised_context, 1010000);
+  ASSERT_TRUE(m.dual_chunk);
+  EXPECT_EQ(m.dual_chunk->chunk_size, 262144);
+  EXPECT_EQ(m.dual_chunk->local_size, 8192);
+  EXPECT_NE(std::find_if(m.warnings.begin(), m.warnings.end(),
+                         [](const std::string& w) { return w.find("Dual Chunk Attention") != std::string::npos; }),
+            m.warnings.end());
+  EXPECT_EQ(refusal("dca_bad.json", config_of("qwen2", R"("dual_chunk_attention_config": {"chunk_size": 262144})")),
+            "field \"dual_chunk_attention_config.local_size\" is missing (a positive integer is required)");
+}
+
+TEST(HfConfigTest, PairLayoutFollowsEachModelingFile) {
+  for (const char* interleaved : {"cohere", "cohere2", "glm4", "llama4_text", "ernie4_5", "ernie4_5_moe", "deepseek_v3"}) {
+    SCOPED_TRACE(interleaved);
+    EXPECT_EQ(read_text("layout.json", config_of(interleaved, "")).style, selfextend::rope_style::gptj);
+  }
+  for (const char* halves : {"llama", "qwen3", "gemma3_text", "gpt_oss", "glm4_moe", "smollm3", "phi3"}) {
+    SCOPED_TRACE(halves);
+    EXPECT_EQ(read_text("layout.json", config_of(halves, "")).style, selfextend::rope_style::neox);
+  }
+  // DeepSeek-V3's modeling code rotates halves when rope_interleave is false.
+  EXPECT_EQ(read_text("ds.json", config_of("deepseek_v3", R"("rope_interleave": false)")).style, selfextend::rope_style::neox);
+}
+
+TEST(HfConfigTest, LayerListsAreCheckedAgainstTheLayerCount) {
+  EXPECT_EQ(refusal("lt.json", config_of("qwen3", R"("layer_types": ["full_attention", "global"])")),
+            "field \"layer_types\" has 2 entries; num_hidden_layers is 4");
+  EXPECT_EQ(refusal("lt.json", config_of("qwen3", R"("layer_types": ["full_attention", "global", "full_attention", "full_attention"])")),
+            "field \"layer_types\" has \"global\" at layer 1; known: full_attention, sliding_attention, chunked_attention, linear_attention");
+  EXPECT_EQ(refusal("nr.json", config_of("smollm3", R"("no_rope_layers": [1, 1, 2, 0])")),
+            "field \"no_rope_layers\" must hold 0 (no RoPE) or 1 (RoPE), got 2");
+  EXPECT_EQ(refusal("ch.json", config_of("qwen3", R"("layer_types": ["chunked_attention", "full_attention", "full_attention", "full_attention"])")),
+            "field \"attention_chunk_size\" is missing; layer_types names chunked_attention layers");
+  EXPECT_EQ(refusal("sl.json", config_of("gemma3_text", R"("sliding_window": 512, "rope_parameters": {
+      "full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
+      "sliding_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 10000.0}})")),
+            "field \"rope_parameters.sliding_attention.rope_type\" = \"linear\": a scaling rule on sliding layers is not supported here");
+}
+
+TEST(HfConfigTest, NoRopeIntervalAndChunkSizeDefaultsAreTheConfigClasses) {
+  // Llama4TextConfig: every 4th layer NoPE, the RoPE layers chunked by 8192 unless stated.
+  const auto l4 = read_text("l4.json", config_of("llama4_text", R"("attention_chunk_size": 16384)"));
+  EXPECT_EQ(selfextend::describe_layer_map(l4), "0-2 chunked 16384 \xCE\xB8 1e6; 3 full NoPE");
+  EXPECT_EQ(l4.sources.at("layer_rope"), "no_rope_layer_interval 4 (Llama4TextConfig default)");
+  const auto every_other = read_text("l4b.json", config_of("llama4_text", R"("no_rope_layer_interval": 2)"));
+  EXPECT_EQ(selfextend::describe_layer_map(every_other), "0-3: (1 layer chunked 8192 \xCE\xB8 1e6, 1 layer full NoPE) \xC3\x97 2");
+  // Qwen3-Next without layer_types: full_attention_interval (default 4).
+  const auto next = read_text("qn.json", config_of("qwen3_next", R"("full_attention_interval": 2)"));
+  EXPECT_EQ(selfextend::self_extend_coverage(next).linear, 2);
 }

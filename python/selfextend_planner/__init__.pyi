@@ -119,6 +119,7 @@ def rope(
     model: str | None = None,
     config: _Path | None = None,
     gguf: _Path | None = None,
+    layer_type: Literal["full", "sliding", "chunked"] | None = None,
     rope_theta: float = 10000.0,
     rotary_dims: int | None = None,
     rope_style: Literal["neox", "gptj"] = "neox",
@@ -159,6 +160,7 @@ def attention(
     model: str | None = None,
     config: _Path | None = None,
     gguf: _Path | None = None,
+    layer_type: Literal["full", "sliding", "chunked"] | None = None,
     threads: int = 0,
     force: bool = False,
 ) -> _FloatArray:
@@ -185,6 +187,7 @@ def verify(
     model: str | None = None,
     config: _Path | None = None,
     gguf: _Path | None = None,
+    layer_type: Literal["full", "sliding", "chunked"] | None = None,
     threads: int = 0,
     force: bool = False,
 ) -> dict[str, Any]:

@@ -82,7 +82,7 @@ struct attention_call {
 /// Options shared by attention() and verify(), declared here and read below, a line each.
 constexpr const char* attention_keywords[] = {"shift",    "rope_theta", "rope_style", "rotary_dims",      "scale_base",
                                               "inv_freq", "threads",    "force",      "attention_factor", "model",
-                                              "config",   "gguf"};
+                                              "config",   "gguf",       "layer_type"};
 
 /// Options shared by attention() and verify(), with the CLI's rules: a model states its RoPE (the
 /// frequency rule included), so the RoPE options next to it are refused; theta next to explicit
@@ -99,7 +99,11 @@ void read_attention_options(keywords& kw, py::handle group, py::handle window, a
   if (const auto scale_base = optional_real("scale_base", kw.take("scale_base"))) p.rope.scale_base = *scale_base;
   if (const auto threads = optional_int64("threads", kw.take("threads"))) p.threads = *threads;
   if (const py::object force = kw.take("force"); !force.is_none()) p.force = bool_arg("force", force);
-  if (const std::optional<model_choice> choice = take_model(kw, false, false)) {
+  const std::optional<std::string> layer_type = optional_text("layer_type", kw.take("layer_type"));
+  const std::optional<model_choice> choice = take_model(kw, false, false);
+  if (layer_type && !choice)
+    throw selfextend::invalid_params("layer_type", *layer_type, "needs model, config or gguf: it picks the RoPE of one kind of the model's layers");
+  if (choice) {
     const std::pair<const char*, py::object> rope_options[] = {
         {"rope_theta", py::cast(theta)},     {"rope_style", py::cast(style)},
         {"rotary_dims", py::cast(rotary_dims)}, {"inv_freq", inv_freq}, {"attention_factor", py::cast(factor)}};
@@ -107,7 +111,7 @@ void read_attention_options(keywords& kw, py::handle group, py::handle window, a
       if (!value.is_none())
         throw selfextend::invalid_params(key, py::str(value).cast<std::string>(),
                                          "conflicts with " + choice->key + ": the model states its RoPE");
-    c.model_rope = sxplan::rope_of_model(choice->model);
+    c.model_rope = sxplan::rope_of_model(choice->model, layer_type);
     p.rope.style = c.model_rope->style;
     p.rope.theta = c.model_rope->rule.theta;
     p.rope.rotary_dims = c.model_rope->rule.rotary_dims;

@@ -196,7 +196,7 @@ py::object rope(py::kwargs kwargs) {
                                        "attention_factor", "beta_fast", "beta_slow", "mscale", "mscale_all_dim",
                                        "truncate", "low_freq_factor", "high_freq_factor", "short_factor",
                                        "long_factor", "rope_freqs"};
-  constexpr const char* other_keys[] = {"tokens"};
+  constexpr const char* other_keys[] = {"tokens", "layer_type"};
   keywords kw("rope", std::move(kwargs), {model_keys, rule_keys, other_keys});
   std::vector<std::pair<std::string, py::object>> given;
   for (const char* key : rule_keys)
@@ -204,11 +204,15 @@ py::object rope(py::kwargs kwargs) {
   const std::int64_t tokens = optional_int64("tokens", kw.take("tokens")).value_or(0);
   // As `sxplan rope`: a model states its rule; otherwise the keywords do.
   selfextend::rope_rule rule;
-  if (const std::optional<model_choice> choice = take_model(kw, false, false)) {
+  const std::optional<std::string> layer_type = optional_text("layer_type", kw.take("layer_type"));
+  const std::optional<model_choice> choice = take_model(kw, false, false);
+  if (layer_type && !choice)
+    throw selfextend::invalid_params("layer_type", *layer_type, "needs model, config or gguf: it picks the RoPE of one kind of the model's layers");
+  if (choice) {
     if (!given.empty())
       throw selfextend::invalid_params(given.front().first, py::str(given.front().second).cast<std::string>(),
                                        "conflicts with " + choice->key + ": the model states its RoPE");
-    rule = sxplan::rope_of_model(choice->model).rule;
+    rule = sxplan::rope_of_model(choice->model, layer_type).rule;
   } else {
     sxplan::rope_rule_options o;
     o.option_name = [](const std::string& key) { return key; };

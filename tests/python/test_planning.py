@@ -261,3 +261,23 @@ def test_advise_on_llama4_is_not_applicable_as_the_cli_says(cli_result, runtime)
     assert answer["applicable"] is False
     assert answer["not_applicable_reason"].startswith("Self-Extend has no effect on this model")
     assert answer == cli_result("advise", "--tokens", 2_000_000, "--config", config, "--runtime", runtime)
+
+
+def test_layer_type_picks_the_rope_of_one_kind_of_layers():
+    # Gemma-3's local layers rotate at rope_local_base_freq (class default 10000) without the
+    # global layers' linear x8.
+    config = str(REPO / "tests" / "data" / "configs" / "2026" / "gemma-3-4b-it.json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        local = sp.rope(config=config, layer_type="sliding")
+        glob = sp.rope(config=config, layer_type="full")
+    assert (local["rope_type"], local["factor"]) == ("default", 1.0)
+    assert local["inv_freq"][1] == pytest.approx(10000.0 ** (-2 / 256), rel=1e-15)
+    assert (glob["rope_type"], glob["factor"]) == ("linear", 8.0)
+    assert glob["inv_freq"][1] == pytest.approx(1e6 ** (-2 / 256) / 8, rel=1e-15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(sp.InvalidParams, match="layer_type = chunked: model gemma3_text has no chunked RoPE layers"):
+            sp.rope(config=config, layer_type="chunked")
+    with pytest.raises(sp.InvalidParams, match="layer_type = full: needs model, config or gguf"):
+        sp.rope(rope_theta=1e4, rotary_dims=8, layer_type="full")

@@ -451,8 +451,8 @@ void finish_model_facts(model_info& m, const fact_overrides& overrides, const st
 
   if (m.layer_map.empty()) {
     m.layer_map = map_from_sliding_facts(m);
-    if (!m.layer_map.empty() && !m.sources.count("layer_map.attention"))
-      m.sources["layer_map.attention"] = m.sliding_window ? "the sliding facts" : "every layer alike";
+    if (!m.layer_map.empty() && !m.sources.count("layer_attention"))
+      m.sources["layer_attention"] = m.sliding_window ? "the sliding facts" : "every layer alike";
   }
   layer_map_warnings(m);
 

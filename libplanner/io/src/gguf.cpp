@@ -450,11 +450,11 @@ void gguf_layer_map(const header_fields& f, const std::string& arch, const std::
     append_layer(map, one);
   }
   m.layer_map = std::move(map);
-  m.sources["layer_map.attention"] = llama4   ? "llama.cpp llama4: every 4th layer NoPE and full, the others chunked by 8192"
+  m.sources["layer_attention"] = llama4   ? "llama.cpp llama4: every 4th layer NoPE and full, the others chunked by 8192"
                                      : smollm3 ? "llama.cpp smollm3: every 4th layer NoPE"
                                      : cohere2 ? "llama.cpp cohere2: RoPE on sliding layers only"
                                                : m.sources.count("sliding_window") ? m.sources["sliding_window"] : "every layer full";
-  if (m.sliding_window) m.sources["layer_map.sliding_rope"] = swa_base ? shown_arch + ".rope.freq_base_swa"
+  if (m.sliding_window) m.sources["sliding_rope"] = swa_base ? shown_arch + ".rope.freq_base_swa"
                                                                    : gemma3 ? "llama.cpp gemma3: 10000, unscaled" : "rope.freq_base";
 }
 

@@ -455,7 +455,7 @@ void read_layer_map(const config_fields& f, model_info& m) {
       if (flag != 0 && flag != 1) f.fail("no_rope_layers", "must hold 0 (no RoPE) or 1 (RoPE), got " + std::to_string(flag));
       rope[static_cast<std::size_t>(i)] = flag == 1;
     });
-    m.sources["layer_map.rope"] = f.name("no_rope_layers");
+    m.sources["layer_rope"] = f.name("no_rope_layers");
   } else if (llama4 || t == "smollm3") {
     // Llama4TextConfig and SmolLM3Config both call it no_rope_layer_interval; some Llama-4 tools write nope_layer_interval.
     const char* key = llama4 && !f.has("no_rope_layer_interval") && f.has("nope_layer_interval") ? "nope_layer_interval"
@@ -463,7 +463,7 @@ void read_layer_map(const config_fields& f, model_info& m) {
     const std::optional<std::int64_t> given = f.positive(key);
     const std::int64_t every = given.value_or(4);
     for (std::int64_t i = 0; i < n; ++i) rope[static_cast<std::size_t>(i)] = (i + 1) % every != 0;
-    m.sources["layer_map.rope"] = given ? f.name(key) : "no_rope_layer_interval 4 (" + std::string(llama4 ? "Llama4TextConfig" : "SmolLM3Config") + " default)";
+    m.sources["layer_rope"] = given ? f.name(key) : "no_rope_layer_interval 4 (" + std::string(llama4 ? "Llama4TextConfig" : "SmolLM3Config") + " default)";
   }
 
   // Each layer's attention kind.
@@ -482,17 +482,17 @@ void read_layer_map(const config_fields& f, model_info& m) {
                                   "; known: full_attention, sliding_attention, chunked_attention, linear_attention");
       kind[static_cast<std::size_t>(i)] = k;
     });
-    m.sources["layer_map.attention"] = f.name("layer_types");
+    m.sources["layer_attention"] = f.name("layer_types");
   } else if (llama4) {
     for (std::int64_t i = 0; i < n; ++i)
       if (rope[static_cast<std::size_t>(i)]) kind[static_cast<std::size_t>(i)] = attention_kind::chunked;
-    m.sources["layer_map.attention"] = "Llama-4: RoPE layers chunked, NoPE layers full (Llama4TextConfig layer_types default)";
+    m.sources["layer_attention"] = "Llama-4: RoPE layers chunked, NoPE layers full (Llama4TextConfig layer_types default)";
   } else if (one_of(t, {"qwen3_next", "qwen3_5", "qwen3_5_moe", "qwen3_5_text", "qwen3_5_moe_text"})) {
     const std::optional<std::int64_t> given = f.positive("full_attention_interval");
     const std::int64_t every = given.value_or(4);
     for (std::int64_t i = 0; i < n; ++i)
       if ((i + 1) % every != 0) kind[static_cast<std::size_t>(i)] = attention_kind::linear;
-    m.sources["layer_map.attention"] = given ? f.name("full_attention_interval") : "full_attention_interval 4 (default)";
+    m.sources["layer_attention"] = given ? f.name("full_attention_interval") : "full_attention_interval 4 (default)";
   } else {
     // Sliding layers by the architecture's rule (read_sliding).
     for (std::int64_t i = 0; i < n; ++i) {
@@ -505,21 +505,21 @@ void read_layer_map(const config_fields& f, model_info& m) {
         }
       if (slides) kind[static_cast<std::size_t>(i)] = attention_kind::sliding;
     }
-    m.sources["layer_map.attention"] = m.sliding_window ? m.sources["sliding_window"] : "every layer full";
+    m.sources["layer_attention"] = m.sliding_window ? m.sources["sliding_window"] : "every layer full";
   }
   std::optional<std::int64_t> chunk;
   if (std::find(kind.begin(), kind.end(), attention_kind::chunked) != kind.end()) {
     const std::optional<std::int64_t> given = f.positive("attention_chunk_size");
     if (!given && !llama4) f.fail("attention_chunk_size", "is missing; layer_types names chunked_attention layers");
     chunk = given.value_or(8192);
-    m.sources["layer_map.chunk"] = given ? f.name("attention_chunk_size") : "attention_chunk_size 8192 (Llama4TextConfig default)";
+    m.sources["layer_chunk"] = given ? f.name("attention_chunk_size") : "attention_chunk_size 8192 (Llama4TextConfig default)";
   }
   if (t == "cohere2" || (t == "exaone4" && m.sliding_window)) {
     // Cohere2 and EXAONE-4 (with a window) rotate queries and keys on their sliding layers only;
     // the global layers use no positions.
     for (std::int64_t i = 0; i < n; ++i)
       if (kind[static_cast<std::size_t>(i)] == attention_kind::full) rope[static_cast<std::size_t>(i)] = false;
-    m.sources["layer_map.rope"] = t + ": RoPE on sliding layers only (its attention rotates only when it slides)";
+    m.sources["layer_rope"] = t + ": RoPE on sliding layers only (its attention rotates only when it slides)";
   }
 
   // Per-layer-type RoPE: Gemma-3's local layers rotate with rope_local_base_freq and no scaling.
@@ -540,12 +540,12 @@ void read_layer_map(const config_fields& f, model_info& m) {
     if (type != "default")
       local->fail("rope_type", "= \"" + printable(type) + "\": a scaling rule on sliding layers is not supported here");
     local_scaled = false;
-    m.sources["layer_map.sliding_rope"] = local->name("rope_theta");
+    m.sources["sliding_rope"] = local->name("rope_theta");
   } else if (t == "gemma3" || t == "gemma3_text") {
     const std::optional<double> theta = f.number("rope_local_base_freq");
     local_theta = theta.value_or(10000.0);
     local_scaled = false;
-    m.sources["layer_map.sliding_rope"] = theta ? f.name("rope_local_base_freq") + " (unscaled)"
+    m.sources["sliding_rope"] = theta ? f.name("rope_local_base_freq") + " (unscaled)"
                                                 : "rope_local_base_freq 10000 (Gemma3TextConfig default, unscaled)";
   }
   if (!(local_theta > 1.0)) f.fail("rope_local_base_freq", "must be a finite number above 1");
