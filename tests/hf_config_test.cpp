@@ -446,7 +446,8 @@ TEST(HfConfigTest, LayerListsAreCheckedAgainstTheLayerCount) {
   EXPECT_EQ(refusal("lt.json", config_of("qwen3", R"("layer_types": ["full_attention", "global"])")),
             "field \"layer_types\" has 2 entries; num_hidden_layers is 4");
   EXPECT_EQ(refusal("lt.json", config_of("qwen3", R"("layer_types": ["full_attention", "global", "full_attention", "full_attention"])")),
-            "field \"layer_types\" has \"global\" at layer 1; known: full_attention, sliding_attention, chunked_attention, linear_attention");
+            "field \"layer_types\" has \"global\" at layer 1; known: full_attention (attention), sliding_attention, chunked_attention, "
+            "linear_attention, mamba, conv");
   EXPECT_EQ(refusal("nr.json", config_of("smollm3", R"("no_rope_layers": [1, 1, 2, 0])")),
             "field \"no_rope_layers\" must hold 0 (no RoPE) or 1 (RoPE), got 2");
   EXPECT_EQ(refusal("ch.json", config_of("qwen3", R"("layer_types": ["chunked_attention", "full_attention", "full_attention", "full_attention"])")),
@@ -467,4 +468,17 @@ TEST(HfConfigTest, NoRopeIntervalAndChunkSizeDefaultsAreTheConfigClasses) {
   // Qwen3-Next without layer_types: full_attention_interval (default 4).
   const auto next = read_text("qn.json", config_of("qwen3_next", R"("full_attention_interval": 2)"));
   EXPECT_EQ(selfextend::self_extend_coverage(next).linear, 2);
+}
+
+// transformers 5 writes rope_scaling as an alias of rope_parameters, with the base inside (EXAONE-4.5).
+TEST(HfConfigTest, RopeThetaInsideRopeScalingIsTheBase) {
+  const auto m = read_text("theta_in_scaling.json", R"({"model_type": "llama", "hidden_size": 1024, "num_attention_heads": 8,
+    "num_hidden_layers": 2, "max_position_embeddings": 131072, "rope_scaling": {"rope_type": "llama3", "rope_theta": 1000000.0,
+    "factor": 16.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}})");
+  EXPECT_EQ(m.rope_theta, 1e6);
+  EXPECT_EQ(m.sources.at("rope_theta"), "rope_scaling.rope_theta");
+  // Mamba and convolution layers carry no positions, as linear attention.
+  const auto hybrid = read_text("hybrid.json", config_of("granitemoehybrid", R"("layer_types": ["mamba", "attention", "conv", "mamba"])"));
+  EXPECT_EQ(selfextend::self_extend_coverage(hybrid).linear, 3);
+  EXPECT_EQ(selfextend::self_extend_coverage(hybrid).extended, 1);
 }

@@ -40,7 +40,7 @@ constexpr std::string_view rope_types[] = {
     "xverse", "orion", "aquila", "skywork", "solar", "hunyuan", "openelm", "seed_oss", "ernie4_5", "arcee", "smollm3",
     "llama4", "ernie4_5_moe", "glm4_moe", "glm4v", "glm4v_moe", "qwen3_next", "qwen3_5", "qwen3_5_moe", "gemma4",
     "gemma4_text", "qwen2_5_vl", "qwen2_vl", "qwen3_vl", "qwen3_vl_moe",
-    "qwen3_5_text", "qwen3_5_moe_text", "glm4v_text", "glm4v_moe_text", "qwen3_next_text", "exaone4"};
+    "qwen3_5_text", "qwen3_5_moe_text", "glm4v_text", "glm4v_moe_text", "qwen3_next_text", "exaone4", "olmo3"};
 constexpr std::string_view alibi_types[] = {"bloom", "jais"};
 constexpr std::string_view absolute_types[] = {
     "opt", "gpt2", "gpt_bigcode", "gpt_neo", "bert", "roberta", "distilbert", "xglm", "bart", "mbart", "whisper",
@@ -476,10 +476,12 @@ void read_layer_map(const config_fields& f, model_info& m) {
       if (name == "full_attention" || name == "attention") k = attention_kind::full;
       else if (name == "sliding_attention") k = attention_kind::sliding;
       else if (name == "chunked_attention") k = attention_kind::chunked;
-      else if (name == "linear_attention") k = attention_kind::linear;
+      // Layers without positions: linear attention (Qwen3-Next), Mamba (Granite-4 hybrids), short convolutions (LFM2).
+      else if (name == "linear_attention" || name == "mamba" || name == "conv") k = attention_kind::linear;
       else
         f.fail("layer_types", "has \"" + printable(name) + "\" at layer " + std::to_string(i) +
-                                  "; known: full_attention, sliding_attention, chunked_attention, linear_attention");
+                                  "; known: full_attention (attention), sliding_attention, chunked_attention, linear_attention, "
+                                  "mamba, conv");
       kind[static_cast<std::size_t>(i)] = k;
     });
     m.sources["layer_attention"] = f.name("layer_types");
@@ -829,6 +831,11 @@ model_info read_fields(const config_fields& top, const json::object& root, const
   } else if (rope_parameters && rope_parameters->has("rope_theta")) {
     m.rope_theta = *rope_parameters->number("rope_theta");
     m.sources["rope_theta"] = rope_parameters->name("rope_theta");
+  } else if (const json::object* scaling = f.object("rope_scaling"); scaling && scaling->if_contains("rope_theta")) {
+    // transformers 5 writes rope_scaling as an alias of rope_parameters, base included (EXAONE-4.5).
+    const config_fields in_scaling = f.nested(*scaling, "rope_scaling");
+    m.rope_theta = *in_scaling.number("rope_theta");
+    m.sources["rope_theta"] = in_scaling.name("rope_theta");
   } else if (const std::optional<double> base = f.number("rope_embedding_base")) {  // Phi-3-small
     m.rope_theta = *base;
     m.sources["rope_theta"] = f.name("rope_embedding_base");

@@ -39,7 +39,7 @@ enum class attention_kind : std::uint8_t {
   full,     ///< every earlier key (causal)
   sliding,  ///< the last `span` keys only (Mistral, Gemma local layers, gpt-oss)
   chunked,  ///< keys of the query's own chunk of `span` tokens only (Llama-4's RoPE layers)
-  linear,   ///< a recurrent / linear-attention layer without positions (Qwen3-Next's Gated DeltaNet)
+  linear,   ///< a layer without positions: linear attention (Qwen3-Next's Gated DeltaNet), Mamba, short convolution
 };
 [[nodiscard]] std::string_view to_string(attention_kind k) noexcept;
 
