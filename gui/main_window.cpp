@@ -542,6 +542,7 @@ void main_window::update_model_facts() {
   } else {
     lines << "sliding window: none";
   }
+  if (!model_.layer_map.empty()) lines << "layers: " + html_of(selfextend::describe_layer_map(model_));
   for (const std::string& n : model_.notes) lines << html_of(n);
   if (!model_.source.empty()) lines << "source: " + html_of(model_.source);
   for (const std::string& w : model_.warnings) lines << "<span style='color:#8a4b00'>warning: " + html_of(w) + "</span>";
@@ -644,6 +645,13 @@ void main_window::update_reuse() {
   }
 }
 
+std::optional<std::string> main_window::not_applicable_reason() const {
+  // The model's layer map judged at the L being planned (the context field may differ from the file's).
+  selfextend::model_info at_context = model_;
+  at_context.context = *params_.context;
+  return selfextend::self_extend_not_applicable(at_context);
+}
+
 void main_window::update_advice() {
   advice_issue_.reset();
   selfextend::advice_request request;
@@ -659,10 +667,16 @@ void main_window::update_advice() {
     return;
   }
   request.max_group = max_group_choice();
+  request.not_applicable = not_applicable_reason();
   if (advised_for_ && *advised_for_ == request) return;  // G/W drags need no new advice
   advised_for_ = request;
   try {
-    advice_->show_advice(selfextend::advise(request));
+    const selfextend::advice answer = selfextend::advise(request);
+    if (!answer.applicable) {
+      advice_->clear("Not applicable: " + QString::fromStdString(answer.not_applicable_reason));
+      return;
+    }
+    advice_->show_advice(answer);
   } catch (const selfextend::no_solution& e) {
     advice_issue_ = e.reason();
     advice_->show_no_solution(e);
@@ -699,8 +713,13 @@ void main_window::update_llamacpp() {
     refusal = QString::fromStdString(p->message());
   } else {
     request.max_group = max_group_choice();
+    request.not_applicable = not_applicable_reason();
     try {
       advice = selfextend::advise_llamacpp(request);
+      if (!advice->applicable) {
+        refusal = "Not applicable: " + QString::fromStdString(advice->not_applicable_reason);
+        advice.reset();
+      }
     } catch (const selfextend::no_solution& e) {
       advice_issue_ = e.reason();
       refusal = QString::fromStdString(e.reason().message());

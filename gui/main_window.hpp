@@ -75,6 +75,8 @@ class main_window : public QMainWindow {
   [[nodiscard]] const std::vector<selfextend::issue>& issues() const { return issues_; }
   /// The model L comes from.
   [[nodiscard]] const selfextend::model_info& model() const { return model_; }
+  /// Why Self-Extend cannot change any layer of the model at the planned L, or nullopt.
+  [[nodiscard]] std::optional<std::string> not_applicable_reason() const;
 
   /// Sets G, W and the shift from an advised plan.
   void apply_plan(const selfextend::plan& p);

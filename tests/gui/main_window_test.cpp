@@ -693,6 +693,16 @@ class main_window_test : public QObject {
     QVERIFY(w.context_input()->toolTip().contains("config.json"));
   }
 
+  void llama4ConfigIsNotApplicableInTheAdvice() {
+    // Llama-4: every RoPE layer is chunked by 8192, the others are NoPE: no plan, the reason instead.
+    const QString path = QString(SXPLAN_SOURCE_DIR "/tests/data/configs/2026/llama-4-maverick-17b-128e-instruct.json");
+    main_window w(seed());
+    QVERIFY(w.load_config(path));
+    const QString summary = w.advice()->summary_text();
+    QVERIFY2(summary.contains("Not applicable: Self-Extend has no effect on this model"), qPrintable(summary));
+    QVERIFY2(w.model_facts()->toPlainText().contains("attend within chunks of 8192 tokens"), qPrintable(w.model_facts()->toPlainText()));
+  }
+
   void realConfigsShowTheirFactsAndWarnings() {
     // Phi-3.5 (longrope x32 from 4096) and Mistral-7B-v0.1 (every layer slides), read from the
     // configs the library's model tests trace to their sources.
