@@ -9,6 +9,7 @@ int run_models(const invocation& inv);
 int run_model(const invocation& inv);
 int run_check(const invocation& inv);
 int run_advise(const invocation& inv);
+int run_compare(const invocation& inv);
 int run_table(const invocation& inv);
 int run_reuse(const invocation& inv);
 int run_llamacpp(const invocation& inv);

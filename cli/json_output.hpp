@@ -1,9 +1,12 @@
 // json_output.hpp - explicit to_json() for the library's result structs (keeps the library Boost-free).
 #pragma once
 
+#include <vector>
+
 #include <boost/json/object.hpp>
 
 #include <selfextend/advice.hpp>
+#include <selfextend/compare.hpp>
 #include <selfextend/models.hpp>
 
 namespace sxplan {
@@ -13,6 +16,9 @@ namespace sxplan {
 boost::json::object to_json(const selfextend::assessment& a);
 /// assessment fields plus group, window, shift, reasons.
 boost::json::object to_json(const selfextend::ranked_plan& r);
+/// A method's parameters ({"method": ..., its keys}) and `sxplan compare`'s result ({"methods": [...]}).
+boost::json::object to_json(const selfextend::method_params& m);
+boost::json::object to_json(const std::vector<selfextend::method_row>& rows);
 /// recommended, candidates, window_for_min_groups, min_group_for_*.
 boost::json::object to_json(const selfextend::advice& a);
 /// The model facts (docs/json.md, "model"): name, architecture, source, position_encoding,

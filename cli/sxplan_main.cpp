@@ -28,6 +28,7 @@ const subcommand subcommands[] = {
     {"model", sxplan::run_model, "every fact read about a model (preset, config.json, GGUF) and its source"},
     {"check", sxplan::run_check, "judge one plan (G, W) for N tokens"},
     {"advise", sxplan::run_advise, "rank plans (G, W) for N tokens, with reasons"},
+    {"compare", sxplan::run_compare, "Self-Extend, DCA, ReRoPE, Leaky ReRoPE and StreamingLLM side by side for N tokens"},
     {"table", sxplan::run_table, "exact position tables for other runtimes (npy, safetensors, CSV, JSON, C)"},
     {"reuse", sxplan::run_reuse, "which pretrained positions a plan reuses, and how often"},
     {"llamacpp", sxplan::run_llamacpp, "positions llama.cpp's group attention assigns, against the exact map"},

@@ -41,7 +41,6 @@ const expected_facts models_2026[] = {
   {"gpt-oss-120b",                        131072,   150000,      rope_style::neox, 64,  64,  36,  18, 18,  0,  0, true,  false},
   {"gpt-oss-20b",                         131072,   150000,      rope_style::neox, 64,  64,  24,  12, 12,  0,  0, true,  false},
   {"laguna-xs.2-fp8",                     262144,   500000,      rope_style::neox, 128, 64,  40,  10, 30,  0,  0, false, false},
-  {"llama-3.3-70b-instruct",              131072,   500000,      rope_style::neox, 128, 128, 80,  80,  0,  0,  0, false, false},
   {"llama-4-maverick-17b-128e-instruct",  1048576,  500000,      rope_style::gptj, 128, 128, 48,   0, 36, 12,  0, false, true},
   {"llama-4-scout-17b-16e-instruct",      10485760, 500000,      rope_style::gptj, 128, 128, 48,   0, 36, 12,  0, false, true},
   {"mixtral-8x22b-v0.1",                  65536,    1e6,         rope_style::neox, 128, 128, 56,  56,  0,  0,  0, false, false},

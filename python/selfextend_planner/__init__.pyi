@@ -114,6 +114,16 @@ def model(
 ) -> dict[str, Any]:
     """Every fact read about a model, with its source: the `sxplan model` result ({"model": facts})."""
 
+def compare(
+    tokens: int,
+    *,
+    context: int | None = None,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+) -> dict[str, Any]:
+    """Every position-remap method side by side for `tokens`: the `sxplan compare` result."""
+
 def rope(
     *,
     model: str | None = None,

@@ -99,6 +99,20 @@ to show. query_position and final_position are int64 arrays [tokens + generate].
 (16, [0, 0, 1, 1, 2, 2, 3, 3])
 )doc";
 
+inline constexpr const char* compare = R"doc(compare(tokens, *, model=None, config=None, gguf=None, context=None) -> dict
+
+Every position-remap method side by side for N tokens (`sxplan compare`): {"methods": [...]}, one
+row each for selfextend, dca, rerope, leaky-rerope and streaming with its recommended parameters,
+reasons, largest_position, fits, capacity, dropped_pairs, attended_share, attention_cost, kv_memory
+and runtime_needs (docs/json.md). A model's own dual_chunk_attention_config sets the DCA row.
+
+>>> rows = sp.compare(16000, model="llama-2-7b")["methods"]
+>>> [r["parameters"]["method"] for r in rows]
+['selfextend', 'dca', 'rerope', 'leaky-rerope', 'streaming']
+>>> rows[1]["largest_position"]
+3072.0
+)doc";
+
 inline constexpr const char* model = R"doc(model(*, model=None, config=None, gguf=None, context=None) -> dict
 
 Every fact read about a model and where each came from (`sxplan model`): {"model": facts}, the

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <selfextend/advice.hpp>
+#include <selfextend/compare.hpp>
 #include <selfextend/llamacpp.hpp>
 #include <selfextend/position_tables.hpp>
 #include <selfextend/reuse.hpp>
@@ -182,6 +183,16 @@ py::object llamacpp(py::object tokens, py::object ga_n, py::object ga_w, py::kwa
   });
 }
 
+py::object compare(py::object tokens, py::kwargs kwargs) {
+  keywords kw("compare", std::move(kwargs), {model_keywords});
+  const model_choice choice = *take_model(kw, true);
+  selfextend::comparison_request req;
+  req.context = choice.model.context;
+  req.tokens = int64_arg("tokens", tokens);
+  req.dual_chunk = choice.model.dual_chunk;
+  return to_python(sxplan::to_json(selfextend::compare_methods(req)));
+}
+
 py::object model(py::kwargs kwargs) {
   keywords kw("model", std::move(kwargs), {model_keywords});
   const model_choice choice = *take_model(kw, true, true, false);  // shows any model, RoPE or not
@@ -255,6 +266,7 @@ void bind_planning(py::module_& m) {
         docs::position_tables);
   m.def("dense_map", &dense_map, py::arg("tokens"), py::arg("group"), py::arg("window"), docs::dense_map);
   m.def("reuse", &reuse, py::arg("tokens"), py::arg("group"), py::arg("window"), docs::reuse);
+  m.def("compare", &compare, py::arg("tokens"), docs::compare);
   m.def("model", &model, docs::model);
   m.def("rope", &rope, docs::rope);
   m.def("llamacpp", &llamacpp, py::arg("tokens"), py::arg("ga_n"), py::arg("ga_w") = py::none(), docs::llamacpp);

@@ -281,3 +281,16 @@ def test_layer_type_picks_the_rope_of_one_kind_of_layers():
             sp.rope(config=config, layer_type="chunked")
     with pytest.raises(sp.InvalidParams, match="layer_type = full: needs model, config or gguf"):
         sp.rope(rope_theta=1e4, rotary_dims=8, layer_type="full")
+
+
+@pytest.mark.parametrize("kwargs, cli", [
+    ({"model": "llama-2-7b"}, ["--model", "llama-2-7b"]),
+    ({"config": str(REPO / "tests" / "cli" / "data" / "config_dual_chunk_attention.json")},
+     ["--config", str(REPO / "tests" / "cli" / "data" / "config_dual_chunk_attention.json")]),
+])
+def test_compare_equals_cli(cli_result, kwargs, cli):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = sp.compare(16000, **kwargs)
+    assert rows == cli_result("compare", "--tokens", 16000, *cli)
+    assert [r["parameters"]["method"] for r in rows["methods"]] == ["selfextend", "dca", "rerope", "leaky-rerope", "streaming"]

@@ -7,6 +7,8 @@
 #include <selfextend/llamacpp.hpp>
 #include <selfextend/models.hpp>
 #include <selfextend/params.hpp>
+#include <selfextend/compare.hpp>
+#include <selfextend/methods.hpp>
 #include <selfextend/position_map.hpp>
 #include <selfextend/position_tables.hpp>
 #include <selfextend/reuse.hpp>

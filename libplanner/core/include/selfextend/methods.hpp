@@ -1,0 +1,76 @@
+// methods.hpp - the position-remap methods on one seam: Self-Extend and the training-free
+// siblings users weigh against it (Dual Chunk Attention, ReRoPE, Leaky ReRoPE, StreamingLLM).
+// Each method says, for a query at absolute position i and a key at j <= i, the relative position
+// RoPE sees (or that the key is not attended), and the largest such position in closed form.
+// The rules, traced to each method's official code, are in docs/methods.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <selfextend/error.hpp>
+#include <selfextend/params.hpp>
+
+namespace selfextend {
+
+/// Which remapping a method applies.
+enum class method_kind : std::uint8_t {
+  self_extend,   ///< LongLM's grouped far positions (plan: G, W, shift)
+  dca,           ///< Dual Chunk Attention (ChunkLlama; Qwen2.5-1M in vLLM): intra, successive and inter-chunk positions
+  rerope,        ///< ReRoPE: min(i - j, w)
+  leaky_rerope,  ///< Leaky ReRoPE: i - j below w, then w + (i - j - w) / k
+  streaming,     ///< StreamingLLM: attention sinks plus a recent window, positions inside the cache
+};
+
+/// "selfextend", "dca", "rerope", "leaky-rerope", "streaming": the CLI/JSON spelling.
+[[nodiscard]] std::string_view to_string(method_kind m) noexcept;
+[[nodiscard]] std::optional<method_kind> parse_method_kind(std::string_view text) noexcept;
+
+/// A method and its parameters; only those of `kind` are read.
+struct method_params {
+  method_kind kind = method_kind::self_extend;
+  plan self_extend;                ///< self_extend: G, W, shift
+  std::int64_t chunk_size = 0;     ///< dca: c, the chunk a query's positions come from (ChunkLlama: 3L/4)
+  std::int64_t local_window = 0;   ///< dca: w, ChunkLlama's local_window / vLLM's local_size; chunks are c - w long
+  std::int64_t window = 0;         ///< rerope, leaky_rerope: w, distances below it keep their value
+  double leak = 16;                ///< leaky_rerope: k > 1, the far positions advance 1/k per token
+  std::int64_t start_size = 4;     ///< streaming: the attention sinks kept at the start of the cache
+  std::int64_t recent_size = 2000; ///< streaming: the most recent keys kept
+  friend bool operator==(const method_params&, const method_params&) = default;
+};
+
+/// Every rule `m` breaks (each naming its key); empty when valid. Never throws.
+/// self_extend: the plan's rules; dca: chunk_size > local_window >= 0 and chunk_size - local_window
+/// > local_window (ChunkLlama's inter-chunk query then sits at chunk_size); rerope: window >= 1;
+/// leaky_rerope: window >= 1 and leak > 1, finite; streaming: start_size >= 0, recent_size >= 1.
+[[nodiscard]] std::vector<issue> validate(const method_params& m);
+
+/// The relative position of one pair, or that the key is not attended.
+struct remapped_position {
+  bool attended = true;
+  double position = 0;  ///< in token units; an integer for every method but leaky_rerope
+  friend bool operator==(const remapped_position&, const remapped_position&) = default;
+};
+
+/// The method's relative position for query i and key j (0 <= j <= i). Self-Extend equals
+/// map_pair_real(). StreamingLLM is its streaming evaluation (one token per step, the cache evicted
+/// after each step), which is what its code runs. Throws invalid_params on a bad method or pair.
+[[nodiscard]] remapped_position remap(const method_params& m, std::int64_t query, std::int64_t key);
+
+/// The largest relative position any attended causal pair of N tokens uses, in closed form.
+/// Throws invalid_params when tokens < 1 or the method is invalid.
+[[nodiscard]] double largest_position(const method_params& m, std::int64_t tokens);
+
+/// The largest N whose largest position is at most L - 1, or nullopt when every N fits (the
+/// method's positions stay below L whatever the length). Self-Extend's is capacity_exact().
+/// Throws invalid_params unless L >= 2 and the method is valid (Self-Extend: W < L).
+[[nodiscard]] std::optional<std::int64_t> method_capacity(const method_params& m, std::int64_t context);
+
+/// Causal pairs of N tokens that a method does not attend (StreamingLLM's evicted keys), exact.
+/// 0 for the methods that attend every key. Saturates at INT64_MAX.
+[[nodiscard]] std::int64_t dropped_pairs(const method_params& m, std::int64_t tokens);
+
+}  // namespace selfextend

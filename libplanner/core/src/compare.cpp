@@ -1,0 +1,129 @@
+// compare.cpp - every method side by side (compare.hpp); the parameter rules are docs/methods.md's.
+#include <selfextend/compare.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include <selfextend/advice.hpp>
+
+#include "checked_math.hpp"
+#include "text.hpp"
+
+namespace selfextend {
+
+namespace {
+
+std::string text(std::int64_t v) { return std::to_string(v); }
+
+/// The row's figures that follow from the method alone.
+method_row measured(method_params m, const comparison_request& r, std::vector<std::string> reasons, int passes,
+                    std::string needs) {
+  method_row row;
+  row.method = m;
+  row.reasons = std::move(reasons);
+  row.largest_position = largest_position(m, r.tokens);
+  row.fits = row.largest_position <= static_cast<double>(r.context - 1);
+  row.window_share = row.largest_position / static_cast<double>(r.context);
+  row.capacity = method_capacity(m, r.context);
+  row.dropped_pairs = dropped_pairs(m, r.tokens);
+  const double pairs = static_cast<double>(r.tokens) * (static_cast<double>(r.tokens) + 1) / 2;
+  row.attended_share = 1 - static_cast<double>(row.dropped_pairs) / pairs;
+  row.score_passes = passes;
+  row.attention_cost = row.attended_share * passes;
+  if (m.kind == method_kind::streaming)
+    row.kv_memory = static_cast<double>(std::min<detail::wide_int>(r.tokens, detail::wide_int{m.start_size} + m.recent_size + 1)) /
+                    static_cast<double>(r.tokens);
+  row.runtime_needs = std::move(needs);
+  return row;
+}
+
+}  // namespace
+
+std::vector<method_row> compare_methods(const comparison_request& r) {
+  if (r.context < 2) throw invalid_params("context", text(r.context), "must be at least 2");
+  if (r.tokens < 1) throw invalid_params("tokens", text(r.tokens), "must be at least 1");
+  const std::int64_t L = r.context, N = r.tokens;
+  std::vector<method_row> rows;
+
+  {  // Self-Extend: the advisor's recommendation.
+    advice_request q;
+    q.context = L;
+    q.tokens = N;
+    const advice a = advise(q);
+    method_params m;
+    m.self_extend = a.recommended.extension;
+    rows.push_back(measured(m, r, a.recommended.reasons, 2,
+                            "each key at two positions (j for the neighbor branch, floor(j/G) for the group branch): two "
+                            "rotated copies or a re-rotated cache, and one softmax over the two score sets"));
+  }
+  {  // DCA: the model's own settings, else ChunkLlama's defaults.
+    method_params m;
+    m.kind = method_kind::dca;
+    std::vector<std::string> reasons;
+    if (r.dual_chunk) {
+      m.chunk_size = r.dual_chunk->chunk_size;
+      m.local_window = r.dual_chunk->local_size;
+      reasons.push_back("the model's dual_chunk_attention_config: chunk_size " + text(m.chunk_size) + ", local_size " +
+                        text(m.local_window) + " (as vLLM runs Qwen2.5-1M)");
+    } else {
+      m.chunk_size = L * 3 / 4;
+      m.local_window = L / 8;
+      reasons.push_back("ChunkLlama's defaults: chunk_size = 3L/4 = " + text(m.chunk_size) + ", local_window = L/8 = " +
+                        text(m.local_window));
+    }
+    reasons.push_back("chunks of " + text(m.chunk_size - m.local_window) +
+                      " tokens; keys two or more chunks back are scored from position " + text(m.chunk_size) +
+                      ", so positions never pass chunk_size whatever N");
+    if (N - 1 >= m.chunk_size && m.chunk_size >= L)
+      reasons.push_back("the inter-chunk query sits at chunk_size = " + text(m.chunk_size) + ", at or past L = " + text(L) +
+                        ": its largest position was never trained (positions 0 .. L - 1 were)");
+    rows.push_back(measured(m, r, std::move(reasons), 1,
+                            "keys rotated once at j mod (chunk_size - local_window); three query rotations (intra, "
+                            "successive, inter chunk) and three attention calls merged by their log-sum-exp"));
+  }
+  const std::int64_t w = std::max<std::int64_t>(1, L / 8);
+  {  // ReRoPE: rerope_patch.py's window 512 of 4096, as L/8.
+    method_params m;
+    m.kind = method_kind::rerope;
+    m.window = w;
+    rows.push_back(measured(m, r,
+                            {"window = L/8 = " + text(w) + " (rerope_patch.py: 512 of 4096); every distance from w on is read at w"},
+                            2,
+                            "two score sets per prefill (true positions, and the query at w over unrotated keys); a cache of "
+                            "unrotated keys re-rotated each decode step; queries scaled by max(1, log(i+1)/log L)"));
+  }
+  {  // Leaky ReRoPE: k = 16 (leaky_rerope_patch.py), raised to the smallest integer that fits.
+    method_params m;
+    m.kind = method_kind::leaky_rerope;
+    m.window = w;
+    m.leak = 16;
+    std::vector<std::string> reasons = {"window = L/8 = " + text(w) + ", k = 16 (leaky_rerope_patch.py: 512 of 4096, 16)"};
+    if (N - 1 > w && L - 1 > w) {
+      const detail::wide_int needed = detail::ceil_div(detail::wide_int{N} - 1 - w, detail::wide_int{L} - 1 - w);
+      if (needed > 16) {
+        m.leak = static_cast<double>(needed);
+        reasons.push_back("k raised to " + text(detail::saturate(needed)) + ", the smallest integer with w + (N - 1 - w)/k <= L - 1");
+      }
+    }
+    rows.push_back(measured(m, r, std::move(reasons), 2,
+                            "as ReRoPE, with the far score set from a frequency table divided by k and the query offset by "
+                            "w (k - 1)"));
+  }
+  {  // StreamingLLM: 4 sinks and the demo's 2000 recent keys of 4096, scaled to L.
+    method_params m;
+    m.kind = method_kind::streaming;
+    m.start_size = 4;
+    m.recent_size = std::max<std::int64_t>(1, detail::saturate(detail::wide_int{L} * 2000 / 4096));
+    std::vector<std::string> reasons = {"start_size 4, recent_size = 2000 L/4096 = " + text(m.recent_size) +
+                                        " (run_streaming_llama.py: 4 and 2000 for Llama-2)"};
+    if (N - 1 > m.start_size + m.recent_size)
+      reasons.push_back("keys between the sinks and the last " + text(m.recent_size) + " are evicted: not read at all");
+    rows.push_back(measured(m, r, std::move(reasons), 1,
+                            "a cache of the first start_size and the last recent_size keys, kept unrotated and rotated by "
+                            "cache slot every step; the query at the cache length"));
+  }
+  return rows;
+}
+
+}  // namespace selfextend

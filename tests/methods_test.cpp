@@ -1,0 +1,268 @@
+// methods_test - The position-remap methods against brute forces written from each method's
+// official code (docs/methods.md), not from methods.cpp: ChunkLlama's position tables and chunk
+// loop, ReRoPE's two score sets, Leaky ReRoPE's two scaling tables, StreamingLLM's evicting cache.
+#include <selfextend/compare.hpp>
+#include <selfextend/methods.hpp>
+#include <selfextend/position_map.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "test_helpers.hpp"
+
+namespace {
+
+using selfextend::method_kind;
+using selfextend::method_params;
+
+method_params dca(std::int64_t chunk_size, std::int64_t local_window) {
+  method_params m;
+  m.kind = method_kind::dca;
+  m.chunk_size = chunk_size;
+  m.local_window = local_window;
+  return m;
+}
+
+/// ChunkLlama (chunkllama_attn_replace.py): the tables q_t, qc_t, k_t and, per query, the three
+/// key ranges of its decode path (intra [s n, i], successive [s (n - 1), s n), inter [0, s (n - 1))).
+std::vector<std::vector<double>> chunkllama_positions(std::int64_t tokens, std::int64_t chunk_size, std::int64_t local_window) {
+  const std::int64_t chunk_len = chunk_size - local_window;
+  std::vector<std::int64_t> q_t(chunk_len), qc_t(chunk_len), k_t(tokens);
+  for (std::int64_t x = 0; x < chunk_len; ++x) {
+    q_t[x] = x;
+    qc_t[x] = std::min(x + chunk_len, chunk_size);  // (arange + chunk_len).clamp(max=chunk_size)
+  }
+  for (std::int64_t j = 0; j < tokens; ++j) k_t[j] = j % chunk_len;
+  std::vector<std::vector<double>> rel(tokens);
+  for (std::int64_t i = 0; i < tokens; ++i) {
+    const std::int64_t n = i / chunk_len;  // chunk_num_curr = (kv_seq_len - 1) // chunk_len
+    rel[i].assign(i + 1, -1);
+    for (std::int64_t j = n * chunk_len; j <= i; ++j) rel[i][j] = static_cast<double>(q_t[i % chunk_len] - k_t[j]);
+    if (n >= 1)
+      for (std::int64_t j = (n - 1) * chunk_len; j < n * chunk_len; ++j) rel[i][j] = static_cast<double>(qc_t[i % chunk_len] - k_t[j]);
+    if (n >= 2)
+      for (std::int64_t j = 0; j < (n - 1) * chunk_len; ++j) rel[i][j] = static_cast<double>(qc_t[chunk_len - 1] - k_t[j]);
+  }
+  return rel;
+}
+
+/// StreamingLLM's eval loop (eval_long_ppl.py with pos_shift): one token per step, the query at the
+/// cache length, keys rotated by cache slot, then StartRecentKVCache evicts to S + R.
+/// Returns, per query, key -> relative position for the attended keys.
+std::vector<std::map<std::int64_t, double>> streaming_positions(std::int64_t tokens, std::int64_t start, std::int64_t recent) {
+  std::vector<std::int64_t> cache;  // absolute positions of the cached keys, in slot order
+  std::vector<std::map<std::int64_t, double>> rel(tokens);
+  for (std::int64_t i = 0; i < tokens; ++i) {
+    cache.push_back(i);
+    const auto query_slot = static_cast<std::int64_t>(cache.size()) - 1;
+    for (std::size_t slot = 0; slot < cache.size(); ++slot) rel[i][cache[slot]] = static_cast<double>(query_slot - static_cast<std::int64_t>(slot));
+    if (static_cast<std::int64_t>(cache.size()) > start + recent) {
+      std::vector<std::int64_t> kept(cache.begin(), cache.begin() + start);
+      kept.insert(kept.end(), cache.end() - recent, cache.end());
+      cache = std::move(kept);
+    }
+  }
+  return rel;
+}
+
+}  // namespace
+
+TEST(MethodsTest, NamesRoundTrip) {
+  for (const method_kind k : {method_kind::self_extend, method_kind::dca, method_kind::rerope, method_kind::leaky_rerope,
+                              method_kind::streaming})
+    EXPECT_EQ(selfextend::parse_method_kind(selfextend::to_string(k)), k);
+  EXPECT_FALSE(selfextend::parse_method_kind("self-extend"));
+}
+
+TEST(MethodsTest, SelfExtendIsTheExactMapUnchanged) {
+  for (const selfextend::shift_rule shift : {selfextend::shift_rule::integer, selfextend::shift_rule::fractional})
+    for (std::int64_t G = 1; G <= 5; ++G)
+      for (std::int64_t W = 1; W <= 9; ++W) {
+        method_params m;
+        m.self_extend = {G, W, shift};
+        double largest = 0;
+        for (std::int64_t i = 0; i < 40; ++i)
+          for (std::int64_t j = 0; j <= i; ++j) {
+            const selfextend::remapped_position r = selfextend::remap(m, i, j);
+            ASSERT_TRUE(r.attended);
+            ASSERT_EQ(r.position, selfextend::map_pair_real(i, j, m.self_extend)) << G << " " << W << " " << i << " " << j;
+            largest = std::max(largest, r.position);
+          }
+        EXPECT_EQ(selfextend::largest_position(m, 40), largest) << G << " " << W;
+      }
+}
+
+TEST(MethodsTest, DcaEqualsChunkLlamasTablesAndChunkLoop) {
+  for (std::int64_t c = 3; c <= 14; ++c)
+    for (std::int64_t w = 0; 2 * w < c; ++w) {
+      const method_params m = dca(c, w);
+      const std::int64_t tokens = 5 * (c - w) + 3;
+      const auto expected = chunkllama_positions(tokens, c, w);
+      for (std::int64_t n = 1; n <= tokens; ++n) {
+        double largest = 0;
+        for (std::int64_t i = 0; i < n; ++i)
+          for (std::int64_t j = 0; j <= i; ++j) {
+            const selfextend::remapped_position r = selfextend::remap(m, i, j);
+            ASSERT_TRUE(r.attended);
+            ASSERT_EQ(r.position, expected[i][j]) << "c " << c << " w " << w << " i " << i << " j " << j;
+            largest = std::max(largest, r.position);
+          }
+        ASSERT_EQ(selfextend::largest_position(m, n), largest) << "c " << c << " w " << w << " N " << n;
+      }
+    }
+  // Qwen2.5-7B-Instruct-1M's settings: the inter-chunk query sits at chunk_size = 262144.
+  const method_params qwen = dca(262144, 8192);
+  EXPECT_EQ(selfextend::largest_position(qwen, 1000000), 262144.0);
+  EXPECT_EQ(selfextend::remap(qwen, 999999, 0).position, 262144.0);
+  EXPECT_EQ(selfextend::method_capacity(qwen, 262144), 253952 + 8192);  // the first N whose query reaches offset w
+  EXPECT_FALSE(selfextend::method_capacity(qwen, 262145));               // then every length fits
+  // ChunkLlama's defaults for Llama-2 (L = 4096): chunk_size 3072, local_window 512.
+  EXPECT_FALSE(selfextend::method_capacity(dca(3072, 512), 4096));
+}
+
+TEST(MethodsTest, DcaCapacityIsTheLastLengthThatFits) {
+  for (std::int64_t c = 3; c <= 12; ++c)
+    for (std::int64_t w = 0; 2 * w < c; ++w)
+      for (std::int64_t L = 2; L <= c + 2; ++L) {
+        const method_params m = dca(c, w);
+        const std::optional<std::int64_t> cap = selfextend::method_capacity(m, L);
+        if (!cap) {
+          EXPECT_LE(selfextend::largest_position(m, 1000), L - 1);
+          continue;
+        }
+        EXPECT_LE(selfextend::largest_position(m, *cap), L - 1) << c << " " << w << " " << L;
+        EXPECT_GT(selfextend::largest_position(m, *cap + 1), L - 1) << c << " " << w << " " << L;
+      }
+}
+
+TEST(MethodsTest, ReRopeAndLeakyReRopeEqualTheirTwoScoreSets) {
+  for (std::int64_t w = 1; w <= 8; ++w)
+    for (const double k : {2.0, 3.0, 16.0}) {
+      method_params re;
+      re.kind = method_kind::rerope;
+      re.window = w;
+      method_params leaky = re;
+      leaky.kind = method_kind::leaky_rerope;
+      leaky.leak = k;
+      for (std::int64_t i = 0; i < 30; ++i)
+        for (std::int64_t j = 0; j <= i; ++j) {
+          // rerope_patch.py: attn_weights1 (q at i, k at j) where |i - j| < window, else attn_weights2
+          // (q at window, k unrotated). leaky_rerope_patch.py: the second set uses the table scaled by
+          // 1/k, q at i + window (k - 1), k at j.
+          const bool near = i - j < w;
+          EXPECT_EQ(selfextend::remap(re, i, j).position, near ? static_cast<double>(i - j) : static_cast<double>(w));
+          const double far = (static_cast<double>(i) + static_cast<double>(w) * (k - 1)) / k - static_cast<double>(j) / k;
+          EXPECT_NEAR(selfextend::remap(leaky, i, j).position, near ? static_cast<double>(i - j) : far, 1e-12);
+        }
+      EXPECT_EQ(selfextend::largest_position(re, 30), static_cast<double>(std::min<std::int64_t>(29, w)));
+      for (std::int64_t L = w + 1; L < 40; ++L) {
+        const std::optional<std::int64_t> cap = selfextend::method_capacity(leaky, L);
+        ASSERT_TRUE(cap);
+        EXPECT_LE(selfextend::largest_position(leaky, *cap), static_cast<double>(L - 1));
+        EXPECT_GT(selfextend::largest_position(leaky, *cap + 1), static_cast<double>(L - 1));
+      }
+    }
+}
+
+TEST(MethodsTest, StreamingEqualsTheEvictingCache) {
+  for (std::int64_t S = 0; S <= 4; ++S)
+    for (std::int64_t R = 1; R <= 6; ++R) {
+      method_params m;
+      m.kind = method_kind::streaming;
+      m.start_size = S;
+      m.recent_size = R;
+      const std::int64_t tokens = 3 * (S + R) + 5;
+      const auto expected = streaming_positions(tokens, S, R);
+      std::int64_t dropped = 0;
+      double largest = 0;
+      for (std::int64_t i = 0; i < tokens; ++i)
+        for (std::int64_t j = 0; j <= i; ++j) {
+          const selfextend::remapped_position r = selfextend::remap(m, i, j);
+          const auto it = expected[i].find(j);
+          ASSERT_EQ(r.attended, it != expected[i].end()) << S << " " << R << " " << i << " " << j;
+          if (!r.attended) {
+            ++dropped;
+            continue;
+          }
+          ASSERT_EQ(r.position, it->second) << S << " " << R << " " << i << " " << j;
+          largest = std::max(largest, r.position);
+        }
+      EXPECT_EQ(selfextend::dropped_pairs(m, tokens), dropped);
+      EXPECT_EQ(selfextend::largest_position(m, tokens), largest);
+    }
+}
+
+TEST(MethodsTest, InvalidParametersNameTheirKey) {
+  EXPECT_THROW_MSG((void)selfextend::largest_position(dca(512, 512), 10), selfextend::invalid_params,
+                   "chunk_size = 512: must be larger than local_window (512)");
+  EXPECT_THROW_MSG((void)selfextend::largest_position(dca(1000, 500), 10), selfextend::invalid_params,
+                   "local_window = 500: must be smaller than chunk_size - local_window (chunks are chunk_size - local_window "
+                   "long; ChunkLlama uses chunk_size 3L/4 and local_window L/8)");
+  method_params leaky;
+  leaky.kind = method_kind::leaky_rerope;
+  leaky.window = 4;
+  leaky.leak = 1;
+  EXPECT_THROW_MSG((void)selfextend::remap(leaky, 3, 1), selfextend::invalid_params,
+                   "leak = 1: must be a finite number greater than 1 (1 is no extension)");
+  method_params re;
+  re.kind = method_kind::rerope;
+  re.window = 4;
+  EXPECT_THROW_MSG((void)selfextend::remap(re, 3, 4), selfextend::invalid_params, "key = 4: must be in [0, query = 3]");
+}
+
+// `sxplan compare --tokens 16000 --model llama-2-7b`: every figure from the rules by hand.
+TEST(MethodsTest, CompareOnLlama2At16000) {
+  selfextend::comparison_request r;
+  r.context = 4096;
+  r.tokens = 16000;
+  const std::vector<selfextend::method_row> rows = selfextend::compare_methods(r);
+  ASSERT_EQ(rows.size(), 5u);
+  // Self-Extend: the advisor's G 9, W 1026; floor(15999 / 9) + 1026 - floor(1026 / 9) = 2689.
+  EXPECT_EQ(rows[0].method.self_extend, (selfextend::plan{9, 1026, selfextend::shift_rule::integer}));
+  EXPECT_EQ(rows[0].largest_position, 2689.0);
+  EXPECT_EQ(rows[0].capacity, 28656);
+  // DCA with ChunkLlama's defaults: chunk 3072, local 512; positions stop at 3072.
+  EXPECT_EQ(rows[1].method.chunk_size, 3072);
+  EXPECT_EQ(rows[1].method.local_window, 512);
+  EXPECT_EQ(rows[1].largest_position, 3072.0);
+  EXPECT_FALSE(rows[1].capacity);
+  EXPECT_EQ(rows[1].attention_cost, 1.0);
+  // ReRoPE w 512.
+  EXPECT_EQ(rows[2].largest_position, 512.0);
+  EXPECT_TRUE(rows[2].fits);
+  // Leaky ReRoPE w 512, k 16: 512 + (15999 - 512) / 16; capacity 1 + 512 + 16 (4095 - 512).
+  EXPECT_EQ(rows[3].method.leak, 16.0);
+  EXPECT_EQ(rows[3].largest_position, 512.0 + 15487.0 / 16.0);
+  EXPECT_EQ(rows[3].capacity, 57841);
+  // StreamingLLM 4 + 2000: queries past 2004 miss i - 2004 keys each: T (T + 1) / 2, T = 13995.
+  EXPECT_EQ(rows[4].method.recent_size, 2000);
+  EXPECT_EQ(rows[4].largest_position, 2004.0);
+  EXPECT_EQ(rows[4].dropped_pairs, 13995LL * 13996 / 2);
+  EXPECT_DOUBLE_EQ(rows[4].attended_share, 1.0 - (13995.0 * 13996 / 2) / (16000.0 * 16001 / 2));
+  EXPECT_DOUBLE_EQ(rows[4].kv_memory, 2005.0 / 16000.0);
+}
+
+// Qwen2.5-7B-Instruct-1M's own DCA settings at 10^6 tokens: the inter-chunk query at 262144 = L.
+TEST(MethodsTest, CompareUsesTheModelsOwnDcaSettings) {
+  selfextend::comparison_request r;
+  r.context = 262144;
+  r.tokens = 1000000;
+  r.dual_chunk = selfextend::dual_chunk_attention{262144, 8192, 262144};
+  const std::vector<selfextend::method_row> rows = selfextend::compare_methods(r);
+  EXPECT_EQ(rows[1].method.chunk_size, 262144);
+  EXPECT_EQ(rows[1].method.local_window, 8192);
+  EXPECT_EQ(rows[1].largest_position, 262144.0);
+  EXPECT_FALSE(rows[1].fits);
+  EXPECT_EQ(rows[1].capacity, 262144);
+  // Leaky ReRoPE keeps k = 16: 32768 + (999999 - 32768) / 16 < L.
+  EXPECT_EQ(rows[3].method.leak, 16.0);
+  EXPECT_TRUE(rows[3].fits);
+  // At 10^8 tokens k must grow: the smallest integer with w + (N - 1 - w) / k <= L - 1.
+  r.tokens = 100000000;
+  const selfextend::method_row leaky = selfextend::compare_methods(r)[3];
+  const double k = leaky.method.leak;
+  EXPECT_LE(32768 + (99999999 - 32768) / k, 262143.0);
+  EXPECT_GT(32768 + (99999999 - 32768) / (k - 1), 262143.0);
+}
