@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <selfextend/advice.hpp>
+#include <selfextend/compare.hpp>
 #include <selfextend/error.hpp>
 #include <selfextend/llamacpp.hpp>
 
@@ -130,6 +131,28 @@ int run_advise_llamacpp(const invocation& inv, const po::variables_map& vm, cons
   return exit_ok;
 }
 
+/// `--method M` (not selfextend): one call to selfextend::recommend_method.
+int run_advise_method(const invocation& inv, const po::variables_map& vm, selfextend::method_kind method) {
+  // These shape Self-Extend's search only; refuse them rather than ignore them silently.
+  for (const char* flag : {"window", "group", "target", "max-group", "top", "runtime", "shift"})
+    if (vm.count(flag))
+      throw selfextend::invalid_params(flag, vm[flag].as<std::string>(), "applies to --method selfextend only");
+  const model_choice choice = resolve_model(vm);
+  selfextend::comparison_request req;
+  req.context = choice.model.context;
+  req.tokens = required_int64(vm, "tokens");
+  req.dual_chunk = choice.model.dual_chunk;
+  const selfextend::method_row row = selfextend::recommend_method(method, req);
+  if (vm.count("json")) {
+    boost::json::object echoed{{"tokens", req.tokens}, {"method", std::string(selfextend::to_string(method))}};
+    echo_model(echoed, choice);
+    write_json(inv.out, json_envelope("advise", std::move(echoed), to_json(row), choice.model.warnings));
+  } else {
+    render_method_advice(inv.out, req.tokens, choice, row);
+  }
+  return exit_ok;
+}
+
 }  // namespace
 
 int run_advise(const invocation& inv) {
@@ -144,7 +167,10 @@ int run_advise(const invocation& inv) {
     ("top", po::value<std::string>()->value_name("K"), "number of ranked candidates to list (default 5)")
     ("runtime", po::value<std::string>()->value_name("longlm|llamacpp"),
      "runtime to plan for: longlm (default) ranks (G, W); llamacpp prints llama-cli flags (--grp-attn-n, "
-     "--grp-attn-w, -c, -b)");
+     "--grp-attn-w, -c, -b)")
+    ("method", po::value<std::string>()->value_name("M"),
+     "selfextend (default), dca, rerope, leaky-rerope or streaming: recommend that method's parameters "
+     "(docs/methods.md)");
   add_model_options(options);
   add_shift_option(options);
   options.add_options()("json", "print one JSON document")("help,h", "show this help");
@@ -155,6 +181,11 @@ int run_advise(const invocation& inv) {
                "Rank Self-Extend plans (G, W) for reading N tokens, with the reasons for each.", options);
     return exit_ok;
   }
+  const std::string method_name = vm.count("method") ? vm["method"].as<std::string>() : "selfextend";
+  const std::optional<selfextend::method_kind> method = selfextend::parse_method_kind(method_name);
+  if (!method)
+    throw selfextend::invalid_params("method", method_name, "must be selfextend, dca, rerope, leaky-rerope or streaming");
+  if (*method != selfextend::method_kind::self_extend) return run_advise_method(inv, vm, *method);
   const std::string runtime = runtime_choice(vm.count("runtime") ? vm["runtime"].as<std::string>() : "longlm");
   const model_choice choice = resolve_model(vm);
   if (runtime == "llamacpp") return run_advise_llamacpp(inv, vm, choice);

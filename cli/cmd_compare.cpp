@@ -54,6 +54,19 @@ void render_text(std::ostream& out, const selfextend::comparison_request& req, c
 
 }  // namespace
 
+void render_method_advice(std::ostream& out, std::int64_t tokens, const model_choice& choice,
+                          const selfextend::method_row& r) {
+  out << selfextend::to_string(r.method.kind) << " advice: N = " << grouped(tokens) << " tokens on " << choice.model.name
+      << " (L = " << grouped(choice.model.context) << ")\n\n";
+  out << "Recommended:  " << parameters_text(r.method) << "   (largest position " << fixed(r.largest_position, 1) << " = "
+      << fixed(100 * r.window_share, 1) << "% of L, " << (r.fits ? "fits" : "does NOT fit") << ", capacity "
+      << (r.capacity ? grouped(*r.capacity) + " tokens" : std::string("any N")) << ")\n";
+  for (const std::string& reason : r.reasons) out << "  - " << reason << "\n";
+  out << "\nAttended " << fixed(100 * r.attended_share, 2) << "% of the causal pairs; attention cost " << fixed(r.attention_cost, 2)
+      << "x and KV memory " << fixed(r.kv_memory, 4) << "x of full attention\nRuntime: " << r.runtime_needs << "\n";
+  render_model_warnings(out, choice);
+}
+
 int run_compare(const invocation& inv) {
   po::options_description options("Options");
   options.add_options()("tokens", po::value<std::string>()->value_name("N"), "target length N in tokens (prompt + generation)");

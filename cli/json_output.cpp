@@ -171,10 +171,8 @@ json::object to_json(const selfextend::method_params& m) {
   return o;
 }
 
-json::object to_json(const std::vector<selfextend::method_row>& rows) {
-  json::array methods;
-  for (const selfextend::method_row& r : rows)
-    methods.emplace_back(json::object{{"parameters", to_json(r.method)},
+json::object to_json(const selfextend::method_row& r) {
+  return json::object{{"parameters", to_json(r.method)},
                                       {"reasons", strings(r.reasons)},
                                       {"largest_position", r.largest_position},
                                       {"fits", r.fits},
@@ -185,7 +183,12 @@ json::object to_json(const std::vector<selfextend::method_row>& rows) {
                                       {"score_passes", r.score_passes},
                                       {"attention_cost", r.attention_cost},
                                       {"kv_memory", r.kv_memory},
-                                      {"runtime_needs", r.runtime_needs}});
+                                      {"runtime_needs", r.runtime_needs}};
+}
+
+json::object to_json(const std::vector<selfextend::method_row>& rows) {
+  json::array methods;
+  for (const selfextend::method_row& r : rows) methods.emplace_back(to_json(r));
   return {{"methods", std::move(methods)}};
 }
 

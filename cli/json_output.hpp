@@ -18,6 +18,7 @@ boost::json::object to_json(const selfextend::assessment& a);
 boost::json::object to_json(const selfextend::ranked_plan& r);
 /// A method's parameters ({"method": ..., its keys}) and `sxplan compare`'s result ({"methods": [...]}).
 boost::json::object to_json(const selfextend::method_params& m);
+boost::json::object to_json(const selfextend::method_row& row);
 boost::json::object to_json(const std::vector<selfextend::method_row>& rows);
 /// recommended, candidates, window_for_min_groups, min_group_for_*.
 boost::json::object to_json(const selfextend::advice& a);

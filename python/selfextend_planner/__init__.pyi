@@ -59,6 +59,7 @@ def advise(
     top: int | None = None,
     shift: _Shift | None = None,
     runtime: Literal["longlm", "llamacpp"] = "longlm",
+    method: Literal["selfextend", "dca", "rerope", "leaky-rerope", "streaming"] = "selfextend",
 ) -> dict[str, Any]:
     """Rank plans (G, W) for N tokens: the `sxplan advise` result (top defaults to 5, shift to "int")."""
 

@@ -294,3 +294,12 @@ def test_compare_equals_cli(cli_result, kwargs, cli):
         rows = sp.compare(16000, **kwargs)
     assert rows == cli_result("compare", "--tokens", 16000, *cli)
     assert [r["parameters"]["method"] for r in rows["methods"]] == ["selfextend", "dca", "rerope", "leaky-rerope", "streaming"]
+
+
+@pytest.mark.parametrize("method", ["dca", "rerope", "leaky-rerope", "streaming"])
+def test_advise_method_equals_cli(cli_result, method):
+    answer = sp.advise(100000, model="llama-2-7b", method=method)
+    assert answer == cli_result("advise", "--tokens", 100000, "--model", "llama-2-7b", "--method", method)
+    assert answer["parameters"]["method"] == method
+    with pytest.raises(sp.InvalidParams, match="window = 512: applies to method selfextend only"):
+        sp.advise(100000, model="llama-2-7b", method=method, window=512)

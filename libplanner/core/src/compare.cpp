@@ -40,24 +40,24 @@ method_row measured(method_params m, const comparison_request& r, std::vector<st
 
 }  // namespace
 
-std::vector<method_row> compare_methods(const comparison_request& r) {
+method_row recommend_method(method_kind kind, const comparison_request& r) {
   if (r.context < 2) throw invalid_params("context", text(r.context), "must be at least 2");
   if (r.tokens < 1) throw invalid_params("tokens", text(r.tokens), "must be at least 1");
   const std::int64_t L = r.context, N = r.tokens;
-  std::vector<method_row> rows;
-
-  {  // Self-Extend: the advisor's recommendation.
+  const std::int64_t w = std::max<std::int64_t>(1, L / 8);
+  switch (kind) {
+  case method_kind::self_extend: {  // the advisor's recommendation
     advice_request q;
     q.context = L;
     q.tokens = N;
     const advice a = advise(q);
     method_params m;
     m.self_extend = a.recommended.extension;
-    rows.push_back(measured(m, r, a.recommended.reasons, 2,
-                            "each key at two positions (j for the neighbor branch, floor(j/G) for the group branch): two "
-                            "rotated copies or a re-rotated cache, and one softmax over the two score sets"));
+    return measured(m, r, a.recommended.reasons, 2,
+                    "each key at two positions (j for the neighbor branch, floor(j/G) for the group branch): two "
+                    "rotated copies or a re-rotated cache, and one softmax over the two score sets");
   }
-  {  // DCA: the model's own settings, else ChunkLlama's defaults.
+  case method_kind::dca: {  // the model's own settings, else ChunkLlama's defaults
     method_params m;
     m.kind = method_kind::dca;
     std::vector<std::string> reasons;
@@ -78,22 +78,20 @@ std::vector<method_row> compare_methods(const comparison_request& r) {
     if (N - 1 >= m.chunk_size && m.chunk_size >= L)
       reasons.push_back("the inter-chunk query sits at chunk_size = " + text(m.chunk_size) + ", at or past L = " + text(L) +
                         ": its largest position was never trained (positions 0 .. L - 1 were)");
-    rows.push_back(measured(m, r, std::move(reasons), 1,
-                            "keys rotated once at j mod (chunk_size - local_window); three query rotations (intra, "
-                            "successive, inter chunk) and three attention calls merged by their log-sum-exp"));
+    return measured(m, r, std::move(reasons), 1,
+                    "keys rotated once at j mod (chunk_size - local_window); three query rotations (intra, "
+                    "successive, inter chunk) and three attention calls merged by their log-sum-exp");
   }
-  const std::int64_t w = std::max<std::int64_t>(1, L / 8);
-  {  // ReRoPE: rerope_patch.py's window 512 of 4096, as L/8.
+  case method_kind::rerope: {  // rerope_patch.py's window 512 of 4096, as L/8
     method_params m;
     m.kind = method_kind::rerope;
     m.window = w;
-    rows.push_back(measured(m, r,
-                            {"window = L/8 = " + text(w) + " (rerope_patch.py: 512 of 4096); every distance from w on is read at w"},
-                            2,
-                            "two score sets per prefill (true positions, and the query at w over unrotated keys); a cache of "
-                            "unrotated keys re-rotated each decode step; queries scaled by max(1, log(i+1)/log L)"));
+    return measured(m, r,
+                    {"window = L/8 = " + text(w) + " (rerope_patch.py: 512 of 4096); every distance from w on is read at w"}, 2,
+                    "two score sets per prefill (true positions, and the query at w over unrotated keys); a cache of "
+                    "unrotated keys re-rotated each decode step; queries scaled by max(1, log(i+1)/log L)");
   }
-  {  // Leaky ReRoPE: k = 16 (leaky_rerope_patch.py), raised to the smallest integer that fits.
+  case method_kind::leaky_rerope: {  // k = 16 (leaky_rerope_patch.py), raised to the smallest integer that fits
     method_params m;
     m.kind = method_kind::leaky_rerope;
     m.window = w;
@@ -106,11 +104,10 @@ std::vector<method_row> compare_methods(const comparison_request& r) {
         reasons.push_back("k raised to " + text(detail::saturate(needed)) + ", the smallest integer with w + (N - 1 - w)/k <= L - 1");
       }
     }
-    rows.push_back(measured(m, r, std::move(reasons), 2,
-                            "as ReRoPE, with the far score set from a frequency table divided by k and the query offset by "
-                            "w (k - 1)"));
+    return measured(m, r, std::move(reasons), 2,
+                    "as ReRoPE, with the far score set from a frequency table divided by k and the query offset by w (k - 1)");
   }
-  {  // StreamingLLM: 4 sinks and the demo's 2000 recent keys of 4096, scaled to L.
+  case method_kind::streaming: {  // 4 sinks and the demo's 2000 recent keys of 4096, scaled to L
     method_params m;
     m.kind = method_kind::streaming;
     m.start_size = 4;
@@ -119,10 +116,19 @@ std::vector<method_row> compare_methods(const comparison_request& r) {
                                         " (run_streaming_llama.py: 4 and 2000 for Llama-2)"};
     if (N - 1 > m.start_size + m.recent_size)
       reasons.push_back("keys between the sinks and the last " + text(m.recent_size) + " are evicted: not read at all");
-    rows.push_back(measured(m, r, std::move(reasons), 1,
-                            "a cache of the first start_size and the last recent_size keys, kept unrotated and rotated by "
-                            "cache slot every step; the query at the cache length"));
+    return measured(m, r, std::move(reasons), 1,
+                    "a cache of the first start_size and the last recent_size keys, kept unrotated and rotated by "
+                    "cache slot every step; the query at the cache length");
   }
+  }
+  throw invalid_params("method", std::string(to_string(kind)), "is not a method known here");
+}
+
+std::vector<method_row> compare_methods(const comparison_request& r) {
+  std::vector<method_row> rows;
+  for (const method_kind kind : {method_kind::self_extend, method_kind::dca, method_kind::rerope, method_kind::leaky_rerope,
+                                 method_kind::streaming})
+    rows.push_back(recommend_method(kind, r));
   return rows;
 }
 

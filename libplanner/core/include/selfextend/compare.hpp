@@ -40,6 +40,11 @@ struct method_row {
   friend bool operator==(const method_row&, const method_row&) = default;
 };
 
+/// One method's recommended parameters for the request, with the reasons and the row's figures
+/// (the rules of docs/methods.md, "What compare recommends"). Throws invalid_params unless L >= 2
+/// and N >= 1, and as advise() does for Self-Extend.
+[[nodiscard]] method_row recommend_method(method_kind kind, const comparison_request& request);
+
 /// Every method's row, in the order selfextend, dca, rerope, leaky-rerope, streaming.
 /// Throws invalid_params unless L >= 2 and N >= 1.
 [[nodiscard]] std::vector<method_row> compare_methods(const comparison_request& request);
