@@ -1,11 +1,15 @@
 // methods_test - The position-remap methods against brute forces written from each method's
 // official code (docs/methods.md), not from methods.cpp: ChunkLlama's position tables and chunk
 // loop, ReRoPE's two score sets, Leaky ReRoPE's two scaling tables, StreamingLLM's evicting cache.
+#include <selfextend/attention.hpp>
 #include <selfextend/compare.hpp>
 #include <selfextend/methods.hpp>
 #include <selfextend/position_map.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
+#include <random>
 #include <cstdint>
 #include <map>
 #include <vector>
@@ -265,4 +269,103 @@ TEST(MethodsTest, CompareUsesTheModelsOwnDcaSettings) {
   const double k = leaky.method.leak;
   EXPECT_LE(32768 + (99999999 - 32768) / k, 262143.0);
   EXPECT_GT(32768 + (99999999 - 32768) / (k - 1), 262143.0);
+}
+
+namespace {
+
+struct qkv {
+  std::vector<double> q, k, v;
+};
+
+qkv random_qkv(const selfextend::attention_shape& s, std::mt19937_64& rng) {
+  std::normal_distribution<double> normal;
+  qkv x;
+  for (std::int64_t n = 0; n < s.heads * s.query_tokens * s.head_dim; ++n) x.q.push_back(normal(rng));
+  for (std::int64_t n = 0; n < s.kv_heads * s.key_tokens * s.head_dim; ++n) {
+    x.k.push_back(normal(rng));
+    x.v.push_back(normal(rng));
+  }
+  return x;
+}
+
+/// One head, D = 2 (one rotated pair, inv_freq 1 for any theta): the score of (i, j) at relative
+/// position d is (q0 cos d - q1 sin d) k0 + (q1 cos d + q0 sin d) k1, over sqrt(2); keys without a
+/// position (`nullopt`) left out. Written without the library's rotate().
+template <class Position>
+std::vector<double> two_dim_attention(const qkv& x, std::int64_t tokens, Position position) {
+  std::vector<double> out(static_cast<std::size_t>(2 * tokens), 0.0);
+  for (std::int64_t i = 0; i < tokens; ++i) {
+    std::vector<std::pair<std::int64_t, double>> scores;
+    for (std::int64_t j = 0; j <= i; ++j) {
+      const std::optional<double> d = position(i, j);
+      if (!d) continue;
+      const double q0 = x.q[2 * i], q1 = x.q[2 * i + 1], k0 = x.k[2 * j], k1 = x.k[2 * j + 1];
+      scores.emplace_back(j, ((q0 * std::cos(*d) - q1 * std::sin(*d)) * k0 + (q1 * std::cos(*d) + q0 * std::sin(*d)) * k1) /
+                                 std::sqrt(2.0));
+    }
+    double top = -1e300, sum = 0;
+    for (const auto& [j, sc] : scores) top = std::max(top, sc);
+    for (const auto& [j, sc] : scores) sum += std::exp(sc - top);
+    for (const auto& [j, sc] : scores)
+      for (int d = 0; d < 2; ++d) out[2 * i + d] += std::exp(sc - top) / sum * x.v[2 * j + d];
+  }
+  return out;
+}
+
+}  // namespace
+
+// The method reference kernel: Self-Extend equals the two-branch reference; ReRoPE(w) equals
+// Self-Extend with a group larger than N (every far key at w); Leaky ReRoPE and StreamingLLM equal
+// a two-dimensional attention written from their rules. Tolerance 1e-12 (double, different
+// association of the same products).
+TEST(MethodsTest, MethodReferenceKernelEqualsIndependentAttention) {
+  std::mt19937_64 rng(7);
+  selfextend::attention_params p;
+  p.shape = {4, 2, 37, 37, 8};
+  p.rope.theta = 10000;
+  const qkv x = random_qkv(p.shape, rng);
+  const auto near = [](const std::vector<double>& a, const std::vector<double>& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t n = 0; n < a.size(); ++n) ASSERT_NEAR(a[n], b[n], 1e-12 + 1e-12 * std::abs(b[n])) << n;
+  };
+  for (const selfextend::plan plan : {selfextend::plan{4, 6, selfextend::shift_rule::integer},
+                                      selfextend::plan{3, 8, selfextend::shift_rule::fractional}}) {
+    method_params m;
+    m.self_extend = plan;
+    p.extension = plan;
+    near(selfextend::reference_method_attention(p, m, x.q, x.k, x.v), selfextend::reference_attention(p, x.q, x.k, x.v));
+  }
+  method_params re;
+  re.kind = method_kind::rerope;
+  re.window = 5;
+  p.extension = {38, 5, selfextend::shift_rule::integer};
+  near(selfextend::reference_method_attention(p, re, x.q, x.k, x.v), selfextend::reference_attention(p, x.q, x.k, x.v));
+
+  selfextend::attention_params two = p;
+  two.shape = {1, 1, 29, 29, 2};
+  const qkv y = random_qkv(two.shape, rng);
+  method_params leaky;
+  leaky.kind = method_kind::leaky_rerope;
+  leaky.window = 4;
+  leaky.leak = 3;
+  near(selfextend::reference_method_attention(two, leaky, y.q, y.k, y.v),
+       two_dim_attention(y, 29, [](std::int64_t i, std::int64_t j) -> std::optional<double> {
+         const double d = static_cast<double>(i - j);
+         return d < 4 ? d : 4 + (d - 4) / 3;
+       }));
+  method_params streaming;
+  streaming.kind = method_kind::streaming;
+  streaming.start_size = 2;
+  streaming.recent_size = 5;
+  near(selfextend::reference_method_attention(two, streaming, y.q, y.k, y.v),
+       two_dim_attention(y, 29, [](std::int64_t i, std::int64_t j) -> std::optional<double> {
+         if (i <= 7 || i - j <= 5) return static_cast<double>(i - j);
+         if (j < 2) return static_cast<double>(7 - j);
+         return std::nullopt;
+       }));
+  method_params chunked = dca(9, 2);
+  near(selfextend::reference_method_attention(two, chunked, y.q, y.k, y.v),
+       two_dim_attention(y, 29, [&](std::int64_t i, std::int64_t j) -> std::optional<double> {
+         return chunkllama_positions(29, 9, 2)[i][j];
+       }));
 }

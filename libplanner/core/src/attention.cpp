@@ -1,6 +1,7 @@
 // attention.cpp - shapes and validation, the double-precision reference kernel (the oracle), its
 // table-driven twin, the branch-local softmaxes and their log-sum-exp merge, and verification.
 #include <selfextend/attention.hpp>
+#include <selfextend/methods.hpp>
 
 #include <algorithm>
 #include <array>
@@ -394,6 +395,77 @@ std::vector<double> table_attention(const attention_params& params, const positi
   const token_positions view{tables.neighbor_query_position, tables.neighbor_key_position, group_query,
                              tables.group_key_position};
   return table_attention(params, view, q, k, v);
+}
+
+std::vector<double> reference_method_attention(const attention_params& params, const method_params& method,
+                                               std::span<const double> q, std::span<const double> k,
+                                               std::span<const double> v) {
+  require_valid(params);
+  detail::throw_if_any(validate(method));
+  const attention_shape& s = params.shape;
+  detail::require_size("q", q.size(), s.heads, s.query_tokens, s.head_dim);
+  detail::require_size("k", k.size(), s.kv_heads, s.key_tokens, s.head_dim);
+  detail::require_size("v", v.size(), s.kv_heads, s.key_tokens, s.head_dim);
+  detail::require_memory(params, reference_memory(params, false));
+
+  const auto D = static_cast<std::size_t>(s.head_dim);
+  const auto Nk = static_cast<std::size_t>(s.key_tokens);
+  const std::vector<double> inv_freq = detail::inverse_frequencies(params);
+  const auto at = [&](std::int64_t head, std::int64_t token, std::int64_t tokens) {
+    return (static_cast<std::size_t>(head) * static_cast<std::size_t>(tokens) + static_cast<std::size_t>(token)) * D;
+  };
+  // RoPE scores depend on the relative position only: rope(q, p)·rope(k, p - d) = rope(q, d)·rope(k, 0).
+  // Keys are rotated at 0 (which applies the attention factor) and each query at the method's d.
+  std::vector<double> key_at_zero(k.begin(), k.end());
+  for (std::int64_t h = 0; h < s.kv_heads; ++h)
+    for (std::int64_t j = 0; j < s.key_tokens; ++j)
+      rotate({key_at_zero.data() + at(h, j, s.key_tokens), D}, 0.0, inv_freq, params.rope.style, params.rope.attention_factor);
+
+  std::vector<double> out(static_cast<std::size_t>(s.heads * s.query_tokens) * D, 0.0);
+  const std::int64_t rows = s.heads * s.query_tokens;
+  const std::int64_t workers = detail::worker_count(params.threads, rows);
+  std::vector<std::vector<double>> scratch(static_cast<std::size_t>(workers));
+  const double inv_sqrt_d = 1.0 / std::sqrt(static_cast<double>(s.head_dim));
+  const std::int64_t heads_per_kv = s.heads / s.kv_heads;
+  detail::parallel_for(rows, workers, [&](std::int64_t item, std::int64_t worker) {
+    const std::int64_t h = item / s.query_tokens;
+    const std::int64_t r = item % s.query_tokens;
+    const std::int64_t kv = h / heads_per_kv;
+    const std::int64_t i = query_position(s, r);
+    std::vector<double>& buffer = scratch[static_cast<std::size_t>(worker)];
+    buffer.assign(2 * D + Nk, 0.0);
+    const std::span<double> scaled(buffer.data(), D);
+    const std::span<double> rotated(buffer.data() + D, D);
+    const std::span<double> scores(buffer.data() + 2 * D, Nk);
+    const double scale = detail::log_scale(params.rope, i);
+    for (std::size_t d = 0; d < D; ++d) scaled[d] = q[at(h, r, s.query_tokens) + d] * scale;
+    double max_score = -std::numeric_limits<double>::infinity();
+    for (std::int64_t j = 0; j <= i; ++j) {
+      const remapped_position where = remap(method, i, j);
+      const auto uj = static_cast<std::size_t>(j);
+      if (!where.attended) {
+        scores[uj] = -std::numeric_limits<double>::infinity();
+        continue;
+      }
+      std::copy(scaled.begin(), scaled.end(), rotated.begin());
+      rotate(rotated, where.position, inv_freq, params.rope.style, params.rope.attention_factor);
+      const double* key = key_at_zero.data() + at(kv, j, s.key_tokens);
+      double dot = 0;
+      for (std::size_t d = 0; d < D; ++d) dot += rotated[d] * key[d];
+      scores[uj] = dot * inv_sqrt_d;
+      max_score = std::max(max_score, scores[uj]);
+    }
+    double sum = 0;
+    for (std::int64_t j = 0; j <= i; ++j) sum += std::exp(scores[static_cast<std::size_t>(j)] - max_score);
+    double* row = out.data() + at(h, r, s.query_tokens);
+    for (std::int64_t j = 0; j <= i; ++j) {
+      const double weight = std::exp(scores[static_cast<std::size_t>(j)] - max_score) / sum;
+      if (weight == 0) continue;
+      const double* value = v.data() + at(kv, j, s.key_tokens);
+      for (std::size_t d = 0; d < D; ++d) row[d] += weight * value[d];
+    }
+  });
+  return out;
 }
 
 partial_attention reference_branch_attention(const attention_params& params, branch which, std::span<const double> q,

@@ -18,6 +18,8 @@
 
 namespace selfextend {
 
+struct method_params;  // methods.hpp
+
 /// Tensor sizes of one attention call (docs/kernels.md#the-math). All tensors are row-major (C order):
 ///   q:   [heads, query_tokens, head_dim]
 ///   k,v: [kv_heads, key_tokens, head_dim]
@@ -144,6 +146,16 @@ using progress_callback = std::function<void(double)>;
 [[nodiscard]] std::vector<double> reference_attention(const attention_params& params, std::span<const double> q,
                                                       std::span<const double> k, std::span<const double> v,
                                                       const progress_callback& progress = {});
+
+/// The reference kernel for any position-remap method (methods.hpp): every attended pair (i, j)
+/// scored at the method's relative position d, as rope(q, d)·rope(k, 0) / sqrt(D), which equals
+/// rope(q, p)·rope(k, p - d) for any p; keys the method does not attend are left out of the
+/// softmax. params.extension is not read (the method carries its own parameters). For
+/// Self-Extend it equals reference_attention within rounding. Throws as reference_attention, and
+/// invalid_params naming the method's key when `method` is invalid.
+[[nodiscard]] std::vector<double> reference_method_attention(const attention_params& params, const method_params& method,
+                                                             std::span<const double> q, std::span<const double> k,
+                                                             std::span<const double> v);
 
 /// The tiled kernel: same result as reference_attention within the tolerance stated in
 /// docs/kernels.md (float32 storage and accumulation). Query tiles x key tiles with an online
