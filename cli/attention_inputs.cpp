@@ -29,7 +29,15 @@ void add_attention_options(po::options_description& options) {
     ("k", po::value<std::string>()->value_name("K.npy"), "keys, [Hkv, Nk, D] or [Nk, D]; H a multiple of Hkv")
     ("v", po::value<std::string>()->value_name("V.npy"), "values, the shape of k")
     ("group", po::value<std::string>()->value_name("G"), "group size G >= 1")
-    ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1")
+    ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1 (rerope, leaky-rerope: their window w)")
+    ("method", po::value<std::string>()->value_name("M"),
+     "selfextend (default), dca, rerope, leaky-rerope or streaming (docs/methods.md); other than selfextend: "
+     "the reference kernel only")
+    ("chunk-size", po::value<std::string>()->value_name("C"), "dca: chunk_size")
+    ("local-window", po::value<std::string>()->value_name("W"), "dca: local_window (vLLM's local_size)")
+    ("leak", po::value<std::string>()->value_name("K"), "leaky-rerope: k > 1, far positions advance 1/k per token")
+    ("start-size", po::value<std::string>()->value_name("S"), "streaming: attention sinks kept")
+    ("recent-size", po::value<std::string>()->value_name("R"), "streaming: recent keys kept")
     ("rope-theta", po::value<std::string>()->value_name("T"), "RoPE base (default 10000)")
     ("rope-style", po::value<std::string>()->value_name("neox|gptj"), "RoPE pair layout (default neox, HF rotate_half)")
     ("rotary-dims", po::value<std::string>()->value_name("R"), "rotate only the first R dims (even; default D)")
@@ -98,7 +106,11 @@ attention_inputs read_attention_headers(const po::variables_map& vm, selfextend:
   in.kernel = kernel;
   selfextend::attention_params& p = in.params;
   // Parameters first: a bad flag is reported before any large file is read.
-  p.extension = {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)};
+  in.method = method_options(vm);
+  if (in.method.kind == selfextend::method_kind::self_extend) {
+    p.extension = {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)};
+    in.method.self_extend = p.extension;
+  }
   require_model_for_layer_type(vm);
   if (names_model(vm)) in.model_rope = resolve_model_rope(vm);  // refuses --rope-theta & co. next to it
   if (vm.count("inv-freq") && vm.count("rope-theta"))
@@ -163,15 +175,60 @@ void read_attention_data(attention_inputs& in) {
   }
 }
 
+selfextend::method_params method_options(const po::variables_map& vm) {
+  selfextend::method_params m;
+  const std::string name = vm.count("method") ? vm["method"].as<std::string>() : "selfextend";
+  const std::optional<selfextend::method_kind> kind = selfextend::parse_method_kind(name);
+  if (!kind) throw invalid_params("method", name, "must be selfextend, dca, rerope, leaky-rerope or streaming");
+  m.kind = *kind;
+  // Each method's flags; any other method's flag is refused rather than ignored.
+  using selfextend::method_kind;
+  const std::pair<const char*, std::vector<method_kind>> owners[] = {
+      {"group", {method_kind::self_extend}},
+      {"shift", {method_kind::self_extend}},
+      {"window", {method_kind::self_extend, method_kind::rerope, method_kind::leaky_rerope}},
+      {"chunk-size", {method_kind::dca}},
+      {"local-window", {method_kind::dca}},
+      {"leak", {method_kind::leaky_rerope}},
+      {"start-size", {method_kind::streaming}},
+      {"recent-size", {method_kind::streaming}}};
+  for (const auto& [flag, kinds] : owners)
+    if (vm.count(flag) && std::find(kinds.begin(), kinds.end(), m.kind) == kinds.end())
+      throw invalid_params(flag, vm[flag].as<std::string>(), "does not apply to --method " + name);
+  switch (m.kind) {
+    case method_kind::self_extend: break;  // G, W and the shift are read with the kernel's plan
+    case method_kind::dca:
+      m.chunk_size = required_int64(vm, "chunk-size");
+      m.local_window = required_int64(vm, "local-window");
+      break;
+    case method_kind::rerope: m.window = required_int64(vm, "window"); break;
+    case method_kind::leaky_rerope:
+      m.window = required_int64(vm, "window");
+      if (vm.count("leak")) m.leak = parse_double("leak", vm["leak"].as<std::string>());
+      break;
+    case method_kind::streaming:
+      if (const auto start = optional_int64(vm, "start-size")) m.start_size = *start;
+      if (const auto recent = optional_int64(vm, "recent-size")) m.recent_size = *recent;
+      break;
+  }
+  selfextend::require_valid_method(m);
+  return m;
+}
+
 json::object echo_attention(const attention_inputs& in) {
   const selfextend::attention_params& p = in.params;
   json::object o;
   o["q"] = in.q_path;
   o["k"] = in.k_path;
   o["v"] = in.v_path;
-  o["group"] = p.extension.group;
-  o["window"] = p.extension.window;
-  o["shift"] = std::string(selfextend::to_string(p.extension.shift));
+  o["method"] = std::string(selfextend::to_string(in.method.kind));
+  if (in.method.kind == selfextend::method_kind::self_extend) {
+    o["group"] = p.extension.group;
+    o["window"] = p.extension.window;
+    o["shift"] = std::string(selfextend::to_string(p.extension.shift));
+  } else {
+    o["method_parameters"] = to_json(in.method);
+  }
   o["rope_theta"] = p.rope.theta;
   o["rope_style"] = std::string(selfextend::to_string(p.rope.style));
   o["rotary_dims"] = p.rope.rotary_dims == 0 ? p.shape.head_dim : p.rope.rotary_dims;
@@ -200,6 +257,22 @@ std::string query_kind(const selfextend::attention_shape& s) {
 
 }  // namespace
 
+std::string describe_method(const selfextend::method_params& m) {
+  using selfextend::method_kind;
+  switch (m.kind) {
+    case method_kind::self_extend:
+      return "G = " + std::to_string(m.self_extend.group) + ", W = " + std::to_string(m.self_extend.window) + ", " +
+             std::string(selfextend::to_string(m.self_extend.shift)) + " shift";
+    case method_kind::dca:
+      return "DCA chunk_size " + std::to_string(m.chunk_size) + ", local_window " + std::to_string(m.local_window);
+    case method_kind::rerope: return "ReRoPE w = " + std::to_string(m.window);
+    case method_kind::leaky_rerope: return "Leaky ReRoPE w = " + std::to_string(m.window) + ", k = " + significant(m.leak);
+    case method_kind::streaming:
+      return "StreamingLLM start_size " + std::to_string(m.start_size) + ", recent_size " + std::to_string(m.recent_size);
+  }
+  return "";
+}
+
 std::vector<std::string> model_warnings(const attention_inputs& in) {
   return rope_model_warnings(in.model_rope ? in.model_rope->model : std::nullopt);
 }
@@ -209,9 +282,7 @@ std::string describe_attention(const attention_inputs& in) {
   const selfextend::attention_shape& s = p.shape;
   std::string text = "H = " + std::to_string(s.heads) + ", Hkv = " + std::to_string(s.kv_heads) +
                      ", Nq = " + std::to_string(s.query_tokens) + ", Nk = " + std::to_string(s.key_tokens) +
-                     ", D = " + std::to_string(s.head_dim) + query_kind(s) +
-                     "; G = " + std::to_string(p.extension.group) + ", W = " + std::to_string(p.extension.window) +
-                     ", " + std::string(selfextend::to_string(p.extension.shift)) + " shift; RoPE " +
+                     ", D = " + std::to_string(s.head_dim) + query_kind(s) + "; " + describe_method(in.method) + "; RoPE " +
                      std::string(selfextend::to_string(p.rope.style)) + ", theta " + fixed(p.rope.theta, 0) +
                      ", rotary dims " + std::to_string(p.rope.rotary_dims == 0 ? s.head_dim : p.rope.rotary_dims);
   if (in.model_rope && in.model_rope->rule.scaling)

@@ -24,15 +24,21 @@ int run_attend(const invocation& inv) {
   const po::variables_map vm = parse(inv, options);
   if (vm.count("help")) {
     print_help(inv,
-               "--q Q.npy --k K.npy --v V.npy --group G --window W [--shift int|float]\n"
+               "--q Q.npy --k K.npy --v V.npy (--group G --window W [--shift int|float] | --method M and its options)\n"
                "       [--model NAME | --config PATH | --gguf PATH | [--rope-theta T | --inv-freq FILE.npy]\n"
                "        [--rope-style neox|gptj] [--rotary-dims R] [--attention-factor A]] [--scale-base S]\n"
                "       [--kernel reference|tiled|blocked] [--threads N] [--force] -o OUT.npy [--json]",
                "Run Self-Extend attention (docs/kernels.md) on q, k, v and write the output.", options);
     return exit_ok;
   }
+  // The tiled and blocked kernels implement Self-Extend; another method runs on the reference kernel.
+  const bool other_method = vm.count("method") && vm["method"].as<std::string>() != "selfextend";
   const std::optional<selfextend::attention_kernel> kernel =
-      kernel_choice(vm.count("kernel") ? vm["kernel"].as<std::string>() : "tiled");
+      kernel_choice(vm.count("kernel") ? vm["kernel"].as<std::string>() : other_method ? "reference" : "tiled");
+  if (other_method && *kernel != selfextend::attention_kernel::reference)
+    throw selfextend::invalid_params("kernel", vm["kernel"].as<std::string>(),
+                                     "implements Self-Extend only; --method " + vm["method"].as<std::string>() +
+                                         " runs on the reference kernel (the default with it)");
   if (!vm.count("output")) throw selfextend::invalid_params("output", "(none)", "is required");
   const std::string output = vm["output"].as<std::string>();
 
@@ -51,6 +57,8 @@ int run_attend(const invocation& inv) {
     const std::vector<double> out =
         *kernel == selfextend::attention_kernel::blocked
             ? selfextend::blocked_attention(in.params, in.qd, in.kd, in.vd, terminal_progress(inv))
+        : in.method.kind != selfextend::method_kind::self_extend
+            ? selfextend::reference_method_attention(in.params, in.method, in.qd, in.kd, in.vd)
             : selfextend::reference_attention(in.params, in.qd, in.kd, in.vd, terminal_progress(inv));
     result = in.q_dtype == selfextend::npy_dtype::f8 ? selfextend::npy_array::from(std::span<const double>(out), out_shape)
                                                      : selfextend::npy_array::from(std::vector<float>(out.begin(), out.end()), out_shape);
@@ -66,7 +74,8 @@ int run_attend(const invocation& inv) {
                           {"dtype", std::string(selfextend::to_string(result.dtype))}};
     write_json(inv.out, json_envelope("attend", std::move(params), std::move(r), model_warnings(in)));
   } else {
-    inv.out << "Self-Extend attention, " << selfextend::to_string(*kernel) << " kernel: " << describe_attention(in)
+    inv.out << (in.method.kind == selfextend::method_kind::self_extend ? "Self-Extend" : std::string(selfextend::to_string(in.method.kind)))
+            << " attention, " << selfextend::to_string(*kernel) << " kernel: " << describe_attention(in)
             << "\nwrote " << output << ": [" << s.heads << ", " << s.query_tokens << ", " << s.head_dim << "] "
             << selfextend::to_string(result.dtype) << "\n";
     for (const std::string& w : model_warnings(in)) inv.out << "\nwarning: " << w << "\n";

@@ -126,6 +126,10 @@ int run_verify(const invocation& inv) {
       oracle_choice(vm.count("oracle") ? vm["oracle"].as<std::string>() : "blocked");
   // Sampled rows need less than the whole output: their kernel applies its own guard.
   attention_inputs in = read_attention_headers(vm, oracle, !row_count);
+  if (in.method.kind != selfextend::method_kind::self_extend)
+    throw selfextend::invalid_params("method", vm["method"].as<std::string>(),
+                                     "verify checks Self-Extend ports so far; run attend --method on the same q, k, v and "
+                                     "compare its output");
   const selfextend::npy_file_header candidate_header = read_float_npy_header(vm, "candidate");
   const std::string candidate_path = vm["candidate"].as<std::string>();
   selfextend::require_output_shape("candidate", candidate_header.shape, in.params.shape);

@@ -215,3 +215,19 @@ def test_forced_vector_unit_is_read_at_each_call_and_refused_when_unknown(monkey
     with pytest.raises(sp.InvalidParams, match=r"^SXPLAN_ISA = avx1024: must be one of sse2, avx2, avx512 or auto$") as e:
         sp.attention(q, k, k, group=3, window=8, kernel="tiled")
     assert e.value.issues[0].key == "SXPLAN_ISA"
+
+
+def test_attend_method_rerope_equals_self_extend_with_a_group_past_n(sxplan, tmp_path):
+    # ReRoPE(w) reads every distance from w on at w: Self-Extend with G > N and W = w does too.
+    q, k, v = tensors(2, 1, 12, 12, 8, np.float64)
+    for name, array in (("q", q), ("k", k), ("v", v)):
+        np.save(tmp_path / f"{name}.npy", array)
+    out = tmp_path / "out.npy"
+    code, _, err = run_cli(sxplan, "attend", "--q", tmp_path / "q.npy", "--k", tmp_path / "k.npy", "--v", tmp_path / "v.npy",
+                           "--method", "rerope", "--window", 4, "-o", out)
+    assert code == 0, err
+    expected = sp.attention(q, k, v, 13, 4, kernel="reference")
+    np.testing.assert_allclose(np.load(out), expected, rtol=1e-12, atol=1e-12)
+    code, _, err = run_cli(sxplan, "attend", "--q", tmp_path / "q.npy", "--k", tmp_path / "k.npy", "--v", tmp_path / "v.npy",
+                           "--method", "rerope", "--window", 4, "--kernel", "tiled", "-o", out)
+    assert code == 2 and "--kernel = tiled: implements Self-Extend only" in err

@@ -42,6 +42,8 @@ void require_method(const method_params& m) { detail::throw_if_any(validate(m));
 
 }  // namespace
 
+void require_valid_method(const method_params& m) { require_method(m); }
+
 std::string_view to_string(method_kind m) noexcept {
   for (const auto& [kind, name] : method_names)
     if (kind == m) return name;

@@ -48,6 +48,9 @@ struct method_params {
 /// leaky_rerope: window >= 1 and leak > 1, finite; streaming: start_size >= 0, recent_size >= 1.
 [[nodiscard]] std::vector<issue> validate(const method_params& m);
 
+/// Throws invalid_params carrying every issue of validate(m), if any.
+void require_valid_method(const method_params& m);
+
 /// The relative position of one pair, or that the key is not attended.
 struct remapped_position {
   bool attended = true;
