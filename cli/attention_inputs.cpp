@@ -178,9 +178,7 @@ void read_attention_data(attention_inputs& in) {
 selfextend::method_params method_options(const po::variables_map& vm) {
   selfextend::method_params m;
   const std::string name = vm.count("method") ? vm["method"].as<std::string>() : "selfextend";
-  const std::optional<selfextend::method_kind> kind = selfextend::parse_method_kind(name);
-  if (!kind) throw invalid_params("method", name, "must be selfextend, dca, rerope, leaky-rerope or streaming");
-  m.kind = *kind;
+  m.kind = selfextend::method_kind_named(name);
   // Each method's flags; any other method's flag is refused rather than ignored.
   using selfextend::method_kind;
   const std::pair<const char*, std::vector<method_kind>> owners[] = {

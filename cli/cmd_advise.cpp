@@ -182,10 +182,8 @@ int run_advise(const invocation& inv) {
     return exit_ok;
   }
   const std::string method_name = vm.count("method") ? vm["method"].as<std::string>() : "selfextend";
-  const std::optional<selfextend::method_kind> method = selfextend::parse_method_kind(method_name);
-  if (!method)
-    throw selfextend::invalid_params("method", method_name, "must be selfextend, dca, rerope, leaky-rerope or streaming");
-  if (*method != selfextend::method_kind::self_extend) return run_advise_method(inv, vm, *method);
+  const selfextend::method_kind method = selfextend::method_kind_named(method_name);
+  if (method != selfextend::method_kind::self_extend) return run_advise_method(inv, vm, method);
   const std::string runtime = runtime_choice(vm.count("runtime") ? vm["runtime"].as<std::string>() : "longlm");
   const model_choice choice = resolve_model(vm);
   if (runtime == "llamacpp") return run_advise_llamacpp(inv, vm, choice);

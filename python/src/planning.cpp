@@ -66,10 +66,8 @@ py::object advise(py::object tokens, py::kwargs kwargs) {
   keywords kw("advise", std::move(kwargs), {model_keywords, options});
   const model_choice choice = *take_model(kw, true);
   const std::string method_name = optional_text("method", kw.take("method")).value_or("selfextend");
-  const std::optional<selfextend::method_kind> method = selfextend::parse_method_kind(method_name);
-  if (!method)
-    throw selfextend::invalid_params("method", method_name, "must be selfextend, dca, rerope, leaky-rerope or streaming");
-  if (*method != selfextend::method_kind::self_extend) {
+  const selfextend::method_kind method = selfextend::method_kind_named(method_name);
+  if (method != selfextend::method_kind::self_extend) {
     // These shape Self-Extend's search only; refused rather than ignored, as the CLI does.
     for (const char* key : options) {
       if (std::string_view(key) == "method") continue;
@@ -80,7 +78,7 @@ py::object advise(py::object tokens, py::kwargs kwargs) {
     req.context = choice.model.context;
     req.tokens = int64_arg("tokens", tokens);
     req.dual_chunk = choice.model.dual_chunk;
-    return to_python(sxplan::to_json(selfextend::recommend_method(*method, req)));
+    return to_python(sxplan::to_json(selfextend::recommend_method(method, req)));
   }
   const std::string runtime = sxplan::runtime_choice(optional_text("runtime", kw.take("runtime")).value_or("longlm"));
   const py::object top = kw.take("top");

@@ -56,6 +56,11 @@ std::optional<method_kind> parse_method_kind(std::string_view text) noexcept {
   return std::nullopt;
 }
 
+method_kind method_kind_named(std::string_view text) {
+  if (const std::optional<method_kind> kind = parse_method_kind(text)) return *kind;
+  throw invalid_params("method", std::string(text), "must be selfextend, dca, rerope, leaky-rerope or streaming");
+}
+
 std::vector<issue> validate(const method_params& m) {
   std::vector<issue> issues;
   const auto add = [&](const char* key, std::int64_t value, std::string rule) {

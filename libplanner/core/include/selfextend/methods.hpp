@@ -28,6 +28,8 @@ enum class method_kind : std::uint8_t {
 /// "selfextend", "dca", "rerope", "leaky-rerope", "streaming": the CLI/JSON spelling.
 [[nodiscard]] std::string_view to_string(method_kind m) noexcept;
 [[nodiscard]] std::optional<method_kind> parse_method_kind(std::string_view text) noexcept;
+/// parse_method_kind, or invalid_params {"method", text, "must be selfextend, dca, ..."}.
+[[nodiscard]] method_kind method_kind_named(std::string_view text);
 
 /// A method and its parameters; only those of `kind` are read.
 struct method_params {
