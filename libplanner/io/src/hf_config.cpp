@@ -802,7 +802,7 @@ model_info read_fields(const config_fields& top, const json::object& root, const
 
   // Pair layout: interleaved (GPT-J) for these; rotate_half (NeoX) for the rest.
   // Traced to each modeling file's rotation (docs/models.md, "Pair layout").
-  const std::optional<bool> interleave = f.boolean("rope_interleave");  // DeepSeek-V3, GLM-4.5: the modeling code's switch
+  const std::optional<bool> interleave = f.boolean("rope_interleave");  // DeepSeek-V2/V3: the modeling code's switch
   if (interleave && one_of(m.architecture, {"deepseek_v2", "deepseek_v3"})) {
     m.style = *interleave ? rope_style::gptj : rope_style::neox;
     m.sources["rope_style"] = f.name("rope_interleave") + (*interleave ? " (interleaved pairs)" : " = false (rotate_half)");
