@@ -138,10 +138,7 @@ int run_advise_method(const invocation& inv, const po::variables_map& vm, selfex
     if (vm.count(flag))
       throw selfextend::invalid_params(flag, vm[flag].as<std::string>(), "applies to --method selfextend only");
   const model_choice choice = resolve_model(vm);
-  selfextend::comparison_request req;
-  req.context = choice.model.context;
-  req.tokens = required_int64(vm, "tokens");
-  req.dual_chunk = choice.model.dual_chunk;
+  const selfextend::comparison_request req = selfextend::comparison_for(choice.model, required_int64(vm, "tokens"));
   const selfextend::method_row row = selfextend::recommend_method(method, req);
   if (vm.count("json")) {
     boost::json::object echoed{{"tokens", req.tokens}, {"method", std::string(selfextend::to_string(method))}};

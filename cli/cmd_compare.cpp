@@ -82,10 +82,7 @@ int run_compare(const invocation& inv) {
     return exit_ok;
   }
   const model_choice choice = resolve_model(vm);
-  selfextend::comparison_request req;
-  req.context = choice.model.context;
-  req.tokens = required_int64(vm, "tokens");
-  req.dual_chunk = choice.model.dual_chunk;
+  const selfextend::comparison_request req = selfextend::comparison_for(choice.model, required_int64(vm, "tokens"));
   const std::vector<selfextend::method_row> rows = selfextend::compare_methods(req);
   if (vm.count("json")) {
     boost::json::object echoed{{"tokens", req.tokens}};

@@ -74,10 +74,7 @@ py::object advise(py::object tokens, py::kwargs kwargs) {
       if (const py::object value = kw.take(key); !value.is_none())
         throw selfextend::invalid_params(key, py::str(value).cast<std::string>(), "applies to method selfextend only");
     }
-    selfextend::comparison_request req;
-    req.context = choice.model.context;
-    req.tokens = int64_arg("tokens", tokens);
-    req.dual_chunk = choice.model.dual_chunk;
+    const selfextend::comparison_request req = selfextend::comparison_for(choice.model, int64_arg("tokens", tokens));
     return to_python(sxplan::to_json(selfextend::recommend_method(method, req)));
   }
   const std::string runtime = sxplan::runtime_choice(optional_text("runtime", kw.take("runtime")).value_or("longlm"));
@@ -201,10 +198,7 @@ py::object llamacpp(py::object tokens, py::object ga_n, py::object ga_w, py::kwa
 py::object compare(py::object tokens, py::kwargs kwargs) {
   keywords kw("compare", std::move(kwargs), {model_keywords});
   const model_choice choice = *take_model(kw, true);
-  selfextend::comparison_request req;
-  req.context = choice.model.context;
-  req.tokens = int64_arg("tokens", tokens);
-  req.dual_chunk = choice.model.dual_chunk;
+  const selfextend::comparison_request req = selfextend::comparison_for(choice.model, int64_arg("tokens", tokens));
   return to_python(sxplan::to_json(selfextend::compare_methods(req)));
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "attention_internal.hpp"
+#include "methods_internal.hpp"
 
 namespace selfextend {
 
@@ -214,6 +215,21 @@ void rotate(std::span<double> x, double position, std::span<const double> inv_fr
   }
 }
 
+/// The softmax of scores[0 .. last] (max_score their largest, -inf for the keys left out) and the
+/// weighted sum of the value rows (row j at values + j·D) added into out; returns the log-sum-exp.
+double softmax_values(std::span<const double> scores, std::int64_t last, double max_score, const double* values,
+                      std::size_t D, double* out) {
+  double sum = 0;
+  for (std::int64_t j = 0; j <= last; ++j) sum += std::exp(scores[static_cast<std::size_t>(j)] - max_score);
+  for (std::int64_t j = 0; j <= last; ++j) {
+    const double weight = std::exp(scores[static_cast<std::size_t>(j)] - max_score) / sum;
+    if (weight == 0) continue;
+    const double* value = values + static_cast<std::size_t>(j) * D;
+    for (std::size_t d = 0; d < D; ++d) out[d] += weight * value[d];
+  }
+  return max_score + std::log(sum);
+}
+
 enum class key_filter : std::uint8_t { both, neighbor_only, group_only };
 
 void require_tables(const token_positions& t, std::int64_t key_tokens) {
@@ -311,16 +327,8 @@ partial_attention two_branch_attention(const attention_params& p, const token_po
     }
     if (max_score == -std::numeric_limits<double>::infinity()) return;  // no key in this branch
 
-    double sum = 0;
-    for (std::int64_t j = 0; j <= i; ++j) sum += std::exp(scores[static_cast<std::size_t>(j)] - max_score);
-    double* out = result.out.data() + at(h, slot, row_count);
-    for (std::int64_t j = 0; j <= i; ++j) {
-      const double weight = std::exp(scores[static_cast<std::size_t>(j)] - max_score) / sum;
-      if (weight == 0) continue;
-      const double* value = v.data() + at(kv, j, s.key_tokens);
-      for (std::size_t d = 0; d < D; ++d) out[d] += weight * value[d];
-    }
-    result.log_sum_exp[static_cast<std::size_t>(item)] = max_score + std::log(sum);
+    result.log_sum_exp[static_cast<std::size_t>(item)] = softmax_values(
+        scores, i, max_score, v.data() + at(kv, 0, s.key_tokens), D, result.out.data() + at(h, slot, row_count));
     if (worker == 0 && progress && item % report_every == 0)
       progress(static_cast<double>(item) / static_cast<double>(rows));
   });
@@ -441,7 +449,7 @@ std::vector<double> reference_method_attention(const attention_params& params, c
     for (std::size_t d = 0; d < D; ++d) scaled[d] = q[at(h, r, s.query_tokens) + d] * scale;
     double max_score = -std::numeric_limits<double>::infinity();
     for (std::int64_t j = 0; j <= i; ++j) {
-      const remapped_position where = remap(method, i, j);
+      const remapped_position where = detail::remap_valid(method, i, j);  // method checked above, 0 <= j <= i
       const auto uj = static_cast<std::size_t>(j);
       if (!where.attended) {
         scores[uj] = -std::numeric_limits<double>::infinity();
@@ -455,15 +463,7 @@ std::vector<double> reference_method_attention(const attention_params& params, c
       scores[uj] = dot * inv_sqrt_d;
       max_score = std::max(max_score, scores[uj]);
     }
-    double sum = 0;
-    for (std::int64_t j = 0; j <= i; ++j) sum += std::exp(scores[static_cast<std::size_t>(j)] - max_score);
-    double* row = out.data() + at(h, r, s.query_tokens);
-    for (std::int64_t j = 0; j <= i; ++j) {
-      const double weight = std::exp(scores[static_cast<std::size_t>(j)] - max_score) / sum;
-      if (weight == 0) continue;
-      const double* value = v.data() + at(kv, j, s.key_tokens);
-      for (std::size_t d = 0; d < D; ++d) row[d] += weight * value[d];
-    }
+    (void)softmax_values(scores, i, max_score, v.data() + at(kv, 0, s.key_tokens), D, out.data() + at(h, r, s.query_tokens));
   });
   return out;
 }

@@ -40,6 +40,10 @@ method_row measured(method_params m, const comparison_request& r, std::vector<st
 
 }  // namespace
 
+comparison_request comparison_for(const model_info& model, std::int64_t tokens) {
+  return {model.context, tokens, model.dual_chunk};
+}
+
 method_row recommend_method(method_kind kind, const comparison_request& r) {
   if (r.context < 2) throw invalid_params("context", text(r.context), "must be at least 2");
   if (r.tokens < 1) throw invalid_params("tokens", text(r.tokens), "must be at least 1");

@@ -10,6 +10,7 @@
 #include <selfextend/position_map.hpp>
 
 #include "checked_math.hpp"
+#include "methods_internal.hpp"
 #include "text.hpp"
 
 namespace selfextend {
@@ -97,6 +98,10 @@ remapped_position remap(const method_params& m, std::int64_t query, std::int64_t
   require_method(m);
   if (key < 0 || key > query)
     throw invalid_params("key", std::to_string(key), "must be in [0, query = " + std::to_string(query) + "]");
+  return detail::remap_valid(m, query, key);
+}
+
+remapped_position detail::remap_valid(const method_params& m, std::int64_t query, std::int64_t key) {
   const std::int64_t distance = query - key;
   switch (m.kind) {
     case method_kind::self_extend: return {true, map_pair_real(query, key, m.self_extend)};

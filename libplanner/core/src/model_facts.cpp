@@ -97,18 +97,8 @@ std::vector<layer_run> map_from_sliding_facts(const model_info& m) {
   std::vector<layer_run> map;
   if (!m.layers || *m.layers > max_mapped_layers) return map;
   const bool rope = m.encoding == position_encoding::rope || m.encoding == position_encoding::unknown;
-  const std::int64_t n = *m.layers;
-  const std::int64_t first_sliding =
-      m.sliding == sliding_layers::last && m.sliding_layer_count ? n - *m.sliding_layer_count : 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    bool slides = false;
-    switch (m.sliding) {
-      case sliding_layers::none: break;
-      case sliding_layers::all: slides = true; break;
-      case sliding_layers::alternating: slides = (i + 1) % m.sliding_period != 0; break;
-      case sliding_layers::last: slides = i >= first_sliding; break;
-      case sliding_layers::listed: slides = true; break;  // a reader that lists layers fills the map itself
-    }
+  for (std::int64_t i = 0; i < *m.layers; ++i) {
+    const bool slides = slides_at(m, i);
     layer_run one;
     one.count = 1;
     one.kind = slides ? attention_kind::sliding : attention_kind::full;
@@ -137,11 +127,17 @@ std::string compact(double v) {
   return text.substr(0, e) + "e" + (negative ? "-" : "") + exponent;
 }
 
+/// Two runs attend and rotate alike (their places in the map aside).
+bool alike(const layer_run& a, const layer_run& b) {
+  return a.kind == b.kind && a.span == b.span && a.rope == b.rope && a.rope_theta == b.rope_theta &&
+         a.rotary_dims == b.rotary_dims && a.scaled == b.scaled;
+}
+
 std::string layer_range(const layer_run& r) {
   return r.count == 1 ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.first + r.count - 1);
 }
 
-/// "every 4th layer (3, 7, ..., 47)" or "layers 3, 7, 11": which layers of the map pass `keep`.
+/// "3, 7, 11, 15, ..., 47" or "0-2, 4-6": the runs of the map that pass `keep`, the first four and the last.
 template <class Keep>
 std::string which_layers(const std::vector<layer_run>& map, Keep keep) {
   std::vector<std::string> parts;
@@ -156,14 +152,22 @@ std::string which_layers(const std::vector<layer_run>& map, Keep keep) {
 
 }  // namespace
 
+bool slides_at(const model_info& m, std::int64_t layer) noexcept {
+  if (!m.sliding_window) return false;
+  switch (m.sliding) {
+    case sliding_layers::none: return false;
+    case sliding_layers::all: return true;
+    case sliding_layers::alternating: return m.sliding_period > 0 && (layer + 1) % m.sliding_period != 0;
+    case sliding_layers::last: return !m.sliding_layer_count || !m.layers || layer >= *m.layers - *m.sliding_layer_count;
+    case sliding_layers::listed: return true;
+  }
+  return false;
+}
+
 void append_layer(std::vector<layer_run>& map, const layer_run& one) {
-  if (!map.empty()) {
-    layer_run& last = map.back();
-    if (last.kind == one.kind && last.span == one.span && last.rope == one.rope && last.rope_theta == one.rope_theta &&
-        last.rotary_dims == one.rotary_dims && last.scaled == one.scaled) {
-      last.count += one.count;
-      return;
-    }
+  if (!map.empty() && alike(map.back(), one)) {
+    map.back().count += one.count;
+    return;
   }
   layer_run added = one;
   added.first = map.empty() ? 0 : map.back().first + map.back().count;
@@ -211,10 +215,7 @@ std::optional<std::string> self_extend_not_applicable(const model_info& m) {
 std::string describe_layer_map(const model_info& m) {
   if (m.layer_map.empty()) return "not stated";
   // Show a repeating block of runs once: Gemma-3's "0-4 sliding; 5 full" × 5, then the rest.
-  auto same_shape = [](const layer_run& a, const layer_run& b) {
-    return a.count == b.count && a.kind == b.kind && a.span == b.span && a.rope == b.rope &&
-           a.rope_theta == b.rope_theta && a.rotary_dims == b.rotary_dims && a.scaled == b.scaled;
-  };
+  auto same_shape = [](const layer_run& a, const layer_run& b) { return a.count == b.count && alike(a, b); };
   auto one = [&](const layer_run& r, bool with_range) {
     std::string t = with_range ? layer_range(r) + " " : std::to_string(r.count) + (r.count == 1 ? " layer " : " layers ");
     t += std::string(to_string(r.kind));
@@ -322,13 +323,12 @@ void layer_map_warnings(model_info& m) {
   for (const layer_run& r : m.layer_map)
     if (r.kind == attention_kind::chunked && r.rope && r.span) {
       const std::string C = std::to_string(*r.span);
+      const std::string chunked =
+          "layers " + which_layers(m.layer_map, [](const layer_run& x) { return x.kind == attention_kind::chunked; }) +
+          " attend within chunks of " + C + " tokens";
       m.warnings.push_back(*r.span <= m.context
-                               ? "layers " + which_layers(m.layer_map, [](const layer_run& x) { return x.kind == attention_kind::chunked; }) +
-                                     " attend within chunks of " + C + " tokens: no query there sees a distance of " + C +
-                                     " or more, so grouping changes nothing on them"
-                               : "layers " + which_layers(m.layer_map, [](const layer_run& x) { return x.kind == attention_kind::chunked; }) +
-                                     " attend within chunks of " + C + " tokens (> L = " + L + "): Self-Extend acts on them up to distance " +
-                                     std::to_string(*r.span - 1));
+                               ? chunked + ": no query there sees a distance of " + C + " or more, so grouping changes nothing on them"
+                               : chunked + " (> L = " + L + "): Self-Extend acts on them up to distance " + std::to_string(*r.span - 1));
       break;
     }
   if (const std::optional<std::string> reason = self_extend_not_applicable(m)) {

@@ -433,8 +433,7 @@ void gguf_layer_map(const header_fields& f, const std::string& arch, const std::
   for (std::int64_t i = 0; i < *m.layers; ++i) {
     layer_run one;
     one.count = 1;
-    const bool slides = m.sliding_window && (m.sliding == sliding_layers::all ||
-                                             (m.sliding == sliding_layers::alternating && (i + 1) % m.sliding_period != 0));
+    const bool slides = slides_at(m, i);
     const bool no_rope = ((llama4 && chunked) || smollm3) ? (i + 1) % 4 == 0 : cohere2 && !slides;
     one.kind = slides ? attention_kind::sliding : chunked && !no_rope ? attention_kind::chunked : attention_kind::full;
     if (slides) one.span = m.sliding_window;

@@ -497,16 +497,8 @@ void read_layer_map(const config_fields& f, model_info& m) {
     m.sources["layer_attention"] = given ? f.name("full_attention_interval") : "full_attention_interval 4 (default)";
   } else {
     // Sliding layers by the architecture's rule (read_sliding).
-    for (std::int64_t i = 0; i < n; ++i) {
-      bool slides = false;
-      if (m.sliding_window) switch (m.sliding) {
-          case sliding_layers::all: slides = true; break;
-          case sliding_layers::alternating: slides = (i + 1) % m.sliding_period != 0; break;
-          case sliding_layers::last: slides = m.sliding_layer_count && i >= n - *m.sliding_layer_count; break;
-          default: break;
-        }
-      if (slides) kind[static_cast<std::size_t>(i)] = attention_kind::sliding;
-    }
+    for (std::int64_t i = 0; i < n; ++i)
+      if (slides_at(m, i)) kind[static_cast<std::size_t>(i)] = attention_kind::sliding;
     m.sources["layer_attention"] = m.sliding_window ? m.sources["sliding_window"] : "every layer full";
   }
   std::optional<std::int64_t> chunk;

@@ -23,6 +23,9 @@ struct comparison_request {
   friend bool operator==(const comparison_request&, const comparison_request&) = default;
 };
 
+/// The request for a model's facts: its L, and its own DCA settings when it states them.
+[[nodiscard]] comparison_request comparison_for(const model_info& model, std::int64_t tokens);
+
 /// One method's row.
 struct method_row {
   method_params method;

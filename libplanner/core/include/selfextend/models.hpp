@@ -150,6 +150,12 @@ void finish_model_facts(model_info& m, const fact_overrides& overrides, const st
 /// note), so that a corrupt count cannot allocate without bound.
 inline constexpr std::int64_t max_mapped_layers = 1 << 16;
 
+/// Whether layer `layer` slides by the sliding facts of `m` (sliding_window, sliding, sliding_period,
+/// sliding_layer_count): every layer, all but every sliding_period-th, or the last
+/// sliding_layer_count (Qwen2's max_window_layers); false without a window. `listed` layers are
+/// the reader's own list: true here, as that reader fills the layer map itself.
+[[nodiscard]] bool slides_at(const model_info& m, std::int64_t layer) noexcept;
+
 /// Appends one layer (`one.count` layers) to a map, merged into the last run when alike; `first`
 /// is set from the map.
 void append_layer(std::vector<layer_run>& map, const layer_run& one);
