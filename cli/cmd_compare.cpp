@@ -38,7 +38,7 @@ void render_text(std::ostream& out, const selfextend::comparison_request& req, c
   for (const selfextend::method_row& r : rows) {
     out << "  " << std::left << std::setw(14) << selfextend::to_string(r.method.kind) << std::setw(24)
         << parameters_text(r.method) << std::right << std::setw(14) << fixed(r.largest_position, 1) << std::setw(7)
-        << fixed(r.window_share, 3) << std::setw(6) << (r.fits ? "yes" : "NO") << std::setw(14)
+        << fixed(r.window_share, 3) << std::setw(6) << (r.fits ? "yes" : "NO") << " " << std::setw(13)  // a space even at 2^63 - 1
         << (r.capacity ? grouped(*r.capacity) : std::string("any N")) << std::setw(10) << fixed(r.attended_share, 4)
         << std::setw(7) << fixed(r.attention_cost, 2) << std::setw(8) << fixed(r.kv_memory, 4) << "\n";
   }

@@ -248,6 +248,18 @@ TEST(MethodsTest, CompareOnLlama2At16000) {
   EXPECT_DOUBLE_EQ(rows[4].kv_memory, 2005.0 / 16000.0);
 }
 
+// N = 2^63 - 1: the dropped pairs saturate as a count, but the attended share comes from the exact
+// count: StreamingLLM's 2005 keys of ~9.2e18 attend almost nothing.
+TEST(MethodsTest, CompareSharesStayExactWhereTheCountSaturates) {
+  selfextend::comparison_request r;
+  r.context = 4096;
+  r.tokens = INT64_MAX;
+  const selfextend::method_row streaming = selfextend::compare_methods(r)[4];
+  EXPECT_EQ(streaming.dropped_pairs, INT64_MAX);
+  EXPECT_LT(streaming.attended_share, 1e-15);
+  EXPECT_GE(streaming.attended_share, 0.0);
+}
+
 // Qwen2.5-7B-Instruct-1M's own DCA settings at 10^6 tokens: the inter-chunk query at 262144 = L.
 TEST(MethodsTest, CompareUsesTheModelsOwnDcaSettings) {
   selfextend::comparison_request r;

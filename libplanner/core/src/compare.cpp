@@ -8,6 +8,7 @@
 #include <selfextend/advice.hpp>
 
 #include "checked_math.hpp"
+#include "methods_internal.hpp"
 #include "text.hpp"
 
 namespace selfextend {
@@ -27,8 +28,9 @@ method_row measured(method_params m, const comparison_request& r, std::vector<st
   row.window_share = row.largest_position / static_cast<double>(r.context);
   row.capacity = method_capacity(m, r.context);
   row.dropped_pairs = dropped_pairs(m, r.tokens);
+  // From the unsaturated count: at N near 2^63 the saturated one would read as almost nothing dropped.
   const double pairs = static_cast<double>(r.tokens) * (static_cast<double>(r.tokens) + 1) / 2;
-  row.attended_share = 1 - static_cast<double>(row.dropped_pairs) / pairs;
+  row.attended_share = 1 - static_cast<double>(detail::dropped_pairs_exact(m, r.tokens)) / pairs;
   row.score_passes = passes;
   row.attention_cost = row.attended_share * passes;
   if (m.kind == method_kind::streaming)

@@ -208,11 +208,15 @@ std::optional<std::int64_t> method_capacity(const method_params& m, std::int64_t
 std::int64_t dropped_pairs(const method_params& m, std::int64_t tokens) {
   require_method(m);
   if (tokens < 1) throw invalid_params("tokens", std::to_string(tokens), "must be at least 1");
+  return detail::saturate(detail::dropped_pairs_exact(m, tokens));
+}
+
+detail::wide_int detail::dropped_pairs_exact(const method_params& m, std::int64_t tokens) {
   if (m.kind != method_kind::streaming) return 0;
   // Query i > S + R misses keys S .. i - R - 1: i - R - S of them, so T (T + 1) / 2 for T = N - 1 - S - R.
-  const detail::wide_int t = detail::wide_int{tokens} - 1 - m.start_size - m.recent_size;
+  const wide_int t = wide_int{tokens} - 1 - m.start_size - m.recent_size;
   if (t <= 0) return 0;
-  return detail::saturate(t * (t + 1) / 2);
+  return t * (t + 1) / 2;
 }
 
 }  // namespace selfextend

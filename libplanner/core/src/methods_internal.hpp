@@ -5,10 +5,15 @@
 
 #include <selfextend/methods.hpp>
 
+#include "checked_math.hpp"
+
 namespace selfextend::detail {
 
 /// remap() for a method validate() accepted and a pair with 0 <= key <= query: the kernels call it
 /// for every pair after checking once.
 [[nodiscard]] remapped_position remap_valid(const method_params& m, std::int64_t query, std::int64_t key);
+
+/// dropped_pairs() before saturation (T (T + 1) / 2 < 2^127 for any 64-bit N), for shares of huge N.
+[[nodiscard]] wide_int dropped_pairs_exact(const method_params& m, std::int64_t tokens);
 
 }  // namespace selfextend::detail

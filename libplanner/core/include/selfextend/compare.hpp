@@ -35,7 +35,7 @@ struct method_row {
   double window_share = 0;            ///< largest_position / L
   std::optional<std::int64_t> capacity;  ///< method_capacity(); nullopt: every length fits
   std::int64_t dropped_pairs = 0;     ///< causal pairs not attended
-  double attended_share = 1;          ///< attended pairs / all N (N + 1) / 2 causal pairs
+  double attended_share = 1;          ///< attended pairs / all N (N + 1) / 2 causal pairs (exact count, never saturated)
   int score_passes = 1;               ///< score sets the method's official code computes per pair
   double attention_cost = 1;          ///< attended_share x score_passes: attention FLOPs relative to full attention
   double kv_memory = 1;               ///< KV cache relative to full attention's N keys
