@@ -198,6 +198,69 @@ TEST(MethodsTest, StreamingEqualsTheEvictingCache) {
     }
 }
 
+/// A spread of valid parameters of every method, small enough for brute force over 60 tokens.
+std::vector<method_params> sample_methods() {
+  std::vector<method_params> out;
+  for (const selfextend::shift_rule shift : {selfextend::shift_rule::integer, selfextend::shift_rule::fractional})
+    for (std::int64_t G = 1; G <= 4; ++G)
+      for (std::int64_t W = 1; W <= 7; W += 2) {
+        method_params m;
+        m.self_extend = {G, W, shift};
+        out.push_back(m);
+      }
+  for (std::int64_t c = 3; c <= 11; c += 2)
+    for (std::int64_t w = 0; 2 * w < c; ++w) out.push_back(dca(c, w));
+  for (std::int64_t w = 1; w <= 9; w += 4)
+    for (const method_kind k : {method_kind::rerope, method_kind::leaky_rerope}) {
+      method_params m;
+      m.kind = k;
+      m.window = w;
+      m.leak = 3;
+      out.push_back(m);
+    }
+  for (std::int64_t S = 0; S <= 3; ++S)
+    for (std::int64_t R = 1; R <= 7; R += 3) {
+      method_params m;
+      m.kind = method_kind::streaming;
+      m.start_size = S;
+      m.recent_size = R;
+      out.push_back(m);
+    }
+  return out;
+}
+
+TEST(MethodsTest, BranchRotationsReproduceEveryPairsPosition) {
+  // Each method as per-token rotations in its branches: query_position(b, i) - key_position(b, j)
+  // in the branch select_branch picks must be remap()'s position, and nullopt its "not attended".
+  for (const method_params& m : sample_methods()) {
+    const auto branches = static_cast<int>(selfextend::branch_names(m.kind).size());
+    std::vector<bool> used(static_cast<std::size_t>(branches), false);
+    for (std::int64_t i = 0; i < 60; ++i)
+      for (std::int64_t j = 0; j <= i; ++j) {
+        const selfextend::remapped_position r = selfextend::remap(m, i, j);
+        const std::optional<int> b = selfextend::select_branch(m, i, j);
+        ASSERT_EQ(b.has_value(), r.attended) << selfextend::to_string(m.kind) << " " << i << " " << j;
+        if (!b) continue;
+        used[static_cast<std::size_t>(*b)] = true;
+        const double position = selfextend::branch_query_position(m, *b, i) - selfextend::branch_key_position(m, *b, j);
+        // Integer tables are exact; real ones differ from remap()'s formula by one rounding.
+        if (selfextend::integer_positions(m)) {
+          ASSERT_EQ(position, r.position) << selfextend::to_string(m.kind) << " " << i << " " << j;
+        } else {
+          ASSERT_NEAR(position, r.position, 1e-12) << i << " " << j;
+        }
+      }
+    // Each branch scores some pair of 60 tokens for these parameters, except those a window of 60 never leaves.
+    if (m.kind == method_kind::dca) EXPECT_TRUE(used[0] && used[1] && used[2]);
+  }
+  const method_params se;
+  EXPECT_THROW((void)selfextend::branch_query_position(se, 2, 0), selfextend::invalid_params);
+  EXPECT_THROW((void)selfextend::branch_key_position(se, 0, -1), selfextend::invalid_params);
+  EXPECT_THROW((void)selfextend::select_branch(se, 3, 4), selfextend::invalid_params);
+  EXPECT_EQ(selfextend::branch_names(method_kind::dca),
+            (std::vector<std::string_view>{"intra", "successive", "inter"}));
+}
+
 TEST(MethodsTest, InvalidParametersNameTheirKey) {
   EXPECT_THROW_MSG((void)selfextend::largest_position(dca(512, 512), 10), selfextend::invalid_params,
                    "chunk_size = 512: must be larger than local_window (512)");

@@ -132,6 +132,109 @@ remapped_position detail::remap_valid(const method_params& m, std::int64_t query
   return {true, static_cast<double>(distance)};
 }
 
+std::vector<std::string_view> branch_names(method_kind kind) {
+  switch (kind) {
+    case method_kind::self_extend: return {"neighbor", "group"};
+    case method_kind::dca: return {"intra", "successive", "inter"};
+    case method_kind::rerope:
+    case method_kind::leaky_rerope: return {"near", "far"};
+    case method_kind::streaming: return {"recent", "sink"};
+  }
+  return {};
+}
+
+std::optional<int> select_branch(const method_params& m, std::int64_t query, std::int64_t key) {
+  require_method(m);
+  if (key < 0 || key > query)
+    throw invalid_params("key", std::to_string(key), "must be in [0, query = " + std::to_string(query) + "]");
+  return detail::select_branch_valid(m, query, key);
+}
+
+std::optional<int> detail::select_branch_valid(const method_params& m, std::int64_t query, std::int64_t key) {
+  const std::int64_t distance = query - key;
+  switch (m.kind) {
+    case method_kind::self_extend: return distance < m.self_extend.window ? 0 : 1;
+    case method_kind::dca: {
+      const std::int64_t s = geometry_of(m).chunk_length;
+      return static_cast<int>(std::min<std::int64_t>(query / s - key / s, 2));
+    }
+    case method_kind::rerope:
+    case method_kind::leaky_rerope: return distance < m.window ? 0 : 1;
+    case method_kind::streaming: {
+      const std::int64_t S = m.start_size, R = m.recent_size;
+      if (query <= S + R || distance <= R) return 0;
+      if (key < S) return 1;
+      return std::nullopt;
+    }
+  }
+  return 0;
+}
+
+namespace {
+
+void require_branch(const method_params& m, int branch, std::int64_t token) {
+  require_method(m);
+  const auto count = static_cast<int>(branch_names(m.kind).size());
+  if (branch < 0 || branch >= count)
+    throw invalid_params("branch", std::to_string(branch), "must be in 0.." + std::to_string(count - 1) + " for " +
+                                                              std::string(to_string(m.kind)));
+  if (token < 0) throw invalid_params("token", std::to_string(token), "must be at least 0");
+}
+
+}  // namespace
+
+double branch_query_position(const method_params& m, int branch, std::int64_t token) {
+  require_branch(m, branch, token);
+  return detail::branch_query_valid(m, branch, token);
+}
+
+double branch_key_position(const method_params& m, int branch, std::int64_t token) {
+  require_branch(m, branch, token);
+  return detail::branch_key_valid(m, branch, token);
+}
+
+double detail::branch_query_valid(const method_params& m, int branch, std::int64_t token) {
+  const auto t = static_cast<double>(token);
+  switch (m.kind) {
+    case method_kind::self_extend: return branch == 0 ? t : group_query_position_real(token, m.self_extend);
+    case method_kind::dca: {
+      const dca_geometry g = geometry_of(m);
+      const std::int64_t offset = token % g.chunk_length;
+      if (branch == 0) return static_cast<double>(offset);
+      return static_cast<double>(branch == 1 ? g.successive_query(offset) : g.inter_query());
+    }
+    case method_kind::rerope: return branch == 0 ? t : static_cast<double>(m.window);
+    case method_kind::leaky_rerope: {
+      // The far rotation of the pair is w + (d - w)/k = (i/k + w - w/k) - j/k.
+      const auto w = static_cast<double>(m.window);
+      return branch == 0 ? t : t / m.leak + (w - w / m.leak);
+    }
+    case method_kind::streaming:
+      return branch == 0 ? t : static_cast<double>(m.start_size + m.recent_size);
+  }
+  return t;
+}
+
+double detail::branch_key_valid(const method_params& m, int branch, std::int64_t token) {
+  const auto t = static_cast<double>(token);
+  switch (m.kind) {
+    case method_kind::self_extend:
+      return branch == 0 ? t : static_cast<double>(token / m.self_extend.group);
+    case method_kind::dca: return static_cast<double>(token % geometry_of(m).chunk_length);
+    case method_kind::rerope: return branch == 0 ? t : 0.0;
+    case method_kind::leaky_rerope: return branch == 0 ? t : t / m.leak;
+    case method_kind::streaming: return t;
+  }
+  return t;
+}
+
+bool integer_positions(const method_params& m) {
+  require_method(m);
+  // Self-Extend's tables are real under the fractional shift even when W mod G = 0, as `table` writes them.
+  if (m.kind == method_kind::leaky_rerope) return false;
+  return !(m.kind == method_kind::self_extend && m.self_extend.shift == shift_rule::fractional);
+}
+
 double largest_position(const method_params& m, std::int64_t tokens) {
   require_method(m);
   if (tokens < 1) throw invalid_params("tokens", std::to_string(tokens), "must be at least 1");

@@ -65,6 +65,33 @@ struct remapped_position {
 /// after each step), which is what its code runs. Throws invalid_params on a bad method or pair.
 [[nodiscard]] remapped_position remap(const method_params& m, std::int64_t query, std::int64_t key);
 
+/// The score sets ("branches") a method computes, each a pair of per-token rotations: the pair (i, j)
+/// is scored as rope(q_i, query_position(b, i)) · rope(k_j, key_position(b, j)) in the branch b that
+/// select_branch picks, so its relative position is query_position(b, i) - key_position(b, j) and
+/// equals remap(). Element t of each position is a function of token t alone (a runtime rotates each
+/// key once per branch); this is what the per-token tables, the tiled kernel and a port use.
+///   selfextend:   neighbor (t, t), group (gq(t), gk(t))               (the position tables' arrays)
+///   dca:          intra (t mod s, t mod s), successive (min(t mod s + s, c), t mod s),
+///                 inter (inter-chunk query, t mod s)                  (ChunkLlama's q_t, qc_t, k_t)
+///   rerope:       near (t, t), far (w, 0)                             (the query at w over unrotated keys)
+///   leaky_rerope: near (t, t), far (t/k + w - w/k, t/k)               (the 1/k table, the query offset by w(k-1)/k)
+///   streaming:    recent (t, t), sink (S + R, t)                      (cache slots shifted by a per-query constant)
+/// Names are the CLI/JSON spelling; branch indices count from 0 in the order above.
+[[nodiscard]] std::vector<std::string_view> branch_names(method_kind kind);
+
+/// The branch scoring the pair (query i, key j), 0 <= j <= i, or nullopt when the key is not
+/// attended (StreamingLLM's evicted keys). Throws invalid_params on a bad method or pair.
+[[nodiscard]] std::optional<int> select_branch(const method_params& m, std::int64_t query, std::int64_t key);
+
+/// The rotation of token t's query (key) in branch b. Throws invalid_params on a bad method,
+/// t < 0 or b outside the method's branches.
+[[nodiscard]] double branch_query_position(const method_params& m, int branch, std::int64_t token);
+[[nodiscard]] double branch_key_position(const method_params& m, int branch, std::int64_t token);
+
+/// True when the method's tables are integers (int64): all but Leaky ReRoPE and Self-Extend under
+/// the fractional shift. Throws invalid_params on a bad method.
+[[nodiscard]] bool integer_positions(const method_params& m);
+
 /// The largest relative position any attended causal pair of N tokens uses, in closed form.
 /// Throws invalid_params when tokens < 1 or the method is invalid.
 [[nodiscard]] double largest_position(const method_params& m, std::int64_t tokens);
