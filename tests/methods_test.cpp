@@ -250,8 +250,10 @@ TEST(MethodsTest, BranchRotationsReproduceEveryPairsPosition) {
           ASSERT_NEAR(position, r.position, 1e-12) << i << " " << j;
         }
       }
-    // Each branch scores some pair of 60 tokens for these parameters, except those a window of 60 never leaves.
-    if (m.kind == method_kind::dca) EXPECT_TRUE(used[0] && used[1] && used[2]);
+    // Every DCA sample has chunks of at most 11 tokens, so 60 tokens reach all three branches.
+    if (m.kind == method_kind::dca) {
+      EXPECT_TRUE(used[0] && used[1] && used[2]);
+    }
   }
   const method_params se;
   EXPECT_THROW((void)selfextend::branch_query_position(se, 2, 0), selfextend::invalid_params);
