@@ -5,6 +5,7 @@
 #include <selfextend/compare.hpp>
 #include <selfextend/methods.hpp>
 #include <selfextend/position_map.hpp>
+#include <selfextend/position_tables.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -261,6 +262,54 @@ TEST(MethodsTest, BranchRotationsReproduceEveryPairsPosition) {
   EXPECT_THROW((void)selfextend::select_branch(se, 3, 4), selfextend::invalid_params);
   EXPECT_EQ(selfextend::branch_names(method_kind::dca),
             (std::vector<std::string_view>{"intra", "successive", "inter"}));
+}
+
+TEST(MethodsTest, DenseRowsAndBranchArraysAreThePairsPositions) {
+  for (const method_params& m : sample_methods()) {
+    const std::int64_t tokens = 45;
+    const bool integer = selfextend::integer_positions(m);
+    for (std::int64_t i = 0; i < tokens; ++i) {
+      // A row from an offset key, past the diagonal, as a chunked writer asks for it.
+      for (const std::int64_t first : {std::int64_t{0}, std::int64_t{7}}) {
+        std::vector<double> row(static_cast<std::size_t>(tokens - first));
+        selfextend::fill_method_dense_row(m, i, first, std::span<double>(row));
+        std::vector<std::int64_t> ints(row.size());
+        if (integer) selfextend::fill_method_dense_row(m, i, first, std::span<std::int64_t>(ints));
+        for (std::int64_t j = first; j < tokens; ++j) {
+          const double got = row[static_cast<std::size_t>(j - first)];
+          double want = static_cast<double>(selfextend::masked_position);
+          if (j <= i) {
+            const selfextend::remapped_position r = selfextend::remap(m, i, j);
+            want = r.attended ? r.position : static_cast<double>(selfextend::not_attended_position);
+          }
+          ASSERT_EQ(got, want) << selfextend::to_string(m.kind) << " " << i << " " << j;
+          if (integer) {
+            ASSERT_EQ(static_cast<double>(ints[static_cast<std::size_t>(j - first)]), want);
+          }
+        }
+      }
+    }
+    const auto names = selfextend::method_token_array_names(m.kind);
+    ASSERT_EQ(names.size(), 2 * selfextend::branch_names(m.kind).size());
+    for (int b = 0; b < static_cast<int>(names.size() / 2); ++b)
+      for (const auto side : {selfextend::rotation_side::query, selfextend::rotation_side::key}) {
+        std::vector<double> values(20);
+        selfextend::fill_branch_positions(m, b, side, 30, std::span<double>(values));
+        for (std::int64_t t = 30; t < 50; ++t) {
+          const double want = side == selfextend::rotation_side::query ? selfextend::branch_query_position(m, b, t)
+                                                                       : selfextend::branch_key_position(m, b, t);
+          ASSERT_NEAR(values[static_cast<std::size_t>(t - 30)], want, integer ? 0.0 : 1e-12) << names[2 * b] << " " << t;
+        }
+      }
+  }
+  EXPECT_EQ(selfextend::method_token_array_names(method_kind::self_extend),
+            (std::vector<std::string>{"neighbor_query_position", "neighbor_key_position", "group_query_position",
+                                      "group_key_position"}));
+  method_params leaky;
+  leaky.kind = method_kind::leaky_rerope;
+  leaky.window = 4;
+  std::vector<std::int64_t> ints(4);
+  EXPECT_THROW(selfextend::fill_method_dense_row(leaky, 3, 0, std::span<std::int64_t>(ints)), selfextend::invalid_params);
 }
 
 TEST(MethodsTest, InvalidParametersNameTheirKey) {

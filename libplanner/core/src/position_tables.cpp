@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "checked_math.hpp"
+#include "methods_internal.hpp"
 #include "size_limit.hpp"
 #include "text.hpp"
 #include "memory_hint.hpp"
@@ -203,6 +204,85 @@ void fill_dense_row(const plan& p, std::int64_t query, std::int64_t first_key, s
 
 void fill_dense_row(const plan& p, std::int64_t query, std::int64_t first_key, std::span<double> out) {
   fill_row(p, query, first_key, out, fractional_offset(p));
+}
+
+namespace {
+
+void require_integer_method(const method_params& m) {
+  if (!integer_positions(m))
+    throw invalid_params("method", std::string(to_string(m.kind)),
+                         "has real positions (Leaky ReRoPE, the fractional shift): use the float64 form");
+}
+
+template <class T>
+void fill_method_row(const method_params& m, std::int64_t query, std::int64_t first_key, std::span<T> out) {
+  require_valid_method(m);
+  if (m.kind == method_kind::self_extend) {
+    fill_dense_row(m.self_extend, query, first_key, out);
+    return;
+  }
+  if (query < 0) throw invalid_params("query", std::to_string(query), "must be at least 0");
+  if (first_key < 0) throw invalid_params("first_key", std::to_string(first_key), "must be at least 0");
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    const std::int64_t key = first_key + static_cast<std::int64_t>(k);
+    if (key > query) {
+      std::fill(out.begin() + static_cast<std::ptrdiff_t>(k), out.end(), static_cast<T>(masked_position));
+      return;
+    }
+    const remapped_position r = detail::remap_valid(m, query, key);
+    out[k] = r.attended ? static_cast<T>(r.position) : static_cast<T>(not_attended_position);
+  }
+}
+
+template <class T>
+void fill_branch(const method_params& m, int branch, rotation_side side, std::int64_t first, std::span<T> out) {
+  (void)branch_query_position(m, branch, first);  // checks the method, the branch and first >= 0
+  if (m.kind == method_kind::self_extend) {
+    constexpr token_array arrays[2][2] = {
+        {token_array::neighbor_query_position, token_array::neighbor_key_position},
+        {token_array::group_query_position, token_array::group_key_position}};
+    fill_token_positions(m.self_extend, arrays[branch][side == rotation_side::key], first, out);
+    return;
+  }
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    const std::int64_t t = first + static_cast<std::int64_t>(k);
+    out[k] = static_cast<T>(side == rotation_side::query ? detail::branch_query_valid(m, branch, t)
+                                                         : detail::branch_key_valid(m, branch, t));
+  }
+}
+
+}  // namespace
+
+void fill_method_dense_row(const method_params& m, std::int64_t query, std::int64_t first_key, std::span<double> out) {
+  fill_method_row(m, query, first_key, out);
+}
+
+void fill_method_dense_row(const method_params& m, std::int64_t query, std::int64_t first_key,
+                           std::span<std::int64_t> out) {
+  require_valid_method(m);
+  require_integer_method(m);
+  fill_method_row(m, query, first_key, out);
+}
+
+std::vector<std::string> method_token_array_names(method_kind kind) {
+  std::vector<std::string> names;
+  for (const std::string_view b : branch_names(kind)) {
+    names.push_back(std::string(b) + "_query_position");
+    names.push_back(std::string(b) + "_key_position");
+  }
+  return names;
+}
+
+void fill_branch_positions(const method_params& m, int branch, rotation_side side, std::int64_t first_token,
+                           std::span<double> out) {
+  fill_branch(m, branch, side, first_token, out);
+}
+
+void fill_branch_positions(const method_params& m, int branch, rotation_side side, std::int64_t first_token,
+                           std::span<std::int64_t> out) {
+  require_valid_method(m);
+  require_integer_method(m);
+  fill_branch(m, branch, side, first_token, out);
 }
 
 std::vector<std::int64_t> dense_shape(std::int64_t tokens, table_phase phase) {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include <selfextend/methods.hpp>
 #include <selfextend/params.hpp>
 #include <selfextend/position_map.hpp>
 
@@ -93,6 +94,36 @@ void fill_token_positions(const plan& p, token_array which, std::int64_t first_t
 void fill_dense_row(const plan& p, std::int64_t query, std::int64_t first_key, std::span<std::int64_t> out);
 /// The same row as real numbers under p.shift (group entries minus f; -1 above the diagonal).
 void fill_dense_row(const plan& p, std::int64_t query, std::int64_t first_key, std::span<double> out);
+
+/// The entries of a dense table that are not relative positions.
+inline constexpr std::int64_t masked_position = -1;        ///< j > i: above the causal diagonal
+inline constexpr std::int64_t not_attended_position = -2;  ///< a key the method drops (StreamingLLM's evicted keys)
+
+/// Any method's dense row (methods.hpp): out[k] is remap()'s relative position of the pair
+/// (query, first_key + k), masked_position above the diagonal and not_attended_position for a key
+/// the method drops. For Self-Extend it is fill_dense_row(plan, ...). The int64 form requires
+/// integer_positions(m). O(out.size()). Throws invalid_params on a bad method, query < 0,
+/// first_key < 0, or (int64) a method with real positions.
+void fill_method_dense_row(const method_params& m, std::int64_t query, std::int64_t first_key, std::span<double> out);
+void fill_method_dense_row(const method_params& m, std::int64_t query, std::int64_t first_key,
+                           std::span<std::int64_t> out);
+
+/// Which rotation of a branch a per-token array holds.
+enum class rotation_side : std::uint8_t { query, key };
+
+/// "<branch>_query_position" / "<branch>_key_position": the per-token arrays of any method, two per
+/// branch in branch order (Self-Extend's four are the names of all_token_arrays).
+[[nodiscard]] std::vector<std::string> method_token_array_names(method_kind kind);
+
+/// Fills out[k] with branch `branch`'s query or key rotation of token first_token + k
+/// (branch_query_position / branch_key_position): the per-token tables of any method. For
+/// Self-Extend these are fill_token_positions' arrays. The int64 form requires
+/// integer_positions(m). O(out.size()). Throws invalid_params on a bad method or branch,
+/// first_token < 0, or (int64) a method with real positions.
+void fill_branch_positions(const method_params& m, int branch, rotation_side side, std::int64_t first_token,
+                           std::span<double> out);
+void fill_branch_positions(const method_params& m, int branch, rotation_side side, std::int64_t first_token,
+                           std::span<std::int64_t> out);
 
 /// Shape of the dense layout: {N, N} for prefill, {N} for decode (the row of query N - 1).
 [[nodiscard]] std::vector<std::int64_t> dense_shape(std::int64_t tokens, table_phase phase);
