@@ -146,30 +146,7 @@ json::object to_json(const selfextend::model_info& m) {
 
 json::object model_result(const selfextend::model_info& m) { return {{"model", to_json(m)}}; }
 
-json::object to_json(const selfextend::method_params& m) {
-  json::object o{{"method", std::string(selfextend::to_string(m.kind))}};
-  switch (m.kind) {
-    case selfextend::method_kind::self_extend:
-      o["group"] = m.self_extend.group;
-      o["window"] = m.self_extend.window;
-      o["shift"] = std::string(selfextend::to_string(m.self_extend.shift));
-      break;
-    case selfextend::method_kind::dca:
-      o["chunk_size"] = m.chunk_size;
-      o["local_window"] = m.local_window;
-      break;
-    case selfextend::method_kind::rerope: o["window"] = m.window; break;
-    case selfextend::method_kind::leaky_rerope:
-      o["window"] = m.window;
-      o["leak"] = m.leak;
-      break;
-    case selfextend::method_kind::streaming:
-      o["start_size"] = m.start_size;
-      o["recent_size"] = m.recent_size;
-      break;
-  }
-  return o;
-}
+json::object to_json(const selfextend::method_params& m) { return selfextend::method_parameters_json(m); }
 
 json::object to_json(const selfextend::method_row& r) {
   return json::object{{"parameters", to_json(r.method)},

@@ -7,6 +7,7 @@
 
 #include <selfextend/advice.hpp>
 #include <selfextend/compare.hpp>
+#include <selfextend/json_writer.hpp>
 #include <selfextend/models.hpp>
 
 namespace sxplan {

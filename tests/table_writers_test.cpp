@@ -299,3 +299,69 @@ assert dd['relative_position'].shape == (N, N) and (dd['relative_position'] == d
   EXPECT_EQ(0, std::system(cmd.c_str())) << cmd;
 }
 #endif
+
+namespace {
+
+table_request method_table(const selfextend::method_params& m, std::int64_t tokens, table_layout layout, table_format format) {
+  table_request r{plan{}, tokens, table_phase::prefill, layout, format};
+  r.method = m;
+  return r;
+}
+
+}  // namespace
+
+TEST(TableWritersTest, OtherMethodsWriteTwoArraysPerBranchAndTheirDenseMap) {
+  // DCA c = 5, w = 1: chunks of s = 4; keys at t mod 4; the query at t mod 4 (own chunk),
+  // min(t mod 4 + 4, 5) (previous chunk) and 5 (further back), worked out by hand.
+  selfextend::method_params dca;
+  dca.kind = selfextend::method_kind::dca;
+  dca.chunk_size = 5;
+  dca.local_window = 1;
+  EXPECT_EQ("intra_query_position,intra_key_position,successive_query_position,successive_key_position,"
+            "inter_query_position,inter_key_position\n"
+            "0,0,4,0,5,0\n1,1,5,1,5,1\n2,2,5,2,5,2\n3,3,5,3,5,3\n0,0,4,0,5,0\n1,1,5,1,5,1\n",
+            written(method_table(dca, 6, table_layout::tokens, table_format::csv)));
+  // StreamingLLM S = 1, R = 2: from query 4 on, the sink sits at S + R - 0 = 3 and the keys
+  // between it and the recent window are not attended (-2).
+  selfextend::method_params streaming;
+  streaming.kind = selfextend::method_kind::streaming;
+  streaming.start_size = 1;
+  streaming.recent_size = 2;
+  EXPECT_EQ("0,-1,-1,-1,-1,-1\n1,0,-1,-1,-1,-1\n2,1,0,-1,-1,-1\n3,2,1,0,-1,-1\n3,-2,2,1,0,-1\n3,-2,-2,2,1,0\n",
+            written(method_table(streaming, 6, table_layout::dense, table_format::csv)));
+  // Leaky ReRoPE w = 2, k = 2: real positions, so every array is float64; far query t/2 + 1, key t/2.
+  selfextend::method_params leaky;
+  leaky.kind = selfextend::method_kind::leaky_rerope;
+  leaky.window = 2;
+  leaky.leak = 2;
+  EXPECT_EQ("near_query_position,near_key_position,far_query_position,far_key_position\n"
+            "0.0,0.0,1.0,0.0\n1.0,1.0,1.5,0.5\n2.0,2.0,2.0,1.0\n",
+            written(method_table(leaky, 3, table_layout::tokens, table_format::csv)));
+  // The .npy stacks the arrays: [6, N] for DCA; JSON params name the method and its keys.
+  const std::string npy_bytes = written(method_table(dca, 6, table_layout::tokens, table_format::npy));
+  const selfextend::npy_array npy = selfextend::parse_npy(
+      std::as_bytes(std::span<const char>(npy_bytes.data(), npy_bytes.size())), "npy", "memory");
+  EXPECT_EQ(npy.shape, (std::vector<std::int64_t>{6, 6}));
+  const std::string json = written(method_table(dca, 2, table_layout::tokens, table_format::json));
+  EXPECT_NE(json.find(R"("params": {
+    "tokens": 2,
+    "method": "dca",
+    "chunk_size": 5,
+    "local_window": 1,
+    "phase": "prefill")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("result": {
+    "intra_query_position": [0, 1],)"), std::string::npos) << json;
+  const std::string header = written(method_table(dca, 2, table_layout::tokens, table_format::c_header));
+  EXPECT_NE(header.find("#define SELFEXTEND_METHOD \"dca\"\n#define SELFEXTEND_CHUNK_SIZE 5\n#define SELFEXTEND_LOCAL_WINDOW 1\n"),
+            std::string::npos) << header;
+  // The size limit counts the method's own arrays: 6 of 8 bytes per token for DCA.
+  table_request big = method_table(dca, 1 << 20, table_layout::tokens, table_format::npy);
+  EXPECT_EQ(selfextend::token_table_bytes(big), 48 << 20);
+  big.limit_bytes = 47 << 20;
+  ASSERT_EQ(selfextend::validate(big).size(), 1U);
+  EXPECT_NE(selfextend::validate(big)[0].rule.find("[6, N]"), std::string::npos);
+  // An invalid method is refused naming its key.
+  dca.local_window = 3;
+  ASSERT_FALSE(selfextend::validate(method_table(dca, 4, table_layout::tokens, table_format::csv)).empty());
+  EXPECT_EQ(selfextend::validate(method_table(dca, 4, table_layout::tokens, table_format::csv))[0].key, "local_window");
+}

@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include <selfextend/methods.hpp>
 #include <selfextend/version.hpp>
 
 #include "text.hpp"
@@ -27,6 +28,31 @@ json::object json_envelope(std::string_view command, json::object params, json::
   for (const std::string& w : warnings) all.emplace_back(w);
   doc["warnings"] = std::move(all);
   return doc;
+}
+
+json::object method_parameters_json(const method_params& m) {
+  json::object o{{"method", std::string(to_string(m.kind))}};
+  switch (m.kind) {
+    case method_kind::self_extend:
+      o["group"] = m.self_extend.group;
+      o["window"] = m.self_extend.window;
+      o["shift"] = std::string(to_string(m.self_extend.shift));
+      break;
+    case method_kind::dca:
+      o["chunk_size"] = m.chunk_size;
+      o["local_window"] = m.local_window;
+      break;
+    case method_kind::rerope: o["window"] = m.window; break;
+    case method_kind::leaky_rerope:
+      o["window"] = m.window;
+      o["leak"] = m.leak;
+      break;
+    case method_kind::streaming:
+      o["start_size"] = m.start_size;
+      o["recent_size"] = m.recent_size;
+      break;
+  }
+  return o;
 }
 
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {

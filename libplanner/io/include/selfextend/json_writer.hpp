@@ -13,6 +13,8 @@
 
 namespace selfextend {
 
+struct method_params;  // methods.hpp
+
 /// Versions every JSON document (docs/json.md: keys are only added within one version).
 inline constexpr int json_schema_version = 1;
 
@@ -23,6 +25,10 @@ inline constexpr int json_schema_version = 1;
 [[nodiscard]] boost::json::object json_envelope(std::string_view command, boost::json::object params,
                                                 boost::json::value result,
                                                 std::span<const std::string> warnings = {});
+
+/// A method and its parameters as every document spells them: {"method": "dca", "chunk_size": ...,
+/// "local_window": ...}; Self-Extend's are group, window and shift (docs/json.md).
+[[nodiscard]] boost::json::object method_parameters_json(const method_params& m);
 
 /// Bytes of the valid UTF-8 sequence starting at s[i] (1 to 4), or 0 when the byte there does not
 /// start one (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short).

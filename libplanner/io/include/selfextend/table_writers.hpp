@@ -24,7 +24,8 @@ enum class table_format : std::uint8_t { json, csv, npy, safetensors, c_header }
 /// The format an output name implies: .json, .csv, .npy, .safetensors, .h; nullopt otherwise.
 [[nodiscard]] std::optional<table_format> format_for_extension(const std::filesystem::path& path) noexcept;
 
-/// tokens: the four per-token arrays; dense: the relative-position matrix (-1 above the diagonal).
+/// tokens: the per-token arrays (Self-Extend's four, two per branch for another method); dense: the
+/// relative-position matrix (-1 above the diagonal, -2 for keys a method drops).
 enum class table_layout : std::uint8_t { tokens, dense };
 /// "tokens" / "dense".
 [[nodiscard]] std::string_view to_string(table_layout layout) noexcept;
@@ -35,19 +36,24 @@ inline constexpr std::string_view table_document_command = "table";
 
 /// Everything that determines a table file's bytes.
 struct table_request {
-  plan extension;                                      ///< G, W, shift
+  plan extension;                                      ///< G, W, shift (Self-Extend's tables)
   std::int64_t tokens = 1;                             ///< N
   table_phase phase = table_phase::prefill;            ///< decode: the dense layout is the row of query N - 1
   table_layout layout = table_layout::tokens;
   table_format format = table_format::npy;
   std::int64_t limit_bytes = default_dense_limit_bytes;  ///< data ceiling, either layout (8-byte elements)
   bool force = false;                                  ///< write a table above limit_bytes anyway
+  /// Another position-remap method's tables (methods.hpp): used when its kind is not self_extend
+  /// (then `extension` is not read). Its per-token arrays are two per branch, named by
+  /// method_token_array_names; its dense entries are -1 masked, -2 not attended. Self-Extend's
+  /// files are unchanged.
+  method_params method = {};
   friend bool operator==(const table_request&, const table_request&) = default;
 };
 
 /// One array as stored in the file.
 struct table_array_info {
-  std::string name;                 ///< "group_query_position", "relative_position", or "positions" for the [4, N] .npy
+  std::string name;                 ///< "group_query_position", "relative_position", or "positions" for the [rows, N] .npy
   std::string dtype;                ///< "int64", "float64", "int32" (C header) or "double" (C header)
   std::vector<std::int64_t> shape;  ///< C order
   friend bool operator==(const table_array_info&, const table_array_info&) = default;
@@ -61,13 +67,17 @@ struct table_summary {
   friend bool operator==(const table_summary&, const table_summary&) = default;
 };
 
-/// Every problem with `request` (plan, tokens >= 1, the size limit of either layout — 32·N bytes
-/// for tokens, dense_table_bytes for dense — unless force, a size below 2^63 bytes even with
-/// force, C header positions fitting int32_t); empty when it can be written. Never throws.
+/// Every problem with `request` (plan or method, tokens >= 1, the size limit of either layout —
+/// 8·N bytes per per-token array (32·N for Self-Extend), dense_table_bytes for dense — unless
+/// force, a size below 2^63 bytes even with force, C header positions fitting int32_t); empty when
+/// it can be written. Never throws.
 [[nodiscard]] std::vector<issue> validate(const table_request& request);
 
 /// Called after each chunk with (elements written, elements in total).
 using table_progress = std::function<void(std::int64_t done, std::int64_t total)>;
+
+/// Bytes of data of the request's per-token arrays: 8·N per array, saturating at INT64_MAX.
+[[nodiscard]] std::int64_t token_table_bytes(const table_request& request);
 
 /// Streams the table to `out` in request.format, generating it chunk by chunk (memory O(chunk)
 /// for the tokens layout, O(N) for one dense row). The JSON format is json_envelope's document
