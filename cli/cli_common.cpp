@@ -123,6 +123,18 @@ void add_shift_option(po::options_description& options) {
      "group query shift: int = W - floor(W/G) (default), float = W - W/G (LongLM Llama.py prefill)");
 }
 
+void add_method_options(po::options_description& options) {
+  options.add_options()
+    ("method", po::value<std::string>()->value_name("M"),
+     "selfextend (default), dca, rerope, leaky-rerope or streaming (docs/methods.md); rerope and leaky-rerope "
+     "take --window w")
+    ("chunk-size", po::value<std::string>()->value_name("C"), "dca: chunk_size")
+    ("local-window", po::value<std::string>()->value_name("W"), "dca: local_window (vLLM's local_size)")
+    ("leak", po::value<std::string>()->value_name("K"), "leaky-rerope: k > 1, far positions advance 1/k per token (default 16)")
+    ("start-size", po::value<std::string>()->value_name("S"), "streaming: attention sinks kept (default 4)")
+    ("recent-size", po::value<std::string>()->value_name("R"), "streaming: recent keys kept (default 2000)");
+}
+
 namespace {
 
 /// The library asks for the context by its key; here it is a flag.

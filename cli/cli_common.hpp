@@ -56,6 +56,9 @@ selfextend::shift_rule shift_option(const po::variables_map& vm);
 void add_model_options(po::options_description& options);
 /// Adds --shift.
 void add_shift_option(po::options_description& options);
+/// --method and the flags of the methods other than Self-Extend (--chunk-size, --local-window,
+/// --leak, --start-size, --recent-size); --window is the command's own. Read by method_options().
+void add_method_options(po::options_description& options);
 
 /// The model the user named: one of --model/--config/--gguf, or --context alone; --context
 /// with one of them replaces its L (the facts' rules are applied again with it).

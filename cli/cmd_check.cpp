@@ -4,7 +4,9 @@
 #include <boost/json.hpp>
 
 #include <selfextend/advice.hpp>
+#include <selfextend/compare.hpp>
 
+#include "attention_inputs.hpp"
 #include "commands.hpp"
 #include "json_output.hpp"
 
@@ -36,6 +38,41 @@ void render_text(std::ostream& out, const selfextend::self_extend_params& p, con
   render_model_warnings(out, choice);
 }
 
+/// Another method's judgment: the figures of its compare row for these parameters.
+void render_method_text(std::ostream& out, const selfextend::comparison_request& req, const model_choice& choice,
+                        const selfextend::method_row& r) {
+  const std::int64_t L = req.context;
+  out << selfextend::to_string(r.method.kind) << " check: N = " << grouped(req.tokens) << " tokens, "
+      << describe_method(r.method) << ", L = " << grouped(L) << " (" << choice.model.name << ")\n\n";
+  out << "  fits             " << (r.fits ? "yes" : "no") << "   largest relative position " << fixed(r.largest_position, 1)
+      << (r.fits ? " <= " : " > ") << "L-1 = " << grouped(L - 1) << "\n";
+  out << "  window share     " << fixed(100 * r.window_share, 1) << "% of L\n";
+  out << "  capacity         " << (r.capacity ? grouped(*r.capacity) + " tokens" : std::string("any N: positions never pass L-1"))
+      << "\n";
+  out << "  attended         " << fixed(100 * r.attended_share, 2) << "% of the causal pairs, " << grouped(r.dropped_pairs)
+      << " dropped\n";
+  out << "  cost             " << fixed(r.attention_cost, 2) << "x attention FLOPs (" << r.score_passes
+      << " score set" << (r.score_passes == 1 ? "" : "s") << "), KV memory " << fixed(r.kv_memory, 4) << "x\n";
+  out << "  runtime          " << r.runtime_needs << "\n";
+  render_model_warnings(out, choice);
+}
+
+/// `--method M` (not selfextend): one call to selfextend::assess_method.
+int run_check_method(const invocation& inv, const po::variables_map& vm, const selfextend::method_params& method) {
+  const model_choice choice = resolve_model(vm);
+  const selfextend::comparison_request req = selfextend::comparison_for(choice.model, required_int64(vm, "tokens"));
+  const selfextend::method_row row = selfextend::assess_method(method, req);
+  if (vm.count("json")) {
+    boost::json::object echoed{{"tokens", req.tokens}, {"method", std::string(selfextend::to_string(method.kind))},
+                               {"method_parameters", to_json(method)}};
+    echo_model(echoed, choice);
+    write_json(inv.out, json_envelope("check", std::move(echoed), to_json(row), choice.model.warnings));
+  } else {
+    render_method_text(inv.out, req, choice, row);
+  }
+  return exit_ok;
+}
+
 }  // namespace
 
 int run_check(const invocation& inv) {
@@ -43,16 +80,21 @@ int run_check(const invocation& inv) {
   options.add_options()
     ("tokens", po::value<std::string>()->value_name("N"), "target length N in tokens (prompt + generation)")
     ("group", po::value<std::string>()->value_name("G"), "group size G >= 1")
-    ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1, W < L");
+    ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1, W < L (rerope, leaky-rerope: their window w)");
   add_model_options(options);
   add_shift_option(options);
+  add_method_options(options);
   options.add_options()("json", "print one JSON document")("help,h", "show this help");
   const po::variables_map vm = parse(inv, options);
   if (vm.count("help")) {
-    print_help(inv, "--tokens N --group G --window W (--context L | --model NAME | --config PATH | --gguf PATH) [--shift int|float] [--json]",
-               "Judge one Self-Extend plan: capacity, largest position, effective reach and verdict.", options);
+    print_help(inv, "--tokens N (--group G --window W [--shift int|float] | --method M and its options) "
+               "(--context L | --model NAME | --config PATH | --gguf PATH) [--json]",
+               "Judge one Self-Extend plan: capacity, largest position, effective reach and verdict; or another\n"
+               "method's parameters: largest position, fit, capacity, dropped keys and cost (docs/methods.md).", options);
     return exit_ok;
   }
+  const selfextend::method_params method = method_options(vm);
+  if (method.kind != selfextend::method_kind::self_extend) return run_check_method(inv, vm, method);
   const model_choice choice = resolve_model(vm);
   const selfextend::self_extend_params params{
       choice.model.context, required_int64(vm, "tokens"),

@@ -9,8 +9,10 @@
 
 #include <selfextend/table_writers.hpp>
 
+#include "attention_inputs.hpp"
 #include "choices.hpp"
 #include "commands.hpp"
+#include "json_output.hpp"
 
 namespace sxplan {
 
@@ -31,10 +33,20 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
 /// For people: the four arrays as columns, or the dense matrix (masked entries as '.').
 void render_text(std::ostream& out, const selfextend::table_request& r) {
   const auto& p = r.extension;
-  out << "Self-Extend positions: N = " << grouped(r.tokens) << ", G = " << p.group << ", W = " << p.window << ", "
-      << selfextend::to_string(p.shift) << " shift, " << selfextend::to_string(r.layout) << " layout, "
-      << selfextend::to_string(r.phase) << "\npair (i, j), j <= i: neighbor branch iff i - j < " << p.window
-      << ", relative position = query position - key position\n\n";
+  if (r.method.kind == selfextend::method_kind::self_extend) {
+    out << "Self-Extend positions: N = " << grouped(r.tokens) << ", G = " << p.group << ", W = " << p.window << ", "
+        << selfextend::to_string(p.shift) << " shift, " << selfextend::to_string(r.layout) << " layout, "
+        << selfextend::to_string(r.phase) << "\npair (i, j), j <= i: neighbor branch iff i - j < " << p.window
+        << ", relative position = query position - key position\n\n";
+  } else {
+    std::string branches;
+    for (const std::string_view b : selfextend::branch_names(r.method.kind)) branches += (branches.empty() ? "" : ", ") + std::string(b);
+    out << selfextend::to_string(r.method.kind) << " positions: N = " << grouped(r.tokens) << ", "
+        << describe_method(r.method) << ", " << selfextend::to_string(r.layout) << " layout, "
+        << selfextend::to_string(r.phase) << "\nbranches " << branches
+        << "; relative position = the selected branch's query position - its key position (docs/methods.md)"
+        << (r.layout == selfextend::table_layout::dense ? "; x = not attended" : "") << "\n\n";
+  }
   // The CSV writer is the one source of the values; re-align its cells into columns.
   selfextend::table_request csv = r;
   csv.format = selfextend::table_format::csv;
@@ -50,7 +62,11 @@ void render_text(std::ostream& out, const selfextend::table_request& r) {
     std::stringstream cells(line);
     std::string cell;
     if (!header) out << std::setw(8) << row++;
-    while (std::getline(cells, cell, ',')) out << ' ' << std::setw(width) << ((cell == "-1" || cell == "-1.0") && !header ? "." : cell);
+    while (std::getline(cells, cell, ',')) {
+      const bool masked = !header && r.layout == selfextend::table_layout::dense && (cell == "-1" || cell == "-1.0");
+      const bool dropped = !header && r.layout == selfextend::table_layout::dense && (cell == "-2" || cell == "-2.0");
+      out << ' ' << std::setw(width) << (masked ? "." : dropped ? "x" : cell);
+    }
     out << "\n";
     header = false;
   }
@@ -63,13 +79,15 @@ int run_table(const invocation& inv) {
   options.add_options()
     ("tokens", po::value<std::string>()->value_name("N"), "tokens N (every array has N entries)")
     ("group", po::value<std::string>()->value_name("G"), "group size G >= 1")
-    ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1");
+    ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1 (rerope, leaky-rerope: their window w)");
   add_shift_option(options);
+  add_method_options(options);
   options.add_options()
     ("phase", po::value<std::string>()->value_name("prefill|decode"),
      "prefill (default): N queries; decode: the dense layout is the row of query N-1")
     ("layout", po::value<std::string>()->value_name("tokens|dense"),
-     "tokens (default): the four per-token arrays; dense: relative positions [N, N], -1 above the diagonal")
+     "tokens (default): the per-token arrays (two per branch); dense: relative positions [N, N], -1 above the "
+     "diagonal, -2 not attended")
     ("format", po::value<std::string>()->value_name("FMT"),
      "json, csv, npy, safetensors or c-header (default: from the -o extension)")
     ("output,o", po::value<std::string>()->value_name("FILE"), "write the table to FILE (atomically)")
@@ -78,14 +96,17 @@ int run_table(const invocation& inv) {
     ("help,h", "show this help");
   const po::variables_map vm = parse(inv, options);
   if (vm.count("help")) {
-    print_help(inv, "--tokens N --group G --window W [--shift int|float] [--phase prefill|decode] "
+    print_help(inv, "--tokens N (--group G --window W [--shift int|float] | --method M and its options) [--phase prefill|decode] "
                "[--layout tokens|dense] [--format json|csv|npy|safetensors|c-header] [-o FILE] [--force] [--json]",
                "Exact Self-Extend positions for other runtimes: the per-token arrays neighbor_query_position,\n"
-               "neighbor_key_position, group_query_position, group_key_position, or the dense matrix.", options);
+               "neighbor_key_position, group_query_position, group_key_position, or the dense matrix; for another\n"
+               "--method, its branches' query and key positions (docs/methods.md).", options);
     return exit_ok;
   }
   selfextend::table_request r;
-  r.extension = {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)};
+  r.method = method_options(vm);
+  if (r.method.kind == selfextend::method_kind::self_extend)
+    r.extension = {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)};
   r.tokens = required_int64(vm, "tokens");
   if (vm.count("phase")) r.phase = phase_choice(vm["phase"].as<std::string>());
   r.layout = choice(vm, "layout", selfextend::table_layout::tokens, selfextend::parse_table_layout, "tokens or dense");
@@ -126,12 +147,19 @@ int run_table(const invocation& inv) {
   const selfextend::table_summary s =
       writing_output("output", [&] { return selfextend::write_position_table(*output, r, progress); });
   if (vm.count("json")) {
-    boost::json::object params{{"tokens", r.tokens}, {"group", r.extension.group}, {"window", r.extension.window},
-                               {"shift", std::string(selfextend::to_string(r.extension.shift))},
-                               {"phase", std::string(selfextend::to_string(r.phase))},
-                               {"layout", std::string(selfextend::to_string(r.layout))},
-                               {"format", std::string(selfextend::to_string(r.format))},
-                               {"output", *output}, {"force", r.force}};
+    boost::json::object params{{"tokens", r.tokens}};
+    if (r.method.kind == selfextend::method_kind::self_extend) {
+      params["group"] = r.extension.group;
+      params["window"] = r.extension.window;
+      params["shift"] = std::string(selfextend::to_string(r.extension.shift));
+    } else {
+      for (const auto& [key, value] : to_json(r.method)) params[key] = value;
+    }
+    params["phase"] = std::string(selfextend::to_string(r.phase));
+    params["layout"] = std::string(selfextend::to_string(r.layout));
+    params["format"] = std::string(selfextend::to_string(r.format));
+    params["output"] = *output;
+    params["force"] = r.force;
     boost::json::array arrays;
     for (const auto& a : s.arrays)
       arrays.emplace_back(boost::json::object{{"name", a.name}, {"dtype", a.dtype},
@@ -140,9 +168,12 @@ int run_table(const invocation& inv) {
                                       boost::json::object{{"output", *output}, {"bytes", s.bytes}, {"arrays", std::move(arrays)}}));
   } else {
     inv.out << "wrote " << *output << " (" << selfextend::to_string(r.format) << ", " << grouped(s.bytes) << " bytes): "
-            << selfextend::to_string(r.layout) << " layout, " << selfextend::to_string(r.phase) << ", G = "
-            << r.extension.group << ", W = " << r.extension.window << ", " << selfextend::to_string(r.extension.shift)
-            << " shift\n";
+            << selfextend::to_string(r.layout) << " layout, " << selfextend::to_string(r.phase) << ", "
+            << (r.method.kind == selfextend::method_kind::self_extend
+                    ? "G = " + std::to_string(r.extension.group) + ", W = " + std::to_string(r.extension.window) + ", " +
+                          std::string(selfextend::to_string(r.extension.shift)) + " shift"
+                    : describe_method(r.method))
+            << "\n";
     for (const auto& a : s.arrays) inv.out << "  " << a.name << "  " << a.dtype << " " << shape_text(a.shape) << "\n";
   }
   return exit_ok;

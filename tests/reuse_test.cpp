@@ -1,6 +1,7 @@
 // reuse_test - Unit tests for reuse.hpp: closed-form reuse counts against brute force, fractions and buckets.
 #include <selfextend/reuse.hpp>
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -275,4 +276,103 @@ TEST(ReuseTest, ClosedFormReachesEveryCountableN) {
   EXPECT_THROW_MSG((void)selfextend::count_reuse(params, 5, 4), selfextend::invalid_params,
                    "last = 4: must be at least first (5)");
   EXPECT_EQ((selfextend::reuse_bucket{3, 5, 7, 17}), selfextend::count_reuse({16, 10, {2, 4}}, 3, 5));
+}
+
+namespace {
+
+using selfextend::method_kind;
+using selfextend::method_params;
+
+/// Every method's counts by visiting each causal pair: the bucket floor(remap position) of the
+/// branch select_branch names.
+void expect_method_reuse_equals_pairs(const method_params& m, std::int64_t L, std::int64_t N) {
+  const selfextend::method_reuse_stats s = selfextend::compute_method_reuse(m, L, N);
+  const std::size_t branches = selfextend::branch_names(m.kind).size();
+  std::vector<std::vector<std::int64_t>> want(branches, std::vector<std::int64_t>(s.counts.size(), 0));
+  std::int64_t dropped = 0;
+  for (std::int64_t i = 0; i < N; ++i)
+    for (std::int64_t j = 0; j <= i; ++j) {
+      const selfextend::remapped_position r = selfextend::remap(m, i, j);
+      if (!r.attended) {
+        ++dropped;
+        continue;
+      }
+      const auto bucket = static_cast<std::size_t>(std::floor(r.position));
+      ASSERT_LT(bucket, s.counts.size()) << selfextend::to_string(m.kind) << " " << i << " " << j;
+      ++want[static_cast<std::size_t>(*selfextend::select_branch(m, i, j))][bucket];
+    }
+  ASSERT_EQ(s.branch_counts, want) << selfextend::to_string(m.kind) << " N " << N;
+  EXPECT_EQ(s.dropped_pairs, dropped);
+  EXPECT_EQ(s.dropped_pairs, selfextend::dropped_pairs(m, N));
+  EXPECT_EQ(s.attended_pairs + s.dropped_pairs, N * (N + 1) / 2);
+  EXPECT_EQ(s.max_position, static_cast<std::int64_t>(std::floor(selfextend::largest_position(m, N))));
+  EXPECT_GT(s.counts.back(), 0);  // the last bucket is used
+  std::int64_t past_half = 0;
+  for (std::size_t p = static_cast<std::size_t>(s.half_from); p < s.counts.size(); ++p) past_half += s.counts[p];
+  EXPECT_EQ(s.pairs_past_half, past_half);
+}
+
+}  // namespace
+
+TEST(ReuseTest, EveryMethodsCountsEqualTheirPairsPositions) {
+  for (std::int64_t N = 1; N <= 70; N += 3) {
+    for (const selfextend::shift_rule shift : {selfextend::shift_rule::integer, selfextend::shift_rule::fractional})
+      for (std::int64_t G = 1; G <= 4; ++G)
+        for (std::int64_t W = 1; W <= 7; W += 3) {
+          method_params m;
+          m.self_extend = {G, W, shift};
+          expect_method_reuse_equals_pairs(m, 16, N);
+        }
+    for (std::int64_t c = 3; c <= 13; c += 2)
+      for (std::int64_t w = 0; 2 * w < c; ++w) {
+        method_params m;
+        m.kind = method_kind::dca;
+        m.chunk_size = c;
+        m.local_window = w;
+        expect_method_reuse_equals_pairs(m, 16, N);
+      }
+    for (std::int64_t w = 1; w <= 9; w += 4)
+      for (const double k : {2.0, 3.0, 2.5, 16.0}) {
+        method_params m;
+        m.kind = method_kind::leaky_rerope;
+        m.window = w;
+        m.leak = k;
+        expect_method_reuse_equals_pairs(m, 16, N);
+        m.kind = method_kind::rerope;
+        expect_method_reuse_equals_pairs(m, 16, N);
+      }
+    for (std::int64_t S = 0; S <= 4; S += 2)
+      for (std::int64_t R = 1; R <= 9; R += 4) {
+        method_params m;
+        m.kind = method_kind::streaming;
+        m.start_size = S;
+        m.recent_size = R;
+        expect_method_reuse_equals_pairs(m, 16, N);
+      }
+  }
+}
+
+TEST(ReuseTest, MethodReuseAtLengthAndItsMemoryGuard) {
+  // Qwen2.5-1M's DCA at a million tokens: O(chunk) work, no pair visited; every pair attended.
+  method_params qwen;
+  qwen.kind = method_kind::dca;
+  qwen.chunk_size = 262144;
+  qwen.local_window = 8192;
+  const selfextend::method_reuse_stats s = selfextend::compute_method_reuse(qwen, 262144, 1'000'000);
+  EXPECT_EQ(s.attended_pairs, s.total_pairs);
+  EXPECT_EQ(s.max_position, 262144);
+  EXPECT_EQ(s.pairs_past_context, s.counts[262144]);  // only the inter-chunk query's own key sits at L
+  // Leaky ReRoPE k = 2 over 2^31 tokens needs about 2^30 buckets x 3 arrays: refused without force.
+  method_params leaky;
+  leaky.kind = method_kind::leaky_rerope;
+  leaky.window = 512;
+  leaky.leak = 2;
+  EXPECT_GT(selfextend::method_reuse_bytes(leaky, std::int64_t{1} << 31), selfextend::max_reuse_bytes);
+  try {
+    (void)selfextend::compute_method_reuse(leaky, 4096, std::int64_t{1} << 31);
+    ADD_FAILURE() << "no refusal";
+  } catch (const selfextend::invalid_params& e) {
+    EXPECT_EQ(e.issues()[0].key, "tokens");
+    EXPECT_NE(std::string(e.what()).find("force"), std::string::npos) << e.what();
+  }
 }

@@ -17,9 +17,34 @@ namespace {
 
 std::string text(std::int64_t v) { return std::to_string(v); }
 
+/// What a method's official code computes per pair, and what it needs of a runtime.
+struct runtime_profile {
+  int score_passes;
+  const char* needs;
+};
+
+runtime_profile runtime_of(method_kind kind) {
+  switch (kind) {
+    case method_kind::self_extend:
+      return {2, "each key at two positions (j for the neighbor branch, floor(j/G) for the group branch): two "
+                 "rotated copies or a re-rotated cache, and one softmax over the two score sets"};
+    case method_kind::dca:
+      return {1, "keys rotated once at j mod (chunk_size - local_window); three query rotations (intra, "
+                 "successive, inter chunk) and three attention calls merged by their log-sum-exp"};
+    case method_kind::rerope:
+      return {2, "two score sets per prefill (true positions, and the query at w over unrotated keys); a cache of "
+                 "unrotated keys re-rotated each decode step; queries scaled by max(1, log(i+1)/log L)"};
+    case method_kind::leaky_rerope:
+      return {2, "as ReRoPE, with the far score set from a frequency table divided by k and the query offset by w (k - 1)"};
+    case method_kind::streaming:
+      return {1, "a cache of the first start_size and the last recent_size keys, kept unrotated and rotated by "
+                 "cache slot every step; the query at the cache length"};
+  }
+  return {1, ""};
+}
+
 /// The row's figures that follow from the method alone.
-method_row measured(method_params m, const comparison_request& r, std::vector<std::string> reasons, int passes,
-                    std::string needs) {
+method_row measured(method_params m, const comparison_request& r, std::vector<std::string> reasons) {
   method_row row;
   row.method = m;
   row.reasons = std::move(reasons);
@@ -31,13 +56,19 @@ method_row measured(method_params m, const comparison_request& r, std::vector<st
   // From the unsaturated count: at N near 2^63 the saturated one would read as almost nothing dropped.
   const double pairs = static_cast<double>(r.tokens) * (static_cast<double>(r.tokens) + 1) / 2;
   row.attended_share = 1 - static_cast<double>(detail::dropped_pairs_exact(m, r.tokens)) / pairs;
-  row.score_passes = passes;
-  row.attention_cost = row.attended_share * passes;
+  const runtime_profile profile = runtime_of(m.kind);
+  row.score_passes = profile.score_passes;
+  row.attention_cost = row.attended_share * profile.score_passes;
   if (m.kind == method_kind::streaming)
     row.kv_memory = static_cast<double>(std::min<detail::wide_int>(r.tokens, detail::wide_int{m.start_size} + m.recent_size + 1)) /
                     static_cast<double>(r.tokens);
-  row.runtime_needs = std::move(needs);
+  row.runtime_needs = profile.needs;
   return row;
+}
+
+void require_request(const comparison_request& r) {
+  if (r.context < 2) throw invalid_params("context", text(r.context), "must be at least 2");
+  if (r.tokens < 1) throw invalid_params("tokens", text(r.tokens), "must be at least 1");
 }
 
 }  // namespace
@@ -46,9 +77,14 @@ comparison_request comparison_for(const model_info& model, std::int64_t tokens) 
   return {model.context, tokens, model.dual_chunk};
 }
 
+method_row assess_method(const method_params& m, const comparison_request& r) {
+  require_request(r);
+  require_valid_method(m);
+  return measured(m, r, {});
+}
+
 method_row recommend_method(method_kind kind, const comparison_request& r) {
-  if (r.context < 2) throw invalid_params("context", text(r.context), "must be at least 2");
-  if (r.tokens < 1) throw invalid_params("tokens", text(r.tokens), "must be at least 1");
+  require_request(r);
   const std::int64_t L = r.context, N = r.tokens;
   const std::int64_t w = std::max<std::int64_t>(1, L / 8);
   switch (kind) {
@@ -59,9 +95,7 @@ method_row recommend_method(method_kind kind, const comparison_request& r) {
     const advice a = advise(q);
     method_params m;
     m.self_extend = a.recommended.extension;
-    return measured(m, r, a.recommended.reasons, 2,
-                    "each key at two positions (j for the neighbor branch, floor(j/G) for the group branch): two "
-                    "rotated copies or a re-rotated cache, and one softmax over the two score sets");
+    return measured(m, r, a.recommended.reasons);
   }
   case method_kind::dca: {  // the model's own settings, else ChunkLlama's defaults
     method_params m;
@@ -84,18 +118,14 @@ method_row recommend_method(method_kind kind, const comparison_request& r) {
     if (N - 1 >= m.chunk_size && m.chunk_size >= L)
       reasons.push_back("the inter-chunk query sits at chunk_size = " + text(m.chunk_size) + ", at or past L = " + text(L) +
                         ": its largest position was never trained (positions 0 .. L - 1 were)");
-    return measured(m, r, std::move(reasons), 1,
-                    "keys rotated once at j mod (chunk_size - local_window); three query rotations (intra, "
-                    "successive, inter chunk) and three attention calls merged by their log-sum-exp");
+    return measured(m, r, std::move(reasons));
   }
   case method_kind::rerope: {  // rerope_patch.py's window 512 of 4096, as L/8
     method_params m;
     m.kind = method_kind::rerope;
     m.window = w;
     return measured(m, r,
-                    {"window = L/8 = " + text(w) + " (rerope_patch.py: 512 of 4096); every distance from w on is read at w"}, 2,
-                    "two score sets per prefill (true positions, and the query at w over unrotated keys); a cache of "
-                    "unrotated keys re-rotated each decode step; queries scaled by max(1, log(i+1)/log L)");
+                    {"window = L/8 = " + text(w) + " (rerope_patch.py: 512 of 4096); every distance from w on is read at w"});
   }
   case method_kind::leaky_rerope: {  // k = 16 (leaky_rerope_patch.py), raised to the smallest integer that fits
     method_params m;
@@ -110,8 +140,7 @@ method_row recommend_method(method_kind kind, const comparison_request& r) {
         reasons.push_back("k raised to " + text(detail::saturate(needed)) + ", the smallest integer with w + (N - 1 - w)/k <= L - 1");
       }
     }
-    return measured(m, r, std::move(reasons), 2,
-                    "as ReRoPE, with the far score set from a frequency table divided by k and the query offset by w (k - 1)");
+    return measured(m, r, std::move(reasons));
   }
   case method_kind::streaming: {  // 4 sinks and the demo's 2000 recent keys of 4096, scaled to L
     method_params m;
@@ -122,9 +151,7 @@ method_row recommend_method(method_kind kind, const comparison_request& r) {
                                         " (run_streaming_llama.py: 4 and 2000 for Llama-2)"};
     if (N - 1 > m.start_size + m.recent_size)
       reasons.push_back("keys between the sinks and the last " + text(m.recent_size) + " are evicted: not read at all");
-    return measured(m, r, std::move(reasons), 1,
-                    "a cache of the first start_size and the last recent_size keys, kept unrotated and rotated by "
-                    "cache slot every step; the query at the cache length");
+    return measured(m, r, std::move(reasons));
   }
   }
   throw invalid_params("method", std::string(to_string(kind)), "is not a method known here");

@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <string>
 
 #include <selfextend/position_map.hpp>
 
 #include "checked_math.hpp"
+#include "methods_internal.hpp"
 #include "size_limit.hpp"
 #include "text.hpp"
 
@@ -200,6 +202,167 @@ std::vector<reuse_bucket> bucket_reuse(const reuse_stats& stats, std::int64_t ra
     if (last == range_end - 1) break;
   }
   return out;
+}
+
+}  // namespace selfextend
+
+namespace selfextend {
+
+namespace {
+
+/// floor(largest_position) of an attended pair of N tokens: the last bucket.
+std::int64_t last_bucket(const method_params& m, std::int64_t tokens) {
+  return static_cast<std::int64_t>(std::floor(largest_position(m, tokens)));
+}
+
+/// Adds `weight` to counts[lo .. hi] through a difference array of size P + 2.
+void add_range(std::vector<detail::wide_int>& diff, std::int64_t lo, std::int64_t hi, detail::wide_int weight) {
+  if (hi < lo || weight == 0) return;
+  diff[static_cast<std::size_t>(lo)] += weight;
+  diff[static_cast<std::size_t>(hi) + 1] -= weight;
+}
+
+std::vector<std::int64_t> prefix_sums(const std::vector<detail::wide_int>& diff, std::size_t size) {
+  std::vector<std::int64_t> out(size);
+  detail::wide_int run = 0;
+  for (std::size_t p = 0; p < size; ++p) out[p] = static_cast<std::int64_t>(run += diff[p]);
+  return out;
+}
+
+/// Sum of (N - d) for d in [a, b]: the pairs at distances a .. b.
+detail::wide_int pairs_at_distances(std::int64_t tokens, std::int64_t a, std::int64_t b) {
+  if (b < a) return 0;
+  const detail::wide_int n = detail::wide_int{b} - a + 1;
+  return n * tokens - (detail::wide_int{a} + b) * n / 2;
+}
+
+/// The near branch shared by ReRoPE and Leaky ReRoPE: distance d < min(N, w) is used by N - d pairs.
+std::vector<std::int64_t> near_counts(std::int64_t tokens, std::int64_t window, std::size_t size) {
+  std::vector<std::int64_t> out(size, 0);
+  for (std::int64_t d = 0; d < std::min(tokens, window) && static_cast<std::size_t>(d) < size; ++d) out[static_cast<std::size_t>(d)] = tokens - d;
+  return out;
+}
+
+}  // namespace
+
+std::int64_t method_reuse_bytes(const method_params& m, std::int64_t tokens) {
+  const auto branches = static_cast<std::int64_t>(branch_names(m.kind).size());
+  return detail::saturate(detail::wide_int{8} * (branches + 1) * (detail::wide_int{last_bucket(m, tokens)} + 1));
+}
+
+method_reuse_stats compute_method_reuse(const method_params& m, std::int64_t context, std::int64_t tokens, bool force) {
+  require_valid_method(m);
+  if (context < 1) throw invalid_params("context", std::to_string(context), "must be at least 1");
+  if (tokens < 1) throw invalid_params("tokens", std::to_string(tokens), "must be at least 1");
+  const std::int64_t N = tokens;
+  if (detail::wide_int{N} * (detail::wide_int{N} + 1) / 2 > detail::wide_int{detail::int64_max})
+    throw invalid_params("tokens", std::to_string(N), "too many pairs for 64-bit counts (N(N+1)/2 must fit)");
+  const std::int64_t bytes = method_reuse_bytes(m, tokens);
+  detail::require_within_limit("tokens", std::to_string(N), "the per-position count arrays", bytes, max_reuse_bytes, force);
+
+  method_reuse_stats s;
+  s.context = context;
+  s.tokens = N;
+  s.method = m;
+  s.branches = branch_names(m.kind);
+  s.max_position = last_bucket(m, N);
+  const auto size = static_cast<std::size_t>(s.max_position) + 1;
+  switch (m.kind) {
+    case method_kind::self_extend: {
+      const reuse_stats se = compute_reuse({context, N, m.self_extend}, {.keep_counts = true, .force = force});
+      s.branch_counts = {se.neighbor_counts, se.group_counts};
+      // The fractional shift puts group position p at p - f, in bucket p - 1 (group positions are >= W >= 1).
+      if (se.fractional_offset > 0) s.branch_counts[1].erase(s.branch_counts[1].begin());
+      for (auto& branch : s.branch_counts) branch.resize(size, 0);  // the entries cut are past the last bucket, all 0
+      break;
+    }
+    case method_kind::dca: {
+      // Per offset x in a chunk of s: n_x queries; each has its own chunk at 0 .. x, the n_x - 1 of
+      // chunk >= 1 the previous chunk at q_succ(x) - (s - 1) .. q_succ(x), and the queries of chunk
+      // n >= 2 their n - 1 earlier chunks at q_inter - (s - 1) .. q_inter.
+      const std::int64_t chunk = m.chunk_size - m.local_window;
+      std::vector<std::vector<detail::wide_int>> diff(3, std::vector<detail::wide_int>(size + 1, 0));
+      const double inter = branch_query_position(m, 2, 0);
+      for (std::int64_t x = 0; x < std::min(chunk, N); ++x) {
+        const detail::wide_int n = (N - 1 - x) / chunk + 1;
+        add_range(diff[0], 0, x, n);
+        const auto successive = static_cast<std::int64_t>(branch_query_position(m, 1, x));
+        add_range(diff[1], successive - (chunk - 1), successive, n - 1);
+        if (n >= 2) {
+          const auto q = static_cast<std::int64_t>(inter);
+          add_range(diff[2], q - (chunk - 1), q, (n - 2) * (n - 1) / 2);
+        }
+      }
+      for (const auto& d : diff) s.branch_counts.push_back(prefix_sums(d, size));
+      break;
+    }
+    case method_kind::rerope: {
+      s.branch_counts = {near_counts(N, m.window, size), std::vector<std::int64_t>(size, 0)};
+      if (N > m.window) s.branch_counts[1][static_cast<std::size_t>(m.window)] = static_cast<std::int64_t>(pairs_at_distances(N, m.window, N - 1));
+      break;
+    }
+    case method_kind::leaky_rerope: {
+      // Distance d >= w is at w + (d - w)/k, computed as remap() does. Bucket p >= w holds the
+      // distances from the first whose position reaches p to the one before the first reaching p + 1.
+      s.branch_counts = {near_counts(N, m.window, size), std::vector<std::int64_t>(size, 0)};
+      const auto position = [&](std::int64_t d) { return detail::remap_valid(m, d, 0).position; };
+      // The first distance >= w whose floor(position) >= p (position grows with d).
+      const auto first_reaching = [&](std::int64_t p) {
+        const double estimate = static_cast<double>(m.window) + std::ceil((static_cast<double>(p) - static_cast<double>(m.window)) * m.leak);
+        std::int64_t d = std::max<std::int64_t>(m.window, static_cast<std::int64_t>(std::min(estimate, 9.2e18)));
+        while (d > m.window && std::floor(position(d - 1)) >= static_cast<double>(p)) --d;
+        while (d < N && std::floor(position(d)) < static_cast<double>(p)) ++d;
+        return d;
+      };
+      if (N > m.window) {
+        std::int64_t from = m.window;
+        for (std::int64_t p = m.window; p <= s.max_position; ++p) {
+          const std::int64_t to = p == s.max_position ? N : first_reaching(p + 1);
+          s.branch_counts[1][static_cast<std::size_t>(p)] = static_cast<std::int64_t>(pairs_at_distances(N, from, to - 1));
+          from = to;
+        }
+      }
+      break;
+    }
+    case method_kind::streaming: {
+      // Queries i <= S + R see every distance 0 .. i; each later one (Q of them) the distances
+      // 0 .. R and the S sinks at R + 1 .. R + S.
+      const std::int64_t S = m.start_size, R = m.recent_size;
+      const std::int64_t early_last = std::min(N - 1, S + R);
+      const std::int64_t later = std::max<std::int64_t>(0, N - 1 - (S + R));
+      s.branch_counts = {std::vector<std::int64_t>(size, 0), std::vector<std::int64_t>(size, 0)};
+      for (std::int64_t p = 0; p <= early_last; ++p)
+        s.branch_counts[0][static_cast<std::size_t>(p)] = early_last - p + 1 + (p <= R ? later : 0);
+      if (later > 0)
+        for (std::int64_t p = R + 1; p <= R + S; ++p) s.branch_counts[1][static_cast<std::size_t>(p)] = later;
+      break;
+    }
+  }
+  s.counts.assign(size, 0);
+  s.total_pairs = static_cast<std::int64_t>(detail::wide_int{N} * (N + 1) / 2);
+  s.half_from = (context + 1) / 2;
+  s.two_thirds_from = static_cast<std::int64_t>(detail::ceil_div(detail::wide_int{2} * context, 3));
+  for (const auto& branch : s.branch_counts) {
+    std::int64_t pairs = 0;
+    for (std::size_t p = 0; p < size; ++p) {
+      s.counts[p] += branch[p];
+      pairs += branch[p];
+    }
+    s.branch_pairs.push_back(pairs);
+    s.attended_pairs += pairs;
+  }
+  s.dropped_pairs = s.total_pairs - s.attended_pairs;
+  for (std::size_t p = 0; p < size; ++p) {
+    if (s.counts[p] == 0) continue;
+    const auto position = static_cast<std::int64_t>(p);
+    ++s.distinct_positions;
+    if (position >= s.half_from) s.pairs_past_half += s.counts[p], ++s.positions_past_half;
+    if (position >= s.two_thirds_from) s.pairs_past_two_thirds += s.counts[p], ++s.positions_past_two_thirds;
+    if (position >= context) s.pairs_past_context += s.counts[p];
+  }
+  s.fraction_pairs_past_half = static_cast<double>(s.pairs_past_half) / static_cast<double>(s.total_pairs);
+  s.fraction_pairs_past_two_thirds = static_cast<double>(s.pairs_past_two_thirds) / static_cast<double>(s.total_pairs);
+  return s;
 }
 
 }  // namespace selfextend

@@ -48,6 +48,10 @@ struct method_row {
 /// and N >= 1, and as advise() does for Self-Extend.
 [[nodiscard]] method_row recommend_method(method_kind kind, const comparison_request& request);
 
+/// The row's figures for given parameters (reasons empty): `check --method`. Throws invalid_params
+/// unless L >= 2, N >= 1 and the method is valid.
+[[nodiscard]] method_row assess_method(const method_params& m, const comparison_request& request);
+
 /// Every method's row, in the order selfextend, dca, rerope, leaky-rerope, streaming.
 /// Throws invalid_params unless L >= 2 and N >= 1.
 [[nodiscard]] std::vector<method_row> compare_methods(const comparison_request& request);

@@ -105,3 +105,51 @@ struct reuse_bucket {
                                                      std::int64_t buckets);
 
 }  // namespace selfextend
+
+#include <string_view>
+
+#include <selfextend/methods.hpp>
+
+namespace selfextend {
+
+/// Any method's reuse (methods.hpp): how many attended causal pairs of N tokens use each relative
+/// position, per branch. Real positions (Leaky ReRoPE, the fractional shift) are counted in unit
+/// buckets: index p holds the positions in [p, p + 1). "Past L/2" etc. are judged by bucket.
+struct method_reuse_stats {
+  std::int64_t context = 0;                  ///< L
+  std::int64_t tokens = 0;                   ///< N
+  method_params method;
+  std::vector<std::string_view> branches;    ///< branch_names(method.kind)
+  std::int64_t max_position = 0;             ///< the last bucket used: floor(largest_position)
+  std::vector<std::vector<std::int64_t>> branch_counts;  ///< [branch][p]: pairs of that branch in bucket p
+  std::vector<std::int64_t> counts;          ///< sum over branches, max_position + 1 entries
+  std::vector<std::int64_t> branch_pairs;    ///< pairs per branch
+  std::int64_t total_pairs = 0;              ///< N(N+1)/2
+  std::int64_t attended_pairs = 0;           ///< sum of counts
+  std::int64_t dropped_pairs = 0;            ///< total_pairs - attended_pairs (dropped_pairs())
+  std::int64_t distinct_positions = 0;       ///< buckets with counts[p] > 0
+  std::int64_t half_from = 0;                ///< ceil(L/2)
+  std::int64_t two_thirds_from = 0;          ///< ceil(2L/3)
+  std::int64_t pairs_past_half = 0;          ///< attended pairs in buckets p >= ceil(L/2)
+  std::int64_t pairs_past_two_thirds = 0;    ///< ... p >= ceil(2L/3)
+  std::int64_t pairs_past_context = 0;       ///< ... p >= L: positions never trained
+  double fraction_pairs_past_half = 0;       ///< over total_pairs
+  double fraction_pairs_past_two_thirds = 0;
+  std::int64_t positions_past_half = 0;      ///< used buckets p >= ceil(L/2)
+  std::int64_t positions_past_two_thirds = 0;
+  friend bool operator==(const method_reuse_stats&, const method_reuse_stats&) = default;
+};
+
+/// Bytes compute_method_reuse needs for its arrays: 8 x (branches + 1) x (floor(largest) + 1)
+/// (saturating). Throws invalid_params on a bad method or tokens < 1.
+[[nodiscard]] std::int64_t method_reuse_bytes(const method_params& m, std::int64_t tokens);
+
+/// Counts every bucket's use without visiting pairs: O(P_max + chunk) time and memory for DCA
+/// (per chunk offset), O(P_max) for the others; Self-Extend's equals compute_reuse (neighbor and
+/// group counts). Exact 64-bit counts. Throws invalid_params unless L >= 1 and the method is valid,
+/// when N(N+1)/2 does not fit in 64 bits, or when the arrays need more than max_reuse_bytes and
+/// not force (key "tokens", the size in the message, naming `force`), before allocating.
+[[nodiscard]] method_reuse_stats compute_method_reuse(const method_params& m, std::int64_t context, std::int64_t tokens,
+                                                      bool force = false);
+
+}  // namespace selfextend
