@@ -7,7 +7,9 @@
 #include <selfextend/reuse.hpp>
 #include <selfextend/reuse_plot.hpp>
 
+#include "attention_inputs.hpp"
 #include "commands.hpp"
+#include "json_output.hpp"
 #include "json_reuse.hpp"
 
 namespace sxplan {
@@ -74,6 +76,97 @@ void render_text(std::ostream& out, const selfextend::reuse_stats& s, const mode
   render_histogram(out, s, buckets);
 }
 
+/// Another method's histogram: one line per bar, one character per branch ('#', '=', '+' in branch
+/// order), scaled to the fullest bar; the lines holding L/2, 2L/3 and L marked.
+void render_method_histogram(std::ostream& out, const selfextend::method_reuse_stats& s, std::int64_t buckets) {
+  const std::int64_t L = s.context;
+  const auto bars = selfextend::bucket_method_reuse(s, std::max(L, s.max_position + 1), buckets);
+  constexpr char marks_of[] = {'#', '=', '+'};
+  std::int64_t top = 1;
+  for (const auto& b : bars) {
+    std::int64_t total = 0;
+    for (const std::int64_t v : b.pairs) total += v;
+    top = std::max(top, total);
+  }
+  constexpr int width = 40;
+  out << "  positions            pairs   ";
+  for (std::size_t k = 0; k < s.branches.size(); ++k) out << " " << marks_of[k] << " " << s.branches[k];
+  out << "\n";
+  for (const auto& b : bars) {
+    std::int64_t total = 0, running = 0;
+    for (const std::int64_t v : b.pairs) total += v;
+    const auto cells = [&](std::int64_t v) {
+      return static_cast<int>(static_cast<double>(width) * static_cast<double>(v) / static_cast<double>(top) + 0.5);
+    };
+    std::string range = std::to_string(b.first) + "-" + std::to_string(b.last);
+    std::string line = "  " + std::string(range.size() < 11 ? 11 - range.size() : 0, ' ') + range + " " +
+                       std::string(14 - std::min<std::size_t>(14, grouped(total).size()), ' ') + grouped(total) + " |";
+    int drawn = 0;
+    for (std::size_t k = 0; k < b.pairs.size(); ++k) {
+      // Cumulative rounding, so the bar's length is the total's.
+      running += b.pairs[k];
+      const int upto = cells(running);
+      line += std::string(static_cast<std::size_t>(std::max(0, upto - drawn)), marks_of[k]);
+      drawn = std::max(drawn, upto);
+    }
+    line += std::string(static_cast<std::size_t>(std::max(0, width + 1 - drawn)), ' ');
+    std::string marks;
+    const std::pair<std::int64_t, const char*> at[] = {{s.half_from, "L/2"}, {s.two_thirds_from, "2L/3"}, {L, "L"}};
+    for (const auto& [position, label] : at)
+      if (position >= b.first && position <= b.last) marks += std::string(marks.empty() ? "<- " : ", ") + label + " = " + std::to_string(position);
+    line += marks;
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << "\n";
+  }
+}
+
+void render_method_text(std::ostream& out, const selfextend::method_reuse_stats& s, const model_choice& choice,
+                        std::int64_t buckets) {
+  const std::int64_t L = s.context;
+  out << selfextend::to_string(s.method.kind) << " reuse: N = " << grouped(s.tokens) << " tokens, "
+      << describe_method(s.method) << ", L = " << grouped(L) << " (" << choice.model.name << ")\n\n";
+  out << "  pairs            " << grouped(s.total_pairs) << " = N(N+1)/2: ";
+  for (std::size_t b = 0; b < s.branches.size(); ++b)
+    out << (b ? ", " : "") << s.branches[b] << " " << grouped(s.branch_pairs[b]) << " ("
+        << percent(s.branch_pairs[b], s.total_pairs) << ")";
+  if (s.dropped_pairs > 0) out << ", not attended " << grouped(s.dropped_pairs) << " (" << percent(s.dropped_pairs, s.total_pairs) << ")";
+  out << "\n";
+  out << "  positions used   " << grouped(s.distinct_positions) << (selfextend::integer_positions(s.method) ? "" : " unit buckets")
+      << "   (largest " << s.max_position << (s.max_position < L ? " <= L-1" : " > L-1: untrained positions") << ")\n";
+  out << "  past L/2         " << percent(s.pairs_past_half, s.total_pairs) << " of pairs, "
+      << percent(s.positions_past_half, s.distinct_positions) << " of positions   (p >= " << s.half_from << ")\n";
+  out << "  past 2L/3        " << percent(s.pairs_past_two_thirds, s.total_pairs) << " of pairs, "
+      << percent(s.positions_past_two_thirds, s.distinct_positions) << " of positions   (p >= " << s.two_thirds_from << ")\n";
+  if (s.pairs_past_context > 0)
+    out << "  past L           " << percent(s.pairs_past_context, s.total_pairs) << " of pairs use positions never trained\n";
+  out << "\n";
+  render_method_histogram(out, s, buckets);
+}
+
+/// `--method M` (not selfextend): one call to selfextend::compute_method_reuse.
+int run_reuse_method(const invocation& inv, const po::variables_map& vm, const selfextend::method_params& method,
+                     std::optional<std::int64_t> buckets) {
+  if (vm.count("svg"))
+    throw selfextend::invalid_params("svg", vm["svg"].as<std::string>(),
+                                     "draws Self-Extend's reuse only; for --method " + std::string(selfextend::to_string(method.kind)) +
+                                         " use the text histogram or the JSON counts");
+  const model_choice choice = resolve_model(vm);
+  const std::int64_t tokens = required_int64(vm, "tokens");
+  const selfextend::method_reuse_stats stats =
+      selfextend::compute_method_reuse(method, choice.model.context, tokens, vm.count("force") > 0);
+  if (vm.count("json")) {
+    boost::json::object echoed{{"tokens", tokens}, {"method", std::string(selfextend::to_string(method.kind))},
+                               {"method_parameters", to_json(method)}};
+    echo_model(echoed, choice);
+    echoed["svg"] = nullptr;
+    write_json(inv.out, json_envelope("reuse", std::move(echoed), to_json(stats), choice.model.warnings));
+  } else {
+    render_method_text(inv.out, stats, choice, buckets.value_or(16));
+    render_model_warnings(inv.out, choice);
+  }
+  return exit_ok;
+}
+
 }  // namespace
 
 int run_reuse(const invocation& inv) {
@@ -81,31 +174,35 @@ int run_reuse(const invocation& inv) {
   options.add_options()
     ("tokens", po::value<std::string>()->value_name("N"), "target length N in tokens")
     ("group", po::value<std::string>()->value_name("G"), "group size G >= 1")
-    ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1, W < L");
+    ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1, W < L (rerope, leaky-rerope: their window w)");
   add_model_options(options);
   add_shift_option(options);
+  add_method_options(options);
   options.add_options()
     ("buckets", po::value<std::string>()->value_name("B"), "histogram bars over [0, max(L, P_max+1)) (default 16 text, 64 SVG)")
     ("svg", po::value<std::string>()->value_name("FILE"), "also write a standalone SVG chart to FILE")
     ("json", "print one JSON document (with the count arrays)")
-    ("force", "keep the per-position count arrays of --json above their 1 GiB limit")
+    ("force", "keep the per-position count arrays above their 1 GiB limit (--json; any --method)")
     ("help,h", "show this help");
   const po::variables_map vm = parse(inv, options);
   if (vm.count("help")) {
-    print_help(inv, "--tokens N --group G --window W (--context L | --model NAME | --config PATH | --gguf PATH) [--shift int|float] "
-               "[--buckets B] [--svg FILE] [--json [--force]]",
+    print_help(inv, "--tokens N (--group G --window W [--shift int|float] | --method M and its options) "
+               "(--context L | --model NAME | --config PATH | --gguf PATH) [--buckets B] [--svg FILE] [--json] [--force]",
                "Count how often each relative position is used by the N(N+1)/2 causal pairs, split into\n"
-               "neighbor and group pairs, and how much lies past L/2 and 2L/3 (closed form, no pair visited).", options);
+               "neighbor and group pairs (another --method: its branches), and how much lies past L/2 and 2L/3\n"
+               "(closed form, no pair visited).", options);
     return exit_ok;
   }
-  const model_choice choice = resolve_model(vm);
-  const selfextend::self_extend_params params{
-      choice.model.context, required_int64(vm, "tokens"),
-      {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)}};
+  const selfextend::method_params method = method_options(vm);
   const std::optional<std::int64_t> buckets = optional_int64(vm, "buckets");
   if (buckets && (*buckets < 1 || *buckets > selfextend::max_reuse_buckets))
     throw selfextend::invalid_params("buckets", std::to_string(*buckets),
                                      "must be in 1.." + std::to_string(selfextend::max_reuse_buckets));
+  if (method.kind != selfextend::method_kind::self_extend) return run_reuse_method(inv, vm, method, buckets);
+  const model_choice choice = resolve_model(vm);
+  const selfextend::self_extend_params params{
+      choice.model.context, required_int64(vm, "tokens"),
+      {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)}};
   // Text and SVG show buckets, recounted in O(1) memory; only --json carries the per-position arrays.
   const selfextend::reuse_stats stats =
       selfextend::compute_reuse(params, {.keep_counts = vm.count("json") > 0, .force = vm.count("force") > 0});

@@ -38,4 +38,35 @@ json::object to_json(const selfextend::reuse_stats& s, const array_renderer& arr
   return o;
 }
 
+json::object to_json(const selfextend::method_reuse_stats& s, const array_renderer& arrays) {
+  json::object o;
+  json::array branches;
+  json::object branch_pairs, branch_counts;
+  for (std::size_t b = 0; b < s.branches.size(); ++b) {
+    const std::string name(s.branches[b]);
+    branches.emplace_back(name);
+    branch_pairs[name] = s.branch_pairs[b];
+    branch_counts[name] = arrays.render(s.branch_counts[b]);
+  }
+  o["branches"] = std::move(branches);
+  o["max_position"] = s.max_position;
+  o["total_pairs"] = s.total_pairs;
+  o["attended_pairs"] = s.attended_pairs;
+  o["dropped_pairs"] = s.dropped_pairs;
+  o["branch_pairs"] = std::move(branch_pairs);
+  o["distinct_positions"] = s.distinct_positions;
+  o["half_from"] = s.half_from;
+  o["two_thirds_from"] = s.two_thirds_from;
+  o["pairs_past_half"] = s.pairs_past_half;
+  o["pairs_past_two_thirds"] = s.pairs_past_two_thirds;
+  o["pairs_past_context"] = s.pairs_past_context;
+  o["fraction_pairs_past_half"] = s.fraction_pairs_past_half;
+  o["fraction_pairs_past_two_thirds"] = s.fraction_pairs_past_two_thirds;
+  o["positions_past_half"] = s.positions_past_half;
+  o["positions_past_two_thirds"] = s.positions_past_two_thirds;
+  o["counts"] = arrays.render(s.counts);
+  o["branch_counts"] = std::move(branch_counts);
+  return o;
+}
+
 }  // namespace sxplan

@@ -365,4 +365,23 @@ method_reuse_stats compute_method_reuse(const method_params& m, std::int64_t con
   return s;
 }
 
+std::vector<method_reuse_bucket> bucket_method_reuse(const method_reuse_stats& stats, std::int64_t range_end,
+                                                     std::int64_t buckets) {
+  if (range_end < 1) throw invalid_params("range_end", std::to_string(range_end), "must be at least 1");
+  if (buckets < 1 || buckets > max_reuse_buckets)
+    throw invalid_params("buckets", std::to_string(buckets), "must be in 1.." + std::to_string(max_reuse_buckets));
+  const std::int64_t width = static_cast<std::int64_t>(detail::ceil_div(range_end, buckets));
+  std::vector<method_reuse_bucket> bars;
+  for (std::int64_t first = 0; first < range_end; first += width) {
+    method_reuse_bucket bar{first, std::min(range_end, first + width) - 1, std::vector<std::int64_t>(stats.branch_counts.size(), 0)};
+    for (std::size_t b = 0; b < stats.branch_counts.size(); ++b) {
+      const auto& counts = stats.branch_counts[b];
+      for (std::int64_t p = first; p <= bar.last && p < static_cast<std::int64_t>(counts.size()); ++p)
+        bar.pairs[b] += counts[static_cast<std::size_t>(p)];
+    }
+    bars.push_back(std::move(bar));
+  }
+  return bars;
+}
+
 }  // namespace selfextend

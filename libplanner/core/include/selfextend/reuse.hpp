@@ -152,4 +152,17 @@ struct method_reuse_stats {
 [[nodiscard]] method_reuse_stats compute_method_reuse(const method_params& m, std::int64_t context, std::int64_t tokens,
                                                       bool force = false);
 
+/// One bar of a method's histogram: buckets [first, last], pairs per branch.
+struct method_reuse_bucket {
+  std::int64_t first = 0;
+  std::int64_t last = 0;
+  std::vector<std::int64_t> pairs;  ///< per branch, in branch order
+  friend bool operator==(const method_reuse_bucket&, const method_reuse_bucket&) = default;
+};
+
+/// bucket_reuse for any method: the counts of buckets [0, range_end) summed into `buckets` bars of
+/// width ceil(range_end / buckets). Throws invalid_params as bucket_reuse.
+[[nodiscard]] std::vector<method_reuse_bucket> bucket_method_reuse(const method_reuse_stats& stats, std::int64_t range_end,
+                                                                   std::int64_t buckets);
+
 }  // namespace selfextend
