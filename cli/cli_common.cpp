@@ -1,5 +1,6 @@
 // cli_common.cpp - shared parsing and rendering helpers of sxplan.
 #include "cli_common.hpp"
+#include "attention_inputs.hpp"
 #include "json_output.hpp"
 
 #include <array>
@@ -133,6 +134,20 @@ void add_method_options(po::options_description& options) {
     ("leak", po::value<std::string>()->value_name("K"), "leaky-rerope: k > 1, far positions advance 1/k per token (default 16)")
     ("start-size", po::value<std::string>()->value_name("S"), "streaming: attention sinks kept (default 4)")
     ("recent-size", po::value<std::string>()->value_name("R"), "streaming: recent keys kept (default 2000)");
+}
+
+selfextend::method_params method_options_for(const po::variables_map& vm, const selfextend::model_info& model) {
+  const bool dca = vm.count("method") && vm["method"].as<std::string>() == "dca";
+  if (dca && model.dual_chunk && !vm.count("chunk-size") && !vm.count("local-window")) {
+    selfextend::method_params m;
+    m.kind = selfextend::method_kind::dca;
+    m.chunk_size = model.dual_chunk->chunk_size;
+    m.local_window = model.dual_chunk->local_size;
+    for (const char* flag : {"group", "shift", "window", "leak", "start-size", "recent-size"})
+      if (vm.count(flag)) throw selfextend::invalid_params(flag, vm[flag].as<std::string>(), "does not apply to --method dca");
+    return m;
+  }
+  return method_options(vm);
 }
 
 namespace {

@@ -59,6 +59,9 @@ void add_shift_option(po::options_description& options);
 /// --method and the flags of the methods other than Self-Extend (--chunk-size, --local-window,
 /// --leak, --start-size, --recent-size); --window is the command's own. Read by method_options().
 void add_method_options(po::options_description& options);
+/// method_options() on a model: `--method dca` without --chunk-size and --local-window takes the
+/// model's own dual_chunk_attention_config (Qwen2.5-1M) when it states one.
+selfextend::method_params method_options_for(const po::variables_map& vm, const selfextend::model_info& model);
 
 /// The model the user named: one of --model/--config/--gguf, or --context alone; --context
 /// with one of them replaces its L (the facts' rules are applied again with it).

@@ -1,4 +1,5 @@
 // cmd_check.cpp - `sxplan check`: judge one plan (G, W) for N tokens on a model.
+#include <cmath>
 #include <ostream>
 
 #include <boost/json.hpp>
@@ -44,7 +45,10 @@ void render_method_text(std::ostream& out, const selfextend::comparison_request&
   const std::int64_t L = req.context;
   out << selfextend::to_string(r.method.kind) << " check: N = " << grouped(req.tokens) << " tokens, "
       << describe_method(r.method) << ", L = " << grouped(L) << " (" << choice.model.name << ")\n\n";
-  out << "  fits             " << (r.fits ? "yes" : "no") << "   largest relative position " << fixed(r.largest_position, 1)
+  // Integer positions as counts; Leaky ReRoPE's real ones with three decimals.
+  const bool integral = r.largest_position == std::floor(r.largest_position) && r.largest_position < 9e15;
+  out << "  fits             " << (r.fits ? "yes" : "no") << "   largest relative position "
+      << (integral ? grouped(static_cast<std::int64_t>(r.largest_position)) : fixed(r.largest_position, 3))
       << (r.fits ? " <= " : " > ") << "L-1 = " << grouped(L - 1) << "\n";
   out << "  window share     " << fixed(100 * r.window_share, 1) << "% of L\n";
   out << "  capacity         " << (r.capacity ? grouped(*r.capacity) + " tokens" : std::string("any N: positions never pass L-1"))
@@ -58,8 +62,8 @@ void render_method_text(std::ostream& out, const selfextend::comparison_request&
 }
 
 /// `--method M` (not selfextend): one call to selfextend::assess_method.
-int run_check_method(const invocation& inv, const po::variables_map& vm, const selfextend::method_params& method) {
-  const model_choice choice = resolve_model(vm);
+int run_check_method(const invocation& inv, const po::variables_map& vm, const model_choice& choice,
+                     const selfextend::method_params& method) {
   const selfextend::comparison_request req = selfextend::comparison_for(choice.model, required_int64(vm, "tokens"));
   const selfextend::method_row row = selfextend::assess_method(method, req);
   if (vm.count("json")) {
@@ -93,9 +97,9 @@ int run_check(const invocation& inv) {
                "method's parameters: largest position, fit, capacity, dropped keys and cost (docs/methods.md).", options);
     return exit_ok;
   }
-  const selfextend::method_params method = method_options(vm);
-  if (method.kind != selfextend::method_kind::self_extend) return run_check_method(inv, vm, method);
   const model_choice choice = resolve_model(vm);
+  const selfextend::method_params method = method_options_for(vm, choice.model);
+  if (method.kind != selfextend::method_kind::self_extend) return run_check_method(inv, vm, choice, method);
   const selfextend::self_extend_params params{
       choice.model.context, required_int64(vm, "tokens"),
       {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)}};

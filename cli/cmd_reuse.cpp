@@ -89,7 +89,10 @@ void render_method_histogram(std::ostream& out, const selfextend::method_reuse_s
     top = std::max(top, total);
   }
   constexpr int width = 40;
-  out << "  positions            pairs   ";
+  // The range column as wide as its widest label (a million-token map has 13-character ranges).
+  std::size_t column = 11;
+  for (const auto& b : bars) column = std::max(column, std::to_string(b.first).size() + std::to_string(b.last).size() + 1);
+  out << "  " << std::string(column - 9, ' ') << "positions            pairs   ";
   for (std::size_t k = 0; k < s.branches.size(); ++k) out << " " << marks_of[k] << " " << s.branches[k];
   out << "\n";
   for (const auto& b : bars) {
@@ -99,7 +102,7 @@ void render_method_histogram(std::ostream& out, const selfextend::method_reuse_s
       return static_cast<int>(static_cast<double>(width) * static_cast<double>(v) / static_cast<double>(top) + 0.5);
     };
     std::string range = std::to_string(b.first) + "-" + std::to_string(b.last);
-    std::string line = "  " + std::string(range.size() < 11 ? 11 - range.size() : 0, ' ') + range + " " +
+    std::string line = "  " + std::string(column - range.size(), ' ') + range + " " +
                        std::string(14 - std::min<std::size_t>(14, grouped(total).size()), ' ') + grouped(total) + " |";
     int drawn = 0;
     for (std::size_t k = 0; k < b.pairs.size(); ++k) {
@@ -138,19 +141,19 @@ void render_method_text(std::ostream& out, const selfextend::method_reuse_stats&
   out << "  past 2L/3        " << percent(s.pairs_past_two_thirds, s.total_pairs) << " of pairs, "
       << percent(s.positions_past_two_thirds, s.distinct_positions) << " of positions   (p >= " << s.two_thirds_from << ")\n";
   if (s.pairs_past_context > 0)
-    out << "  past L           " << percent(s.pairs_past_context, s.total_pairs) << " of pairs use positions never trained\n";
+    out << "  past L           " << grouped(s.pairs_past_context) << " pairs (" << percent(s.pairs_past_context, s.total_pairs)
+        << ") use positions never trained\n";
   out << "\n";
   render_method_histogram(out, s, buckets);
 }
 
 /// `--method M` (not selfextend): one call to selfextend::compute_method_reuse.
-int run_reuse_method(const invocation& inv, const po::variables_map& vm, const selfextend::method_params& method,
-                     std::optional<std::int64_t> buckets) {
+int run_reuse_method(const invocation& inv, const po::variables_map& vm, const model_choice& choice,
+                     const selfextend::method_params& method, std::optional<std::int64_t> buckets) {
   if (vm.count("svg"))
     throw selfextend::invalid_params("svg", vm["svg"].as<std::string>(),
                                      "draws Self-Extend's reuse only; for --method " + std::string(selfextend::to_string(method.kind)) +
                                          " use the text histogram or the JSON counts");
-  const model_choice choice = resolve_model(vm);
   const std::int64_t tokens = required_int64(vm, "tokens");
   const selfextend::method_reuse_stats stats =
       selfextend::compute_method_reuse(method, choice.model.context, tokens, vm.count("force") > 0);
@@ -193,13 +196,13 @@ int run_reuse(const invocation& inv) {
                "(closed form, no pair visited).", options);
     return exit_ok;
   }
-  const selfextend::method_params method = method_options(vm);
+  const model_choice choice = resolve_model(vm);
+  const selfextend::method_params method = method_options_for(vm, choice.model);
   const std::optional<std::int64_t> buckets = optional_int64(vm, "buckets");
   if (buckets && (*buckets < 1 || *buckets > selfextend::max_reuse_buckets))
     throw selfextend::invalid_params("buckets", std::to_string(*buckets),
                                      "must be in 1.." + std::to_string(selfextend::max_reuse_buckets));
-  if (method.kind != selfextend::method_kind::self_extend) return run_reuse_method(inv, vm, method, buckets);
-  const model_choice choice = resolve_model(vm);
+  if (method.kind != selfextend::method_kind::self_extend) return run_reuse_method(inv, vm, choice, method, buckets);
   const selfextend::self_extend_params params{
       choice.model.context, required_int64(vm, "tokens"),
       {required_int64(vm, "group"), required_int64(vm, "window"), shift_option(vm)}};

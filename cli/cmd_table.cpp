@@ -153,7 +153,8 @@ int run_table(const invocation& inv) {
       params["window"] = r.extension.window;
       params["shift"] = std::string(selfextend::to_string(r.extension.shift));
     } else {
-      for (const auto& [key, value] : to_json(r.method)) params[key] = value;
+      params["method"] = std::string(selfextend::to_string(r.method.kind));
+      params["method_parameters"] = to_json(r.method);
     }
     params["phase"] = std::string(selfextend::to_string(r.phase));
     params["layout"] = std::string(selfextend::to_string(r.layout));

@@ -346,8 +346,11 @@ TEST(TableWritersTest, OtherMethodsWriteTwoArraysPerBranchAndTheirDenseMap) {
   EXPECT_NE(json.find(R"("params": {
     "tokens": 2,
     "method": "dca",
-    "chunk_size": 5,
-    "local_window": 1,
+    "method_parameters": {
+      "method": "dca",
+      "chunk_size": 5,
+      "local_window": 1
+    },
     "phase": "prefill")"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("result": {
     "intra_query_position": [0, 1],)"), std::string::npos) << json;

@@ -289,11 +289,11 @@ class generator {
 };
 
 /// The request's method and parameters as JSON params: Self-Extend's group, window and shift as
-/// before, another method's {"method", its keys}.
+/// before, another method's "method" and "method_parameters" (as attend echoes them).
 boost::json::object method_params_of(const table_request& r) {
   if (!other_method(r))
     return {{"group", r.extension.group}, {"window", r.extension.window}, {"shift", std::string(to_string(r.extension.shift))}};
-  return method_parameters_json(r.method);
+  return {{"method", std::string(to_string(r.method.kind))}, {"method_parameters", method_parameters_json(r.method)}};
 }
 
 /// A JSON scalar as metadata text: "dca", "3072", "16.0".
