@@ -10,6 +10,7 @@ __version__: str
 
 _Path = str | os.PathLike[str]
 _Shift = Literal["int", "float"]
+_Method = Literal["selfextend", "dca", "rerope", "leaky-rerope", "streaming"]
 _FloatArray = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 _RealSequence = Sequence[float] | npt.NDArray[np.float64]
 
@@ -34,16 +35,22 @@ class NoSolution(RuntimeError):
 
 def check(
     tokens: int,
-    group: int,
-    window: int,
+    group: int | None = None,
+    window: int | None = None,
     *,
     context: int | None = None,
     model: str | None = None,
     config: _Path | None = None,
     gguf: _Path | None = None,
     shift: _Shift = "int",
+    method: _Method = "selfextend",
+    chunk_size: int | None = None,
+    local_window: int | None = None,
+    leak: float | None = None,
+    start_size: int | None = None,
+    recent_size: int | None = None,
 ) -> dict[str, Any]:
-    """Judge one plan (G, W) for N tokens: the `sxplan check` result."""
+    """Judge one plan (G, W), or another method's parameters, for N tokens: the `sxplan check` result."""
 
 def advise(
     tokens: int,
@@ -59,34 +66,60 @@ def advise(
     top: int | None = None,
     shift: _Shift | None = None,
     runtime: Literal["longlm", "llamacpp"] = "longlm",
-    method: Literal["selfextend", "dca", "rerope", "leaky-rerope", "streaming"] = "selfextend",
+    method: _Method = "selfextend",
 ) -> dict[str, Any]:
     """Rank plans (G, W) for N tokens: the `sxplan advise` result (top defaults to 5, shift to "int")."""
 
-def position_tables(tokens: int, group: int, window: int, *, shift: _Shift = "int") -> dict[str, Any]:
-    """fractional_offset and the four per-token arrays (int64 [N]; group_query_position float64 with shift="float")."""
+def position_tables(
+    tokens: int,
+    group: int | None = None,
+    window: int | None = None,
+    *,
+    shift: _Shift = "int",
+    method: _Method = "selfextend",
+    chunk_size: int | None = None,
+    local_window: int | None = None,
+    leak: float | None = None,
+    start_size: int | None = None,
+    recent_size: int | None = None,
+) -> dict[str, Any]:
+    """fractional_offset and the four per-token arrays (int64 [N]; group_query_position float64 with shift="float");
+    another method: two arrays per branch."""
 
 def dense_map(
     tokens: int,
-    group: int,
-    window: int,
+    group: int | None = None,
+    window: int | None = None,
     *,
     phase: Literal["prefill", "decode"] = "prefill",
     shift: _Shift = "int",
     force: bool = False,
+    method: _Method = "selfextend",
+    chunk_size: int | None = None,
+    local_window: int | None = None,
+    leak: float | None = None,
+    start_size: int | None = None,
+    recent_size: int | None = None,
 ) -> dict[str, Any]:
-    """fractional_offset and relative_position ([N, N] prefill, [N] decode; -1 above the diagonal)."""
+    """fractional_offset and relative_position ([N, N] prefill, [N] decode; -1 above the diagonal, -2 not attended)."""
 
 def reuse(
     tokens: int,
-    group: int,
-    window: int,
+    group: int | None = None,
+    window: int | None = None,
     *,
     context: int | None = None,
     model: str | None = None,
     config: _Path | None = None,
     gguf: _Path | None = None,
     shift: _Shift = "int",
+    force: bool = False,
+    method: _Method = "selfextend",
+    chunk_size: int | None = None,
+    local_window: int | None = None,
+    leak: float | None = None,
+    start_size: int | None = None,
+    recent_size: int | None = None,
 ) -> dict[str, Any]:
     """How often each relative position is used: the `sxplan reuse` result (count arrays int64)."""
 

@@ -26,16 +26,22 @@ OSError; an argument of the wrong Python type raises TypeError. Long calls relea
 9
 )doc";
 
-inline constexpr const char* check = R"doc(check(tokens, group, window, *, context=None, model=None, config=None, gguf=None, shift="int") -> dict
+inline constexpr const char* check = R"doc(check(tokens, group=None, window=None, *, context=None, model=None, config=None, gguf=None, shift="int", method="selfextend", chunk_size=None, local_window=None, leak=None, start_size=None, recent_size=None) -> dict
 
 Judge one plan (G, W) for N tokens: `sxplan check`. Give exactly one of context (L in tokens),
 model (a preset name), config (a config.json path) or gguf (a GGUF path).
 Keys: capacity_exact, capacity_paper, max_position, effective_reach, reach_ratio, fits,
 satisfies_half, satisfies_two_thirds, verdict, fractional_offset, warnings.
 
+Another method (dca, rerope, leaky-rerope, streaming, with its keywords as the CLI's flags;
+rerope/leaky-rerope take window, group and shift are refused) returns its compare row for the
+given parameters; dca on a model stating dual_chunk_attention_config defaults to the model's own.
+
 >>> r = sp.check(15800, 5, 1024, context=4096)
 >>> r["max_position"], r["effective_reach"], r["verdict"]
 (3979, 3979.2, 'less_trained')
+>>> sp.check(16000, context=4096, method="dca", chunk_size=3072, local_window=512)["largest_position"]
+3072.0
 )doc";
 
 inline constexpr const char* advise = R"doc(advise(tokens, *, context=None, model=None, config=None, gguf=None, window=None, group=None, target="two_thirds", max_group=None, top=None, shift=None, runtime="longlm") -> dict
@@ -55,36 +61,47 @@ window_for_min_groups, min_group_for_capacity, min_group_for_two_thirds, min_gro
 ['-c', '15872', '-b', '1017', '--grp-attn-n', '9', '--grp-attn-w', '1017']
 )doc";
 
-inline constexpr const char* position_tables = R"doc(position_tables(tokens, group, window, *, shift="int") -> dict
+inline constexpr const char* position_tables = R"doc(position_tables(tokens, group=None, window=None, *, shift="int", method="selfextend", chunk_size=None, local_window=None, leak=None, start_size=None, recent_size=None) -> dict
 
 The four per-token position arrays a runtime needs (`sxplan table`, tokens layout): keys
 fractional_offset, neighbor_query_position, neighbor_key_position, group_query_position,
 group_key_position. Arrays are int64 [N]; group_query_position is float64 with shift="float".
 The pair (i, j), j <= i, uses the neighbor arrays iff i - j < window, else the group arrays.
 
+Another method returns two arrays per branch, <branch>_query_position and <branch>_key_position
+(int64, float64 for leaky-rerope), as `sxplan table --method`.
+
 >>> sp.position_tables(6, 2, 4)["group_query_position"].tolist()
 [2, 2, 3, 3, 4, 4]
+>>> sp.position_tables(6, method="dca", chunk_size=5, local_window=1)["successive_query_position"].tolist()
+[4, 5, 5, 5, 4, 5]
 )doc";
 
-inline constexpr const char* dense_map = R"doc(dense_map(tokens, group, window, *, phase="prefill", shift="int", force=False) -> dict
+inline constexpr const char* dense_map = R"doc(dense_map(tokens, group=None, window=None, *, phase="prefill", shift="int", force=False, method="selfextend", chunk_size=None, local_window=None, leak=None, start_size=None, recent_size=None) -> dict
 
 The relative position of every pair (`sxplan table --layout dense`): keys fractional_offset and
 relative_position, int64 [N, N] for prefill or [N] (the row of query N - 1) for decode, -1 above
-the diagonal; float64 with shift="float". Above 1 GiB it is refused unless force=True.
+the diagonal; float64 with shift="float". Above 1 GiB it is refused unless force=True. Another
+method: relative_position alone, -2 for keys it does not attend.
 
 >>> sp.dense_map(10, 2, 4)["relative_position"][9].tolist()
 [6, 6, 5, 5, 4, 4, 3, 2, 1, 0]
 )doc";
 
-inline constexpr const char* reuse = R"doc(reuse(tokens, group, window, *, context=None, model=None, config=None, gguf=None, shift="int") -> dict
+inline constexpr const char* reuse = R"doc(reuse(tokens, group=None, window=None, *, context=None, model=None, config=None, gguf=None, shift="int", force=False, method="selfextend", chunk_size=None, local_window=None, leak=None, start_size=None, recent_size=None) -> dict
 
 How often each relative position is used by the N(N+1)/2 causal pairs (`sxplan reuse`), in closed
 form. Keys as the JSON result: max_position, total_pairs, counts, neighbor_counts, group_counts
 (int64 arrays [max_position + 1]), the ranges and the shares past L/2 and 2L/3.
 
+Another method: branches, branch_pairs, attended_pairs, dropped_pairs, counts and branch_counts
+per position bucket (`sxplan reuse --method`). force=True keeps arrays above 1 GiB.
+
 >>> r = sp.reuse(10, 2, 4, context=16)
 >>> r["counts"].tolist(), r["total_pairs"]
 ([10, 9, 8, 7, 9, 8, 4], 55)
+>>> sp.reuse(10, context=16, method="streaming", start_size=1, recent_size=3)["dropped_pairs"]
+15
 )doc";
 
 inline constexpr const char* llamacpp = R"doc(llamacpp(tokens, ga_n, ga_w=None, *, generate=0, batch=2048, mode="main", rows=None, context=None, model=None, config=None, gguf=None) -> dict

@@ -33,18 +33,90 @@ namespace {
 
 /// The keyword of read_plan.
 constexpr const char* plan_keywords[] = {"shift"};
+/// The keywords of read_method: the CLI's --method and its flags.
+constexpr const char* method_keywords[] = {"method", "chunk_size", "local_window", "leak", "start_size", "recent_size"};
 
 /// G, W and the shift of a plan; `shift` is the keyword's value (None = int).
 selfextend::plan read_plan(py::handle group, py::handle window, py::handle shift) {
+  for (const auto& [key, value] : {std::pair{"group", group}, std::pair{"window", window}})
+    if (value.is_none()) throw selfextend::invalid_params(key, "(none)", "is required for method selfextend");
   return {int64_arg("group", group), int64_arg("window", window),
           sxplan::shift_choice(optional_text("shift", shift).value_or("int"))};
 }
 
+/// The method a call names (method= and its keywords, as the CLI's --method and its flags): for
+/// selfextend (the default) G and W are required; another method refuses group and shift (and
+/// window unless it is ReRoPE's), as the CLI does. On a model stating its Dual Chunk Attention
+/// (Qwen2.5-1M), dca without chunk_size and local_window takes the model's own.
+selfextend::method_params read_method(keywords& kw, py::handle group, py::handle window,
+                                      const selfextend::model_info* model = nullptr) {
+  selfextend::method_params m;
+  const std::string name = optional_text("method", kw.take("method")).value_or("selfextend");
+  m.kind = selfextend::method_kind_named(name);
+  const py::object shift = kw.take("shift");
+  std::vector<std::pair<const char*, py::object>> given;
+  for (const char* key : {"chunk_size", "local_window", "leak", "start_size", "recent_size"})
+    given.emplace_back(key, kw.take(key));
+  using selfextend::method_kind;
+  const auto refuse = [&](const char* key, py::handle value) {
+    if (!value.is_none())
+      throw selfextend::invalid_params(key, py::str(value).cast<std::string>(), "does not apply to method " + name);
+  };
+  const auto owned = [&](const char* key, method_kind owner) {
+    for (auto& [k, value] : given)
+      if (std::string_view(k) == key) {
+        if (m.kind != owner) refuse(key, value);
+        return value;
+      }
+    return py::object(py::none());
+  };
+  const py::object chunk_size = owned("chunk_size", method_kind::dca), local_window = owned("local_window", method_kind::dca);
+  const py::object leak = owned("leak", method_kind::leaky_rerope);
+  const py::object start = owned("start_size", method_kind::streaming), recent = owned("recent_size", method_kind::streaming);
+  if (m.kind == method_kind::self_extend) {
+    m.self_extend = read_plan(group, window, shift);
+    return m;
+  }
+  refuse("group", group);
+  refuse("shift", shift);
+  if (m.kind != method_kind::rerope && m.kind != method_kind::leaky_rerope) refuse("window", window);
+  switch (m.kind) {
+    case method_kind::self_extend: break;
+    case method_kind::dca:
+      if (model && model->dual_chunk && chunk_size.is_none() && local_window.is_none()) {
+        m.chunk_size = model->dual_chunk->chunk_size;
+        m.local_window = model->dual_chunk->local_size;
+      } else {
+        if (chunk_size.is_none()) throw selfextend::invalid_params("chunk_size", "(none)", "is required for method dca");
+        if (local_window.is_none()) throw selfextend::invalid_params("local_window", "(none)", "is required for method dca");
+        m.chunk_size = int64_arg("chunk_size", chunk_size);
+        m.local_window = int64_arg("local_window", local_window);
+      }
+      break;
+    case method_kind::rerope:
+    case method_kind::leaky_rerope:
+      if (window.is_none()) throw selfextend::invalid_params("window", "(none)", "is required for method " + name);
+      m.window = int64_arg("window", window);
+      if (const auto k = optional_real("leak", leak)) m.leak = *k;
+      break;
+    case method_kind::streaming:
+      if (const auto v = optional_int64("start_size", start)) m.start_size = *v;
+      if (const auto v = optional_int64("recent_size", recent)) m.recent_size = *v;
+      break;
+  }
+  selfextend::require_valid_method(m);
+  return m;
+}
+
 py::object check(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
-  keywords kw("check", std::move(kwargs), {model_keywords, plan_keywords});
+  keywords kw("check", std::move(kwargs), {model_keywords, plan_keywords, method_keywords});
   const model_choice choice = *take_model(kw, true);
-  const selfextend::self_extend_params params{choice.model.context, int64_arg("tokens", tokens),
-                                              read_plan(group, window, kw.take("shift"))};
+  const selfextend::method_params method = read_method(kw, group, window, &choice.model);
+  if (method.kind != selfextend::method_kind::self_extend) {
+    const selfextend::comparison_request req = selfextend::comparison_for(choice.model, int64_arg("tokens", tokens));
+    return to_python(sxplan::to_json(selfextend::assess_method(method, req)));
+  }
+  const selfextend::self_extend_params params{choice.model.context, int64_arg("tokens", tokens), method.self_extend};
   return to_python(sxplan::to_json(selfextend::assess(params)));
 }
 
@@ -96,11 +168,45 @@ py::object advise(py::object tokens, py::kwargs kwargs) {
   return to_python(sxplan::to_json(selfextend::advise(req)));
 }
 
+/// Another method's per-token arrays, two per branch, as position_tables returns them.
+template <class T>
+struct method_tables {
+  std::vector<std::string> names;
+  std::vector<std::vector<T>> arrays;
+};
+
+template <class T>
+py::object method_position_tables(const selfextend::table_request& r) {
+  auto tables = std::make_unique<method_tables<T>>();
+  tables->names = selfextend::method_token_array_names(r.method.kind);
+  {
+    py::gil_scoped_release unlocked;
+    for (std::size_t k = 0; k < tables->names.size(); ++k) {
+      std::vector<T>& a = tables->arrays.emplace_back(static_cast<std::size_t>(r.tokens));
+      selfextend::fill_branch_positions(r.method, static_cast<int>(k / 2),
+                                        k % 2 ? selfextend::rotation_side::key : selfextend::rotation_side::query, 0,
+                                        std::span<T>(a));
+    }
+  }
+  return result_to_python(std::move(tables), [](const method_tables<T>& t, const sxplan::array_renderer& a) {
+    boost::json::object o;
+    for (std::size_t k = 0; k < t.names.size(); ++k) o[t.names[k]] = a.render(std::span<const T>(t.arrays[k]));
+    return o;
+  });
+}
+
 py::object position_tables(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
-  keywords kw("position_tables", std::move(kwargs), {plan_keywords});
+  keywords kw("position_tables", std::move(kwargs), {plan_keywords, method_keywords});
   selfextend::table_request r;
-  r.extension = read_plan(group, window, kw.take("shift"));
+  r.method = read_method(kw, group, window);
+  r.extension = r.method.self_extend;
   r.tokens = int64_arg("tokens", tokens);
+  if (r.method.kind != selfextend::method_kind::self_extend) {
+    if (std::vector<selfextend::issue> issues = selfextend::validate(r); !issues.empty())
+      throw selfextend::invalid_params(std::move(issues));
+    return selfextend::integer_positions(r.method) ? method_position_tables<std::int64_t>(r)
+                                                   : method_position_tables<double>(r);
+  }
   // Every rule at once, as `sxplan table` reports them.
   if (std::vector<selfextend::issue> issues = selfextend::validate(r); !issues.empty())
     throw selfextend::invalid_params(std::move(issues));
@@ -124,22 +230,26 @@ py::object dense_rows(const selfextend::table_request& r) {
     values->resize(r.phase == selfextend::table_phase::prefill ? n * n : n);
     if (r.phase == selfextend::table_phase::prefill) {
       for (std::size_t q = 0; q < n; ++q)
-        selfextend::fill_dense_row(r.extension, static_cast<std::int64_t>(q), 0, std::span<T>(values->data() + q * n, n));
+        selfextend::fill_method_dense_row(r.method, static_cast<std::int64_t>(q), 0, std::span<T>(values->data() + q * n, n));
     } else {
-      selfextend::fill_dense_row(r.extension, r.tokens - 1, 0, std::span<T>(*values));
+      selfextend::fill_method_dense_row(r.method, r.tokens - 1, 0, std::span<T>(*values));
     }
   }
-  const double offset = selfextend::fractional_offset(r.extension);
+  const bool other = r.method.kind != selfextend::method_kind::self_extend;
+  const double offset = other ? 0.0 : selfextend::fractional_offset(r.extension);
   return result_to_python(std::move(values), [&](const std::vector<T>& v, const sxplan::array_renderer& a) {
-    return sxplan::dense_to_json(offset, std::span<const T>(v), shape, a);
+    boost::json::object o = sxplan::dense_to_json(offset, std::span<const T>(v), shape, a);
+    if (other) o.erase("fractional_offset");  // Self-Extend's alone, as the table's JSON
+    return o;
   });
 }
 
 py::object dense_map(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
   constexpr const char* options[] = {"phase", "force"};
-  keywords kw("dense_map", std::move(kwargs), {plan_keywords, options});
+  keywords kw("dense_map", std::move(kwargs), {plan_keywords, options, method_keywords});
   selfextend::table_request r;
-  r.extension = read_plan(group, window, kw.take("shift"));
+  r.method = read_method(kw, group, window);
+  r.extension = r.method.self_extend;
   r.tokens = int64_arg("tokens", tokens);
   if (const auto phase = optional_text("phase", kw.take("phase"))) r.phase = sxplan::phase_choice(*phase);
   r.layout = selfextend::table_layout::dense;
@@ -147,18 +257,32 @@ py::object dense_map(py::object tokens, py::object group, py::object window, py:
   // The same rules and size guard as `sxplan table --layout dense`.
   if (std::vector<selfextend::issue> issues = selfextend::validate(r); !issues.empty())
     throw selfextend::invalid_params(std::move(issues));
-  return r.extension.shift == selfextend::shift_rule::integer ? dense_rows<std::int64_t>(r) : dense_rows<double>(r);
+  return selfextend::integer_positions(r.method) ? dense_rows<std::int64_t>(r) : dense_rows<double>(r);
 }
 
 py::object reuse(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
-  keywords kw("reuse", std::move(kwargs), {model_keywords, plan_keywords});
+  constexpr const char* options[] = {"force"};
+  keywords kw("reuse", std::move(kwargs), {model_keywords, plan_keywords, method_keywords, options});
   const model_choice choice = *take_model(kw, true);
-  const selfextend::self_extend_params params{choice.model.context, int64_arg("tokens", tokens),
-                                              read_plan(group, window, kw.take("shift"))};
+  const selfextend::method_params method = read_method(kw, group, window, &choice.model);
+  const py::object force_arg = kw.take("force");
+  const bool force = !force_arg.is_none() && bool_arg("force", force_arg);
+  if (method.kind != selfextend::method_kind::self_extend) {
+    const std::int64_t n = int64_arg("tokens", tokens);
+    auto stats = std::make_unique<selfextend::method_reuse_stats>();
+    {
+      py::gil_scoped_release unlocked;
+      *stats = selfextend::compute_method_reuse(method, choice.model.context, n, force);
+    }
+    return result_to_python(std::move(stats), [](const selfextend::method_reuse_stats& s, const sxplan::array_renderer& a) {
+      return sxplan::to_json(s, a);
+    });
+  }
+  const selfextend::self_extend_params params{choice.model.context, int64_arg("tokens", tokens), method.self_extend};
   auto stats = std::make_unique<selfextend::reuse_stats>();
   {
     py::gil_scoped_release unlocked;
-    *stats = selfextend::compute_reuse(params);
+    *stats = selfextend::compute_reuse(params, {.keep_counts = true, .force = force});
   }
   return result_to_python(std::move(stats), [](const selfextend::reuse_stats& s, const sxplan::array_renderer& a) {
     return sxplan::to_json(s, a);
@@ -269,12 +393,13 @@ py::object rope(py::kwargs kwargs) {
 }  // namespace
 
 void bind_planning(py::module_& m) {
-  m.def("check", &check, py::arg("tokens"), py::arg("group"), py::arg("window"), docs::check);
+  m.def("check", &check, py::arg("tokens"), py::arg("group") = py::none(), py::arg("window") = py::none(), docs::check);
   m.def("advise", &advise, py::arg("tokens"), docs::advise);
-  m.def("position_tables", &position_tables, py::arg("tokens"), py::arg("group"), py::arg("window"),
-        docs::position_tables);
-  m.def("dense_map", &dense_map, py::arg("tokens"), py::arg("group"), py::arg("window"), docs::dense_map);
-  m.def("reuse", &reuse, py::arg("tokens"), py::arg("group"), py::arg("window"), docs::reuse);
+  m.def("position_tables", &position_tables, py::arg("tokens"), py::arg("group") = py::none(),
+        py::arg("window") = py::none(), docs::position_tables);
+  m.def("dense_map", &dense_map, py::arg("tokens"), py::arg("group") = py::none(), py::arg("window") = py::none(),
+        docs::dense_map);
+  m.def("reuse", &reuse, py::arg("tokens"), py::arg("group") = py::none(), py::arg("window") = py::none(), docs::reuse);
   m.def("compare", &compare, py::arg("tokens"), docs::compare);
   m.def("model", &model, docs::model);
   m.def("rope", &rope, docs::rope);

@@ -303,3 +303,45 @@ def test_advise_method_equals_cli(cli_result, method):
     assert answer["parameters"]["method"] == method
     with pytest.raises(sp.InvalidParams, match="window = 512: applies to method selfextend only"):
         sp.advise(100000, model="llama-2-7b", method=method, window=512)
+
+
+# Each other method as keywords and as the CLI's flags.
+METHODS = [
+    ({"method": "dca", "chunk_size": 6, "local_window": 2}, ["--method", "dca", "--chunk-size", 6, "--local-window", 2]),
+    ({"method": "rerope", "window": 5}, ["--method", "rerope", "--window", 5]),
+    ({"method": "leaky-rerope", "window": 5, "leak": 3}, ["--method", "leaky-rerope", "--window", 5, "--leak", 3]),
+    ({"method": "streaming", "start_size": 2, "recent_size": 7}, ["--method", "streaming", "--start-size", 2, "--recent-size", 7]),
+]
+
+
+@pytest.mark.parametrize("kwargs, cli", METHODS)
+def test_method_check_reuse_and_tables_equal_cli(cli_result, kwargs, cli):
+    assert sp.check(40, context=16, **kwargs) == cli_result("check", "--tokens", 40, "--context", 16, *cli)
+    r = sp.reuse(40, context=16, **kwargs)
+    assert plain(r) == cli_result("reuse", "--tokens", 40, "--context", 16, *cli)
+    assert sum(r["counts"].tolist()) == r["attended_pairs"] == 40 * 41 // 2 - r["dropped_pairs"]
+    t = sp.position_tables(30, **kwargs)
+    expected = cli_result("table", "--tokens", 30, *cli)
+    assert plain(t) == expected and list(t) == list(expected)
+    assert len(t) == 2 * len(r["branches"])
+    d = sp.dense_map(30, **kwargs)
+    assert plain(d) == cli_result("table", "--tokens", 30, "--layout", "dense", *cli)
+    assert d["relative_position"].dtype == (np.float64 if kwargs["method"] == "leaky-rerope" else np.int64)
+
+
+def test_method_keywords_are_refused_where_they_do_not_apply():
+    with pytest.raises(sp.InvalidParams, match="group = 2: does not apply to method rerope"):
+        sp.check(100, 2, 8, context=64, method="rerope")
+    with pytest.raises(sp.InvalidParams, match="leak = 3: does not apply to method dca"):
+        sp.position_tables(10, method="dca", chunk_size=6, local_window=2, leak=3)
+    with pytest.raises(sp.InvalidParams, match="group = \\(none\\): is required for method selfextend"):
+        sp.reuse(100, context=64)
+
+
+def test_dca_on_a_model_with_its_own_settings_uses_them(cli_result):
+    config = str(REPO / "tests" / "cli" / "data" / "config_dual_chunk_attention.json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = sp.reuse(1000000, method="dca", config=config)
+    assert plain(r) == cli_result("reuse", "--tokens", 1000000, "--method", "dca", "--config", config)
+    assert r["max_position"] == 262144 and r["dropped_pairs"] == 0
