@@ -315,3 +315,127 @@ TEST(ConformanceTest, BadManifestsAndOutputsNameTheCaseAndTheFile) {
   EXPECT_EQ((std::set<std::string>{"decode_p_gt_w"}),
             failed_cases(selfextend::check_conformance_suite(suite, outputs, false)));
 }
+
+namespace {
+
+/// Deliberate bugs of the other methods' ports.
+enum class method_bug { none, dca_no_clamp, rerope_far_keys_rotated, leaky_no_query_offset, streaming_keeps_evicted };
+
+/// The other methods written from their official code's rules (docs/methods.md), sharing no code
+/// with the library: each query and key rotated at the positions the code rotates them at.
+std::vector<double> method_port(const selfextend::manifest_case& c, method_bug bug) {
+  const selfextend::npy_array qa = selfextend::read_npy(c.q, "q"), ka = selfextend::read_npy(c.k, "k"),
+                              va = selfextend::read_npy(c.v, "v");
+  const std::vector<double> q = qa.to_doubles(), k = ka.to_doubles(), v = va.to_doubles();
+  const std::int64_t H = qa.shape[0], Nq = qa.shape[1], D = qa.shape[2], Hkv = ka.shape[0], Nk = ka.shape[1];
+  const std::int64_t R = c.rope.rotary_dims;
+  const selfextend::method_params& m = c.method;
+  auto rotate = [&](const double* x, double position) {
+    std::vector<double> out(x, x + D);
+    for (std::int64_t p = 0; p < R / 2; ++p) {
+      const double angle = position * std::pow(c.rope.theta, -2.0 * static_cast<double>(p) / static_cast<double>(R));
+      const double xa = out[static_cast<std::size_t>(p)], xb = out[static_cast<std::size_t>(p + R / 2)];
+      out[static_cast<std::size_t>(p)] = xa * std::cos(angle) - xb * std::sin(angle);
+      out[static_cast<std::size_t>(p + R / 2)] = xb * std::cos(angle) + xa * std::sin(angle);
+    }
+    return out;
+  };
+  // (query rotation, key rotation) of the pair, or nullopt when the key is not attended.
+  auto positions = [&](std::int64_t i, std::int64_t j) -> std::optional<std::pair<double, double>> {
+    switch (m.kind) {
+      case selfextend::method_kind::self_extend: break;
+      case selfextend::method_kind::dca: {  // ChunkLlama: q_t, qc_t = (x + s).clamp(max = c), k_t = j mod s
+        const std::int64_t s = m.chunk_size - m.local_window;
+        const auto qc = [&](std::int64_t x) { return bug == method_bug::dca_no_clamp ? x + s : std::min(x + s, m.chunk_size); };
+        const std::int64_t back = i / s - j / s;
+        const double key = static_cast<double>(j % s);
+        if (back == 0) return std::pair{static_cast<double>(i % s), key};
+        if (back == 1) return std::pair{static_cast<double>(qc(i % s)), key};
+        return std::pair{static_cast<double>(qc(s - 1)), key};
+      }
+      case selfextend::method_kind::rerope: {  // rerope_patch.py: true positions below w, else q at w, k unrotated
+        // (A boundary at d <= w would be harmless: both sets give w there.)
+        if (i - j < m.window) return std::pair{static_cast<double>(i), static_cast<double>(j)};
+        return std::pair{static_cast<double>(m.window), bug == method_bug::rerope_far_keys_rotated ? static_cast<double>(j) : 0.0};
+      }
+      case selfextend::method_kind::leaky_rerope: {  // leaky_rerope_patch.py: the 1/k table, q offset by w (k - 1)
+        if (i - j < m.window) return std::pair{static_cast<double>(i), static_cast<double>(j)};
+        const double offset = bug == method_bug::leaky_no_query_offset ? 0.0 : static_cast<double>(m.window) * (m.leak - 1);
+        return std::pair{(static_cast<double>(i) + offset) / m.leak, static_cast<double>(j) / m.leak};
+      }
+      case selfextend::method_kind::streaming: {  // the evicting cache: slots 0 .. S + R, the query last
+        const std::int64_t S = m.start_size, Rc = m.recent_size;
+        if (i <= S + Rc || bug == method_bug::streaming_keeps_evicted) return std::pair{static_cast<double>(i), static_cast<double>(j)};
+        if (i - j <= Rc) return std::pair{static_cast<double>(S + Rc), static_cast<double>(S + Rc - (i - j))};
+        if (j < S) return std::pair{static_cast<double>(S + Rc), static_cast<double>(j)};
+        return std::nullopt;
+      }
+    }
+    return std::pair{static_cast<double>(i), static_cast<double>(j)};
+  };
+  std::vector<double> out(static_cast<std::size_t>(H * Nq * D), 0.0);
+  for (std::int64_t h = 0; h < H; ++h) {
+    const std::int64_t kv = h / (H / Hkv);
+    for (std::int64_t r = 0; r < Nq; ++r) {
+      const std::int64_t i = Nk - Nq + r;
+      const double* qrow = &q[static_cast<std::size_t>((h * Nq + r) * D)];
+      std::vector<std::pair<std::int64_t, double>> scores;
+      for (std::int64_t j = 0; j <= i; ++j) {
+        const auto at = positions(i, j);
+        if (!at) continue;
+        const auto qr = rotate(qrow, at->first);
+        const auto kr = rotate(&k[static_cast<std::size_t>((kv * Nk + j) * D)], at->second);
+        double dot = 0;
+        for (std::int64_t d = 0; d < D; ++d) dot += qr[static_cast<std::size_t>(d)] * kr[static_cast<std::size_t>(d)];
+        scores.emplace_back(j, dot / std::sqrt(static_cast<double>(D)));
+      }
+      double top = scores[0].second, sum = 0;
+      for (const auto& [j, s] : scores) top = std::max(top, s);
+      for (auto& [j, s] : scores) sum += (s = std::exp(s - top));
+      double* o = &out[static_cast<std::size_t>((h * Nq + r) * D)];
+      for (const auto& [j, s] : scores)
+        for (std::int64_t d = 0; d < D; ++d) o[d] += s / sum * v[static_cast<std::size_t>((kv * Nk + j) * D + d)];
+    }
+  }
+  return out;
+}
+
+std::set<std::string> failed_method_cases(const fs::path& suite, const fs::path& outputs, method_bug bug) {
+  fs::create_directories(outputs);
+  for (const selfextend::manifest_case& c : selfextend::read_conformance_manifest(suite)) {
+    const std::vector<std::int64_t> shape = selfextend::read_npy(c.expected, "expected").shape;
+    selfextend::write_npy(outputs / (c.name + ".npy"), selfextend::npy_array::from(std::span<const double>(method_port(c, bug)), shape));
+  }
+  return failed_cases(selfextend::check_conformance_suite(suite, outputs, false));
+}
+
+}  // namespace
+
+TEST(ConformanceTest, EachMethodsSuitePassesAnIndependentPortAndCatchesItsBugs) {
+  using selfextend::method_kind;
+  const temp_dir dir("methods");
+  const std::pair<method_kind, std::pair<method_bug, std::set<std::string>>> expectations[] = {
+      {method_kind::dca, {method_bug::dca_no_clamp, {"dca_successive_chunk", "dca_inter_chunk", "dca_decode",
+                                                     "dca_chunked_prefill", "dca_gqa_4_to_1"}}},
+      {method_kind::rerope, {method_bug::rerope_far_keys_rotated, {"rerope_window_boundary", "rerope_decode",
+                                                                     "rerope_chunked_prefill"}}},
+      {method_kind::leaky_rerope, {method_bug::leaky_no_query_offset, {"leaky_rerope_window_boundary", "leaky_rerope_decode",
+                                                                       "leaky_rerope_chunked_prefill"}}},
+      {method_kind::streaming, {method_bug::streaming_keeps_evicted, {"streaming_sinks_and_eviction", "streaming_no_sinks",
+                                                                      "streaming_decode"}}},
+  };
+  for (const auto& [kind, bug] : expectations) {
+    const std::string name(selfextend::to_string(kind));
+    const fs::path suite = dir.path / name;
+    selfextend::conformance_options options;
+    options.method = kind;
+    const selfextend::conformance_written written = selfextend::write_conformance_suite(suite, options);
+    ASSERT_GE(written.cases.size(), 3U) << name;
+    for (const selfextend::manifest_case& c : selfextend::read_conformance_manifest(suite)) {
+      EXPECT_EQ(c.method.kind, kind) << c.name;  // the manifest round-trips the method and its parameters
+      EXPECT_EQ(c.name.rfind(name == "leaky-rerope" ? "leaky_rerope" : name, 0), 0U) << c.name;
+    }
+    EXPECT_TRUE(failed_method_cases(suite, dir.path / (name + "-correct"), method_bug::none).empty()) << name;
+    EXPECT_EQ(failed_method_cases(suite, dir.path / (name + "-bug"), bug.first), bug.second) << name;
+  }
+}

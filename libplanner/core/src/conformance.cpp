@@ -116,8 +116,93 @@ std::uint64_t name_hash(std::string_view name) {
 
 }  // namespace
 
+namespace {
+
+method_params dca_method(std::int64_t chunk_size, std::int64_t local_window) {
+  method_params m;
+  m.kind = method_kind::dca;
+  m.chunk_size = chunk_size;
+  m.local_window = local_window;
+  return m;
+}
+
+method_params window_method(method_kind kind, std::int64_t window, double leak = 16) {
+  method_params m;
+  m.kind = kind;
+  m.window = window;
+  m.leak = leak;
+  return m;
+}
+
+method_params streaming_method(std::int64_t start, std::int64_t recent) {
+  method_params m;
+  m.kind = method_kind::streaming;
+  m.start_size = start;
+  m.recent_size = recent;
+  return m;
+}
+
+/// Another method's cases: each sits on one of the method's boundaries.
+std::vector<conformance_case> method_cases(const base_head& base, method_kind kind) {
+  case_builder b(base);
+  const auto add = [&](std::string name, const method_params& m, std::int64_t key_tokens, std::int64_t query_tokens,
+                       std::string catches) -> conformance_case& {
+    conformance_case& c = b.add(std::move(name), 1, 1, shift_rule::integer, key_tokens, query_tokens, std::move(catches));
+    c.method = m;
+    return c;
+  };
+  switch (kind) {
+    case method_kind::self_extend: break;
+    case method_kind::dca: {
+      // c = 24, w = 4: chunks of s = 20; the inter-chunk query at min(2s - 1, c) = 24.
+      const method_params m = dca_method(24, 4);
+      add("dca_first_chunk", m, 18, 18,
+          "inside the first chunk every pair keeps its distance: a port remapping before the first chunk ends");
+      add("dca_successive_chunk", m, 40, 40,
+          "the previous chunk scored from min(i mod s + s, chunk_size): the clamp at chunk_size missing, or keys "
+          "rotated at j instead of j mod s");
+      add("dca_inter_chunk", m, 96, 96,
+          "chunks two or more back scored from the query at chunk_size (qc_t[s - 1]), not at s or at i mod s");
+      add("dca_decode", m, 97, 1, "decode: the three ranges of the cache split from the query's absolute position");
+      add("dca_chunked_prefill", m, 90, 30,
+          "a chunk of queries at the end of the cache: chunk membership from absolute positions, not the chunk's rows");
+      add("dca_gqa_4_to_1", dca_method(16, 2), 64, 64, "grouped-query head mapping with DCA (h / 4, not h % 4)")
+          .params.shape = {8, 2, 64, 64, base.head_dim};
+      break;
+    }
+    case method_kind::rerope:
+    case method_kind::leaky_rerope: {
+      const bool leaky = kind == method_kind::leaky_rerope;
+      const method_params m = window_method(kind, 12, leaky ? 4.0 : 16.0);
+      const std::string prefix = leaky ? "leaky_rerope" : "rerope";
+      add(prefix + "_window_boundary", m, 64, 64,
+          leaky ? "the far set at w + (d - w)/k from the 1/k table with the query offset by w (k - 1): the offset "
+                  "missing or applied to keys, or the boundary at d <= w"
+                : "distances from w on read at w (the query at w over unrotated keys): the far keys rotated at j, or "
+                  "the far query at i (a boundary at d <= w is harmless: both sets give w there)");
+      add(prefix + "_decode", m, 80, 1, "decode over unrotated cached keys: the far position min(d, w) per key, not per step");
+      add(prefix + "_chunked_prefill", m, 96, 24, "a chunk of queries at the end of the cache: distances from absolute positions");
+      break;
+    }
+    case method_kind::streaming: {
+      const method_params m = streaming_method(4, 16);
+      add("streaming_before_eviction", m, 20, 20, "up to S + R + 1 tokens nothing is evicted: plain attention");
+      add("streaming_sinks_and_eviction", m, 64, 64,
+          "after eviction the sinks sit at S + R - j and the keys between sinks and the recent window are gone: "
+          "positions by absolute index, or evicted keys still attended");
+      add("streaming_no_sinks", streaming_method(0, 16), 64, 64, "start_size 0: a sliding window of R + 1 keys");
+      add("streaming_decode", m, 100, 1, "decode: the query at the cache length S + R, sinks and the recent window only");
+      break;
+    }
+  }
+  return b.take();
+}
+
+}  // namespace
+
 std::vector<conformance_case> conformance_cases(const conformance_options& options) {
   const base_head base = base_from(options);
+  if (options.method != method_kind::self_extend) return method_cases(base, options.method);
   case_builder b(base);
   using enum shift_rule;
   b.add("window_boundary_w_mod_g_nonzero", 3, 10, integer, 64, 64,
@@ -229,7 +314,8 @@ conformance_tensors conformance_data(const conformance_case& c, std::uint64_t se
   t.k = fill(s.kv_heads, s.key_tokens);
   t.v = fill(s.kv_heads, s.key_tokens);
   const std::vector<double> q(t.q.begin(), t.q.end()), k(t.k.begin(), t.k.end()), v(t.v.begin(), t.v.end());
-  t.expected = reference_attention(c.params, q, k, v);
+  t.expected = c.method.kind == method_kind::self_extend ? reference_attention(c.params, q, k, v)
+                                                        : reference_method_attention(c.params, c.method, q, k, v);
   return t;
 }
 

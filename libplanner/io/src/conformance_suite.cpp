@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include <selfextend/atomic_output.hpp>
+#include <selfextend/json_writer.hpp>
 #include <selfextend/npy.hpp>
 
 #include "json_kind.hpp"
@@ -44,9 +45,14 @@ json::object manifest_entry(const conformance_case& c, bool has_inv_freq) {
   o["k"] = dir + "k.npy";
   o["v"] = dir + "v.npy";
   o["expected"] = dir + "expected.npy";
-  o["group"] = c.params.extension.group;
-  o["window"] = c.params.extension.window;
-  o["shift"] = std::string(to_string(c.params.extension.shift));
+  if (c.method.kind == method_kind::self_extend) {
+    o["group"] = c.params.extension.group;
+    o["window"] = c.params.extension.window;
+    o["shift"] = std::string(to_string(c.params.extension.shift));
+  } else {
+    o["method"] = std::string(to_string(c.method.kind));
+    o["method_parameters"] = method_parameters_json(c.method);
+  }
   o["rope"] = json::object{{"theta", r.theta},
                            {"style", std::string(to_string(r.style))},
                            {"rotary_dims", r.rotary_dims == 0 ? c.params.shape.head_dim : r.rotary_dims}};
@@ -150,15 +156,63 @@ class manifest_reader {
     return full;
   }
 
+  /// "method" and "method_parameters" (method_parameters_json's keys, exactly) of another method's case.
+  static method_params read_method(const std::string& name, const std::filesystem::path& manifest, const json::object& o) {
+    const std::string kind = text(name, manifest, o, "method");
+    const std::optional<method_kind> parsed = parse_method_kind(kind);
+    if (!parsed || *parsed == method_kind::self_extend)
+      fail_case(name, manifest, "method must be dca, rerope, leaky-rerope or streaming, got \"" + kind + "\"");
+    const json::value& p = o.at("method_parameters");
+    if (!p.is_object()) fail_case(name, manifest, std::string("method_parameters must be an object, got ") + kind_of(p));
+    const json::object& params = p.as_object();
+    method_params m;
+    m.kind = *parsed;
+    switch (m.kind) {
+      case method_kind::self_extend: break;
+      case method_kind::dca:
+        only_keys(name, manifest, params, {"method", "chunk_size", "local_window"});
+        m.chunk_size = integer(name, manifest, params, "chunk_size");
+        m.local_window = integer(name, manifest, params, "local_window");
+        break;
+      case method_kind::rerope:
+        only_keys(name, manifest, params, {"method", "window"});
+        m.window = integer(name, manifest, params, "window");
+        break;
+      case method_kind::leaky_rerope:
+        only_keys(name, manifest, params, {"method", "window", "leak"});
+        m.window = integer(name, manifest, params, "window");
+        m.leak = real(name, manifest, params, "leak");
+        break;
+      case method_kind::streaming:
+        only_keys(name, manifest, params, {"method", "start_size", "recent_size"});
+        m.start_size = integer(name, manifest, params, "start_size");
+        m.recent_size = integer(name, manifest, params, "recent_size");
+        break;
+    }
+    if (text(name, manifest, params, "method") != kind)
+      fail_case(name, manifest, "method_parameters.method must equal method (\"" + kind + "\")");
+    if (const std::vector<issue> issues = validate(m); !issues.empty())
+      fail_case(name, manifest, "method_parameters." + issues.front().key + " = " + issues.front().value + ": " + issues.front().rule);
+    return m;
+  }
+  static const char* kind_of(const json::value& v) { return detail::json_kind(v); }
+
   manifest_case read_case(const std::filesystem::path& manifest, const json::value& entry, std::size_t index) const {
     const std::string fallback = "#" + std::to_string(index);
     if (!entry.is_object()) fail_case(fallback, manifest, std::string("must be an object, got ") + kind(entry));
     const json::object& o = entry.as_object();
     std::string name = fallback;
     if (const json::value* n = o.if_contains("name"); n && n->is_string()) name = std::string(n->as_string());
-    only_keys(name, manifest, o,
-              {"name", "q", "k", "v", "expected", "group", "window", "shift", "rope", "scale_base", "inv_freq",
-               "attention_factor", "atol", "rtol", "catches"});
+    // Self-Extend's cases state group, window and shift; another method's its name and parameters.
+    const bool other_method = o.contains("method");
+    if (other_method)
+      only_keys(name, manifest, o,
+                {"name", "q", "k", "v", "expected", "method", "method_parameters", "rope", "scale_base", "inv_freq",
+                 "attention_factor", "atol", "rtol", "catches"});
+    else
+      only_keys(name, manifest, o,
+                {"name", "q", "k", "v", "expected", "group", "window", "shift", "rope", "scale_base", "inv_freq",
+                 "attention_factor", "atol", "rtol", "catches"});
     if (name.empty() || name == "." || name == ".." ||
         name.find_first_of("/\\") != std::string::npos)
       fail_case(fallback, manifest, "name \"" + name + "\" must be a non-empty file name (no / or \\)");
@@ -168,12 +222,16 @@ class manifest_reader {
     c.k = file_of(name, manifest, o, "k");
     c.v = file_of(name, manifest, o, "v");
     c.expected = file_of(name, manifest, o, "expected");
-    c.extension.group = integer(name, manifest, o, "group");
-    c.extension.window = integer(name, manifest, o, "window");
-    const std::string shift = text(name, manifest, o, "shift");
-    const auto rule = parse_shift_rule(shift);
-    if (!rule) fail_case(name, manifest, "shift must be \"int\" or \"float\", got \"" + shift + "\"");
-    c.extension.shift = *rule;
+    if (other_method) {
+      c.method = read_method(name, manifest, o);
+    } else {
+      c.extension.group = integer(name, manifest, o, "group");
+      c.extension.window = integer(name, manifest, o, "window");
+      const std::string shift = text(name, manifest, o, "shift");
+      const auto rule = parse_shift_rule(shift);
+      if (!rule) fail_case(name, manifest, "shift must be \"int\" or \"float\", got \"" + shift + "\"");
+      c.extension.shift = *rule;
+    }
     const json::value& rope = o.at("rope");
     if (!rope.is_object()) fail_case(name, manifest, std::string("rope must be an object, got ") + kind(rope));
     only_keys(name, manifest, rope.as_object(), {"theta", "style", "rotary_dims"});

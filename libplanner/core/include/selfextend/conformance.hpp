@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <selfextend/attention.hpp>
+#include <selfextend/methods.hpp>
 #include <selfextend/models.hpp>
 
 namespace selfextend {
@@ -20,6 +21,9 @@ struct conformance_case {
   attention_params params;  ///< plan, RoPE (inv_freq, attention_factor included) and shape
   tolerance tol;            ///< |out - expected| <= atol + rtol·|expected|
   std::string catches;      ///< the bug this case is there to catch, in a sentence
+  /// Another position-remap method's case (its kind not self_extend): params.extension is then
+  /// not read and the reference is reference_method_attention.
+  method_params method = {};
   friend bool operator==(const conformance_case&, const conformance_case&) = default;
 };
 
@@ -30,6 +34,9 @@ struct conformance_options {
   /// Cases about one feature (partial rotary, gptj, GQA) set that feature whatever the model.
   std::optional<model_info> model;
   std::uint64_t seed = 0;  ///< seeds every case's q, k, v
+  /// Whose suite: Self-Extend's (the list below), or another method's own cases (its boundaries,
+  /// decode and chunked prefill, GQA), with parameters of the suite's choosing.
+  method_kind method = method_kind::self_extend;
 };
 
 /// The cases, in a fixed order: window boundary with W mod G != 0 and = 0, float vs int shift,
@@ -37,12 +44,16 @@ struct conformance_options {
 /// prefill straddling and past W, GQA 4:1 and 2:1, partial rotary (Phi-2), gptj (full and
 /// partial), log scaling, a large theta, a scaled frequency rule with an attention factor, and a
 /// chunk at the end of a cache near the plan's capacity. Names are unique and directory-safe.
+/// Another method's suite (options.method): DCA within the first chunk, across one and several
+/// chunks, decode and chunked prefill, GQA; ReRoPE and Leaky ReRoPE at the window and past it
+/// (decode, chunked prefill); StreamingLLM before and after eviction, without sinks, decode.
 /// Throws invalid_params (key "model") when the model lacks a head_dim or its context is too short
 /// for the long case.
 [[nodiscard]] std::vector<conformance_case> conformance_cases(const conformance_options& options);
 
 /// A case's tensors: q, k, v (float32, entries ~ N(0, 1), from the seed and the case's name) and
-/// the reference output computed in double from exactly those float values.
+/// the reference output computed in double from exactly those float values (reference_attention,
+/// or reference_method_attention for another method's case).
 struct conformance_tensors {
   std::vector<float> q, k, v;     ///< [H, Nq, D], [Hkv, Nk, D], [Hkv, Nk, D]
   std::vector<double> expected;   ///< [H, Nq, D], reference_attention

@@ -17,6 +17,7 @@
 
 #include <selfextend/attention.hpp>
 #include <selfextend/conformance.hpp>
+#include <selfextend/methods.hpp>
 
 namespace selfextend {
 
@@ -38,7 +39,8 @@ struct manifest_case {
   std::string name;
   std::filesystem::path q, k, v, expected;
   std::filesystem::path inv_freq;  ///< empty when null
-  plan extension;
+  plan extension;                  ///< Self-Extend's case
+  method_params method;            ///< another method's case (its kind not self_extend): "method", "method_parameters"
   rope_params rope;                ///< inv_freq filled from the file
   tolerance tol;
   std::string catches;
