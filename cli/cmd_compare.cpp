@@ -1,11 +1,16 @@
 // cmd_compare.cpp - `sxplan compare`: every position-remap method side by side for one model and N.
 #include <iomanip>
+#include <optional>
 #include <ostream>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/json.hpp>
 
 #include <selfextend/compare.hpp>
+#include <selfextend/method_maps_plot.hpp>
 
 #include "commands.hpp"
 #include "json_output.hpp"
@@ -71,10 +76,12 @@ int run_compare(const invocation& inv) {
   po::options_description options("Options");
   options.add_options()("tokens", po::value<std::string>()->value_name("N"), "target length N in tokens (prompt + generation)");
   add_model_options(options);
-  options.add_options()("json", "print one JSON document")("help,h", "show this help");
+  options.add_options()
+    ("svg", po::value<std::string>()->value_name("FILE"), "also write the methods' maps side by side as a standalone SVG to FILE")
+    ("json", "print one JSON document")("help,h", "show this help");
   const po::variables_map vm = parse(inv, options);
   if (vm.count("help")) {
-    print_help(inv, "--tokens N (--context L | --model NAME | --config PATH | --gguf PATH) [--json]",
+    print_help(inv, "--tokens N (--context L | --model NAME | --config PATH | --gguf PATH) [--svg FILE] [--json]",
                "Compare the position-remap methods (Self-Extend, Dual Chunk Attention, ReRoPE, Leaky ReRoPE,\n"
                "StreamingLLM) for N tokens: each one's recommended parameters with the reasons, largest position,\n"
                "fit, dropped keys, cost and what it needs of a runtime.",
@@ -84,12 +91,22 @@ int run_compare(const invocation& inv) {
   const model_choice choice = resolve_model(vm);
   const selfextend::comparison_request req = selfextend::comparison_for(choice.model, required_int64(vm, "tokens"));
   const std::vector<selfextend::method_row> rows = selfextend::compare_methods(req);
+  const std::optional<std::string> svg = vm.count("svg") ? std::optional(vm["svg"].as<std::string>()) : std::nullopt;
+  if (svg) {
+    std::vector<std::pair<std::string, std::string>> inputs;
+    if (choice.config) inputs.emplace_back("config", *choice.config);
+    if (choice.gguf) inputs.emplace_back("gguf", *choice.gguf);
+    require_distinct_output("svg", *svg, inputs);
+    writing_output("svg", [&] { selfextend::write_method_maps_svg(*svg, rows, req); });
+  }
   if (vm.count("json")) {
     boost::json::object echoed{{"tokens", req.tokens}};
     echo_model(echoed, choice);
+    echoed["svg"] = svg ? boost::json::value(*svg) : boost::json::value(nullptr);
     write_json(inv.out, json_envelope("compare", std::move(echoed), to_json(rows), choice.model.warnings));
   } else {
     render_text(inv.out, req, choice, rows);
+    if (svg) inv.out << "\nwrote " << *svg << "\n";
   }
   return exit_ok;
 }

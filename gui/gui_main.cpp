@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
       {"max-group", "Largest G the advisor considers (default 64).", "G"},
       {"runtime", "longlm (default: the exact map) or llamacpp (llama.cpp's positions and flags).", "NAME"},
       {"batch", "llama.cpp's -b, the prompt chunk size, in llamacpp mode (default 2048).", "B"},
+      {"method", "selfextend (default), dca, rerope, leaky-rerope or streaming: show that method's map, with the "
+                 "parameters the library recommends for N and L.", "NAME"},
   });
   if (!parser.parse(args)) usage_error(parser_error(parser, args));
   if (parser.isSet("help")) {
@@ -141,6 +143,15 @@ int main(int argc, char** argv) {
     options.llamacpp = runtime == "llamacpp";
   }
   if (options.batch && !options.llamacpp) usage_error("batch = " + parser.value("batch") + ": only with --runtime llamacpp");
+  if (parser.isSet("method")) {
+    try {
+      options.method = selfextend::method_kind_named(parser.value("method").toStdString());
+    } catch (const selfextend::invalid_params& e) {
+      refuse(e);
+    }
+    if (options.llamacpp && *options.method != selfextend::method_kind::self_extend)
+      usage_error("method = " + parser.value("method") + ": only with --runtime longlm (llama.cpp runs Self-Extend)");
+  }
 
   // The values the command line gives are checked by the library's rules now, as the CLI does;
   // the remembered ones are shown with the library's message in the window instead.

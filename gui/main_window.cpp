@@ -2,6 +2,7 @@
 #include "main_window.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <climits>
 #include <exception>
@@ -36,7 +37,9 @@
 #include <QVBoxLayout>
 
 #include <selfextend/hf_config.hpp>
+#include <selfextend/compare.hpp>
 #include <selfextend/llamacpp.hpp>
+#include <selfextend/methods.hpp>
 #include <selfextend/position_map.hpp>
 #include <selfextend/reuse.hpp>
 #include <selfextend/version.hpp>
@@ -161,7 +164,10 @@ main_window::main_window(const start_options& options, QWidget* parent) : QMainW
   });
 
   // Tab order follows reading order: model, lengths, plan, then the views.
-  const std::vector<QWidget*> chain = {model_combo_,    open_config_button_, context_field_,  tokens_field_,
+  const std::vector<QWidget*> chain = {model_combo_,    open_config_button_, context_field_,  tokens_field_, method_combo_,
+                                       method_fields_.at("chunk_size"), method_fields_.at("local_window"),
+                                       method_fields_.at("method_window"), method_fields_.at("leak"),
+                                       method_fields_.at("start_size"), method_fields_.at("recent_size"),
                                        group_field_,    group_slider_,       window_field_,   window_slider_,
                                        shift_combo_,    runtime_combo_,      batch_field_,    max_group_field_,
                                        keep_window_check_, reuse_,           map_,            llamacpp_map_,
@@ -248,6 +254,23 @@ void main_window::build_inputs(QWidget* panel) {
   context_field_ = add_number_row(form, "&Context L:", "context", "Pretrained context L (editable for a custom context)", false).field;
   tokens_field_ = add_number_row(form, "&Tokens N:", "tokens", "Target length N: prompt + generation, in tokens", false).field;
   tokens_field_->set_single_step(256);
+  method_combo_ = add_choice_row(form, "M&ethod:", "method",
+                                 {{"Self-Extend (G, W)", "selfextend"},
+                                  {"Dual Chunk Attention", "dca"},
+                                  {"ReRoPE", "rerope"},
+                                  {"Leaky ReRoPE", "leaky-rerope"},
+                                  {"StreamingLLM", "streaming"}});
+  method_combo_->setToolTip("The position-remap method whose map is shown (sxplan compare): choosing one fills in the "
+                            "parameters the library recommends for N and L");
+  // Each method's parameters (methods.hpp); only the chosen method's rows are shown.
+  const std::vector<std::array<QString, 3>> method_rows = {
+      {"C&hunk size c:", "chunk_size", "Dual Chunk Attention's chunk_size: the chunk a query's positions come from"},
+      {"&Local window:", "local_window", "Dual Chunk Attention's local_window; chunks are chunk_size \u2212 local_window long"},
+      {"W&indow w:", "method_window", "ReRoPE's window w: every distance from w on is read at w"},
+      {"Lea&k k:", "leak", "Leaky ReRoPE's k > 1 (whole numbers here): far positions advance 1/k per token"},
+      {"S&inks S:", "start_size", "StreamingLLM's attention sinks, kept at the start of the cache"},
+      {"Rece&nt R:", "recent_size", "StreamingLLM's most recent keys kept in the cache"}};
+  for (const auto& [label, key, tip] : method_rows) method_fields_[key] = add_number_row(form, label, key, tip, false).field;
   const number_row group = add_number_row(form, "&Group G:", "group", "Group size G: far keys share one position per G tokens", true);
   group_field_ = group.field;
   group_slider_ = group.slider;
@@ -280,6 +303,7 @@ void main_window::build_inputs(QWidget* panel) {
   keep_window_check_->setObjectName("keep_window");
   keep_window_check_->setToolTip("Ask the advisor for the best G at this W instead of choosing W too");
   form->addRow(QString(), keep_window_check_);
+  plan_form_ = form;
   layout->addWidget(box);
   layout->addStretch(1);
   connect_inputs();
@@ -302,6 +326,55 @@ void main_window::connect_inputs() {
     inputs_changed();
   });
   connect(keep_window_check_, &QCheckBox::toggled, this, [this] { inputs_changed(); });
+  connect(method_combo_, &QComboBox::currentIndexChanged, this, [this] {
+    if (!updating_) select_method(method_kind());
+  });
+  for (const auto& [key, field] : method_fields_) connect(field, &int64_field::edited, this, [this] { inputs_changed(); });
+}
+
+selfextend::method_kind main_window::method_kind() const {
+  return selfextend::parse_method_kind(method_combo_->currentData().toString().toStdString())
+      .value_or(selfextend::method_kind::self_extend);
+}
+
+void main_window::select_method(selfextend::method_kind kind) {
+  updating_ = true;
+  method_combo_->setCurrentIndex(std::max(0, method_combo_->findData(text_of(selfextend::to_string(kind)))));
+  // The library's recommendation for this N and L, when both read; otherwise the fields keep their text.
+  if (const std::optional<std::int64_t> tokens = tokens_field_->value(); tokens && kind != selfextend::method_kind::self_extend) {
+    try {
+      const selfextend::method_row r = selfextend::recommend_method(kind, selfextend::comparison_for(model_, *tokens));
+      method_fields_.at("chunk_size")->set_value(r.method.chunk_size);
+      method_fields_.at("local_window")->set_value(r.method.local_window);
+      method_fields_.at("method_window")->set_value(r.method.window);
+      method_fields_.at("leak")->set_value(static_cast<std::int64_t>(r.method.leak));  // compare recommends whole k
+      method_fields_.at("start_size")->set_value(r.method.start_size);
+      method_fields_.at("recent_size")->set_value(r.method.recent_size);
+    } catch (const selfextend::invalid_params&) {
+      // N or L breaks a rule: inputs_changed() shows the library's message under the field.
+    }
+  }
+  updating_ = false;
+  update_mode();
+  inputs_changed();
+}
+
+void main_window::update_method_rows() {
+  using selfextend::method_kind;
+  const method_kind kind = this->method_kind();
+  const bool self_extend = kind == method_kind::self_extend;
+  // Self-Extend's rows (its plan, the runtimes that run it, its advisor) give way to the method's.
+  for (QWidget* w : std::initializer_list<QWidget*>{group_field_, group_slider_, window_field_, window_slider_, shift_combo_,
+                                                    runtime_combo_, max_group_field_, keep_window_check_})
+    plan_form_->setRowVisible(w, self_extend);
+  const std::map<QString, bool> shown = {
+      {"chunk_size", kind == method_kind::dca},
+      {"local_window", kind == method_kind::dca},
+      {"method_window", kind == method_kind::rerope || kind == method_kind::leaky_rerope},
+      {"leak", kind == method_kind::leaky_rerope},
+      {"start_size", kind == method_kind::streaming},
+      {"recent_size", kind == method_kind::streaming}};
+  for (const auto& [key, on] : shown) plan_form_->setRowVisible(method_fields_.at(key), on);
 }
 
 void main_window::build_menus() {
@@ -333,7 +406,10 @@ void main_window::build_menus() {
 }
 
 std::vector<QWidget*> main_window::tab_chain() const {
-  const std::vector<QWidget*> all = {model_combo_,    open_config_button_, context_field_,  tokens_field_,
+  const std::vector<QWidget*> all = {model_combo_,    open_config_button_, context_field_,  tokens_field_, method_combo_,
+                                       method_fields_.at("chunk_size"), method_fields_.at("local_window"),
+                                       method_fields_.at("method_window"), method_fields_.at("leak"),
+                                       method_fields_.at("start_size"), method_fields_.at("recent_size"),
                                      group_field_,    group_slider_,       window_field_,   window_slider_,
                                      shift_combo_,    runtime_combo_,      batch_field_,    max_group_field_,
                                      keep_window_check_, reuse_,           map_,            llamacpp_map_,
@@ -348,12 +424,19 @@ std::vector<QWidget*> main_window::tab_chain() const {
 bool main_window::llamacpp_mode() const { return runtime_combo_->currentData().toString() == "llamacpp"; }
 
 void main_window::update_mode() {
+  const bool self_extend = method_kind() == selfextend::method_kind::self_extend;
+  if (!self_extend && llamacpp_mode()) {
+    // llama.cpp's group attention is Self-Extend's: another method is shown in the exact runtime.
+    const QSignalBlocker block(runtime_combo_);
+    runtime_combo_->setCurrentIndex(std::max(0, runtime_combo_->findData("longlm")));
+  }
+  update_method_rows();
   const bool llama = llamacpp_mode();
   batch_field_->setVisible(llama);
   if (batch_row_label_) batch_row_label_->setVisible(llama);
-  reuse_->setVisible(!llama);
+  reuse_->setVisible(!llama && self_extend);
   llamacpp_map_->setVisible(llama);
-  advice_->setVisible(!llama);
+  advice_->setVisible(!llama && self_extend);
   llamacpp_panel_->setVisible(llama);
   max_group_field_->setToolTip(llama ? "The largest --grp-attn-n the llama.cpp advisor considers (max_group)"
                                      : max_group_field_->property("base_tooltip").toString());
@@ -403,6 +486,13 @@ void main_window::apply_options(const start_options& options) {
   if (options.batch) batch = grouped(*options.batch);
   if (options.shift) shift = text_of(selfextend::to_string(*options.shift));
   if (options.llamacpp) runtime = "llamacpp";
+  QString method = "selfextend";
+  std::map<QString, QString> method_texts;
+  if (options.use_settings) {
+    const QSettings s;
+    method = s.value("inputs/method", method).toString();
+    for (const auto& [key, field] : method_fields_) method_texts[key] = s.value("inputs/" + key).toString();
+  }
 
   // Text as given: a remembered value the library refuses shows its message instead of being fixed up.
   context_field_->set_text(context);
@@ -413,15 +503,30 @@ void main_window::apply_options(const start_options& options) {
   batch_field_->set_text(batch);
   shift_combo_->setCurrentIndex(std::max(0, shift_combo_->findData(shift)));
   runtime_combo_->setCurrentIndex(std::max(0, runtime_combo_->findData(runtime)));
+  method_combo_->setCurrentIndex(std::max(0, method_combo_->findData(method)));
+  bool remembered_parameters = false;
+  for (const auto& [key, text] : method_texts)
+    if (!text.isEmpty()) {
+      method_fields_.at(key)->set_text(text);
+      remembered_parameters = true;
+    }
   update_mode();
   updating_ = false;
-  if (config && load_config(*config)) return;
-  if (model == custom_context_key) {
-    model_combo_->setCurrentIndex(model_combo_->findData(custom_context_key));
-    model_changed();
-  } else if (!select_preset(model)) {
-    select_preset("llama-2-7b");
+  if (!(config && load_config(*config))) {
+    if (model == custom_context_key) {
+      model_combo_->setCurrentIndex(model_combo_->findData(custom_context_key));
+      model_changed();
+    } else if (!select_preset(model)) {
+      select_preset("llama-2-7b");
+    }
   }
+  // A method given on the command line starts from the library's recommendation for N and L.
+  // A method given on the command line starts from the library's recommendation for N and L, as
+  // does a remembered one without remembered parameters.
+  if (options.method)
+    select_method(*options.method);
+  else if (method_kind() != selfextend::method_kind::self_extend && !remembered_parameters)
+    select_method(method_kind());
 }
 
 bool main_window::select_preset(const QString& name) {
@@ -566,6 +671,10 @@ void main_window::inputs_changed() {
   const std::int64_t context = custom ? read(context_field_) : model_.context;
   if (custom && unreadable.empty()) model_.context = context;
   const std::int64_t tokens = read(tokens_field_);
+  if (method_kind() != selfextend::method_kind::self_extend) {
+    method_inputs_changed(context, tokens, std::move(unreadable));
+    return;
+  }
   const std::int64_t group = read(group_field_);
   const std::int64_t window = read(window_field_);
   const std::int64_t batch = llama ? read(batch_field_) : selfextend::llamacpp_default_batch;
@@ -609,6 +718,66 @@ void main_window::inputs_changed() {
     export_action_->setEnabled(false);
     verdict_->show_invalid(issues_);
   }
+  show_field_issues();
+}
+
+void main_window::method_inputs_changed(std::int64_t context, std::int64_t tokens, std::vector<selfextend::issue> unreadable) {
+  const auto read = [&](const QString& key) {
+    if (std::optional<selfextend::issue> p = method_fields_.at(key)->problem()) {
+      unreadable.push_back(*p);
+      return std::int64_t{0};
+    }
+    return *method_fields_.at(key)->value();
+  };
+  selfextend::method_params m;
+  m.kind = method_kind();
+  switch (m.kind) {
+    case selfextend::method_kind::dca:
+      m.chunk_size = read("chunk_size");
+      m.local_window = read("local_window");
+      break;
+    case selfextend::method_kind::leaky_rerope:
+      m.leak = static_cast<double>(read("leak"));
+      [[fallthrough]];
+    case selfextend::method_kind::rerope: m.window = read("method_window"); break;
+    case selfextend::method_kind::streaming:
+      m.start_size = read("start_size");
+      m.recent_size = read("recent_size");
+      break;
+    case selfextend::method_kind::self_extend: break;
+  }
+  issues_ = std::move(unreadable);
+  double largest = 0;
+  std::optional<std::int64_t> capacity;
+  if (issues_.empty()) {
+    // The library's rules: the method's, then N's (largest_position) and L's (method_capacity).
+    issues_ = selfextend::validate(m);
+    if (issues_.empty()) {
+      try {
+        largest = selfextend::largest_position(m, tokens);
+      } catch (const selfextend::invalid_params& e) {
+        issues_.insert(issues_.end(), e.issues().begin(), e.issues().end());
+      }
+      try {
+        capacity = selfextend::method_capacity(m, context);
+      } catch (const selfextend::invalid_params& e) {
+        issues_.insert(issues_.end(), e.issues().begin(), e.issues().end());
+      }
+    }
+  }
+  export_action_->setEnabled(false);  // the exported tables are Self-Extend's
+  sync_sliders();
+  if (!issues_.empty()) {
+    verdict_->show_invalid(issues_);
+    map_->clear("Invalid inputs: see the messages under the fields.");
+    show_field_issues();
+    return;
+  }
+  method_ = m;
+  // method_capacity is the largest N that fits: N fits when there is none or N is within it.
+  const bool fits = !capacity || tokens <= *capacity;
+  verdict_->show_method(method_title(m.kind), largest, fits, capacity, selfextend::dropped_pairs(m, tokens), context);
+  map_->set_method(m, tokens, context);
   show_field_issues();
 }
 
@@ -736,9 +905,16 @@ void main_window::show_field_issues() {
   const std::map<QString, QWidget*> fields = {{"tokens", tokens_field_},     {"group", group_field_},
                                               {"window", window_field_},     {"context", context_field_},
                                               {"config", model_combo_},      {"max_group", max_group_field_},
-                                              {"batch", batch_field_}};
+                                              {"batch", batch_field_},           {"chunk_size", method_fields_.at("chunk_size")},
+                                              {"local_window", method_fields_.at("local_window")},
+                                              {"method_window", method_fields_.at("method_window")},
+                                              {"leak", method_fields_.at("leak")},
+                                              {"start_size", method_fields_.at("start_size")},
+                                              {"recent_size", method_fields_.at("recent_size")}};
   // llama.cpp's names for G and W are its flags' (ga_n, ga_w): their messages go under G and W.
-  const std::map<std::string, QString> aliases = {{"ga_n", "group"}, {"ga_w", "window"}};
+  std::map<std::string, QString> aliases = {{"ga_n", "group"}, {"ga_w", "window"}};
+  // ReRoPE's window is its own field: W is Self-Extend's.
+  if (method_kind() != selfextend::method_kind::self_extend) aliases["window"] = "method_window";
   for (const auto& [key, label] : field_messages_) {
     QStringList messages;
     for (const selfextend::issue& i : issues_) {
@@ -818,6 +994,8 @@ void main_window::save_settings() const {
   s.setValue("inputs/shift", shift_combo_->currentData().toString());
   s.setValue("inputs/runtime", runtime_combo_->currentData().toString());
   s.setValue("inputs/keep_window", keep_window_check_->isChecked());
+  s.setValue("inputs/method", method_combo_->currentData().toString());
+  for (const auto& [key, field] : method_fields_) s.setValue("inputs/" + key, field->text());
 }
 
 void main_window::restore_settings() {

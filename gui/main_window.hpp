@@ -13,6 +13,7 @@
 #include <selfextend/advice.hpp>
 #include <selfextend/error.hpp>
 #include <selfextend/llamacpp.hpp>
+#include <selfextend/methods.hpp>
 #include <selfextend/models.hpp>
 #include <selfextend/params.hpp>
 #include <selfextend/table_writers.hpp>
@@ -55,6 +56,8 @@ struct start_options {
   std::optional<std::int64_t> max_group;  ///< the advisor's largest G
   std::optional<std::int64_t> batch;      ///< llama.cpp's -b (llama.cpp mode)
   bool llamacpp = false;                  ///< start in llama.cpp mode
+  /// Start with this method (methods.hpp) and the parameters compare recommends for N and L.
+  std::optional<selfextend::method_kind> method;
   bool use_settings = true;  ///< restore and save QSettings (off for --screenshot and most tests)
 };
 
@@ -103,6 +106,17 @@ class main_window : public QMainWindow {
   [[nodiscard]] QComboBox* runtime_input() const { return runtime_combo_; }
   /// Whether the window shows llama.cpp's group attention instead of the reuse view and advice.
   [[nodiscard]] bool llamacpp_mode() const;
+  /// The method chosen (Self-Extend unless the Method box says otherwise).
+  [[nodiscard]] selfextend::method_kind method_kind() const;
+  /// Another method's parameters as last read (valid when issues() is empty and method_kind() is not Self-Extend).
+  [[nodiscard]] const selfextend::method_params& method() const { return method_; }
+  /// Picks `kind` and fills its fields with the parameters the library recommends for N and L
+  /// (recommend_method), as choosing it in the Method box does.
+  void select_method(selfextend::method_kind kind);
+  [[nodiscard]] QComboBox* method_input() const { return method_combo_; }
+  /// A method's parameter field: `chunk_size`, `local_window`, `method_window` (ReRoPE's and
+  /// Leaky ReRoPE's w), `leak`, `start_size`, `recent_size`.
+  [[nodiscard]] int64_field* method_field(const QString& key) const { return method_fields_.at(key); }
   [[nodiscard]] QTextBrowser* model_facts() const { return model_facts_; }
   [[nodiscard]] map_view* llamacpp_map() const { return llamacpp_map_; }
   [[nodiscard]] llamacpp_panel* llamacpp() const { return llamacpp_panel_; }
@@ -150,6 +164,10 @@ class main_window : public QMainWindow {
   [[nodiscard]] selfextend::llamacpp_schedule llamacpp_schedule_for(std::int64_t batch) const;
   void update_model_facts();
   void update_mode();
+  /// Shows the rows of the chosen method and hides Self-Extend's (or the other way round).
+  void update_method_rows();
+  /// inputs_changed() for a method other than Self-Extend, with L and N as read and the fields' problems so far.
+  void method_inputs_changed(std::int64_t context, std::int64_t tokens, std::vector<selfextend::issue> unreadable);
   void sync_sliders();
   void show_field_issues();
   void open_config_dialog();
@@ -187,6 +205,10 @@ class main_window : public QMainWindow {
   QWidget* batch_row_label_ = nullptr;
   QComboBox* shift_combo_ = nullptr;
   QCheckBox* keep_window_check_ = nullptr;
+  QFormLayout* plan_form_ = nullptr;
+  QComboBox* method_combo_ = nullptr;
+  std::map<QString, int64_field*> method_fields_;
+  selfextend::method_params method_;
   std::map<QString, QLabel*> field_messages_;
   QAction* export_action_ = nullptr;
   verdict_strip* verdict_ = nullptr;

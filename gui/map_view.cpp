@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <string>
 
 #include <QKeyEvent>
 #include <QMouseEvent>
@@ -12,6 +14,7 @@
 #include <QWheelEvent>
 
 #include <selfextend/error.hpp>
+#include <selfextend/method_maps_plot.hpp>
 
 #include "colour_scale.hpp"
 #include "gui_format.hpp"
@@ -29,6 +32,31 @@ constexpr QRgb blank_colour = 0xfff0f0f0;
 __extension__ typedef __int128 wide;  // index arithmetic near 2^63
 
 }  // namespace
+
+QString method_title(selfextend::method_kind kind) {
+  switch (kind) {
+    case selfextend::method_kind::self_extend: return "Self-Extend";
+    case selfextend::method_kind::dca: return "Dual Chunk Attention";
+    case selfextend::method_kind::rerope: return "ReRoPE";
+    case selfextend::method_kind::leaky_rerope: return "Leaky ReRoPE";
+    case selfextend::method_kind::streaming: return "StreamingLLM";
+  }
+  return {};
+}
+
+QString method_parameters(const selfextend::method_params& m) {
+  switch (m.kind) {
+    case selfextend::method_kind::self_extend:
+      return QString("G %1, W %2").arg(grouped(m.self_extend.group), grouped(m.self_extend.window));
+    case selfextend::method_kind::dca:
+      return QString("chunk %1, local %2").arg(grouped(m.chunk_size), grouped(m.local_window));
+    case selfextend::method_kind::rerope: return QString("w %1").arg(grouped(m.window));
+    case selfextend::method_kind::leaky_rerope: return QString("w %1, k %2").arg(grouped(m.window)).arg(m.leak);
+    case selfextend::method_kind::streaming:
+      return QString("sinks %1, recent %2").arg(grouped(m.start_size), grouped(m.recent_size));
+  }
+  return {};
+}
 
 map_view::map_view(QWidget* parent) : QWidget(parent) {
   setMouseTracking(true);
@@ -48,8 +76,14 @@ void map_view::set_llamacpp(const selfextend::llamacpp_schedule& s, std::int64_t
   schedule_ = s;
 }
 
+void map_view::set_method(const selfextend::method_params& m, std::int64_t tokens, std::int64_t context) {
+  set_plan(m.self_extend, tokens, context);
+  if (m.kind != selfextend::method_kind::self_extend) method_ = m;
+}
+
 void map_view::set_plan(const selfextend::plan& p, std::int64_t tokens, std::int64_t context) {
   schedule_.reset();
+  method_.reset();
   if (tokens != tokens_ || !valid_) {
     first_ = 0;
     span_ = tokens;
@@ -83,6 +117,13 @@ std::int64_t map_view::index_at(double fraction) const {
   return first_ + static_cast<std::int64_t>(std::min<long double>(offset, static_cast<long double>(span_ - 1)));
 }
 
+std::pair<std::int64_t, std::int64_t> map_view::cell_pair(int row, int column) const {
+  const auto centre = [&](int k) {
+    return first_ + static_cast<std::int64_t>((2 * static_cast<wide>(k) + 1) * span_ / (2 * sampled_cells_));
+  };
+  return {centre(row), centre(column)};
+}
+
 void map_view::render_cells(int cells) {
   // Cell k stands for the index at its centre: the pair shown is a real pair of the map, never
   // an average, so colours are exact positions the library reports.
@@ -91,6 +132,15 @@ void map_view::render_cells(int cells) {
   for (int k = 0; k < cells; ++k)
     index[static_cast<std::size_t>(k)] =
         first_ + static_cast<std::int64_t>((2 * static_cast<wide>(k) + 1) * span_ / (2 * cells));
+  // Another method: the library's remap() and its colour for the pair, as `compare --svg` draws it.
+  // The library names one of a few dozen colours; each is parsed once.
+  std::map<std::string, QRgb> parsed;
+  const auto method_colour = [&](std::int64_t i, std::int64_t j) {
+    const std::string fill = selfextend::method_maps_fill(selfextend::remap(*method_, i, j), context_);
+    auto it = parsed.find(fill);
+    if (it == parsed.end()) it = parsed.emplace(fill, QColor(QString::fromStdString(fill)).rgb()).first;
+    return it->second;
+  };
   const double last_trained = static_cast<double>(context_ - 1);
   const double window = static_cast<double>(plan_.window);
   for (int r = 0; r < cells; ++r) {
@@ -100,6 +150,10 @@ void map_view::render_cells(int cells) {
       const std::int64_t j = index[static_cast<std::size_t>(c)];
       if (j > i) {
         line[c] = blank_colour;
+        continue;
+      }
+      if (method_) {
+        line[c] = method_colour(i, j);
         continue;
       }
       if (schedule_) {
@@ -139,6 +193,7 @@ void map_view::paintEvent(QPaintEvent*) {
   painter.setFont(title_font);
   draw_line_fitted(painter, QRect(4, 4, width() - 8, margin_top - 6), Qt::AlignHCenter | Qt::AlignVCenter,
                    schedule_ ? "llama.cpp's relative position of each pair (query i, key j)"
+                   : method_ ? QString("%1: relative position of each pair (query i, key j)").arg(method_title(method_->kind))
                              : "Relative position of each pair (query i, key j)");
   painter.setFont(font());
   if (!valid_ || span_ < 1) {
@@ -161,9 +216,11 @@ void map_view::paintEvent(QPaintEvent*) {
   const double w = static_cast<double>(plan_.window);
   const double lo = static_cast<double>(first_);
   const double hi = static_cast<double>(first_ + span_);
-  QPen boundary(QColor(255, 255, 255), 2.0, Qt::DashLine);
-  painter.setPen(boundary);
-  painter.drawLine(QPointF(to_x(lo - w), to_y(lo)), QPointF(to_x(hi - w), to_y(hi)));
+  if (!method_) {  // Self-Extend's and llama.cpp's window; another method's parameters are in the info line
+    QPen boundary(QColor(255, 255, 255), 2.0, Qt::DashLine);
+    painter.setPen(boundary);
+    painter.drawLine(QPointF(to_x(lo - w), to_y(lo)), QPointF(to_x(hi - w), to_y(hi)));
+  }
   QPen edge(QColor(30, 30, 30), 1.0);
   painter.setPen(edge);
   painter.drawLine(QPointF(to_x(lo), to_y(lo)), QPointF(to_x(hi), to_y(hi)));
@@ -220,7 +277,8 @@ void map_view::draw_axes(QPainter& painter, const QRect& plot) {
   draw_line_fitted(painter, QRect(-plot.height() / 2, -fm.height() / 2, plot.height(), fm.height()), Qt::AlignCenter,
                    "query i (token index)");
   painter.restore();
-  QString info = QString("N = %1, G = %2, W = %3").arg(grouped(tokens_), grouped(plan_.group), grouped(plan_.window));
+  QString info = method_ ? QString("N = %1, %2").arg(grouped(tokens_), method_parameters(*method_))
+                         : QString("N = %1, G = %2, W = %3").arg(grouped(tokens_), grouped(plan_.group), grouped(plan_.window));
   if (span_ != tokens_) info += QString(", showing %1..%2").arg(grouped(first_), grouped(first_ + span_ - 1));
   if (sampled_cells_ < span_) info += QString(", 1 pair per %1 tokens").arg(compact(static_cast<double>(span_) / sampled_cells_));
   painter.drawText(QRect(4, plot.bottom() + 8 + 2 * fm.height(), width() - 8, 2 * fm.height()),
@@ -245,6 +303,10 @@ void map_view::draw_legend(QPainter& painter, const QRect& plot) const {
   const int neighbor_h = std::max(fm.height() * 2, static_cast<int>(h * std::min(0.5, static_cast<double>(plan_.window) /
                                                                                          static_cast<double>(context_))));
   const int group_h = h - neighbor_h - fm.height() * 2 - 8;
+  if (method_) {
+    draw_method_legend(painter, plot);
+    return;
+  }
   auto bar = [&](int y0, int bh, auto ramp, const QString& lo, const QString& hi, const QString& name) {
     for (int y = 0; y < bh; ++y) {
       painter.setPen(QColor(ramp(static_cast<double>(y) / std::max(1, bh - 1))));
@@ -268,6 +330,36 @@ void map_view::draw_legend(QPainter& painter, const QRect& plot) const {
   painter.drawText(x, y + fm.height() + fm.ascent(), "dashed: i\u2212j = W");
 }
 
+void map_view::draw_method_legend(QPainter& painter, const QRect& plot) const {
+  const QFontMetrics fm(font());
+  const int bar_w = 14;
+  const int x = plot.right() + 14;
+  const int top = plot.top();
+  const bool drops = method_->kind == selfextend::method_kind::streaming;
+  const int swatches = drops ? 2 : 1;
+  const int bh = std::max(fm.height() * 2, plot.height() - swatches * (fm.height() + 6) - fm.height());
+  // The scale, row by row in the library's colours of the positions it stands for.
+  for (int y = 0; y < bh; ++y) {
+    const double position = static_cast<double>(context_ - 1) * y / std::max(1, bh - 1);
+    painter.setPen(QColor(QString::fromStdString(selfextend::method_maps_fill({true, position}, context_))));
+    painter.drawLine(x, top + y, x + bar_w, top + y);
+  }
+  painter.setPen(palette().color(QPalette::WindowText));
+  painter.drawRect(x, top, bar_w, bh);
+  painter.drawText(x + bar_w + 4, top + fm.ascent(), "0");
+  painter.drawText(x + bar_w + 4, top + bh, grouped(context_ - 1));
+  painter.drawText(QRect(x + bar_w + 4, top + bh / 2 - fm.height(), margin_right - bar_w - 18, 2 * fm.height()),
+                   Qt::AlignLeft | Qt::AlignVCenter | Qt::TextWordWrap, "position");
+  const auto swatch = [&](int y, const selfextend::remapped_position& p, const QString& label) {
+    painter.fillRect(x, y, bar_w, fm.height(), QColor(QString::fromStdString(selfextend::method_maps_fill(p, context_))));
+    painter.drawRect(x, y, bar_w, fm.height());
+    painter.drawText(x + bar_w + 4, y + fm.ascent(), label);
+  };
+  int y = top + bh + 6;
+  swatch(y, {true, static_cast<double>(context_)}, QString("\u2265 L = %1").arg(compact(static_cast<double>(context_))));
+  if (drops) swatch(y + fm.height() + 6, {false, 0}, "not attended");
+}
+
 std::optional<map_view::pair_info> map_view::pair_at(QPoint at) const {
   if (!valid_ || span_ < 1) return std::nullopt;
   const QRect plot = plot_rect();
@@ -275,8 +367,15 @@ std::optional<map_view::pair_info> map_view::pair_at(QPoint at) const {
   const std::int64_t i = index_at(static_cast<double>(at.y() - plot.top()) / plot.height());
   const std::int64_t j = index_at(static_cast<double>(at.x() - plot.left()) / plot.width());
   if (j > i) return std::nullopt;
+  if (method_) {
+    const selfextend::remapped_position p = selfextend::remap(*method_, i, j);
+    pair_info info{i, j, p.position, selfextend::branch::neighbor, std::nullopt, p.attended, {}};
+    if (const std::optional<int> b = selfextend::select_branch(*method_, i, j))
+      info.method_branch = QString::fromUtf8(selfextend::branch_names(method_->kind)[static_cast<std::size_t>(*b)].data());
+    return info;
+  }
   const selfextend::mapped_position m = selfextend::map_pair(i, j, plan_);
-  pair_info info{i, j, selfextend::map_pair_real(i, j, plan_), m.from, std::nullopt};
+  pair_info info{i, j, selfextend::map_pair_real(i, j, plan_), m.from, std::nullopt, true, {}};
   if (schedule_) info.llamacpp = selfextend::llamacpp_relative_position(*schedule_, i, j);
   return info;
 }
@@ -284,7 +383,15 @@ std::optional<map_view::pair_info> map_view::pair_at(QPoint at) const {
 void map_view::mouseMoveEvent(QMouseEvent* event) {
   const std::optional<pair_info> p = pair_at(event->position().toPoint());
   QString text;
-  if (p) {
+  if (p && method_) {
+    const bool whole = p->position == std::floor(p->position) && p->position < 9e18;  // the cast stays below 2^63
+    text = !p->attended ? QString("(i = %1, j = %2) \u2192 not attended (evicted)").arg(grouped(p->query), grouped(p->key))
+                        : QString("(i = %1, j = %2) \u2192 position %3, %4 branch")
+                              .arg(grouped(p->query), grouped(p->key),
+                                   whole ? grouped(static_cast<std::int64_t>(p->position)) : fixed(p->position, 3),
+                                   p->method_branch);
+    QToolTip::showText(event->globalPosition().toPoint(), text, this);
+  } else if (p) {
     const bool whole = p->position == std::floor(p->position);
     const QString exact = whole ? grouped(selfextend::map_pair(p->query, p->key, plan_).position) : fixed(p->position, 3);
     if (p->llamacpp)

@@ -5,15 +5,23 @@
 #include <optional>
 
 #include <QImage>
+#include <QString>
 #include <QWidget>
 
+#include <utility>
 #include <vector>
 
 #include <selfextend/llamacpp.hpp>
+#include <selfextend/methods.hpp>
 #include <selfextend/params.hpp>
 #include <selfextend/position_map.hpp>
 
 namespace sxplan_gui {
+
+/// A method's name for people: "Self-Extend", "Dual Chunk Attention", "ReRoPE", ...
+[[nodiscard]] QString method_title(selfextend::method_kind kind);
+/// Its parameters as the views show them: "chunk 3,072, local 512", "w 512, k 16", ...
+[[nodiscard]] QString method_parameters(const selfextend::method_params& m);
 
 /// Heatmap of the Self-Extend map: row i (query) and column j (key) coloured by the relative
 /// position the library's map_pair() gives the pair, neighbor branch in blues, group branch in
@@ -34,6 +42,13 @@ class map_view : public QWidget {
   /// Shows the map of plan `p` over `tokens` tokens for a model with pretrained context `context`.
   /// Keeps the zoom when only G, W or the shift change; resets it when N changes.
   void set_plan(const selfextend::plan& p, std::int64_t tokens, std::int64_t context);
+  /// Shows method `m`'s relative positions (a valid method of methods.hpp) over `tokens` tokens,
+  /// one selfextend::remap() call per displayed cell, coloured by the library's
+  /// method_maps_fill() (the scale of `sxplan compare --svg`: 0 ... L - 1, red past L - 1, grey
+  /// where a key is not attended). Self-Extend is set_plan(m.self_extend, ...), unchanged.
+  void set_method(const selfextend::method_params& m, std::int64_t tokens, std::int64_t context);
+  /// The method shown, when it is not Self-Extend's exact map (set_method with another kind).
+  [[nodiscard]] const std::optional<selfextend::method_params>& method() const { return method_; }
   /// Shows llama.cpp's relative positions for schedule `s` (a valid one) instead of the exact map,
   /// one selfextend::llamacpp_relative_position() call per displayed cell.
   void set_llamacpp(const selfextend::llamacpp_schedule& s, std::int64_t context);
@@ -47,9 +62,15 @@ class map_view : public QWidget {
     double position = 0;  ///< relative position under the plan's shift
     selfextend::branch from = selfextend::branch::neighbor;  ///< exact map only
     std::optional<std::int64_t> llamacpp;  ///< llama.cpp's position, in llama.cpp mode
+    bool attended = true;                  ///< false: the method drops the key (StreamingLLM)
+    QString method_branch;                 ///< the method's branch scoring the pair (set_method only)
   };
   /// The pair shown at widget point `at`, if it is inside the lower triangle of the plot.
   [[nodiscard]] std::optional<pair_info> pair_at(QPoint at) const;
+  /// The colour of cell (row, column) of the last redraw, row and column counted in sampled cells.
+  [[nodiscard]] QRgb cell_colour(int row, int column) const { return cells_.pixel(column, row); }
+  /// The pair a sampled cell stands for: (query, key) at the centres of row `row` and column `column`.
+  [[nodiscard]] std::pair<std::int64_t, std::int64_t> cell_pair(int row, int column) const;
   /// The hover line ("(i, j) -> position p, branch") last shown, empty when none.
   [[nodiscard]] QString hover_text() const { return hover_text_; }
   /// Rows (= columns) sampled by the last redraw; for tests and measurements.
@@ -81,9 +102,11 @@ class map_view : public QWidget {
   [[nodiscard]] std::int64_t index_at(double fraction) const;
   void draw_axes(QPainter& painter, const QRect& plot);
   void draw_legend(QPainter& painter, const QRect& plot) const;
+  void draw_method_legend(QPainter& painter, const QRect& plot) const;
 
   selfextend::plan plan_;
   std::optional<selfextend::llamacpp_schedule> schedule_;  ///< set: llama.cpp's positions
+  std::optional<selfextend::method_params> method_;        ///< set: another method's positions
   std::int64_t tokens_ = 0;
   std::int64_t context_ = 0;
   bool valid_ = false;

@@ -1,6 +1,8 @@
 // verdict_strip.cpp - the verdict strip: the library's assessment rendered as coloured labels.
 #include "verdict_strip.hpp"
 
+#include <cmath>
+
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QStringList>
@@ -85,6 +87,26 @@ void verdict_strip::show_assessment(const selfextend::assessment& a, std::int64_
     notes << QString("float shift: group positions are %1 below the int figures").arg(fixed(a.fractional_offset, 3));
   warning_->setText(notes.join("\n"));
   warning_->setVisible(!notes.isEmpty());
+}
+
+void verdict_strip::show_method(const QString& title, double largest_position, bool fits,
+                                const std::optional<std::int64_t>& capacity, std::int64_t dropped_pairs,
+                                std::int64_t context) {
+  // No verdict band: the bands are Self-Extend's reach rules. Fits or not is what every method has.
+  band_->setText(title);
+  set_band_colour(fits ? QColor(0x2e, 0x7d, 0x32) : QColor(0xc6, 0x28, 0x28));
+  // Whole positions as integers (every method but Leaky ReRoPE); 9e18 keeps the cast below 2^63.
+  const bool whole = std::floor(largest_position) == largest_position && largest_position < 9e18;
+  fits_->setText(QString("<b>%1</b> &nbsp;largest position %2 %3 L&minus;1 = %4")
+                     .arg(fits ? "fits" : "does not fit",
+                          whole ? grouped(static_cast<std::int64_t>(largest_position)) : fixed(largest_position, 2),
+                          fits ? "&le;" : "&gt;", grouped(context - 1)));
+  capacity_->setText(capacity ? QString("capacity <b>%1</b> tokens").arg(grouped(*capacity))
+                              : QString("capacity <b>any N</b>: positions stay below L"));
+  reach_->setText(dropped_pairs > 0 ? QString("<b>%1</b> causal pairs not attended").arg(grouped(dropped_pairs))
+                                    : QString("every key attended"));
+  warning_->clear();
+  warning_->hide();
 }
 
 void verdict_strip::show_invalid(const std::vector<selfextend::issue>& issues) {

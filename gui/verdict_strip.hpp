@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include <QFrame>
@@ -24,6 +25,11 @@ class verdict_strip : public QFrame {
 
   /// Shows `a`, the assessment of a valid plan on a model with pretrained context `context`.
   void show_assessment(const selfextend::assessment& a, std::int64_t context);
+  /// Shows another method's figures, each from the library: its largest position over N tokens
+  /// (largest_position), its capacity (method_capacity; nullopt: every N fits) and whether N
+  /// is within it, and the pairs it drops (dropped_pairs). `title` names it.
+  void show_method(const QString& title, double largest_position, bool fits,
+                   const std::optional<std::int64_t>& capacity, std::int64_t dropped_pairs, std::int64_t context);
   /// Shows that the inputs break the rules in `issues` (messages as the library words them).
   void show_invalid(const std::vector<selfextend::issue>& issues);
 

@@ -158,6 +158,16 @@ def compare(
 ) -> dict[str, Any]:
     """Every position-remap method side by side for `tokens`: the `sxplan compare` result."""
 
+def compare_svg(
+    tokens: int,
+    *,
+    context: int | None = None,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+) -> str:
+    """The methods' maps side by side as SVG text: what `sxplan compare --svg FILE` writes."""
+
 def rope(
     *,
     model: str | None = None,

@@ -130,6 +130,19 @@ and runtime_needs (docs/json.md). A model's own dual_chunk_attention_config sets
 3072.0
 )doc";
 
+inline constexpr const char* compare_svg = R"doc(compare_svg(tokens, *, model=None, config=None, gguf=None, context=None) -> str
+
+The methods' maps side by side as a standalone SVG document (`sxplan compare --svg`): one panel
+per row of compare() with its recommended parameters, the causal triangle of N tokens in 64 x 64
+cells coloured by relative position on one scale 0 ... L - 1, red past L - 1, grey where a key is
+not attended (docs/methods.md). The same text `sxplan compare --svg FILE` writes to FILE; its cost
+does not grow with N.
+
+>>> svg = sp.compare_svg(16000, model="llama-2-7b")
+>>> svg.startswith("<?xml") and svg.count("<g>\n<title>")
+5
+)doc";
+
 inline constexpr const char* model = R"doc(model(*, model=None, config=None, gguf=None, context=None) -> dict
 
 Every fact read about a model and where each came from (`sxplan model`): {"model": facts}, the

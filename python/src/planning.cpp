@@ -1,4 +1,4 @@
-// planning.cpp - check, advise, position_tables, dense_map, reuse, llamacpp: one library call each,
+// planning.cpp - check, advise, position_tables, dense_map, reuse, llamacpp, compare, compare_svg: one library call each,
 // the result through the CLI's JSON builder (cli/json_*.hpp), so every dict has exactly the keys of
 // the subcommand's JSON `result`.
 #include <memory>
@@ -10,6 +10,7 @@
 #include <selfextend/advice.hpp>
 #include <selfextend/compare.hpp>
 #include <selfextend/llamacpp.hpp>
+#include <selfextend/method_maps_plot.hpp>
 #include <selfextend/position_tables.hpp>
 #include <selfextend/reuse.hpp>
 #include <selfextend/table_writers.hpp>
@@ -326,6 +327,18 @@ py::object compare(py::object tokens, py::kwargs kwargs) {
   return to_python(sxplan::to_json(selfextend::compare_methods(req)));
 }
 
+py::str compare_svg(py::object tokens, py::kwargs kwargs) {
+  keywords kw("compare_svg", std::move(kwargs), {model_keywords});
+  const model_choice choice = *take_model(kw, true);
+  const selfextend::comparison_request req = selfextend::comparison_for(choice.model, int64_arg("tokens", tokens));
+  std::string svg;
+  {
+    py::gil_scoped_release unlocked;
+    svg = selfextend::method_maps_svg(selfextend::compare_methods(req), req);
+  }
+  return py::str(svg);
+}
+
 py::object model(py::kwargs kwargs) {
   keywords kw("model", std::move(kwargs), {model_keywords});
   const model_choice choice = *take_model(kw, true, true, false);  // shows any model, RoPE or not
@@ -401,6 +414,7 @@ void bind_planning(py::module_& m) {
         docs::dense_map);
   m.def("reuse", &reuse, py::arg("tokens"), py::arg("group") = py::none(), py::arg("window") = py::none(), docs::reuse);
   m.def("compare", &compare, py::arg("tokens"), docs::compare);
+  m.def("compare_svg", &compare_svg, py::arg("tokens"), docs::compare_svg);
   m.def("model", &model, docs::model);
   m.def("rope", &rope, docs::rope);
   m.def("llamacpp", &llamacpp, py::arg("tokens"), py::arg("ga_n"), py::arg("ga_w") = py::none(), docs::llamacpp);

@@ -21,6 +21,9 @@
 #include <QtTest>
 
 #include <selfextend/advice.hpp>
+#include <selfextend/compare.hpp>
+#include <selfextend/method_maps_plot.hpp>
+#include <selfextend/methods.hpp>
 #include <selfextend/llamacpp.hpp>
 #include <selfextend/hf_config.hpp>
 #include <selfextend/params.hpp>
@@ -284,6 +287,114 @@ class main_window_test : public QObject {
     QVERIFY2(view->hover_text().contains(QString("position %1: %2 pairs").arg(sxplan_gui::grouped(*p),
                                                                               sxplan_gui::grouped(stats.counts.at(k)))),
              qPrintable(view->hover_text()));
+  }
+
+  void choosingAMethodShowsItsMapFromTheLibrary() {
+    main_window w(seed());
+    paint_at(w, {1440, 900});
+    const std::int64_t L = 4096, N = 15800;
+    // Self-Extend first: the verdict is assess()'s and the views are the usual ones.
+    QCOMPARE(w.method_kind(), selfextend::method_kind::self_extend);
+    QVERIFY(!w.map()->method().has_value());
+    QVERIFY(w.reuse()->isVisible() && w.advice()->isVisible() && w.group_input()->isVisible());
+    for (const selfextend::method_kind kind : {selfextend::method_kind::dca, selfextend::method_kind::rerope,
+                                               selfextend::method_kind::leaky_rerope, selfextend::method_kind::streaming}) {
+      w.method_input()->setCurrentIndex(w.method_input()->findData(text_of(selfextend::to_string(kind))));
+      paint_at(w, {1440, 900});
+      // The fields hold the library's recommendation, the map draws exactly that method.
+      const selfextend::method_row row = selfextend::recommend_method(kind, selfextend::comparison_for(w.model(), N));
+      QCOMPARE(w.method_kind(), kind);
+      QVERIFY(w.issues().empty());
+      QCOMPARE(w.method(), row.method);
+      QVERIFY(w.map()->method().has_value());
+      QCOMPARE(*w.map()->method(), row.method);
+      QVERIFY(!w.group_input()->isVisible() && !w.reuse()->isVisible() && !w.advice()->isVisible());
+      QVERIFY(!w.export_action()->isEnabled());
+      QCOMPARE(w.method_field("chunk_size")->isVisible(), kind == selfextend::method_kind::dca);
+      QCOMPARE(w.method_field("leak")->isVisible(), kind == selfextend::method_kind::leaky_rerope);
+      QCOMPARE(w.method_field("recent_size")->isVisible(), kind == selfextend::method_kind::streaming);
+      // The verdict strip: the library's largest position and capacity, fits as the row says.
+      QVERIFY2(w.verdict()->fits_text().startsWith(row.fits ? "<b>fits</b>" : "<b>does not fit</b>"),
+               qPrintable(w.verdict()->fits_text()));
+      const bool whole = row.largest_position == std::floor(row.largest_position);
+      const QString largest = whole ? sxplan_gui::grouped(static_cast<std::int64_t>(row.largest_position))
+                                    : sxplan_gui::fixed(row.largest_position, 2);
+      QVERIFY2(w.verdict()->fits_text().contains("largest position " + largest), qPrintable(w.verdict()->fits_text()));
+      QVERIFY2(w.verdict()->capacity_text().contains(row.capacity ? sxplan_gui::grouped(*row.capacity) : QString("any N")),
+               qPrintable(w.verdict()->capacity_text()));
+      // Every sampled cell is the library's colour of the library's remap() of its pair.
+      sxplan_gui::map_view* map = w.map();
+      const int cells = map->sampled_cells();
+      QVERIFY(cells > 16);
+      std::int64_t grey = 0;
+      for (int r = 0; r < cells; r += 7)
+        for (int c = 0; c <= r; c += 5) {
+          const auto [i, j] = map->cell_pair(r, c);
+          const selfextend::remapped_position p = selfextend::remap(row.method, i, j);
+          const QRgb expected = QColor(QString::fromStdString(selfextend::method_maps_fill(p, L))).rgb();
+          QVERIFY2(map->cell_colour(r, c) == expected, qPrintable(QString("cell %1, %2").arg(r).arg(c)));
+          grey += !p.attended;
+        }
+      // StreamingLLM's evicted keys are among them, and no other method drops any.
+      QCOMPARE(grey > 0, kind == selfextend::method_kind::streaming);
+      // Hover: the pair's position and branch, as remap() and select_branch() give them.
+      const QRect plot = map->plot_rect();
+      const QPoint at(plot.left() + plot.width() / 5, plot.bottom() - 3);
+      QMouseEvent move(QEvent::MouseMove, QPointF(at), map->mapToGlobal(QPointF(at)), Qt::NoButton, Qt::NoButton, {});
+      QApplication::sendEvent(map, &move);
+      const std::optional<sxplan_gui::map_view::pair_info> info = map->pair_at(at);
+      QVERIFY(info.has_value());
+      const selfextend::remapped_position p = selfextend::remap(row.method, info->query, info->key);
+      QCOMPARE(info->attended, p.attended);
+      if (p.attended) {
+        const std::optional<int> b = selfextend::select_branch(row.method, info->query, info->key);
+        QVERIFY(b.has_value());
+        QVERIFY2(map->hover_text().contains(text_of(selfextend::branch_names(kind)[static_cast<std::size_t>(*b)]) + " branch"),
+                 qPrintable(map->hover_text()));
+      } else {
+        QVERIFY2(map->hover_text().contains("not attended"), qPrintable(map->hover_text()));
+      }
+    }
+    // A parameter the library refuses: its message under its own field, the map blank.
+    w.method_input()->setCurrentIndex(w.method_input()->findData("rerope"));
+    type_into(w.method_field("method_window"), "0");
+    QCOMPARE(w.field_message("method_window"), QString("window = 0: must be at least 1"));
+    QVERIFY(w.field_message("window").isEmpty());  // not Self-Extend's W
+    QCOMPARE(w.verdict()->band_text(), QString("invalid input"));
+    // A window of 20,000 tokens at N = 15,800: every distance keeps its value, largest N - 1.
+    type_into(w.method_field("method_window"), "20000");
+    QVERIFY(w.issues().empty());
+    QVERIFY2(w.verdict()->fits_text().contains("largest position 15,799"), qPrintable(w.verdict()->fits_text()));
+    QVERIFY(w.verdict()->fits_text().startsWith("<b>does not fit</b>"));
+    // Back to Self-Extend: exactly what the window showed before.
+    w.method_input()->setCurrentIndex(w.method_input()->findData("selfextend"));
+    paint_at(w, {1440, 900});
+    const selfextend::assessment a = selfextend::assess({L, N, {8, 1024}});
+    QCOMPARE(w.verdict()->band_text(), text_of(selfextend::to_string(a.band)));
+    QVERIFY(w.verdict()->fits_text().contains("2,870"));
+    QVERIFY(!w.map()->method().has_value());
+    QVERIFY(w.reuse()->isVisible() && w.advice()->isVisible() && w.group_input()->isVisible());
+    QVERIFY(!w.method_field("method_window")->isVisible());
+    QVERIFY(w.export_action()->isEnabled());
+  }
+
+  void methodOnTheCommandLineIsCheckedByTheLibrary() {
+    const run_result bad = run_gui({"--method", "yarn"}, true);
+    QCOMPARE(bad.exit_code, 2);
+    QVERIFY2(bad.err.startsWith("sxplan-gui: method = yarn: must be selfextend, dca, rerope, leaky-rerope or streaming"),
+             qPrintable(bad.err));
+    const run_result llama = run_gui({"--method", "dca", "--runtime", "llamacpp"}, true);
+    QCOMPARE(llama.exit_code, 2);
+    QVERIFY2(llama.err.contains("method = dca: only with --runtime longlm"), qPrintable(llama.err));
+    start_options o = seed();
+    o.tokens = 1000000000;
+    o.method = selfextend::method_kind::streaming;
+    main_window w(o);
+    paint_at(w, {1440, 900});
+    QCOMPARE(w.method_kind(), selfextend::method_kind::streaming);
+    QVERIFY(w.map()->sampled_cells() <= sxplan_gui::map_view::max_cells);
+    QVERIFY2(w.verdict()->reach_text().contains(sxplan_gui::grouped(selfextend::dropped_pairs(w.method(), 1000000000))),
+             qPrintable(w.verdict()->reach_text()));
   }
 
   void mapSamplesAtMostMaxCellsAtLargeN() {

@@ -58,7 +58,7 @@ def test_readme_python_example(capsys):
 # Valid positional arguments per function, to try each keyword of the stubs.
 POSITIONAL = {
     "check": (100, 2, 8), "advise": (100,), "position_tables": (10, 2, 4), "dense_map": (10, 2, 4),
-    "reuse": (100, 2, 8), "llamacpp": (100, 2, 8), "rope": (), "model": (), "compare": (100,),
+    "reuse": (100, 2, 8), "llamacpp": (100, 2, 8), "rope": (), "model": (), "compare": (100,), "compare_svg": (100,),
     "attention": (np.ones((4, 8)), np.ones((4, 8)), np.ones((4, 8)), 2, 4),
     "verify": (np.ones((4, 8)), np.ones((4, 8)), np.ones((4, 8)), np.ones((4, 8)), 2, 4),
 }
@@ -75,7 +75,7 @@ def test_stubs_cover_the_module_and_every_keyword_is_accepted():
     for name, f in stubs.items():
         positional = [a.arg for a in f.args.args]
         assert len(positional) >= len(POSITIONAL[name]) - (name == "llamacpp")
-        needs_model = name in ("check", "advise", "reuse", "llamacpp", "compare")
+        needs_model = name in ("check", "advise", "reuse", "llamacpp", "compare", "compare_svg")
         for kw in [a.arg for a in f.args.kwonlyargs] + positional[len(POSITIONAL[name]):]:
             extra = {} if not needs_model else {"model": "llama-2-7b"} if kw == "context" else {"context": 4096}
             if name == "model":

@@ -1,6 +1,7 @@
-# check, advise, position_tables, dense_map, reuse, llamacpp: the same results as the CLI's JSON,
+# check, advise, position_tables, dense_map, reuse, llamacpp, compare, compare_svg: the same results as the CLI's JSON,
 # key for key and value for value, and the tables against a brute force of the map.
 import warnings
+import xml.etree.ElementTree
 
 import numpy as np
 import pytest
@@ -294,6 +295,40 @@ def test_compare_equals_cli(cli_result, kwargs, cli):
         rows = sp.compare(16000, **kwargs)
     assert rows == cli_result("compare", "--tokens", 16000, *cli)
     assert [r["parameters"]["method"] for r in rows["methods"]] == ["selfextend", "dca", "rerope", "leaky-rerope", "streaming"]
+
+
+@pytest.mark.parametrize("kwargs, cli", [
+    ({"model": "llama-2-7b"}, ["--model", "llama-2-7b"]),
+    ({"config": str(REPO / "tests" / "cli" / "data" / "config_dual_chunk_attention.json")},
+     ["--config", str(REPO / "tests" / "cli" / "data" / "config_dual_chunk_attention.json")]),
+])
+def test_compare_svg_is_the_clis_file(sxplan, tmp_path, kwargs, cli):
+    from conftest import run_cli
+    path = tmp_path / "maps.svg"
+    code, out, err = run_cli(sxplan, "compare", "--tokens", 1000000, *cli, "--svg", path)
+    assert code == 0, err
+    assert out.endswith(f"wrote {path}\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        svg = sp.compare_svg(1000000, **kwargs)
+    assert isinstance(svg, str)
+    assert svg.encode("utf-8") == path.read_bytes()
+    root = xml.etree.ElementTree.fromstring(svg)  # well-formed XML, one <svg> root
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    # One panel per row of compare(), each titled with the row's largest position and fit.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = sp.compare(1000000, **kwargs)["methods"]
+    assert svg.count("<g>\n<title>") == len(rows) == 5
+    for r in rows:
+        assert f"largest position {r['largest_position']:.1f}, {'fits' if r['fits'] else 'does NOT fit'}" in svg
+
+
+def test_compare_svg_refuses_what_compare_refuses():
+    with pytest.raises(sp.InvalidParams, match="tokens = 0: must be at least 1"):
+        sp.compare_svg(0, model="llama-2-7b")
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        sp.compare_svg(100, context=4096, svg="x.svg")
 
 
 @pytest.mark.parametrize("method", ["dca", "rerope", "leaky-rerope", "streaming"])
