@@ -21,6 +21,7 @@
 
 #include "commands.hpp"
 #include "json_output.hpp"
+#include <selfextend/rope_file.hpp>
 #include "json_rope.hpp"
 #include "rope_options.hpp"
 
@@ -118,61 +119,30 @@ int run_rope(const invocation& inv) {
     if (!vm.count("output")) throw invalid_params("positions_for", vm["positions-for"].as<std::string>(), "needs -o FILE.safetensors");
     positions = parse_positions_for(vm);
   }
-  std::string output;
-  bool safetensors = false;
-  if (vm.count("output")) {
-    output = vm["output"].as<std::string>();
-    const std::string ext = std::filesystem::path(output).extension().string();
-    if (ext != ".npy" && ext != ".safetensors")
-      throw invalid_params("output", output, "must end in .npy (inv_freq) or .safetensors (inv_freq and the cos/sin table)");
-    safetensors = ext == ".safetensors";
-    if (positions && !safetensors)
-      throw invalid_params("output", output,
-                           "must be .safetensors with --positions-for: an .npy file holds one array (inv_freq)");
-  }
+  const std::string output = vm.count("output") ? vm["output"].as<std::string>() : std::string();
   std::int64_t tokens = 0;
   if (const auto given = optional_int64(vm, "tokens")) tokens = *given;
   else if (positions) tokens = positions->tokens;
 
   const selfextend::rope_frequencies f = selfextend::evaluate_rope(choice.rule, tokens);
-  std::optional<selfextend::rope_angle_table> table;
-  if (positions) {
-    table = selfextend::plan_rope_angles(f, positions->extension, positions->tokens, std::int64_t{1} << 30,
-                                         vm.count("force") > 0);
-  }
-
   const auto pairs = static_cast<std::int64_t>(f.inv_freq.size());
   json::array written;
+  std::optional<std::int64_t> table_positions;  // the cos/sin table's rows, when one was written
   if (!output.empty()) {
-    const auto inv_freq = selfextend::npy_array::from(std::span<const double>(f.inv_freq), {pairs});
-    if (safetensors) {
-      selfextend::safetensors_file file;
-      file.tensors["inv_freq"] = inv_freq;
-      written.push_back(json::object{{"name", "inv_freq"}, {"dtype", "float64"}, {"shape", json::array{pairs}}});
-      file.metadata = {{"rope_type", std::string(selfextend::to_string(f.type))},
-                       {"attention_factor", real_text(f.attention_factor)},
-                       {"rope_theta", real_text(choice.rule.theta)},
-                       {"rotary_dims", std::to_string(choice.rule.rotary_dims)},
-                       {"rope_style", std::string(selfextend::to_string(choice.style))},
-                       {"tokens", std::to_string(tokens)},
-                       {"planner_version", std::string(selfextend::version_string)}};
-      if (table) {
-        const auto p = static_cast<std::int64_t>(table->positions.size());
-        file.tensors["positions"] = selfextend::npy_array::from(std::span<const double>(table->positions), {p});
-        file.tensors["cos"] = selfextend::npy_array::from(std::span<const double>(table->cos), {p, pairs});
-        file.tensors["sin"] = selfextend::npy_array::from(std::span<const double>(table->sin), {p, pairs});
-        file.metadata["positions_for"] = std::to_string(positions->extension.group) + "," +
-                                         std::to_string(positions->extension.window) + "," +
-                                         std::to_string(positions->tokens);
-        file.metadata["shift"] = std::string(selfextend::to_string(positions->extension.shift));
-        written.push_back(json::object{{"name", "positions"}, {"dtype", "float64"}, {"shape", json::array{p}}});
-        written.push_back(json::object{{"name", "cos"}, {"dtype", "float64"}, {"shape", json::array{p, pairs}}});
-        written.push_back(json::object{{"name", "sin"}, {"dtype", "float64"}, {"shape", json::array{p, pairs}}});
-      }
-      writing_output("output", [&] { selfextend::write_safetensors(output, file); });
-    } else {
-      writing_output("output", [&] { selfextend::write_npy(output, inv_freq); });
-      written.push_back(json::object{{"name", "inv_freq"}, {"dtype", "float64"}, {"shape", json::array{pairs}}});
+    selfextend::rope_file_request request;
+    request.rule = choice.rule;
+    request.style = choice.style;
+    request.tokens = tokens;
+    if (positions) {
+      request.positions_plan = positions->extension;
+      request.positions_tokens = positions->tokens;
+    }
+    request.force = vm.count("force") > 0;
+    const std::vector<selfextend::table_array_info> arrays =
+        writing_output("output", [&] { return selfextend::write_rope_file(output, f, request); });
+    for (const selfextend::table_array_info& a : arrays) {
+      if (a.name == "positions") table_positions = a.shape.at(0);
+      written.push_back(json::object{{"name", a.name}, {"dtype", a.dtype}, {"shape", json::array(a.shape.begin(), a.shape.end())}});
     }
   }
 
@@ -195,8 +165,7 @@ int run_rope(const invocation& inv) {
     json::value written_output =
         output.empty() ? json::value(nullptr)
                        : json::value(json::object{{"path", output}, {"arrays", std::move(written)},
-                                                  {"positions", table ? json::value(static_cast<std::int64_t>(table->positions.size()))
-                                                                      : json::value(nullptr)}});
+                                                  {"positions", table_positions ? json::value(*table_positions) : json::value(nullptr)}});
     json::object r = to_json(f, std::move(written_output));
     write_json(inv.out, json_envelope("rope", std::move(params), std::move(r),
                                       choice.model ? choice.model->model.warnings : std::vector<std::string>{}));
@@ -230,8 +199,8 @@ int run_rope(const invocation& inv) {
   }
   if (!output.empty()) {
     out << "\nwrote " << output << ": inv_freq [" << pairs << "] float64";
-    if (table)
-      out << ", positions [" << table->positions.size() << "], cos and sin [" << table->positions.size() << ", " << pairs
+    if (table_positions)
+      out << ", positions [" << *table_positions << "], cos and sin [" << *table_positions << ", " << pairs
           << "] float64 (attention factor included)";
     out << "\n";
   }
