@@ -19,7 +19,7 @@ def main() -> int:
 
     args = [sxplan, "check"] + ["--tokens", "5"] * 50_000 + ["--group", "2", "--window", "8", "--context", "4096"]
     done = subprocess.run(args, capture_output=True, text=True)
-    expected = ("sxplan check: 100006 arguments are more than its 10 options can take (each at most once, "
+    expected = ("sxplan check: 100006 arguments are more than its 16 options can take (each at most once, "
                 "with one value) (see sxplan check --help)\n")
     if done.returncode != 2 or done.stderr != expected or done.stdout:
         failures.append(f"100,006 arguments: exit {done.returncode}, stderr {done.stderr[:300]!r}")
