@@ -19,8 +19,11 @@ from ._core import (
     position_tables,
     model,
     reuse,
+    reuse_svg,
     rope,
     verify,
+    write_rope,
+    write_table,
 )
 
 __all__ = [
@@ -38,6 +41,9 @@ __all__ = [
     "position_tables",
     "model",
     "reuse",
+    "reuse_svg",
     "rope",
     "verify",
+    "write_rope",
+    "write_table",
 ]

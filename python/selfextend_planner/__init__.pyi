@@ -246,3 +246,70 @@ def verify(
     force: bool = False,
 ) -> dict[str, Any]:
     """Check a runtime's output against the float64 oracle: the `sxplan verify` result. Releases the GIL."""
+
+def write_table(
+    path: _Path,
+    tokens: int,
+    group: int | None = None,
+    window: int | None = None,
+    *,
+    shift: _Shift = "int",
+    phase: Literal["prefill", "decode"] = "prefill",
+    layout: Literal["tokens", "dense"] = "tokens",
+    format: Literal["json", "csv", "npy", "safetensors", "c-header"] | None = None,
+    force: bool = False,
+    method: _Method = "selfextend",
+    chunk_size: int | None = None,
+    local_window: int | None = None,
+    leak: float | None = None,
+    start_size: int | None = None,
+    recent_size: int | None = None,
+) -> dict[str, Any]:
+    """Write the position table to path, byte-identical to `sxplan table -o`; the `table -o --json` result."""
+
+def reuse_svg(
+    tokens: int,
+    group: int,
+    window: int,
+    *,
+    context: int | None = None,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+    shift: _Shift = "int",
+    buckets: int = 64,
+    path: _Path | None = None,
+) -> str:
+    """The `sxplan reuse --svg` chart as text; with path, also written there (the same bytes)."""
+
+def write_rope(
+    path: _Path,
+    *,
+    model: str | None = None,
+    config: _Path | None = None,
+    gguf: _Path | None = None,
+    layer_type: Literal["full", "sliding", "chunked"] | None = None,
+    rope_theta: float = 10000.0,
+    rotary_dims: int | None = None,
+    rope_style: Literal["neox", "gptj"] = "neox",
+    max_position_embeddings: int | None = None,
+    rope_scaling: Literal["default", "linear", "dynamic", "yarn", "longrope", "su", "llama3"] | None = None,
+    factor: float | None = None,
+    original_max_position_embeddings: int | None = None,
+    attention_factor: float | None = None,
+    beta_fast: float | None = None,
+    beta_slow: float | None = None,
+    mscale: float | None = None,
+    mscale_all_dim: float | None = None,
+    truncate: bool | None = None,
+    low_freq_factor: float | None = None,
+    high_freq_factor: float | None = None,
+    short_factor: _RealSequence | None = None,
+    long_factor: _RealSequence | None = None,
+    rope_freqs: _RealSequence | None = None,
+    tokens: int | None = None,
+    positions_for: tuple[int, int, int] | None = None,
+    shift: _Shift | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Write inv_freq (.npy) or inv_freq with the cos/sin table (.safetensors), byte-identical to `sxplan rope -o`."""

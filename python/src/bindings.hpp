@@ -143,6 +143,43 @@ does not grow with N.
 5
 )doc";
 
+inline constexpr const char* write_table = R"doc(write_table(path, tokens, group=None, window=None, *, shift="int", phase="prefill", layout="tokens", format=None, force=False, method="selfextend", chunk_size=None, local_window=None, leak=None, start_size=None, recent_size=None) -> dict
+
+Writes the position table to path as `sxplan table -o` does, byte for byte: format json, csv, npy,
+safetensors or c-header (default: from the extension), the tokens or dense layout, any method.
+Atomic: a refused or failed write leaves no file. Returns the `table -o --json` result: output,
+bytes, arrays [{name, dtype, shape}]. A bad request is InvalidParams before anything is created;
+a write that fails is OSError.
+
+>>> import os, tempfile
+>>> p = os.path.join(tempfile.mkdtemp(), "se.npy")
+>>> sp.write_table(p, 16, 2, 4)["arrays"]
+[{'name': 'positions', 'dtype': 'int64', 'shape': [4, 16]}]
+)doc";
+
+inline constexpr const char* reuse_svg = R"doc(reuse_svg(tokens, group, window, *, context=None, model=None, config=None, gguf=None, shift="int", buckets=64, path=None) -> str
+
+The reuse chart of `sxplan reuse --svg` as SVG text (stacked neighbor and group bars, the L/2,
+2L/3 and L marks), in O(buckets) memory whatever N is; with path= also written there atomically,
+the same bytes as the CLI's file (a path that is the config or GGUF read is refused).
+
+>>> sp.reuse_svg(15800, 8, 1024, model="llama-2-7b").startswith("<?xml")
+True
+)doc";
+
+inline constexpr const char* write_rope = R"doc(write_rope(path, *, model=None, config=None, gguf=None, layer_type=None, rope_theta=None, rotary_dims=None, rope_style=None, rope_scaling=None, ...the rule's keys, tokens=None, positions_for=None, shift=None, force=False) -> dict
+
+Writes a RoPE rule's inverse frequencies as `sxplan rope -o` does, byte for byte: path.npy holds
+inv_freq [R/2] float64; path.safetensors holds inv_freq and, with positions_for=(G, W, N), the
+positions that plan rotates at with their cos and sin [P, R/2] (the attention factor included) and
+the metadata. The rule comes from the keywords rope() takes. Returns {path, arrays}.
+
+>>> import os, tempfile
+>>> p = os.path.join(tempfile.mkdtemp(), "inv_freq.npy")
+>>> sp.write_rope(p, model="llama-2-7b")["arrays"]
+[{'name': 'inv_freq', 'dtype': 'float64', 'shape': [64]}]
+)doc";
+
 inline constexpr const char* model = R"doc(model(*, model=None, config=None, gguf=None, context=None) -> dict
 
 Every fact read about a model and where each came from (`sxplan model`): {"model": facts}, the

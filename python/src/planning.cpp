@@ -13,6 +13,8 @@
 #include <selfextend/method_maps_plot.hpp>
 #include <selfextend/position_tables.hpp>
 #include <selfextend/reuse.hpp>
+#include <selfextend/reuse_plot.hpp>
+#include <selfextend/rope_file.hpp>
 #include <selfextend/table_writers.hpp>
 
 #include <pybind11/stl.h>
@@ -339,28 +341,125 @@ py::str compare_svg(py::object tokens, py::kwargs kwargs) {
   return py::str(svg);
 }
 
+/// A write the library failed (disk full, a directory in the way) as OSError, as the CLI's exit 1.
+template <class Write>
+decltype(auto) writing(const std::string& path, Write&& write) {
+  try {
+    return std::forward<Write>(write)();
+  } catch (const std::runtime_error& e) {
+    PyErr_SetString(PyExc_OSError, (path + ": " + e.what()).c_str());
+    throw py::error_already_set();
+  }
+}
+
+py::object arrays_info(const std::vector<selfextend::table_array_info>& arrays) {
+  py::list out;
+  for (const selfextend::table_array_info& a : arrays) {
+    py::dict d;
+    d["name"] = a.name;
+    d["dtype"] = a.dtype;
+    d["shape"] = py::cast(a.shape);
+    out.append(d);
+  }
+  return out;
+}
+
+py::object write_table(py::object path, py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
+  constexpr const char* options[] = {"phase", "layout", "format", "force"};
+  keywords kw("write_table", std::move(kwargs), {plan_keywords, method_keywords, options});
+  const std::string output = *optional_path("path", path);
+  selfextend::table_request r;
+  r.method = read_method(kw, group, window);
+  r.extension = r.method.self_extend;
+  r.tokens = int64_arg("tokens", tokens);
+  if (const auto phase = optional_text("phase", kw.take("phase"))) r.phase = sxplan::phase_choice(*phase);
+  if (const auto layout = optional_text("layout", kw.take("layout")))
+    r.layout = sxplan::parse_choice("layout", *layout, selfextend::parse_table_layout, "tokens or dense");
+  const std::string allowed = "json, csv, npy, safetensors or c-header";
+  // As `sxplan table -o`: the format given, else the one the extension implies.
+  if (const auto format = optional_text("format", kw.take("format"))) {
+    r.format = sxplan::parse_choice("format", *format, selfextend::parse_table_format, allowed);
+  } else if (const auto implied = selfextend::format_for_extension(output)) {
+    r.format = *implied;
+  } else {
+    throw selfextend::invalid_params("format", "(none)", "cannot tell the format from '" + output + "': give format= " + allowed);
+  }
+  if (const py::object force = kw.take("force"); !force.is_none()) r.force = bool_arg("force", force);
+  if (std::vector<selfextend::issue> issues = selfextend::validate(r); !issues.empty())
+    throw selfextend::invalid_params(std::move(issues));
+  // The GIL is back before writing() raises: the release ends inside the lambda.
+  const selfextend::table_summary summary = writing(output, [&] {
+    py::gil_scoped_release unlocked;
+    return selfextend::write_position_table(output, r);
+  });
+  py::dict out;
+  out["output"] = output;
+  out["bytes"] = summary.bytes;
+  out["arrays"] = arrays_info(summary.arrays);
+  return out;
+}
+
+py::str reuse_svg(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {
+  constexpr const char* options[] = {"buckets", "path"};
+  keywords kw("reuse_svg", std::move(kwargs), {model_keywords, plan_keywords, options});
+  std::vector<std::pair<std::string, std::string>> inputs;
+  for (const char* key : {"config", "gguf"})
+    if (const auto p = optional_path(key, kw.take(key))) inputs.emplace_back(key, *p);
+  const model_choice choice = *take_model(kw, true);
+  const selfextend::self_extend_params params{choice.model.context, int64_arg("tokens", tokens),
+                                              read_plan(group, window, kw.take("shift"))};
+  selfextend::reuse_plot_options plot;
+  if (const auto buckets = optional_int64("buckets", kw.take("buckets"))) {
+    if (*buckets < 1 || *buckets > selfextend::max_reuse_buckets)
+      throw selfextend::invalid_params("buckets", std::to_string(*buckets),
+                                       "must be in 1.." + std::to_string(selfextend::max_reuse_buckets));
+    plot.buckets = *buckets;
+  }
+  const std::optional<std::string> output = optional_path("path", kw.take("path"));
+  if (output) sxplan::require_distinct_output("path", *output, inputs);
+  // The summary alone: the chart is recounted per bar, in O(bars) memory whatever N is (as the CLI).
+  const selfextend::reuse_stats stats = selfextend::compute_reuse(params, {.keep_counts = false});
+  const std::string svg = selfextend::reuse_svg(stats, plot);
+  if (output)
+    writing(*output, [&] {
+      py::gil_scoped_release unlocked;  // released inside, so writing() raises holding the GIL
+      selfextend::write_reuse_svg(*output, stats, plot);
+    });
+  return py::str(svg);
+}
+
 py::object model(py::kwargs kwargs) {
   keywords kw("model", std::move(kwargs), {model_keywords});
   const model_choice choice = *take_model(kw, true, true, false);  // shows any model, RoPE or not
   return to_python(sxplan::model_result(choice.model));
 }
 
-py::object rope(py::kwargs kwargs) {
-  constexpr const char* model_keys[] = {"model", "config", "gguf"};
-  // The rule's keywords, config.json's keys (as `sxplan rope`'s --rope-scaling TYPE and its options).
-  constexpr const char* rule_keys[] = {"rope_theta", "rotary_dims", "rope_style", "max_position_embeddings",
-                                       "rope_scaling", "factor", "original_max_position_embeddings",
-                                       "attention_factor", "beta_fast", "beta_slow", "mscale", "mscale_all_dim",
-                                       "truncate", "low_freq_factor", "high_freq_factor", "short_factor",
-                                       "long_factor", "rope_freqs"};
-  constexpr const char* other_keys[] = {"tokens", "layer_type"};
-  keywords kw("rope", std::move(kwargs), {model_keys, rule_keys, other_keys});
-  std::vector<std::pair<std::string, py::object>> given;
-  for (const char* key : rule_keys)
-    if (py::object value = kw.take(key); !value.is_none()) given.emplace_back(key, std::move(value));
-  const std::int64_t tokens = optional_int64("tokens", kw.take("tokens")).value_or(0);
-  // As `sxplan rope`: a model states its rule; otherwise the keywords do.
+/// A rope() call's rule, layout and sequence length, from its keywords (shared by rope and write_rope).
+struct rope_call {
   selfextend::rope_rule rule;
+  selfextend::rope_style style = selfextend::rope_style::neox;
+  std::int64_t tokens = 0;
+  std::vector<std::pair<std::string, std::string>> inputs;  ///< {keyword, path} of the files read
+};
+
+constexpr const char* rope_model_keys[] = {"model", "config", "gguf"};
+// The rule's keywords, config.json's keys (as `sxplan rope`'s --rope-scaling TYPE and its options).
+constexpr const char* rope_rule_keys[] = {"rope_theta", "rotary_dims", "rope_style", "max_position_embeddings",
+                                          "rope_scaling", "factor", "original_max_position_embeddings",
+                                          "attention_factor", "beta_fast", "beta_slow", "mscale", "mscale_all_dim",
+                                          "truncate", "low_freq_factor", "high_freq_factor", "short_factor",
+                                          "long_factor", "rope_freqs"};
+constexpr const char* rope_other_keys[] = {"tokens", "layer_type"};
+
+rope_call read_rope_call(keywords& kw) {
+  rope_call call;
+  for (const char* key : {"config", "gguf"})
+    if (const auto path = optional_path(key, kw.take(key))) call.inputs.emplace_back(key, *path);
+  std::vector<std::pair<std::string, py::object>> given;
+  for (const char* key : rope_rule_keys)
+    if (py::object value = kw.take(key); !value.is_none()) given.emplace_back(key, std::move(value));
+  call.tokens = optional_int64("tokens", kw.take("tokens")).value_or(0);
+  // As `sxplan rope`: a model states its rule; otherwise the keywords do.
   const std::optional<std::string> layer_type = optional_text("layer_type", kw.take("layer_type"));
   const std::optional<model_choice> choice = take_model(kw, false, false);
   if (layer_type && !choice)
@@ -369,7 +468,9 @@ py::object rope(py::kwargs kwargs) {
     if (!given.empty())
       throw selfextend::invalid_params(given.front().first, py::str(given.front().second).cast<std::string>(),
                                        "conflicts with " + choice->key + ": the model states its RoPE");
-    rule = sxplan::rope_of_model(choice->model, layer_type).rule;
+    const sxplan::rope_choice of_model = sxplan::rope_of_model(choice->model, layer_type);
+    call.rule = of_model.rule;
+    call.style = of_model.style;
   } else {
     sxplan::rope_rule_options o;
     o.option_name = [](const std::string& key) { return key; };
@@ -395,12 +496,55 @@ py::object rope(py::kwargs kwargs) {
       else if (key == "long_factor") o.long_factor = real_list(key, v);
       else if (key == "rope_freqs") o.rope_freqs = real_list(key, v);
     }
-    rule = sxplan::rope_rule_from(o).rule;
+    const sxplan::rope_choice given_rule = sxplan::rope_rule_from(o);
+    call.rule = given_rule.rule;
+    call.style = given_rule.style;
   }
-  auto f = std::make_unique<selfextend::rope_frequencies>(selfextend::evaluate_rope(rule, tokens));
+  return call;
+}
+
+py::object rope(py::kwargs kwargs) {
+  keywords kw("rope", std::move(kwargs), {rope_model_keys, rope_rule_keys, rope_other_keys});
+  const rope_call call = read_rope_call(kw);
+  auto f = std::make_unique<selfextend::rope_frequencies>(selfextend::evaluate_rope(call.rule, call.tokens));
   return result_to_python(std::move(f), [](const selfextend::rope_frequencies& r, const sxplan::array_renderer& a) {
     return sxplan::to_json(r, nullptr, a);
   });
+}
+
+py::object write_rope(py::object path, py::kwargs kwargs) {
+  constexpr const char* options[] = {"positions_for", "shift", "force"};
+  keywords kw("write_rope", std::move(kwargs), {rope_model_keys, rope_rule_keys, rope_other_keys, options});
+  const std::string output = *optional_path("path", path);
+  rope_call call = read_rope_call(kw);
+  sxplan::require_distinct_output("path", output, call.inputs);
+  selfextend::rope_file_request request;
+  request.rule = call.rule;
+  request.style = call.style;
+  const py::object positions_for = kw.take("positions_for");
+  const py::object shift = kw.take("shift");
+  if (!positions_for.is_none()) {
+    // (G, W, N), as --positions-for G,W,N.
+    const std::vector<std::int64_t> gwn = int64_list("positions_for", positions_for);
+    if (gwn.size() != 3)
+      throw selfextend::invalid_params("positions_for", py::str(positions_for).cast<std::string>(), "must be (G, W, N)");
+    request.positions_plan = selfextend::plan{gwn[0], gwn[1], sxplan::shift_choice(optional_text("shift", shift).value_or("int"))};
+    request.positions_tokens = gwn[2];
+    if (call.tokens == 0) call.tokens = gwn[2];
+  } else if (!shift.is_none()) {
+    throw selfextend::invalid_params("shift", py::str(shift).cast<std::string>(), "needs positions_for");
+  }
+  request.tokens = call.tokens;
+  if (const py::object force = kw.take("force"); !force.is_none()) request.force = bool_arg("force", force);
+  const selfextend::rope_frequencies f = selfextend::evaluate_rope(call.rule, call.tokens);
+  const std::vector<selfextend::table_array_info> arrays = writing(output, [&] {
+    py::gil_scoped_release unlocked;
+    return selfextend::write_rope_file(output, f, request);
+  });
+  py::dict out;
+  out["path"] = output;
+  out["arrays"] = arrays_info(arrays);
+  return out;
 }
 
 }  // namespace
@@ -415,6 +559,10 @@ void bind_planning(py::module_& m) {
   m.def("reuse", &reuse, py::arg("tokens"), py::arg("group") = py::none(), py::arg("window") = py::none(), docs::reuse);
   m.def("compare", &compare, py::arg("tokens"), docs::compare);
   m.def("compare_svg", &compare_svg, py::arg("tokens"), docs::compare_svg);
+  m.def("write_table", &write_table, py::arg("path"), py::arg("tokens"), py::arg("group") = py::none(),
+        py::arg("window") = py::none(), docs::write_table);
+  m.def("reuse_svg", &reuse_svg, py::arg("tokens"), py::arg("group"), py::arg("window"), docs::reuse_svg);
+  m.def("write_rope", &write_rope, py::arg("path"), docs::write_rope);
   m.def("model", &model, docs::model);
   m.def("rope", &rope, docs::rope);
   m.def("llamacpp", &llamacpp, py::arg("tokens"), py::arg("ga_n"), py::arg("ga_w") = py::none(), docs::llamacpp);

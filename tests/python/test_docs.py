@@ -2,6 +2,8 @@
 # PyTorch recipe when torch is importable), the README's Python example, and the stubs match
 # what the functions accept.
 import ast
+import os
+import tempfile
 import doctest
 import importlib.util
 import re
@@ -61,6 +63,9 @@ POSITIONAL = {
     "reuse": (100, 2, 8), "llamacpp": (100, 2, 8), "rope": (), "model": (), "compare": (100,), "compare_svg": (100,),
     "attention": (np.ones((4, 8)), np.ones((4, 8)), np.ones((4, 8)), 2, 4),
     "verify": (np.ones((4, 8)), np.ones((4, 8)), np.ones((4, 8)), np.ones((4, 8)), 2, 4),
+    "write_table": (os.path.join(tempfile.gettempdir(), f"sxplan-stub-{os.getpid()}.npy"), 10, 2, 4),
+    "reuse_svg": (100, 2, 8),
+    "write_rope": (os.path.join(tempfile.gettempdir(), f"sxplan-stub-{os.getpid()}-rope.npy"),),
 }
 
 
@@ -75,12 +80,12 @@ def test_stubs_cover_the_module_and_every_keyword_is_accepted():
     for name, f in stubs.items():
         positional = [a.arg for a in f.args.args]
         assert len(positional) >= len(POSITIONAL[name]) - (name == "llamacpp")
-        needs_model = name in ("check", "advise", "reuse", "llamacpp", "compare", "compare_svg")
+        needs_model = name in ("check", "advise", "reuse", "llamacpp", "compare", "compare_svg", "reuse_svg")
         for kw in [a.arg for a in f.args.kwonlyargs] + positional[len(POSITIONAL[name]):]:
             extra = {} if not needs_model else {"model": "llama-2-7b"} if kw == "context" else {"context": 4096}
             if name == "model":
                 extra = {"model": "llama-2-7b"} if kw != "model" else {"context": 4096}
-            if name == "rope":  # the plain rule needs rotary_dims; a model states it
+            if name in ("rope", "write_rope"):  # the plain rule needs rotary_dims; a model states it
                 extra = {"model": "llama-2-7b"} if kw == "rotary_dims" else {"rotary_dims": 8}
             getattr(sp, name)(*POSITIONAL[name], **{kw: None}, **extra)  # None = the default
         with pytest.raises(TypeError, match="unexpected keyword argument"):
