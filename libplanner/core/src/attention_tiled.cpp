@@ -691,18 +691,28 @@ void fill_key_ranges(const method_params& m, std::int64_t i, int branches, key_r
 
 struct method_geometry {
   int branches = 0;
+  int key_sets = 0;  ///< distinct key rotations over the branches: the key panel copies the kernel stores
   std::int64_t max_position = 0;
 };
 
+/// What the memory guard needs before anything is allocated: O(branches² · Nk) position calls.
 method_geometry geometry_for(const method_params& m, const attention_shape& s) {
   method_geometry g;
   g.branches = static_cast<int>(branch_names(m.kind).size());
-  for (int b = 0; b < g.branches; ++b)
+  for (int b = 0; b < g.branches; ++b) {
+    bool shared = false;
+    for (int earlier = 0; earlier < b && !shared; ++earlier) {
+      shared = true;
+      for (std::int64_t t = 0; t < s.key_tokens && shared; ++t)
+        shared = detail::branch_key_valid(m, b, t) == detail::branch_key_valid(m, earlier, t);
+    }
+    if (!shared) ++g.key_sets;
     for (std::int64_t t = 0; t < s.key_tokens; ++t) {
       g.max_position = std::max(g.max_position, static_cast<std::int64_t>(std::floor(detail::branch_key_valid(m, b, t))));
       if (t >= s.key_tokens - s.query_tokens)
         g.max_position = std::max(g.max_position, static_cast<std::int64_t>(std::floor(detail::branch_query_valid(m, b, t))));
     }
+  }
   return g;
 }
 
@@ -720,7 +730,7 @@ std::int64_t tiled_method_working_memory(const attention_params& params, const m
   const std::int64_t workers = worker_count(params.threads, s.heads * query_tiles * splits);
   const std::int64_t pairs = rotary_dims(params) / 2;
   const auto rotation_bytes = static_cast<std::int64_t>(sizeof(token_rotation));
-  wide_int total = checked_product({g.branches, s.kv_heads, key_tiles, tile_keys, dp, 4});  // key panels (at most one set per branch)
+  wide_int total = checked_product({g.key_sets, s.kv_heads, key_tiles, tile_keys, dp, 4});  // key panels, one per distinct set
   total += checked_product({g.branches, s.key_tokens + s.query_tokens, rotation_bytes});    // per-token rotations
   total += checked_product({g.branches, s.query_tokens, 16});                               // key runs
   if (splits > 1) total += checked_product({s.heads, query_tiles, splits, tile_queries, dp + 2, 4});
