@@ -3,6 +3,7 @@
 // Counters: GFLOP/s of useful causal work (2·N²·D per call), working memory the kernel allocates,
 // and the process's peak RSS so far. See docs/performance.md for the results and how they were taken.
 #include <selfextend/attention.hpp>
+#include <selfextend/methods.hpp>
 
 #include <sys/resource.h>
 
@@ -11,6 +12,8 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+
+#include "attention_internal.hpp"  // detail::tiled_branch_attention: Self-Extend through the generic path
 
 namespace {
 
@@ -95,6 +98,51 @@ void decode(benchmark::State& state) {
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 
+/// The methods of methods.hpp with the parameters `compare` recommends for a 4096-token model read
+/// at N = 8192 (docs/methods.md#what-compare-recommends): ChunkLlama's 3L/4 and L/8, ReRoPE's L/8,
+/// Leaky's k = 16, StreamingLLM's 4 and 2000; Self-Extend with params_for's G = 8, W = 1024.
+selfextend::method_params bench_method(selfextend::method_kind kind) {
+  selfextend::method_params m;
+  m.kind = kind;
+  m.self_extend = {8, 1024, selfextend::shift_rule::integer};
+  m.chunk_size = 3072;
+  m.local_window = 512;
+  m.window = 512;
+  m.leak = 16;
+  m.start_size = 4;
+  m.recent_size = 2000;
+  return m;
+}
+
+/// One prefill of N = state.range(0) tokens through tiled_method_attention (`generic`: Self-Extend
+/// through the branch-seam path instead of its specialised kernel). Read beside tiled/N.
+void tiled_method(benchmark::State& state, selfextend::method_kind kind, bool generic) {
+  selfextend::attention_params p = params_for(state.range(0));
+  const selfextend::method_params m = bench_method(kind);
+  const std::int64_t n = p.shape.key_tokens * 128;
+  const auto q = random_tensor<float>(n, 1), k = random_tensor<float>(n, 2), v = random_tensor<float>(n, 3);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(generic ? selfextend::detail::tiled_branch_attention(p, m, q, k, v)
+                                     : selfextend::tiled_method_attention(p, m, q, k, v));
+  const auto tokens = static_cast<double>(p.shape.key_tokens);
+  state.counters["GFLOPs"] =
+      benchmark::Counter(2.0 * tokens * tokens * 128.0 * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["work_MiB"] = static_cast<double>(selfextend::attention_working_memory(
+                                   p, m, selfextend::attention_kernel::tiled)) /
+                               (1024.0 * 1024.0);
+  state.SetLabel(std::string(selfextend::to_string(selfextend::tiled_attention_simd())));
+}
+
+/// One decode step over N = state.range(0) keys, as `decode` (both threads), for a method.
+void decode_method(benchmark::State& state, selfextend::method_kind kind) {
+  selfextend::attention_params p = params_for(state.range(0));
+  p.shape.query_tokens = 1;
+  const selfextend::method_params m = bench_method(kind);
+  const std::int64_t n = p.shape.key_tokens * 128;
+  const auto q = random_tensor<float>(128, 1), k = random_tensor<float>(n, 2), v = random_tensor<float>(n, 3);
+  for (auto _ : state) benchmark::DoNotOptimize(selfextend::tiled_method_attention(p, m, q, k, v));
+}
+
 /// The machine's read bandwidth in the same run: two threads summing halves of a 512 MiB buffer.
 void memory_read(benchmark::State& state) {
   const std::size_t count = std::size_t{128} << 20;  // floats
@@ -133,5 +181,17 @@ BENCHMARK(oracle_heads)->Args({8, 8192})->Unit(benchmark::kMillisecond)->UseReal
 
 BENCHMARK(decode)->Args({131072, 1})->Args({131072, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(memory_read)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+using selfextend::method_kind;
+// Self-Extend through the old entry (tiled/8192 above), the method entry and the generic path,
+// then every other method, all at N = 8192, H = 1, D = 128 in one run.
+BENCHMARK_CAPTURE(tiled_method, selfextend, method_kind::self_extend, false)->Arg(8192)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(tiled_method, selfextend_generic, method_kind::self_extend, true)->Arg(8192)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(tiled_method, dca, method_kind::dca, false)->Arg(8192)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(tiled_method, rerope, method_kind::rerope, false)->Arg(8192)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(tiled_method, leaky_rerope, method_kind::leaky_rerope, false)->Arg(8192)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(tiled_method, streaming, method_kind::streaming, false)->Arg(8192)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(decode_method, dca, method_kind::dca)->Arg(131072)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(decode_method, streaming, method_kind::streaming)->Arg(131072)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

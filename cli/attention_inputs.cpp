@@ -32,7 +32,7 @@ void add_attention_options(po::options_description& options) {
     ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1 (rerope, leaky-rerope: their window w)")
     ("method", po::value<std::string>()->value_name("M"),
      "selfextend (default), dca, rerope, leaky-rerope or streaming (docs/methods.md); other than selfextend: "
-     "the reference kernel only")
+     "the tiled and reference kernels")
     ("chunk-size", po::value<std::string>()->value_name("C"), "dca: chunk_size")
     ("local-window", po::value<std::string>()->value_name("W"), "dca: local_window (vLLM's local_size)")
     ("leak", po::value<std::string>()->value_name("K"), "leaky-rerope: k > 1, far positions advance 1/k per token")
@@ -151,7 +151,7 @@ attention_inputs read_attention_headers(const po::variables_map& vm, selfextend:
   in.q_dtype = in.q_header.dtype;
   p.shape = selfextend::make_attention_shape(in.q_header.shape, in.k_header.shape, in.v_header.shape);
   complete_attention_params(p, in.model_rope, in.q_path);
-  if (check_memory) selfextend::require_working_memory(p, kernel);
+  if (check_memory) selfextend::require_working_memory(p, in.method, kernel);
   return in;
 }
 

@@ -1,4 +1,4 @@
-// cmd_attend.cpp - `sxplan attend`: run the Self-Extend attention kernel on q, k, v (.npy) and write the output.
+// cmd_attend.cpp - `sxplan attend`: run a method's attention kernel on q, k, v (.npy) and write the output.
 #include <ostream>
 
 #include <boost/json.hpp>
@@ -28,17 +28,17 @@ int run_attend(const invocation& inv) {
                "       [--model NAME | --config PATH | --gguf PATH | [--rope-theta T | --inv-freq FILE.npy]\n"
                "        [--rope-style neox|gptj] [--rotary-dims R] [--attention-factor A]] [--scale-base S]\n"
                "       [--kernel reference|tiled|blocked] [--threads N] [--force] -o OUT.npy [--json]",
-               "Run Self-Extend attention (docs/kernels.md) on q, k, v and write the output.", options);
+               "Run Self-Extend (or another --method's) attention (docs/kernels.md) on q, k, v and write the output.", options);
     return exit_ok;
   }
-  // The tiled and blocked kernels implement Self-Extend; another method runs on the reference kernel.
+  // Every method runs on the tiled (default) and reference kernels; the blocked oracle is Self-Extend's.
   const bool other_method = vm.count("method") && vm["method"].as<std::string>() != "selfextend";
   const std::optional<selfextend::attention_kernel> kernel =
-      kernel_choice(vm.count("kernel") ? vm["kernel"].as<std::string>() : other_method ? "reference" : "tiled");
-  if (other_method && *kernel != selfextend::attention_kernel::reference)
-    throw selfextend::invalid_params("kernel", vm["kernel"].as<std::string>(),
+      kernel_choice(vm.count("kernel") ? vm["kernel"].as<std::string>() : "tiled");
+  if (other_method && *kernel == selfextend::attention_kernel::blocked)
+    throw selfextend::invalid_params("kernel", "blocked",
                                      "implements Self-Extend only; --method " + vm["method"].as<std::string>() +
-                                         " runs on the reference kernel (the default with it)");
+                                         " runs on tiled (the default) or reference");
   if (!vm.count("output")) throw selfextend::invalid_params("output", "(none)", "is required");
   const std::string output = vm["output"].as<std::string>();
 
@@ -50,7 +50,9 @@ int run_attend(const invocation& inv) {
   std::vector<std::int64_t> out_shape{s.heads, s.query_tokens, s.head_dim};
   selfextend::npy_array result;
   if (tiled) {
-    const std::vector<float> out = selfextend::tiled_attention(in.params, in.q, in.k, in.v, terminal_progress(inv));
+    // Self-Extend's plan is in.method too, so one call serves every method (Self-Extend keeps its kernel).
+    const std::vector<float> out =
+        selfextend::tiled_method_attention(in.params, in.method, in.q, in.k, in.v, terminal_progress(inv));
     result = in.q_dtype == selfextend::npy_dtype::f4 ? selfextend::npy_array::from(std::span<const float>(out), out_shape)
                                                      : selfextend::npy_array::from(std::vector<double>(out.begin(), out.end()), out_shape);
   } else {

@@ -101,11 +101,12 @@ int run_verify(const invocation& inv) {
   const po::variables_map vm = parse(inv, options);
   if (vm.count("help")) {
     print_help(inv,
-               "--q Q.npy --k K.npy --v V.npy --group G --window W [attend's RoPE options]\n"
+               "--q Q.npy --k K.npy --v V.npy (--group G --window W [--shift int|float] | --method M and its options)\n"
+               "       [attend's RoPE options]\n"
                "       --candidate THEIRS.npy [--atol A] [--rtol R] [--rows K [--seed S]] [--oracle blocked|reference]\n"
                "       [--threads N] [--force] [--json]\n"
                "       --suite DIR --outputs OUT [--only-present] [--json]",
-               "Check a runtime's Self-Extend attention output against the double-precision result:\n"
+               "Check a runtime's Self-Extend (or --method's) attention output against the double-precision result:\n"
                "passes iff every element has |theirs - ref| <= atol + rtol*|ref|. Exit 0 pass, 1 mismatch.",
                options);
     return exit_ok;
@@ -122,14 +123,20 @@ int run_verify(const invocation& inv) {
   const std::optional<std::int64_t> seed = optional_int64(vm, "seed");
   if (seed && !row_count) throw selfextend::invalid_params("seed", std::to_string(*seed), "needs rows");
   if (seed && *seed < 0) throw selfextend::invalid_params("seed", std::to_string(*seed), "must be at least 0");
+  // Another method has one double-precision kernel, the reference (blocked is Self-Extend's).
+  const bool other_method = vm.count("method") && vm["method"].as<std::string>() != "selfextend";
   const selfextend::attention_kernel oracle =
-      oracle_choice(vm.count("oracle") ? vm["oracle"].as<std::string>() : "blocked");
+      oracle_choice(vm.count("oracle") ? vm["oracle"].as<std::string>() : other_method ? "reference" : "blocked");
+  if (other_method && oracle == selfextend::attention_kernel::blocked)
+    throw selfextend::invalid_params("oracle", "blocked",
+                                     "implements Self-Extend only; --method " + vm["method"].as<std::string>() +
+                                         " is checked against reference (the default with it)");
+  if (other_method && row_count)
+    throw selfextend::invalid_params("rows", std::to_string(*row_count),
+                                     "samples rows around Self-Extend's W and G boundaries; --method " +
+                                         vm["method"].as<std::string>() + " compares every row");
   // Sampled rows need less than the whole output: their kernel applies its own guard.
   attention_inputs in = read_attention_headers(vm, oracle, !row_count);
-  if (in.method.kind != selfextend::method_kind::self_extend)
-    throw selfextend::invalid_params("method", vm["method"].as<std::string>(),
-                                     "verify checks Self-Extend ports so far; run attend --method on the same q, k, v and "
-                                     "compare its output");
   const selfextend::npy_file_header candidate_header = read_float_npy_header(vm, "candidate");
   const std::string candidate_path = vm["candidate"].as<std::string>();
   selfextend::require_output_shape("candidate", candidate_header.shape, in.params.shape);
@@ -142,8 +149,8 @@ int run_verify(const invocation& inv) {
   const selfextend::verification v =
       sample ? selfextend::verify_attention_rows(in.params, in.qd, in.kd, in.vd, candidate, tol,
                                                  sample->rows, terminal_progress(inv), oracle)
-             : selfextend::verify_attention(in.params, in.qd, in.kd, in.vd, candidate, tol,
-                                            terminal_progress(inv), oracle);
+             : selfextend::verify_method_attention(in.params, in.method, in.qd, in.kd, in.vd, candidate, tol,
+                                                   terminal_progress(inv), oracle);
   const std::string rows_text =
       sample ? std::to_string(sample->rows.size()) + " of " + std::to_string(in.params.shape.query_tokens) +
                    " query rows: " + std::to_string(sample->boundary_rows) +
@@ -165,7 +172,8 @@ int run_verify(const invocation& inv) {
     }
     write_json(inv.out, json_envelope("verify", std::move(params), std::move(result), model_warnings(in)));
   } else {
-    inv.out << "Self-Extend verify: " << candidate_path << " against the " << selfextend::to_string(oracle)
+    inv.out << (other_method ? std::string(selfextend::to_string(in.method.kind)) : std::string("Self-Extend"))
+            << " verify: " << candidate_path << " against the " << selfextend::to_string(oracle)
             << " kernel (double precision)\n  " << describe_attention(in)
             << "\n\n";
     if (sample) inv.out << "  rows             " << rows_text << "\n";

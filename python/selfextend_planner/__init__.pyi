@@ -11,6 +11,7 @@ __version__: str
 _Path = str | os.PathLike[str]
 _Shift = Literal["int", "float"]
 _Method = Literal["selfextend", "dca", "rerope", "leaky-rerope", "streaming"]
+_MethodName = _Method
 _FloatArray = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 _RealSequence = Sequence[float] | npt.NDArray[np.float64]
 
@@ -200,10 +201,16 @@ def attention(
     q: _FloatArray,
     k: _FloatArray,
     v: _FloatArray,
-    group: int,
-    window: int,
+    group: int | None = None,
+    window: int | None = None,
     *,
     kernel: Literal["tiled", "reference", "blocked"] = "tiled",
+    method: _MethodName = "selfextend",
+    chunk_size: int | None = None,
+    local_window: int | None = None,
+    leak: float | None = None,
+    start_size: int | None = None,
+    recent_size: int | None = None,
     shift: _Shift = "int",
     rope_theta: float = 10000.0,
     rope_style: Literal["neox", "gptj"] = "neox",
@@ -218,19 +225,25 @@ def attention(
     threads: int = 0,
     force: bool = False,
 ) -> _FloatArray:
-    """Self-Extend attention; the output has q's shape and dtype. Releases the GIL."""
+    """Self-Extend (or `method`'s) attention; the output has q's shape and dtype. Releases the GIL."""
 
 def verify(
     q: _FloatArray,
     k: _FloatArray,
     v: _FloatArray,
     candidate: _FloatArray,
-    group: int,
-    window: int,
+    group: int | None = None,
+    window: int | None = None,
     *,
     atol: float = 1e-5,
     rtol: float = 1e-3,
-    oracle: Literal["blocked", "reference"] = "blocked",
+    oracle: Literal["blocked", "reference"] | None = None,
+    method: _MethodName = "selfextend",
+    chunk_size: int | None = None,
+    local_window: int | None = None,
+    leak: float | None = None,
+    start_size: int | None = None,
+    recent_size: int | None = None,
     shift: _Shift = "int",
     rope_theta: float = 10000.0,
     rope_style: Literal["neox", "gptj"] = "neox",
@@ -245,7 +258,7 @@ def verify(
     threads: int = 0,
     force: bool = False,
 ) -> dict[str, Any]:
-    """Check a runtime's output against the float64 oracle: the `sxplan verify` result. Releases the GIL."""
+    """Check a runtime's output against the float64 oracle (blocked; reference for another method): the `sxplan verify` result. Releases the GIL."""
 
 def write_table(
     path: _Path,

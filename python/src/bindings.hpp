@@ -211,7 +211,7 @@ output (None: nothing is written).
 [0.5, 0.05, 0.005, 0.0005]
 )doc";
 
-inline constexpr const char* attention = R"doc(attention(q, k, v, group, window, *, kernel="tiled", shift="int", rope_theta=10000.0, rope_style="neox", rotary_dims=None, scale_base=None, inv_freq=None, attention_factor=None, model=None, config=None, gguf=None, threads=0, force=False) -> numpy.ndarray
+inline constexpr const char* attention = R"doc(attention(q, k, v, group=None, window=None, *, kernel="tiled", method="selfextend", chunk_size=None, local_window=None, leak=16.0, start_size=4, recent_size=2000, shift="int", rope_theta=10000.0, rope_style="neox", rotary_dims=None, scale_base=None, inv_freq=None, attention_factor=None, model=None, config=None, gguf=None, threads=0, force=False) -> numpy.ndarray
 
 Self-Extend attention (`sxplan attend`): q [H, Nq, D] or [Nq, D], k and v [Hkv, Nk, D] or [Nk, D],
 float32 or float64, C-contiguous; H a multiple of Hkv; 1 <= Nq <= Nk, the queries at positions
@@ -221,7 +221,10 @@ blocked and multi-threaded: the fast oracle, within 1e-12 of the reference). mod
 rope_theta, rope_style and rotary_dims from the model instead. inv_freq (rotary_dims/2 positive
 numbers) replaces the theta rule, attention_factor scales cos and sin; scale_base enables log
 scaling; threads 0 means every core; force runs past the 8 GiB working memory guard. The GIL is
-released while it computes.
+released while it computes. method (docs/methods.md) picks another position-remap method, with
+its parameters as `sxplan attend --method`'s flags: dca chunk_size and local_window, rerope window,
+leaky-rerope window and leak, streaming start_size and recent_size (group and window are then
+None, window for the ReRoPEs); it runs on "tiled" and "reference" ("blocked" is Self-Extend's).
 
 >>> import numpy as np
 >>> q = np.ones((2, 2), np.float32); v = np.array([[1, 2], [3, 4]], np.float32)
@@ -229,13 +232,14 @@ released while it computes.
 [1.0, 2.0]
 )doc";
 
-inline constexpr const char* verify = R"doc(verify(q, k, v, candidate, group, window, *, atol=1e-5, rtol=1e-3, oracle="blocked", shift="int", rope_theta=10000.0, rope_style="neox", rotary_dims=None, scale_base=None, inv_freq=None, attention_factor=None, model=None, config=None, gguf=None, threads=0, force=False) -> dict
+inline constexpr const char* verify = R"doc(verify(q, k, v, candidate, group=None, window=None, *, atol=1e-5, rtol=1e-3, oracle="blocked", method="selfextend", ...attention's method parameters, shift="int", rope_theta=10000.0, rope_style="neox", rotary_dims=None, scale_base=None, inv_freq=None, attention_factor=None, model=None, config=None, gguf=None, threads=0, force=False) -> dict
 
 Check a runtime's attention output against the float64 result (`sxplan verify`), computed by
 oracle "blocked" (the fast kernel, default) or "reference" (the definition): passes iff every
 element has |candidate - reference| <= atol + rtol*|reference|. Keys: max_abs_error,
 max_rel_error, nmse, worst {head, token, dim}, worst_candidate, worst_reference, mismatches,
-elements, passed. The GIL is released while it computes.
+elements, passed. The GIL is released while it computes. With method= another method's output
+is checked against that method's reference kernel (oracle "reference", its default and only one).
 
 >>> rng = np.random.default_rng(0)
 >>> q, k, v = (rng.standard_normal((12, 8)) for _ in range(3))

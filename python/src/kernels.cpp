@@ -1,6 +1,7 @@
 // kernels.cpp - attention and verify over NumPy arrays: float32/float64, [H, N, D] or [N, D], read in
 // place (float32 into the tiled kernel, float64 into the reference, converted otherwise), computed
 // with the GIL released.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include <pybind11/stl.h>
 
 #include <selfextend/attention.hpp>
+#include <selfextend/methods.hpp>
 
 #include "attention_inputs.hpp"
 #include "bindings.hpp"
@@ -31,7 +33,12 @@ struct tensor {
 
 std::string shape_text(const std::vector<std::int64_t>& shape) {
   std::string s = "[";
-  for (std::size_t k = 0; k < shape.size(); ++k) s += (k ? ", " : "") + std::to_string(shape[k]);
+  // Appended piece by piece: GCC 12's LTO reads `", " + std::to_string(...)` here as a memcpy
+  // past the object size (-Wstringop-overflow), a false positive that breaks the -Werror build.
+  for (std::size_t k = 0; k < shape.size(); ++k) {
+    if (k) s += ", ";
+    s += std::to_string(shape[k]);
+  }
   return s + "]";
 }
 
@@ -75,6 +82,7 @@ std::span<const T> elements(const char* key, const tensor& t, std::vector<T>& co
 /// (attention_inputs.cpp): the parameters first, then the arrays, then the rules that need the shape.
 struct attention_call {
   selfextend::attention_params params;
+  selfextend::method_params method;  ///< method= and its parameters (Self-Extend: params.extension)
   std::optional<sxplan::rope_choice> model_rope;  ///< model=/config=/gguf=: the model's rule
   tensor q, k, v;
 };
@@ -82,15 +90,75 @@ struct attention_call {
 /// Options shared by attention() and verify(), declared here and read below, a line each.
 constexpr const char* attention_keywords[] = {"shift",    "rope_theta", "rope_style", "rotary_dims",      "scale_base",
                                               "inv_freq", "threads",    "force",      "attention_factor", "model",
-                                              "config",   "gguf",       "layer_type"};
+                                              "config",   "gguf",       "layer_type", "method",           "chunk_size",
+                                              "local_window", "leak",   "start_size", "recent_size"};
+
+/// method= and its parameters, by the CLI's rules (method_options in attention_inputs.cpp): group
+/// and window positional, window shared with rerope and leaky-rerope, and a parameter of another
+/// method refused, naming the method.
+selfextend::method_params read_method(keywords& kw, py::handle group, py::handle window) {
+  using selfextend::method_kind;
+  selfextend::method_params m;
+  const std::string name = optional_text("method", kw.take("method")).value_or("selfextend");
+  m.kind = selfextend::method_kind_named(name);
+  const std::pair<const char*, py::object> given[] = {
+      {"group", py::reinterpret_borrow<py::object>(group)}, {"shift", kw.take("shift")},
+      {"window", py::reinterpret_borrow<py::object>(window)}, {"chunk_size", kw.take("chunk_size")},
+      {"local_window", kw.take("local_window")}, {"leak", kw.take("leak")},
+      {"start_size", kw.take("start_size")}, {"recent_size", kw.take("recent_size")}};
+  const auto value = [&](std::string_view key) {
+    for (const auto& [k, v] : given)
+      if (key == k) return v;
+    return py::object(py::none());
+  };
+  const std::pair<const char*, std::vector<method_kind>> owners[] = {
+      {"group", {method_kind::self_extend}},
+      {"shift", {method_kind::self_extend}},
+      {"window", {method_kind::self_extend, method_kind::rerope, method_kind::leaky_rerope}},
+      {"chunk_size", {method_kind::dca}},
+      {"local_window", {method_kind::dca}},
+      {"leak", {method_kind::leaky_rerope}},
+      {"start_size", {method_kind::streaming}},
+      {"recent_size", {method_kind::streaming}}};
+  for (const auto& [key, kinds] : owners)
+    if (!value(key).is_none() && std::find(kinds.begin(), kinds.end(), m.kind) == kinds.end())
+      throw selfextend::invalid_params(key, py::str(value(key)).cast<std::string>(), "does not apply to method " + name);
+  const auto required = [&](const char* key) {
+    if (value(key).is_none()) throw selfextend::invalid_params(key, "None", "is required with method " + name);
+    return int64_arg(key, value(key));
+  };
+  switch (m.kind) {
+    case method_kind::self_extend:
+      m.self_extend = {required("group"), required("window"),
+                       sxplan::shift_choice(optional_text("shift", value("shift")).value_or("int"))};
+      break;
+    case method_kind::dca:
+      m.chunk_size = required("chunk_size");
+      m.local_window = required("local_window");
+      break;
+    case method_kind::rerope: m.window = required("window"); break;
+    case method_kind::leaky_rerope:
+      m.window = required("window");
+      if (const auto leak = optional_real("leak", value("leak"))) m.leak = *leak;
+      break;
+    case method_kind::streaming:
+      if (const auto start = optional_int64("start_size", value("start_size"))) m.start_size = *start;
+      if (const auto recent = optional_int64("recent_size", value("recent_size"))) m.recent_size = *recent;
+      break;
+  }
+  // Self-Extend's plan is checked with the other attention parameters (every broken rule at once,
+  // as the CLI reports them); another method's parameters here, before any array is read.
+  if (m.kind != method_kind::self_extend) selfextend::require_valid_method(m);
+  return m;
+}
 
 /// Options shared by attention() and verify(), with the CLI's rules: a model states its RoPE (the
 /// frequency rule included), so the RoPE options next to it are refused; theta next to explicit
 /// frequencies too.
 void read_attention_options(keywords& kw, py::handle group, py::handle window, attention_call& c) {
   selfextend::attention_params& p = c.params;
-  p.extension = {int64_arg("group", group), int64_arg("window", window),
-                 sxplan::shift_choice(optional_text("shift", kw.take("shift")).value_or("int"))};
+  c.method = read_method(kw, group, window);
+  if (c.method.kind == selfextend::method_kind::self_extend) p.extension = c.method.self_extend;
   const std::optional<double> theta = optional_real("rope_theta", kw.take("rope_theta"));
   const std::optional<std::string> style = optional_text("rope_style", kw.take("rope_style"));
   const std::optional<std::int64_t> rotary_dims = optional_int64("rotary_dims", kw.take("rotary_dims"));
@@ -171,6 +239,10 @@ py::object attention(py::object q, py::object k, py::object v, py::object group,
   const selfextend::attention_kernel kernel =
       sxplan::kernel_choice(optional_text("kernel", kw.take("kernel")).value_or("tiled"));
   const attention_call c = read_attention_call(kw, q, k, v, group, window);
+  if (kernel == selfextend::attention_kernel::blocked && c.method.kind != selfextend::method_kind::self_extend)
+    throw selfextend::invalid_params("kernel", "blocked",
+                                     "implements Self-Extend only; method " + std::string(selfextend::to_string(c.method.kind)) +
+                                         " runs on tiled (the default) or reference");
   // The output has q's shape and dtype.
   const std::vector<py::ssize_t> shape = numpy_shape(c.q.shape);
   if (kernel == selfextend::attention_kernel::tiled) {
@@ -178,7 +250,7 @@ py::object attention(py::object q, py::object k, py::object v, py::object group,
     {
       py::gil_scoped_release unlocked;
       const typed_inputs<float> in(c);
-      out = selfextend::tiled_attention(c.params, in.q, in.k, in.v);
+      out = selfextend::tiled_method_attention(c.params, c.method, in.q, in.k, in.v);
     }
     if (c.q.single) return vector_to_numpy(std::move(out), shape);
     return vector_to_numpy(converted<double>(out), shape);
@@ -188,7 +260,9 @@ py::object attention(py::object q, py::object k, py::object v, py::object group,
     py::gil_scoped_release unlocked;
     const typed_inputs<double> in(c);
     out = kernel == selfextend::attention_kernel::blocked ? selfextend::blocked_attention(c.params, in.q, in.k, in.v)
-                                                          : selfextend::reference_attention(c.params, in.q, in.k, in.v);
+          : c.method.kind == selfextend::method_kind::self_extend
+              ? selfextend::reference_attention(c.params, in.q, in.k, in.v)
+              : selfextend::reference_method_attention(c.params, c.method, in.q, in.k, in.v);
   }
   if (c.q.single) return vector_to_numpy(converted<float>(out), shape);
   return vector_to_numpy(std::move(out), shape);
@@ -202,8 +276,11 @@ py::object verify(py::object q, py::object k, py::object v, py::object candidate
   if (const auto atol = optional_real("atol", kw.take("atol"))) tol.atol = *atol;
   if (const auto rtol = optional_real("rtol", kw.take("rtol"))) tol.rtol = *rtol;
   (void)selfextend::compare_outputs({}, {}, 1, 1, tol);  // a bad tolerance first, as the CLI does
-  const selfextend::attention_kernel oracle = sxplan::oracle_choice(optional_text("oracle", kw.take("oracle")).value_or("blocked"));
+  const std::optional<std::string> oracle_name = optional_text("oracle", kw.take("oracle"));
   const attention_call c = read_attention_call(kw, q, k, v, group, window);
+  // Another method has one float64 kernel, the reference (blocked is Self-Extend's).
+  const bool other_method = c.method.kind != selfextend::method_kind::self_extend;
+  const selfextend::attention_kernel oracle = sxplan::oracle_choice(oracle_name.value_or(other_method ? "reference" : "blocked"));
   const tensor theirs = read_tensor("candidate", candidate);
   selfextend::require_output_shape("candidate", theirs.shape, c.params.shape);
   auto result = std::make_unique<selfextend::verification>();
@@ -212,7 +289,7 @@ py::object verify(py::object q, py::object k, py::object v, py::object candidate
     const typed_inputs<double> in(c);
     std::vector<double> copy;
     const std::span<const double> candidate_values = elements<double>("candidate", theirs, copy);
-    *result = selfextend::verify_attention(c.params, in.q, in.k, in.v, candidate_values, tol, {}, oracle);
+    *result = selfextend::verify_method_attention(c.params, c.method, in.q, in.k, in.v, candidate_values, tol, {}, oracle);
   }
   return to_python(sxplan::to_json(*result));
 }
@@ -220,10 +297,11 @@ py::object verify(py::object q, py::object k, py::object v, py::object candidate
 }  // namespace
 
 void bind_kernels(py::module_& m) {
-  m.def("attention", &attention, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("group"), py::arg("window"),
-        docs::attention);
-  m.def("verify", &verify, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("candidate"), py::arg("group"),
-        py::arg("window"), docs::verify);
+  // group and window may be None (or left out) for a method that has no G or w.
+  m.def("attention", &attention, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("group") = py::none(),
+        py::arg("window") = py::none(), docs::attention);
+  m.def("verify", &verify, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("candidate"), py::arg("group") = py::none(),
+        py::arg("window") = py::none(), docs::verify);
 }
 
 }  // namespace sxpy

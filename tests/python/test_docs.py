@@ -40,7 +40,7 @@ def python_blocks(path):
 
 def test_docs_python_md_runs():
     blocks = python_blocks(REPO / "docs/python.md")
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     for block in blocks:
         if "import torch" in block and importlib.util.find_spec("torch") is None:
             pytest.skip("torch is not installed (python3-torch)")

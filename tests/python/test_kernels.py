@@ -224,10 +224,59 @@ def test_attend_method_rerope_equals_self_extend_with_a_group_past_n(sxplan, tmp
         np.save(tmp_path / f"{name}.npy", array)
     out = tmp_path / "out.npy"
     code, _, err = run_cli(sxplan, "attend", "--q", tmp_path / "q.npy", "--k", tmp_path / "k.npy", "--v", tmp_path / "v.npy",
-                           "--method", "rerope", "--window", 4, "-o", out)
+                           "--method", "rerope", "--window", 4, "--kernel", "reference", "-o", out)
     assert code == 0, err
     expected = sp.attention(q, k, v, 13, 4, kernel="reference")
     np.testing.assert_allclose(np.load(out), expected, rtol=1e-12, atol=1e-12)
+    # The tiled kernel (the default for every method) within its tolerance; blocked is Self-Extend's.
     code, _, err = run_cli(sxplan, "attend", "--q", tmp_path / "q.npy", "--k", tmp_path / "k.npy", "--v", tmp_path / "v.npy",
-                           "--method", "rerope", "--window", 4, "--kernel", "tiled", "-o", out)
-    assert code == 2 and "--kernel = tiled: implements Self-Extend only" in err
+                           "--method", "rerope", "--window", 4, "-o", out)
+    assert code == 0, err
+    np.testing.assert_allclose(np.load(out), expected, rtol=2e-4, atol=2e-5)
+    code, _, err = run_cli(sxplan, "attend", "--q", tmp_path / "q.npy", "--k", tmp_path / "k.npy", "--v", tmp_path / "v.npy",
+                           "--method", "rerope", "--window", 4, "--kernel", "blocked", "-o", out)
+    assert code == 2 and "--kernel = blocked: implements Self-Extend only" in err
+
+
+METHOD_CASES = [
+    # method keywords (Python), the same as CLI flags; heads, kv_heads, Nq, Nk, D
+    ({"method": "dca", "chunk_size": 24, "local_window": 4}, (2, 1, 70, 70, 16)),
+    ({"method": "rerope", "window": 9}, (2, 2, 1, 50, 8)),
+    ({"method": "leaky-rerope", "window": 8, "leak": 3.0}, (4, 2, 20, 60, 16)),
+    ({"method": "streaming", "start_size": 2, "recent_size": 10}, (2, 1, 40, 40, 8)),
+]
+
+
+@pytest.mark.parametrize("kernel", ["tiled", "reference"])
+@pytest.mark.parametrize("method, sizes", METHOD_CASES)
+def test_method_attention_equals_cli_and_verifies(sxplan, tmp_path, method, sizes, kernel):
+    heads, kv_heads, nq, nk, dim = sizes
+    q, k, v = tensors(heads, kv_heads, nq, nk, dim, np.float32)
+    paths = save(tmp_path, q=q, k=k, v=v)
+    out = tmp_path / "out.npy"
+    code, _, err = run_cli(sxplan, "attend", "--q", paths["q"], "--k", paths["k"], "--v", paths["v"], "--kernel", kernel,
+                           "--threads", 2, *cli_flags(method), "-o", out)
+    assert code == 0, err
+    ours = sp.attention(q, k, v, kernel=kernel, threads=2, **method)
+    assert ours.dtype == np.float32 and ours.shape == q.shape
+    assert np.array_equal(ours, np.load(out))  # the same kernel on the same numbers: bit for bit
+    # The method's float64 reference accepts its own tiled output and refuses Self-Extend's.
+    assert sp.verify(q, k, v, ours, **method)["passed"]
+    reference = sp.attention(q.astype(np.float64), k.astype(np.float64), v.astype(np.float64), kernel="reference", **method)
+    assert np.max(np.abs(ours - reference)) < 1e-4
+    plain_attention = sp.attention(q, k, v, 1, nk + 1)  # G = 1: true positions, no key dropped
+    assert not sp.verify(q, k, v, plain_attention, **method)["passed"]
+
+
+def test_method_keywords_follow_the_cli_rules():
+    q, k, v = tensors(1, 1, 8, 8, 8, np.float32)
+    with pytest.raises(sp.InvalidParams, match="group"):
+        sp.attention(q, k, v, 2, 4, method="dca", chunk_size=6, local_window=1)  # group is Self-Extend's
+    with pytest.raises(sp.InvalidParams, match="chunk_size"):
+        sp.attention(q, k, v, method="dca", local_window=1)
+    with pytest.raises(sp.InvalidParams, match="leak"):
+        sp.attention(q, k, v, method="rerope", window=3, leak=2.0)
+    with pytest.raises(sp.InvalidParams, match="kernel"):
+        sp.attention(q, k, v, method="rerope", window=3, kernel="blocked")
+    with pytest.raises(sp.InvalidParams, match="group"):
+        sp.attention(q, k, v)  # Self-Extend needs G and W

@@ -373,6 +373,30 @@ void require_working_memory(const attention_params& params, attention_kernel ker
   detail::require_memory(params, attention_working_memory(params, kernel));
 }
 
+std::int64_t attention_working_memory(const attention_params& params, const method_params& method,
+                                     attention_kernel kernel) {
+  require_valid(params);
+  detail::throw_if_any(validate(method));
+  if (method.kind == method_kind::self_extend) {
+    attention_params with_plan = params;
+    with_plan.extension = method.self_extend;
+    return attention_working_memory(with_plan, kernel);
+  }
+  switch (kernel) {
+    case attention_kernel::tiled: return detail::tiled_method_working_memory(params, method);
+    case attention_kernel::blocked:
+      throw invalid_params("kernel", "blocked",
+                           "implements Self-Extend only; method " + std::string(to_string(method.kind)) +
+                               " runs on the tiled or the reference kernel");
+    case attention_kernel::reference: break;
+  }
+  return reference_memory(params, false);
+}
+
+void require_working_memory(const attention_params& params, const method_params& method, attention_kernel kernel) {
+  detail::require_memory(params, attention_working_memory(params, method, kernel));
+}
+
 std::vector<double> reference_attention(const attention_params& params, std::span<const double> q,
                                         std::span<const double> k, std::span<const double> v,
                                         const progress_callback& progress) {
@@ -625,6 +649,27 @@ verification verify_attention(const attention_params& params, std::span<const do
                                            ? blocked_attention(params, q, k, v, progress)
                                            : reference_attention(params, q, k, v, progress);
   return compare_outputs(expected, candidate, s.query_tokens, s.head_dim, tol);
+}
+
+verification verify_method_attention(const attention_params& params, const method_params& method,
+                                     std::span<const double> q, std::span<const double> k, std::span<const double> v,
+                                     std::span<const double> candidate, const tolerance& tol,
+                                     const progress_callback& progress, attention_kernel oracle) {
+  if (method.kind == method_kind::self_extend) {
+    require_valid_method(method);
+    attention_params with_plan = params;
+    with_plan.extension = method.self_extend;
+    return verify_attention(with_plan, q, k, v, candidate, tol, progress, oracle);
+  }
+  require_oracle(oracle);
+  if (oracle == attention_kernel::blocked)
+    throw invalid_params("oracle", "blocked",
+                         "implements Self-Extend only; method " + std::string(to_string(method.kind)) +
+                             " is checked against the reference kernel");
+  require_verifiable(params, candidate, tol);
+  const std::vector<double> expected = reference_method_attention(params, method, q, k, v);
+  if (progress) progress(1.0);
+  return compare_outputs(expected, candidate, params.shape.query_tokens, params.shape.head_dim, tol);
 }
 
 row_sample sample_query_rows(const attention_params& params, std::int64_t count, std::uint64_t seed) {

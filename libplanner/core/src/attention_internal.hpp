@@ -168,6 +168,16 @@ void require_memory(const attention_params& params, std::int64_t bytes);
 /// Working memory of tiled_attention (attention_tiled.cpp). Precondition: params valid.
 [[nodiscard]] std::int64_t tiled_working_memory(const attention_params& params);
 
+/// Working memory of tiled_method_attention for a method other than Self-Extend (and of
+/// tiled_branch_attention for any). Preconditions: params and method valid.
+[[nodiscard]] std::int64_t tiled_method_working_memory(const attention_params& params, const method_params& method);
+
+/// The tiled kernel's branch-seam path for any method, Self-Extend included (tiled_method_attention
+/// sends Self-Extend to tiled_attention instead; the tests and the benchmark call this to compare).
+[[nodiscard]] std::vector<float> tiled_branch_attention(const attention_params& params, const method_params& method,
+                                                        std::span<const float> q, std::span<const float> k,
+                                                        std::span<const float> v, const progress_callback& progress = {});
+
 /// Working memory of blocked_attention (attention_blocked.cpp). Precondition: params valid.
 [[nodiscard]] std::int64_t blocked_working_memory(const attention_params& params);
 

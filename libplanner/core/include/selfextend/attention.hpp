@@ -168,6 +168,28 @@ using progress_callback = std::function<void(double)>;
                                                  std::span<const float> k, std::span<const float> v,
                                                  const progress_callback& progress = {});
 
+/// The tiled kernel for any position-remap method (methods.hpp), float32 like tiled_attention and
+/// within the same tolerance of reference_method_attention (docs/kernels.md#tolerances-and-why).
+/// Self-Extend runs tiled_attention with method.self_extend as the plan (params.extension is not
+/// read). Another method goes through the branch seam: each key is rotated once per branch at
+/// branch_key_position and each query at branch_query_position (branches whose key rotations agree
+/// share one copy), each query's keys per branch are found as runs of select_branch, and a
+/// (query tile, key tile) computes only the branches its pairs select — a tile wholly in one
+/// branch computes one, a tile with no attended pair (StreamingLLM's evicted keys) is skipped, and
+/// keys the method drops are left out of the online softmax. The attention factor rides on both
+/// rotations and the log scale on the query, as in reference_method_attention. Throws as
+/// tiled_attention, and invalid_params naming the method's key when `method` is invalid.
+[[nodiscard]] std::vector<float> tiled_method_attention(const attention_params& params, const method_params& method,
+                                                        std::span<const float> q, std::span<const float> k,
+                                                        std::span<const float> v, const progress_callback& progress = {});
+
+/// attention_working_memory / require_working_memory for `method` (Self-Extend: its plan as
+/// params.extension). blocked runs Self-Extend only: for another method it throws invalid_params
+/// {"kernel", "blocked", ...}, as does any call of blocked_attention's method.
+[[nodiscard]] std::int64_t attention_working_memory(const attention_params& params, const method_params& method,
+                                                    attention_kernel kernel);
+void require_working_memory(const attention_params& params, const method_params& method, attention_kernel kernel);
+
 /// The fast oracle: reference_attention's result within 1e-12 + 1e-12·|r| (docs/kernels.md), in
 /// double precision. Keys and queries are rotated exactly as the reference rotates them; query
 /// blocks x key tiles with an online softmax (running max and sum in double), tile products
@@ -330,5 +352,15 @@ struct row_sample {
                                             std::span<const double> candidate, const tolerance& tol,
                                             const progress_callback& progress = {},
                                             attention_kernel oracle = attention_kernel::blocked);
+
+/// verify_attention for any method: the expected output is the method's. Self-Extend is
+/// verify_attention with method.self_extend as the plan (either oracle); another method is
+/// compared with reference_method_attention (oracle reference, the only one it has: blocked throws
+/// invalid_params {"oracle", "blocked", ...}, tiled as verify_attention). Throws as those.
+[[nodiscard]] verification verify_method_attention(const attention_params& params, const method_params& method,
+                                                   std::span<const double> q, std::span<const double> k,
+                                                   std::span<const double> v, std::span<const double> candidate,
+                                                   const tolerance& tol, const progress_callback& progress = {},
+                                                   attention_kernel oracle = attention_kernel::reference);
 
 }  // namespace selfextend
