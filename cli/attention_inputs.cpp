@@ -29,15 +29,9 @@ void add_attention_options(po::options_description& options) {
     ("k", po::value<std::string>()->value_name("K.npy"), "keys, [Hkv, Nk, D] or [Nk, D]; H a multiple of Hkv")
     ("v", po::value<std::string>()->value_name("V.npy"), "values, the shape of k")
     ("group", po::value<std::string>()->value_name("G"), "group size G >= 1")
-    ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1 (rerope, leaky-rerope: their window w)")
-    ("method", po::value<std::string>()->value_name("M"),
-     "selfextend (default), dca, rerope, leaky-rerope or streaming (docs/methods.md); other than selfextend: "
-     "the tiled and reference kernels")
-    ("chunk-size", po::value<std::string>()->value_name("C"), "dca: chunk_size")
-    ("local-window", po::value<std::string>()->value_name("W"), "dca: local_window (vLLM's local_size)")
-    ("leak", po::value<std::string>()->value_name("K"), "leaky-rerope: k > 1, far positions advance 1/k per token")
-    ("start-size", po::value<std::string>()->value_name("S"), "streaming: attention sinks kept")
-    ("recent-size", po::value<std::string>()->value_name("R"), "streaming: recent keys kept")
+    ("window", po::value<std::string>()->value_name("W"), "neighbor window W >= 1 (rerope, leaky-rerope: their window w)");
+  add_method_options(options, "; other than selfextend: the tiled and reference kernels");
+  options.add_options()
     ("rope-theta", po::value<std::string>()->value_name("T"), "RoPE base (default 10000)")
     ("rope-style", po::value<std::string>()->value_name("neox|gptj"), "RoPE pair layout (default neox, HF rotate_half)")
     ("rotary-dims", po::value<std::string>()->value_name("R"), "rotate only the first R dims (even; default D)")
@@ -175,44 +169,6 @@ void read_attention_data(attention_inputs& in) {
   }
 }
 
-selfextend::method_params method_options(const po::variables_map& vm) {
-  selfextend::method_params m;
-  const std::string name = vm.count("method") ? vm["method"].as<std::string>() : "selfextend";
-  m.kind = selfextend::method_kind_named(name);
-  // Each method's flags; any other method's flag is refused rather than ignored.
-  using selfextend::method_kind;
-  const std::pair<const char*, std::vector<method_kind>> owners[] = {
-      {"group", {method_kind::self_extend}},
-      {"shift", {method_kind::self_extend}},
-      {"window", {method_kind::self_extend, method_kind::rerope, method_kind::leaky_rerope}},
-      {"chunk-size", {method_kind::dca}},
-      {"local-window", {method_kind::dca}},
-      {"leak", {method_kind::leaky_rerope}},
-      {"start-size", {method_kind::streaming}},
-      {"recent-size", {method_kind::streaming}}};
-  for (const auto& [flag, kinds] : owners)
-    if (vm.count(flag) && std::find(kinds.begin(), kinds.end(), m.kind) == kinds.end())
-      throw invalid_params(flag, vm[flag].as<std::string>(), "does not apply to --method " + name);
-  switch (m.kind) {
-    case method_kind::self_extend: break;  // G, W and the shift are read with the kernel's plan
-    case method_kind::dca:
-      m.chunk_size = required_int64(vm, "chunk-size");
-      m.local_window = required_int64(vm, "local-window");
-      break;
-    case method_kind::rerope: m.window = required_int64(vm, "window"); break;
-    case method_kind::leaky_rerope:
-      m.window = required_int64(vm, "window");
-      if (vm.count("leak")) m.leak = parse_double("leak", vm["leak"].as<std::string>());
-      break;
-    case method_kind::streaming:
-      if (const auto start = optional_int64(vm, "start-size")) m.start_size = *start;
-      if (const auto recent = optional_int64(vm, "recent-size")) m.recent_size = *recent;
-      break;
-  }
-  selfextend::require_valid_method(m);
-  return m;
-}
-
 json::object echo_attention(const attention_inputs& in) {
   const selfextend::attention_params& p = in.params;
   json::object o;
@@ -254,22 +210,6 @@ std::string query_kind(const selfextend::attention_shape& s) {
 }
 
 }  // namespace
-
-std::string describe_method(const selfextend::method_params& m) {
-  using selfextend::method_kind;
-  switch (m.kind) {
-    case method_kind::self_extend:
-      return "G = " + std::to_string(m.self_extend.group) + ", W = " + std::to_string(m.self_extend.window) + ", " +
-             std::string(selfextend::to_string(m.self_extend.shift)) + " shift";
-    case method_kind::dca:
-      return "DCA chunk_size " + std::to_string(m.chunk_size) + ", local_window " + std::to_string(m.local_window);
-    case method_kind::rerope: return "ReRoPE w = " + std::to_string(m.window);
-    case method_kind::leaky_rerope: return "Leaky ReRoPE w = " + std::to_string(m.window) + ", k = " + significant(m.leak);
-    case method_kind::streaming:
-      return "StreamingLLM start_size " + std::to_string(m.start_size) + ", recent_size " + std::to_string(m.recent_size);
-  }
-  return "";
-}
 
 std::vector<std::string> model_warnings(const attention_inputs& in) {
   return rope_model_warnings(in.model_rope ? in.model_rope->model : std::nullopt);

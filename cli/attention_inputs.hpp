@@ -21,13 +21,6 @@ namespace sxplan {
 /// --model, --config, --gguf, --inv-freq, --attention-factor, --scale-base, --threads, --force.
 void add_attention_options(po::options_description& options);
 
-/// --method and its flags (--chunk-size, --local-window, --window, --leak, --start-size,
-/// --recent-size); a flag of another method is refused, naming the method. Self-Extend's G, W and
-/// shift are read by read_attention_headers.
-selfextend::method_params method_options(const po::variables_map& vm);
-
-/// "G = 4, W = 512, int shift", "ReRoPE w = 512", ...: a method and its parameters for people.
-std::string describe_method(const selfextend::method_params& m);
 
 /// q, k, v as read, with the resolved kernel parameters.
 struct attention_inputs {

@@ -1,8 +1,8 @@
 // cli_common.cpp - shared parsing and rendering helpers of sxplan.
 #include "cli_common.hpp"
-#include "attention_inputs.hpp"
 #include "json_output.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -124,11 +124,11 @@ void add_shift_option(po::options_description& options) {
      "group query shift: int = W - floor(W/G) (default), float = W - W/G (LongLM Llama.py prefill)");
 }
 
-void add_method_options(po::options_description& options) {
+void add_method_options(po::options_description& options, const std::string& method_note) {
   options.add_options()
     ("method", po::value<std::string>()->value_name("M"),
-     "selfextend (default), dca, rerope, leaky-rerope or streaming (docs/methods.md); rerope and leaky-rerope "
-     "take --window w")
+     ("selfextend (default), dca, rerope, leaky-rerope or streaming (docs/methods.md); rerope and leaky-rerope "
+      "take --window w" + method_note).c_str())
     ("chunk-size", po::value<std::string>()->value_name("C"), "dca: chunk_size")
     ("local-window", po::value<std::string>()->value_name("W"), "dca: local_window (vLLM's local_size)")
     ("leak", po::value<std::string>()->value_name("K"), "leaky-rerope: k > 1, far positions advance 1/k per token (default 16)")
@@ -136,18 +136,57 @@ void add_method_options(po::options_description& options) {
     ("recent-size", po::value<std::string>()->value_name("R"), "streaming: recent keys kept (default 2000)");
 }
 
-selfextend::method_params method_options_for(const po::variables_map& vm, const selfextend::model_info& model) {
-  const bool dca = vm.count("method") && vm["method"].as<std::string>() == "dca";
-  if (dca && model.dual_chunk && !vm.count("chunk-size") && !vm.count("local-window")) {
-    selfextend::method_params m;
-    m.kind = selfextend::method_kind::dca;
-    m.chunk_size = model.dual_chunk->chunk_size;
-    m.local_window = model.dual_chunk->local_size;
-    for (const char* flag : {"group", "shift", "window", "leak", "start-size", "recent-size"})
-      if (vm.count(flag)) throw selfextend::invalid_params(flag, vm[flag].as<std::string>(), "does not apply to --method dca");
-    return m;
+selfextend::method_params method_options(const po::variables_map& vm, const selfextend::model_info* model) {
+  selfextend::method_params m;
+  const std::string name = vm.count("method") ? vm["method"].as<std::string>() : "selfextend";
+  m.kind = selfextend::method_kind_named(name);
+  // Each method's flags; any other method's flag is refused rather than ignored.
+  for (const std::string_view key : selfextend::method_parameter_keys) {
+    std::string flag(key);
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    if (vm.count(flag) && !selfextend::method_takes(m.kind, key))
+      throw invalid_params(flag, vm[flag].as<std::string>(), "does not apply to --method " + name);
   }
-  return method_options(vm);
+  using selfextend::method_kind;
+  switch (m.kind) {
+    case method_kind::self_extend: break;  // G, W and the shift are the command's to read
+    case method_kind::dca:
+      if (model && model->dual_chunk && !vm.count("chunk-size") && !vm.count("local-window")) {
+        m.chunk_size = model->dual_chunk->chunk_size;  // the model's own (Qwen2.5-1M)
+        m.local_window = model->dual_chunk->local_size;
+      } else {
+        m.chunk_size = required_int64(vm, "chunk-size");
+        m.local_window = required_int64(vm, "local-window");
+      }
+      break;
+    case method_kind::rerope: m.window = required_int64(vm, "window"); break;
+    case method_kind::leaky_rerope:
+      m.window = required_int64(vm, "window");
+      if (vm.count("leak")) m.leak = parse_double("leak", vm["leak"].as<std::string>());
+      break;
+    case method_kind::streaming:
+      if (const auto start = optional_int64(vm, "start-size")) m.start_size = *start;
+      if (const auto recent = optional_int64(vm, "recent-size")) m.recent_size = *recent;
+      break;
+  }
+  selfextend::require_valid_method(m);
+  return m;
+}
+
+std::string describe_method(const selfextend::method_params& m) {
+  using selfextend::method_kind;
+  switch (m.kind) {
+    case method_kind::self_extend:
+      return "G = " + std::to_string(m.self_extend.group) + ", W = " + std::to_string(m.self_extend.window) + ", " +
+             std::string(selfextend::to_string(m.self_extend.shift)) + " shift";
+    case method_kind::dca:
+      return "DCA chunk_size " + std::to_string(m.chunk_size) + ", local_window " + std::to_string(m.local_window);
+    case method_kind::rerope: return "ReRoPE w = " + std::to_string(m.window);
+    case method_kind::leaky_rerope: return "Leaky ReRoPE w = " + std::to_string(m.window) + ", k = " + significant(m.leak);
+    case method_kind::streaming:
+      return "StreamingLLM start_size " + std::to_string(m.start_size) + ", recent_size " + std::to_string(m.recent_size);
+  }
+  return "";
 }
 
 namespace {

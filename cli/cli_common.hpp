@@ -14,6 +14,7 @@
 #include <boost/program_options.hpp>
 
 #include <selfextend/json_writer.hpp>
+#include <selfextend/methods.hpp>
 #include <selfextend/models.hpp>
 #include <selfextend/params.hpp>
 
@@ -57,11 +58,16 @@ void add_model_options(po::options_description& options);
 /// Adds --shift.
 void add_shift_option(po::options_description& options);
 /// --method and the flags of the methods other than Self-Extend (--chunk-size, --local-window,
-/// --leak, --start-size, --recent-size); --window is the command's own. Read by method_options().
-void add_method_options(po::options_description& options);
-/// method_options() on a model: `--method dca` without --chunk-size and --local-window takes the
-/// model's own dual_chunk_attention_config (Qwen2.5-1M) when it states one.
-selfextend::method_params method_options_for(const po::variables_map& vm, const selfextend::model_info& model);
+/// --leak, --start-size, --recent-size); --window is the command's own. `method_note` ends
+/// --method's help. Read by method_options().
+void add_method_options(po::options_description& options, const std::string& method_note = "");
+/// --method and its flags; a flag of another method is refused, naming the method (the library's
+/// method_takes). Self-Extend's G, W and shift are the command's to read. On a `model` that states
+/// dual_chunk_attention_config (Qwen2.5-1M), --method dca without --chunk-size and --local-window
+/// takes the model's own settings.
+selfextend::method_params method_options(const po::variables_map& vm, const selfextend::model_info* model = nullptr);
+/// "G = 4, W = 512, int shift", "ReRoPE w = 512", ...: a method and its parameters for people.
+std::string describe_method(const selfextend::method_params& m);
 
 /// The model the user named: one of --model/--config/--gguf, or --context alone; --context
 /// with one of them replaces its L (the facts' rules are applied again with it).

@@ -7,7 +7,6 @@
 #include <selfextend/advice.hpp>
 #include <selfextend/compare.hpp>
 
-#include "attention_inputs.hpp"
 #include "commands.hpp"
 #include "json_output.hpp"
 
@@ -98,7 +97,7 @@ int run_check(const invocation& inv) {
     return exit_ok;
   }
   const model_choice choice = resolve_model(vm);
-  const selfextend::method_params method = method_options_for(vm, choice.model);
+  const selfextend::method_params method = method_options(vm, &choice.model);
   if (method.kind != selfextend::method_kind::self_extend) return run_check_method(inv, vm, choice, method);
   const selfextend::self_extend_params params{
       choice.model.context, required_int64(vm, "tokens"),

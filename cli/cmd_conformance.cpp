@@ -5,7 +5,6 @@
 
 #include <selfextend/conformance_suite.hpp>
 
-#include "attention_inputs.hpp"
 #include "commands.hpp"
 #include "json_output.hpp"
 

@@ -7,7 +7,6 @@
 #include <selfextend/reuse.hpp>
 #include <selfextend/reuse_plot.hpp>
 
-#include "attention_inputs.hpp"
 #include "commands.hpp"
 #include "json_output.hpp"
 #include "json_reuse.hpp"
@@ -197,7 +196,7 @@ int run_reuse(const invocation& inv) {
     return exit_ok;
   }
   const model_choice choice = resolve_model(vm);
-  const selfextend::method_params method = method_options_for(vm, choice.model);
+  const selfextend::method_params method = method_options(vm, &choice.model);
   const std::optional<std::int64_t> buckets = optional_int64(vm, "buckets");
   if (buckets && (*buckets < 1 || *buckets > selfextend::max_reuse_buckets))
     throw selfextend::invalid_params("buckets", std::to_string(*buckets),

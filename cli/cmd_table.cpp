@@ -9,7 +9,6 @@
 
 #include <selfextend/table_writers.hpp>
 
-#include "attention_inputs.hpp"
 #include "choices.hpp"
 #include "commands.hpp"
 #include "json_output.hpp"

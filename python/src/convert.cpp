@@ -1,5 +1,6 @@
 // convert.cpp - see convert.hpp.
 #include "convert.hpp"
+#include "choices.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -304,5 +305,58 @@ py::object to_python(const json::value& v, const numpy_arrays& arrays, const py:
 }
 
 py::object to_python(const json::object& o) { return to_python(json::value(o), numpy_arrays(), py::none()); }
+
+selfextend::method_params read_method(keywords& kw, py::handle group, py::handle window,
+                                      const selfextend::model_info* model) {
+  using selfextend::method_kind;
+  selfextend::method_params m;
+  const std::string name = optional_text("method", kw.take("method")).value_or("selfextend");
+  m.kind = selfextend::method_kind_named(name);
+  std::vector<std::pair<std::string_view, py::object>> given;
+  for (const std::string_view key : selfextend::method_parameter_keys) {
+    py::object value = key == "group"    ? py::reinterpret_borrow<py::object>(group)
+                       : key == "window" ? py::reinterpret_borrow<py::object>(window)
+                                         : kw.take(std::string(key).c_str());
+    // Any other method's parameter is refused rather than ignored.
+    if (!value.is_none() && !selfextend::method_takes(m.kind, key))
+      throw selfextend::invalid_params(std::string(key), py::str(value).cast<std::string>(), "does not apply to method " + name);
+    given.emplace_back(key, std::move(value));
+  }
+  const auto value = [&](std::string_view key) {
+    for (const auto& [k, v] : given)
+      if (k == key) return v;
+    return py::object(py::none());
+  };
+  const auto required = [&](const char* key) {
+    if (value(key).is_none()) throw selfextend::invalid_params(key, "(none)", "is required for method " + name);
+    return int64_arg(key, value(key));
+  };
+  switch (m.kind) {
+    case method_kind::self_extend:
+      m.self_extend = {required("group"), required("window"),
+                       sxplan::shift_choice(optional_text("shift", value("shift")).value_or("int"))};
+      return m;
+    case method_kind::dca:
+      if (model && model->dual_chunk && value("chunk_size").is_none() && value("local_window").is_none()) {
+        m.chunk_size = model->dual_chunk->chunk_size;
+        m.local_window = model->dual_chunk->local_size;
+      } else {
+        m.chunk_size = required("chunk_size");
+        m.local_window = required("local_window");
+      }
+      break;
+    case method_kind::rerope: m.window = required("window"); break;
+    case method_kind::leaky_rerope:
+      m.window = required("window");
+      if (const auto leak = optional_real("leak", value("leak"))) m.leak = *leak;
+      break;
+    case method_kind::streaming:
+      if (const auto start = optional_int64("start_size", value("start_size"))) m.start_size = *start;
+      if (const auto recent = optional_int64("recent_size", value("recent_size"))) m.recent_size = *recent;
+      break;
+  }
+  selfextend::require_valid_method(m);
+  return m;
+}
 
 }  // namespace sxpy

@@ -16,6 +16,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <selfextend/methods.hpp>
 #include <selfextend/models.hpp>
 
 #include "json_arrays.hpp"
@@ -69,6 +70,18 @@ std::vector<double> real_list(const std::string& key, py::handle value);
 /// Raises FileNotFoundError, PermissionError, ... (OSError with errno and the path) when `path`
 /// cannot be opened for reading; malformed contents stay InvalidParams from the library's readers.
 void require_readable(const std::string& path);
+
+/// method, chunk_size, local_window, leak, start_size, recent_size: read_method's keywords besides
+/// group, window and shift (which a function declares as its own).
+inline constexpr const char* method_keywords[] = {"method", "chunk_size", "local_window", "leak", "start_size", "recent_size"};
+
+/// The method a call names (method= and its keywords, as the CLI's --method and its flags): for
+/// selfextend (the default) group and window are required; a parameter of another method is
+/// refused, naming it (the library's method_takes). On a `model` that states its Dual Chunk
+/// Attention (Qwen2.5-1M), dca without chunk_size and local_window takes the model's own.
+/// Self-Extend's plan is left to the caller's checks; another method's is validated here.
+selfextend::method_params read_method(keywords& kw, py::handle group, py::handle window,
+                                      const selfextend::model_info* model = nullptr);
 
 /// The model a call names: one of model=, config=, gguf=, or context= alone (the CLI's --model,
 /// --config, --gguf, --context); context= next to one of them replaces its L. Taken from `kw`. `required` false: none given returns nullopt;

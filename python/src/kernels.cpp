@@ -93,65 +93,6 @@ constexpr const char* attention_keywords[] = {"shift",    "rope_theta", "rope_st
                                               "config",   "gguf",       "layer_type", "method",           "chunk_size",
                                               "local_window", "leak",   "start_size", "recent_size"};
 
-/// method= and its parameters, by the CLI's rules (method_options in attention_inputs.cpp): group
-/// and window positional, window shared with rerope and leaky-rerope, and a parameter of another
-/// method refused, naming the method.
-selfextend::method_params read_method(keywords& kw, py::handle group, py::handle window) {
-  using selfextend::method_kind;
-  selfextend::method_params m;
-  const std::string name = optional_text("method", kw.take("method")).value_or("selfextend");
-  m.kind = selfextend::method_kind_named(name);
-  const std::pair<const char*, py::object> given[] = {
-      {"group", py::reinterpret_borrow<py::object>(group)}, {"shift", kw.take("shift")},
-      {"window", py::reinterpret_borrow<py::object>(window)}, {"chunk_size", kw.take("chunk_size")},
-      {"local_window", kw.take("local_window")}, {"leak", kw.take("leak")},
-      {"start_size", kw.take("start_size")}, {"recent_size", kw.take("recent_size")}};
-  const auto value = [&](std::string_view key) {
-    for (const auto& [k, v] : given)
-      if (key == k) return v;
-    return py::object(py::none());
-  };
-  const std::pair<const char*, std::vector<method_kind>> owners[] = {
-      {"group", {method_kind::self_extend}},
-      {"shift", {method_kind::self_extend}},
-      {"window", {method_kind::self_extend, method_kind::rerope, method_kind::leaky_rerope}},
-      {"chunk_size", {method_kind::dca}},
-      {"local_window", {method_kind::dca}},
-      {"leak", {method_kind::leaky_rerope}},
-      {"start_size", {method_kind::streaming}},
-      {"recent_size", {method_kind::streaming}}};
-  for (const auto& [key, kinds] : owners)
-    if (!value(key).is_none() && std::find(kinds.begin(), kinds.end(), m.kind) == kinds.end())
-      throw selfextend::invalid_params(key, py::str(value(key)).cast<std::string>(), "does not apply to method " + name);
-  const auto required = [&](const char* key) {
-    if (value(key).is_none()) throw selfextend::invalid_params(key, "None", "is required with method " + name);
-    return int64_arg(key, value(key));
-  };
-  switch (m.kind) {
-    case method_kind::self_extend:
-      m.self_extend = {required("group"), required("window"),
-                       sxplan::shift_choice(optional_text("shift", value("shift")).value_or("int"))};
-      break;
-    case method_kind::dca:
-      m.chunk_size = required("chunk_size");
-      m.local_window = required("local_window");
-      break;
-    case method_kind::rerope: m.window = required("window"); break;
-    case method_kind::leaky_rerope:
-      m.window = required("window");
-      if (const auto leak = optional_real("leak", value("leak"))) m.leak = *leak;
-      break;
-    case method_kind::streaming:
-      if (const auto start = optional_int64("start_size", value("start_size"))) m.start_size = *start;
-      if (const auto recent = optional_int64("recent_size", value("recent_size"))) m.recent_size = *recent;
-      break;
-  }
-  // Self-Extend's plan is checked with the other attention parameters (every broken rule at once,
-  // as the CLI reports them); another method's parameters here, before any array is read.
-  if (m.kind != method_kind::self_extend) selfextend::require_valid_method(m);
-  return m;
-}
-
 /// Options shared by attention() and verify(), with the CLI's rules: a model states its RoPE (the
 /// frequency rule included), so the RoPE options next to it are refused; theta next to explicit
 /// frequencies too.

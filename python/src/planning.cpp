@@ -36,8 +36,6 @@ namespace {
 
 /// The keyword of read_plan.
 constexpr const char* plan_keywords[] = {"shift"};
-/// The keywords of read_method: the CLI's --method and its flags.
-constexpr const char* method_keywords[] = {"method", "chunk_size", "local_window", "leak", "start_size", "recent_size"};
 
 /// G, W and the shift of a plan; `shift` is the keyword's value (None = int).
 selfextend::plan read_plan(py::handle group, py::handle window, py::handle shift) {
@@ -45,70 +43,6 @@ selfextend::plan read_plan(py::handle group, py::handle window, py::handle shift
     if (value.is_none()) throw selfextend::invalid_params(key, "(none)", "is required for method selfextend");
   return {int64_arg("group", group), int64_arg("window", window),
           sxplan::shift_choice(optional_text("shift", shift).value_or("int"))};
-}
-
-/// The method a call names (method= and its keywords, as the CLI's --method and its flags): for
-/// selfextend (the default) G and W are required; another method refuses group and shift (and
-/// window unless it is ReRoPE's), as the CLI does. On a model stating its Dual Chunk Attention
-/// (Qwen2.5-1M), dca without chunk_size and local_window takes the model's own.
-selfextend::method_params read_method(keywords& kw, py::handle group, py::handle window,
-                                      const selfextend::model_info* model = nullptr) {
-  selfextend::method_params m;
-  const std::string name = optional_text("method", kw.take("method")).value_or("selfextend");
-  m.kind = selfextend::method_kind_named(name);
-  const py::object shift = kw.take("shift");
-  std::vector<std::pair<const char*, py::object>> given;
-  for (const char* key : {"chunk_size", "local_window", "leak", "start_size", "recent_size"})
-    given.emplace_back(key, kw.take(key));
-  using selfextend::method_kind;
-  const auto refuse = [&](const char* key, py::handle value) {
-    if (!value.is_none())
-      throw selfextend::invalid_params(key, py::str(value).cast<std::string>(), "does not apply to method " + name);
-  };
-  const auto owned = [&](const char* key, method_kind owner) {
-    for (auto& [k, value] : given)
-      if (std::string_view(k) == key) {
-        if (m.kind != owner) refuse(key, value);
-        return value;
-      }
-    return py::object(py::none());
-  };
-  const py::object chunk_size = owned("chunk_size", method_kind::dca), local_window = owned("local_window", method_kind::dca);
-  const py::object leak = owned("leak", method_kind::leaky_rerope);
-  const py::object start = owned("start_size", method_kind::streaming), recent = owned("recent_size", method_kind::streaming);
-  if (m.kind == method_kind::self_extend) {
-    m.self_extend = read_plan(group, window, shift);
-    return m;
-  }
-  refuse("group", group);
-  refuse("shift", shift);
-  if (m.kind != method_kind::rerope && m.kind != method_kind::leaky_rerope) refuse("window", window);
-  switch (m.kind) {
-    case method_kind::self_extend: break;
-    case method_kind::dca:
-      if (model && model->dual_chunk && chunk_size.is_none() && local_window.is_none()) {
-        m.chunk_size = model->dual_chunk->chunk_size;
-        m.local_window = model->dual_chunk->local_size;
-      } else {
-        if (chunk_size.is_none()) throw selfextend::invalid_params("chunk_size", "(none)", "is required for method dca");
-        if (local_window.is_none()) throw selfextend::invalid_params("local_window", "(none)", "is required for method dca");
-        m.chunk_size = int64_arg("chunk_size", chunk_size);
-        m.local_window = int64_arg("local_window", local_window);
-      }
-      break;
-    case method_kind::rerope:
-    case method_kind::leaky_rerope:
-      if (window.is_none()) throw selfextend::invalid_params("window", "(none)", "is required for method " + name);
-      m.window = int64_arg("window", window);
-      if (const auto k = optional_real("leak", leak)) m.leak = *k;
-      break;
-    case method_kind::streaming:
-      if (const auto v = optional_int64("start_size", start)) m.start_size = *v;
-      if (const auto v = optional_int64("recent_size", recent)) m.recent_size = *v;
-      break;
-  }
-  selfextend::require_valid_method(m);
-  return m;
 }
 
 py::object check(py::object tokens, py::object group, py::object window, py::kwargs kwargs) {

@@ -62,6 +62,17 @@ method_kind method_kind_named(std::string_view text) {
   throw invalid_params("method", std::string(text), "must be selfextend, dca, rerope, leaky-rerope or streaming");
 }
 
+bool method_takes(method_kind kind, std::string_view key) noexcept {
+  switch (kind) {
+    case method_kind::self_extend: return key == "group" || key == "shift" || key == "window";
+    case method_kind::dca: return key == "chunk_size" || key == "local_window";
+    case method_kind::rerope: return key == "window";
+    case method_kind::leaky_rerope: return key == "window" || key == "leak";
+    case method_kind::streaming: return key == "start_size" || key == "recent_size";
+  }
+  return false;
+}
+
 std::vector<issue> validate(const method_params& m) {
   std::vector<issue> issues;
   const auto add = [&](const char* key, std::int64_t value, std::string rule) {

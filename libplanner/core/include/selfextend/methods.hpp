@@ -5,6 +5,7 @@
 // The rules, traced to each method's official code, are in docs/methods.md.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,6 +44,15 @@ struct method_params {
   std::int64_t recent_size = 2000; ///< streaming: the most recent keys kept
   friend bool operator==(const method_params&, const method_params&) = default;
 };
+
+/// Every method's parameter keys, as JSON and Python spell them (the CLI's flags with '-' for '_').
+inline constexpr std::array<std::string_view, 8> method_parameter_keys = {
+    "group", "shift", "window", "chunk_size", "local_window", "leak", "start_size", "recent_size"};
+
+/// True when `key` (one of method_parameter_keys) is a parameter of `kind`: group and shift are
+/// Self-Extend's, window Self-Extend's, ReRoPE's and Leaky ReRoPE's, and so on. Front ends refuse a
+/// parameter given for another method ("does not apply to --method M") rather than ignore it.
+[[nodiscard]] bool method_takes(method_kind kind, std::string_view key) noexcept;
 
 /// Every rule `m` breaks (each naming its key); empty when valid. Never throws.
 /// self_extend: the plan's rules; dca: chunk_size > local_window >= 0 and chunk_size - local_window
