@@ -1,6 +1,8 @@
 // cmd_reuse.cpp - `sxplan reuse`: which pretrained relative positions a plan reuses, and how often.
 #include <algorithm>
 #include <ostream>
+#include <string_view>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -19,36 +21,61 @@ std::string percent(std::int64_t part, std::int64_t whole) {
   return fixed(100.0 * static_cast<double>(part) / static_cast<double>(whole), 1) + "%";
 }
 
-/// Compact histogram: one line per bucket of positions, '#' neighbor and '=' group pairs,
-/// bars scaled to the fullest bucket; the lines holding L/2, 2L/3 and L are marked.
-void render_histogram(std::ostream& out, const selfextend::reuse_stats& s, std::int64_t buckets) {
-  const std::int64_t L = s.context;
-  const auto bars = selfextend::bucket_reuse(s, std::max(L, s.max_position + 1), buckets);
-  std::int64_t top = 1;
-  for (const auto& b : bars) top = std::max(top, b.neighbor + b.group);
+/// One histogram bar: positions [first, last] and its pairs, one part per branch.
+struct bar {
+  std::int64_t first = 0, last = 0;
+  std::vector<std::int64_t> parts;
+};
+
+/// The histogram's lines: the range right-aligned in `column`, the pairs, the bar (one mark per
+/// part, in `marks`, scaled to the fullest bar and rounded cumulatively so a bar's length is its
+/// total's), and the lines holding ceil(L/2), ceil(2L/3) and L marked (past them a position is less
+/// trained / untrained).
+void render_bars(std::ostream& out, const std::vector<bar>& bars, std::string_view marks, std::size_t column,
+                 std::int64_t half_from, std::int64_t two_thirds_from, std::int64_t L) {
   constexpr int width = 40;
-  out << "  positions            pairs    # neighbor  = group\n";
-  for (const auto& b : bars) {
-    const std::int64_t total = b.neighbor + b.group;
-    const auto cells = [&](std::int64_t v) {
-      return static_cast<int>(static_cast<double>(width) * static_cast<double>(v) / static_cast<double>(top) + 0.5);
-    };
-    const int n = cells(b.neighbor), g = std::max(0, cells(total) - cells(b.neighbor));
-    std::string range = std::to_string(b.first) + "-" + std::to_string(b.last);
-    std::string line = "  " + std::string(range.size() < 11 ? 11 - range.size() : 0, ' ') + range + " " +
-                       std::string(14 - std::min<std::size_t>(14, grouped(total).size()), ' ') +
-                       grouped(total) + " |" + std::string(static_cast<std::size_t>(n), '#') +
-                       std::string(static_cast<std::size_t>(g), '=');
-    line += std::string(static_cast<std::size_t>(std::max(0, width + 1 - n - g)), ' ');
-    // Marks: the bucket holding ceil(L/2), ceil(2L/3) and L (past them a position is less trained / untrained).
-    std::string marks;
-    const std::pair<std::int64_t, const char*> at[] = {{s.half_from, "L/2"}, {s.two_thirds_from, "2L/3"}, {L, "L"}};
+  std::int64_t top = 1;
+  for (const bar& b : bars) {
+    std::int64_t total = 0;
+    for (const std::int64_t v : b.parts) total += v;
+    top = std::max(top, total);
+  }
+  const auto cells = [&](std::int64_t v) {
+    return static_cast<int>(static_cast<double>(width) * static_cast<double>(v) / static_cast<double>(top) + 0.5);
+  };
+  for (const bar& b : bars) {
+    std::int64_t total = 0;
+    for (const std::int64_t v : b.parts) total += v;
+    const std::string range = std::to_string(b.first) + "-" + std::to_string(b.last);
+    std::string line = "  " + std::string(range.size() < column ? column - range.size() : 0, ' ') + range + " " +
+                       std::string(14 - std::min<std::size_t>(14, grouped(total).size()), ' ') + grouped(total) + " |";
+    std::int64_t running = 0;
+    int drawn = 0;
+    for (std::size_t k = 0; k < b.parts.size(); ++k) {
+      running += b.parts[k];
+      const int upto = cells(running);
+      line += std::string(static_cast<std::size_t>(std::max(0, upto - drawn)), marks[k]);
+      drawn = std::max(drawn, upto);
+    }
+    line += std::string(static_cast<std::size_t>(std::max(0, width + 1 - drawn)), ' ');
+    std::string labels;
+    const std::pair<std::int64_t, const char*> at[] = {{half_from, "L/2"}, {two_thirds_from, "2L/3"}, {L, "L"}};
     for (const auto& [position, label] : at)
-      if (position >= b.first && position <= b.last) marks += std::string(marks.empty() ? "<- " : ", ") + label + " = " + std::to_string(position);
-    if (!marks.empty()) line += marks;
+      if (position >= b.first && position <= b.last)
+        labels += std::string(labels.empty() ? "<- " : ", ") + label + " = " + std::to_string(position);
+    line += labels;
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out << line << "\n";
   }
+}
+
+/// Compact histogram: one line per bucket of positions, '#' neighbor and '=' group pairs.
+void render_histogram(std::ostream& out, const selfextend::reuse_stats& s, std::int64_t buckets) {
+  std::vector<bar> bars;
+  for (const auto& b : selfextend::bucket_reuse(s, std::max(s.context, s.max_position + 1), buckets))
+    bars.push_back({b.first, b.last, {b.neighbor, b.group}});
+  out << "  positions            pairs    # neighbor  = group\n";
+  render_bars(out, bars, "#=", 11, s.half_from, s.two_thirds_from, s.context);
 }
 
 void render_text(std::ostream& out, const selfextend::reuse_stats& s, const model_choice& choice, std::int64_t buckets) {
@@ -75,51 +102,19 @@ void render_text(std::ostream& out, const selfextend::reuse_stats& s, const mode
   render_histogram(out, s, buckets);
 }
 
-/// Another method's histogram: one line per bar, one character per branch ('#', '=', '+' in branch
-/// order), scaled to the fullest bar; the lines holding L/2, 2L/3 and L marked.
+/// Another method's histogram: one mark per branch ('#', '=', '+' in branch order).
 void render_method_histogram(std::ostream& out, const selfextend::method_reuse_stats& s, std::int64_t buckets) {
-  const std::int64_t L = s.context;
-  const auto bars = selfextend::bucket_method_reuse(s, std::max(L, s.max_position + 1), buckets);
-  constexpr char marks_of[] = {'#', '=', '+'};
-  std::int64_t top = 1;
-  for (const auto& b : bars) {
-    std::int64_t total = 0;
-    for (const std::int64_t v : b.pairs) total += v;
-    top = std::max(top, total);
-  }
-  constexpr int width = 40;
+  std::vector<bar> bars;
+  for (auto& b : selfextend::bucket_method_reuse(s, std::max(s.context, s.max_position + 1), buckets))
+    bars.push_back({b.first, b.last, std::move(b.pairs)});
   // The range column as wide as its widest label (a million-token map has 13-character ranges).
   std::size_t column = 11;
-  for (const auto& b : bars) column = std::max(column, std::to_string(b.first).size() + std::to_string(b.last).size() + 1);
+  for (const bar& b : bars) column = std::max(column, std::to_string(b.first).size() + std::to_string(b.last).size() + 1);
+  constexpr std::string_view marks = "#=+";
   out << "  " << std::string(column - 9, ' ') << "positions            pairs   ";
-  for (std::size_t k = 0; k < s.branches.size(); ++k) out << " " << marks_of[k] << " " << s.branches[k];
+  for (std::size_t k = 0; k < s.branches.size(); ++k) out << " " << marks[k] << " " << s.branches[k];
   out << "\n";
-  for (const auto& b : bars) {
-    std::int64_t total = 0, running = 0;
-    for (const std::int64_t v : b.pairs) total += v;
-    const auto cells = [&](std::int64_t v) {
-      return static_cast<int>(static_cast<double>(width) * static_cast<double>(v) / static_cast<double>(top) + 0.5);
-    };
-    std::string range = std::to_string(b.first) + "-" + std::to_string(b.last);
-    std::string line = "  " + std::string(column - range.size(), ' ') + range + " " +
-                       std::string(14 - std::min<std::size_t>(14, grouped(total).size()), ' ') + grouped(total) + " |";
-    int drawn = 0;
-    for (std::size_t k = 0; k < b.pairs.size(); ++k) {
-      // Cumulative rounding, so the bar's length is the total's.
-      running += b.pairs[k];
-      const int upto = cells(running);
-      line += std::string(static_cast<std::size_t>(std::max(0, upto - drawn)), marks_of[k]);
-      drawn = std::max(drawn, upto);
-    }
-    line += std::string(static_cast<std::size_t>(std::max(0, width + 1 - drawn)), ' ');
-    std::string marks;
-    const std::pair<std::int64_t, const char*> at[] = {{s.half_from, "L/2"}, {s.two_thirds_from, "2L/3"}, {L, "L"}};
-    for (const auto& [position, label] : at)
-      if (position >= b.first && position <= b.last) marks += std::string(marks.empty() ? "<- " : ", ") + label + " = " + std::to_string(position);
-    line += marks;
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out << line << "\n";
-  }
+  render_bars(out, bars, marks, column, s.half_from, s.two_thirds_from, s.context);
 }
 
 void render_method_text(std::ostream& out, const selfextend::method_reuse_stats& s, const model_choice& choice,

@@ -9,6 +9,20 @@ namespace json = boost::json;
 
 namespace {
 json::object range(const selfextend::position_range& r) { return {{"first", r.first}, {"last", r.last}}; }
+
+/// The keys past L/2, 2L/3 and L, which Self-Extend's and every method's reuse share.
+template <class Stats>
+void add_thresholds(json::object& o, const Stats& s) {
+  o["half_from"] = s.half_from;
+  o["two_thirds_from"] = s.two_thirds_from;
+  o["pairs_past_half"] = s.pairs_past_half;
+  o["pairs_past_two_thirds"] = s.pairs_past_two_thirds;
+  o["pairs_past_context"] = s.pairs_past_context;
+  o["fraction_pairs_past_half"] = s.fraction_pairs_past_half;
+  o["fraction_pairs_past_two_thirds"] = s.fraction_pairs_past_two_thirds;
+  o["positions_past_half"] = s.positions_past_half;
+  o["positions_past_two_thirds"] = s.positions_past_two_thirds;
+}
 }  // namespace
 
 json::object to_json(const selfextend::reuse_stats& s, const array_renderer& arrays) {
@@ -21,15 +35,7 @@ json::object to_json(const selfextend::reuse_stats& s, const array_renderer& arr
   o["distinct_positions"] = s.distinct_positions;
   o["neighbor_range"] = range(s.neighbor_range);
   o["group_range"] = s.group_range ? json::value(range(*s.group_range)) : json::value(nullptr);
-  o["half_from"] = s.half_from;
-  o["two_thirds_from"] = s.two_thirds_from;
-  o["pairs_past_half"] = s.pairs_past_half;
-  o["pairs_past_two_thirds"] = s.pairs_past_two_thirds;
-  o["pairs_past_context"] = s.pairs_past_context;
-  o["fraction_pairs_past_half"] = s.fraction_pairs_past_half;
-  o["fraction_pairs_past_two_thirds"] = s.fraction_pairs_past_two_thirds;
-  o["positions_past_half"] = s.positions_past_half;
-  o["positions_past_two_thirds"] = s.positions_past_two_thirds;
+  add_thresholds(o, s);
   o["fraction_positions_past_half"] = s.fraction_positions_past_half;
   o["fraction_positions_past_two_thirds"] = s.fraction_positions_past_two_thirds;
   o["counts"] = arrays.render(s.counts);
@@ -55,15 +61,7 @@ json::object to_json(const selfextend::method_reuse_stats& s, const array_render
   o["dropped_pairs"] = s.dropped_pairs;
   o["branch_pairs"] = std::move(branch_pairs);
   o["distinct_positions"] = s.distinct_positions;
-  o["half_from"] = s.half_from;
-  o["two_thirds_from"] = s.two_thirds_from;
-  o["pairs_past_half"] = s.pairs_past_half;
-  o["pairs_past_two_thirds"] = s.pairs_past_two_thirds;
-  o["pairs_past_context"] = s.pairs_past_context;
-  o["fraction_pairs_past_half"] = s.fraction_pairs_past_half;
-  o["fraction_pairs_past_two_thirds"] = s.fraction_pairs_past_two_thirds;
-  o["positions_past_half"] = s.positions_past_half;
-  o["positions_past_two_thirds"] = s.positions_past_two_thirds;
+  add_thresholds(o, s);
   o["counts"] = arrays.render(s.counts);
   o["branch_counts"] = std::move(branch_counts);
   return o;
