@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kernel_tolerances.hpp"
+#include "kernel_inputs.hpp"
 #include "test_helpers.hpp"
 
 using selfextend::attention_params;
@@ -33,24 +34,8 @@ namespace {
 constexpr double tiled_atol = kernel_tolerance::tiled_unit_scale.atol;
 constexpr double tiled_rtol = kernel_tolerance::tiled_unit_scale.rtol;
 
-struct inputs {
-  std::vector<double> q, k, v;
-  [[nodiscard]] std::vector<float> qf() const { return {q.begin(), q.end()}; }
-  [[nodiscard]] std::vector<float> kf() const { return {k.begin(), k.end()}; }
-  [[nodiscard]] std::vector<float> vf() const { return {v.begin(), v.end()}; }
-};
-
-/// Random inputs, rounded to float so both kernels see the same numbers.
-inputs random_inputs(const attention_shape& s, std::mt19937_64& rng, double spread = 1.0) {
-  std::normal_distribution<double> normal(0.0, spread);
-  auto fill = [&](std::int64_t n) {
-    std::vector<double> x(static_cast<std::size_t>(n));
-    for (double& e : x) e = static_cast<double>(static_cast<float>(normal(rng)));
-    return x;
-  };
-  return {fill(s.heads * s.query_tokens * s.head_dim), fill(s.kv_heads * s.key_tokens * s.head_dim),
-          fill(s.kv_heads * s.key_tokens * s.head_dim)};
-}
+using kernel_inputs::inputs;
+using kernel_inputs::random_inputs;
 
 std::string describe(const attention_params& p) {
   std::ostringstream text;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "attention_internal.hpp"  // detail::tiled_branch_attention: Self-Extend through the seam
+#include "kernel_inputs.hpp"
 #include "kernel_tolerances.hpp"
 
 using selfextend::attention_params;
@@ -26,24 +27,8 @@ using selfextend::simd_level;
 
 namespace {
 
-struct inputs {
-  std::vector<double> q, k, v;
-  [[nodiscard]] std::vector<float> qf() const { return {q.begin(), q.end()}; }
-  [[nodiscard]] std::vector<float> kf() const { return {k.begin(), k.end()}; }
-  [[nodiscard]] std::vector<float> vf() const { return {v.begin(), v.end()}; }
-};
-
-/// Random inputs rounded to float, so both kernels read the same numbers.
-inputs random_inputs(const attention_shape& s, std::mt19937_64& rng, double spread = 1.0) {
-  std::normal_distribution<double> normal(0.0, spread);
-  auto fill = [&](std::int64_t n) {
-    std::vector<double> x(static_cast<std::size_t>(n));
-    for (double& e : x) e = static_cast<double>(static_cast<float>(normal(rng)));
-    return x;
-  };
-  return {fill(s.heads * s.query_tokens * s.head_dim), fill(s.kv_heads * s.key_tokens * s.head_dim),
-          fill(s.kv_heads * s.key_tokens * s.head_dim)};
-}
+using kernel_inputs::inputs;
+using kernel_inputs::random_inputs;
 
 method_params dca(std::int64_t chunk, std::int64_t local) {
   method_params m;
