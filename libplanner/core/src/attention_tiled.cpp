@@ -44,6 +44,16 @@ constexpr double log2_e = 1.4426950408889634;
 
 using aligned_floats = detail::aligned_array<float>;
 
+/// v as the kernels read it: in place, unless head_dim needs padding to whole vectors (rows of dp
+/// floats), then copied into `padded`.
+const float* values_for_panels(std::span<const float> v, std::int64_t rows, std::int64_t dim, std::int64_t dp,
+                               aligned_floats& padded) {
+  if (dp == dim) return v.data();
+  padded = aligned_floats(static_cast<std::size_t>(rows * dp));
+  for (std::int64_t row = 0; row < rows; ++row) std::copy_n(v.data() + row * dim, dim, padded.get() + row * dp);
+  return padded.get();
+}
+
 /// factor·cos/sin of (p - offset)·inv_freq[c] for integer p in [0, max_position], built by angle
 /// addition from exact values at multiples of 64 and at 0..63: two table lookups and a complex
 /// product instead of a sin and a cos per element, accurate to a few units in the last place of a
@@ -544,15 +554,8 @@ std::vector<float> tiled_attention(const attention_params& params, std::span<con
     kernel.fill_key_panels(panels, item, rotated_rows[static_cast<std::size_t>(worker)].get());
   });
 
-  // v is read in place unless head_dim needs padding to whole vectors.
   aligned_floats v_padded;
-  const float* v_data = v.data();
-  if (dp != dim) {
-    v_padded = aligned_floats(static_cast<std::size_t>(s.kv_heads * s.key_tokens * dp));
-    for (std::int64_t row = 0; row < s.kv_heads * s.key_tokens; ++row)
-      std::copy_n(v.data() + row * dim, dim, v_padded.get() + row * dp);
-    v_data = v_padded.get();
-  }
+  const float* v_data = values_for_panels(v, s.kv_heads * s.key_tokens, dim, dp, v_padded);
 
   std::vector<float> out(q.size());
   tiled_job job{s.heads,
@@ -830,13 +833,7 @@ std::vector<float> tiled_branch_attention(const attention_params& params, const 
   });
 
   aligned_floats v_padded;
-  const float* v_data = v.data();
-  if (dp != dim) {
-    v_padded = aligned_floats(static_cast<std::size_t>(s.kv_heads * s.key_tokens * dp));
-    for (std::int64_t row = 0; row < s.kv_heads * s.key_tokens; ++row)
-      std::copy_n(v.data() + row * dim, dim, v_padded.get() + row * dp);
-    v_data = v_padded.get();
-  }
+  const float* v_data = values_for_panels(v, s.kv_heads * s.key_tokens, dim, dp, v_padded);
 
   std::vector<float> out(q.size());
   method_tiled_job job{};
