@@ -30,38 +30,11 @@ namespace {
 using kernel_inputs::inputs;
 using kernel_inputs::random_inputs;
 
-method_params dca(std::int64_t chunk, std::int64_t local) {
-  method_params m;
-  m.kind = method_kind::dca;
-  m.chunk_size = chunk;
-  m.local_window = local;
-  return m;
-}
-method_params rerope(std::int64_t w) {
-  method_params m;
-  m.kind = method_kind::rerope;
-  m.window = w;
-  return m;
-}
-method_params leaky(std::int64_t w, double k) {
-  method_params m;
-  m.kind = method_kind::leaky_rerope;
-  m.window = w;
-  m.leak = k;
-  return m;
-}
-method_params streaming(std::int64_t start, std::int64_t recent) {
-  method_params m;
-  m.kind = method_kind::streaming;
-  m.start_size = start;
-  m.recent_size = recent;
-  return m;
-}
-method_params self_extend(std::int64_t g, std::int64_t w, selfextend::shift_rule shift) {
-  method_params m;
-  m.self_extend = {g, w, shift};
-  return m;
-}
+constexpr auto dca = method_params::dca;
+constexpr auto rerope = method_params::rerope;
+constexpr auto leaky = method_params::leaky_rerope;
+constexpr auto streaming = method_params::streaming;
+method_params self_extend(std::int64_t g, std::int64_t w, selfextend::shift_rule shift) { return method_params::of({g, w, shift}); }
 
 /// The methods under test: windows and chunks of 30 to 100 tokens, so inputs of up to 450 tokens
 /// cross several of them and several 64-key tiles. Leaky's k = 16 and 3 take the kernel's table of

@@ -22,13 +22,7 @@ namespace {
 using selfextend::method_kind;
 using selfextend::method_params;
 
-method_params dca(std::int64_t chunk_size, std::int64_t local_window) {
-  method_params m;
-  m.kind = method_kind::dca;
-  m.chunk_size = chunk_size;
-  m.local_window = local_window;
-  return m;
-}
+constexpr auto dca = method_params::dca;
 
 /// ChunkLlama (chunkllama_attn_replace.py): the tables q_t, qc_t, k_t and, per query, the three
 /// key ranges of its decode path (intra [s n, i], successive [s (n - 1), s n), inter [0, s (n - 1))).

@@ -93,9 +93,7 @@ method_row recommend_method(method_kind kind, const comparison_request& r) {
     q.context = L;
     q.tokens = N;
     const advice a = advise(q);
-    method_params m;
-    m.self_extend = a.recommended.extension;
-    return measured(m, r, a.recommended.reasons);
+    return measured(method_params::of(a.recommended.extension), r, a.recommended.reasons);
   }
   case method_kind::dca: {  // the model's own settings, else ChunkLlama's defaults
     method_params m;
@@ -121,17 +119,11 @@ method_row recommend_method(method_kind kind, const comparison_request& r) {
     return measured(m, r, std::move(reasons));
   }
   case method_kind::rerope: {  // rerope_patch.py's window 512 of 4096, as L/8
-    method_params m;
-    m.kind = method_kind::rerope;
-    m.window = w;
-    return measured(m, r,
+    return measured(method_params::rerope(w), r,
                     {"window = L/8 = " + text(w) + " (rerope_patch.py: 512 of 4096); every distance from w on is read at w"});
   }
   case method_kind::leaky_rerope: {  // k = 16 (leaky_rerope_patch.py), raised to the smallest integer that fits
-    method_params m;
-    m.kind = method_kind::leaky_rerope;
-    m.window = w;
-    m.leak = 16;
+    method_params m = method_params::leaky_rerope(w, 16);
     std::vector<std::string> reasons = {"window = L/8 = " + text(w) + ", k = 16 (leaky_rerope_patch.py: 512 of 4096, 16)"};
     if (N - 1 > w && L - 1 > w) {
       const detail::wide_int needed = detail::ceil_div(detail::wide_int{N} - 1 - w, detail::wide_int{L} - 1 - w);
@@ -143,10 +135,8 @@ method_row recommend_method(method_kind kind, const comparison_request& r) {
     return measured(m, r, std::move(reasons));
   }
   case method_kind::streaming: {  // 4 sinks and the demo's 2000 recent keys of 4096, scaled to L
-    method_params m;
-    m.kind = method_kind::streaming;
-    m.start_size = 4;
-    m.recent_size = std::max<std::int64_t>(1, detail::saturate(detail::wide_int{L} * 2000 / 4096));
+    const method_params m =
+        method_params::streaming(4, std::max<std::int64_t>(1, detail::saturate(detail::wide_int{L} * 2000 / 4096)));
     std::vector<std::string> reasons = {"start_size 4, recent_size = 2000 L/4096 = " + text(m.recent_size) +
                                         " (run_streaming_llama.py: 4 and 2000 for Llama-2)"};
     if (N - 1 > m.start_size + m.recent_size)

@@ -118,30 +118,6 @@ std::uint64_t name_hash(std::string_view name) {
 
 namespace {
 
-method_params dca_method(std::int64_t chunk_size, std::int64_t local_window) {
-  method_params m;
-  m.kind = method_kind::dca;
-  m.chunk_size = chunk_size;
-  m.local_window = local_window;
-  return m;
-}
-
-method_params window_method(method_kind kind, std::int64_t window, double leak = 16) {
-  method_params m;
-  m.kind = kind;
-  m.window = window;
-  m.leak = leak;
-  return m;
-}
-
-method_params streaming_method(std::int64_t start, std::int64_t recent) {
-  method_params m;
-  m.kind = method_kind::streaming;
-  m.start_size = start;
-  m.recent_size = recent;
-  return m;
-}
-
 /// Another method's cases: each sits on one of the method's boundaries.
 std::vector<conformance_case> method_cases(const base_head& base, method_kind kind) {
   case_builder b(base);
@@ -155,7 +131,7 @@ std::vector<conformance_case> method_cases(const base_head& base, method_kind ki
     case method_kind::self_extend: break;
     case method_kind::dca: {
       // c = 24, w = 4: chunks of s = 20; the inter-chunk query at min(2s - 1, c) = 24.
-      const method_params m = dca_method(24, 4);
+      const method_params m = method_params::dca(24, 4);
       add("dca_first_chunk", m, 18, 18,
           "inside the first chunk every pair keeps its distance: a port remapping before the first chunk ends");
       add("dca_successive_chunk", m, 40, 40,
@@ -166,14 +142,14 @@ std::vector<conformance_case> method_cases(const base_head& base, method_kind ki
       add("dca_decode", m, 97, 1, "decode: the three ranges of the cache split from the query's absolute position");
       add("dca_chunked_prefill", m, 90, 30,
           "a chunk of queries at the end of the cache: chunk membership from absolute positions, not the chunk's rows");
-      add("dca_gqa_4_to_1", dca_method(16, 2), 64, 64, "grouped-query head mapping with DCA (h / 4, not h % 4)")
+      add("dca_gqa_4_to_1", method_params::dca(16, 2), 64, 64, "grouped-query head mapping with DCA (h / 4, not h % 4)")
           .params.shape = {8, 2, 64, 64, base.head_dim};
       break;
     }
     case method_kind::rerope:
     case method_kind::leaky_rerope: {
       const bool leaky = kind == method_kind::leaky_rerope;
-      const method_params m = window_method(kind, 12, leaky ? 4.0 : 16.0);
+      const method_params m = kind == method_kind::rerope ? method_params::rerope(12) : method_params::leaky_rerope(12, 4.0);
       const std::string prefix = leaky ? "leaky_rerope" : "rerope";
       add(prefix + "_window_boundary", m, 64, 64,
           leaky ? "the far set at w + (d - w)/k from the 1/k table with the query offset by w (k - 1): the offset "
@@ -185,12 +161,12 @@ std::vector<conformance_case> method_cases(const base_head& base, method_kind ki
       break;
     }
     case method_kind::streaming: {
-      const method_params m = streaming_method(4, 16);
+      const method_params m = method_params::streaming(4, 16);
       add("streaming_before_eviction", m, 20, 20, "up to S + R + 1 tokens nothing is evicted: plain attention");
       add("streaming_sinks_and_eviction", m, 64, 64,
           "after eviction the sinks sit at S + R - j and the keys between sinks and the recent window are gone: "
           "positions by absolute index, or evicted keys still attended");
-      add("streaming_no_sinks", streaming_method(0, 16), 64, 64, "start_size 0: a sliding window of R + 1 keys");
+      add("streaming_no_sinks", method_params::streaming(0, 16), 64, 64, "start_size 0: a sliding window of R + 1 keys");
       add("streaming_decode", m, 100, 1, "decode: the query at the cache length S + R, sinks and the recent window only");
       break;
     }

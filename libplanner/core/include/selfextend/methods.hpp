@@ -42,6 +42,40 @@ struct method_params {
   double leak = 16;                ///< leaky_rerope: k > 1, the far positions advance 1/k per token
   std::int64_t start_size = 4;     ///< streaming: the attention sinks kept at the start of the cache
   std::int64_t recent_size = 2000; ///< streaming: the most recent keys kept
+
+  /// Each method with its own parameters (the others at their defaults, unread).
+  [[nodiscard]] static method_params of(const plan& p) {
+    method_params m;
+    m.self_extend = p;
+    return m;
+  }
+  [[nodiscard]] static method_params dca(std::int64_t chunk_size, std::int64_t local_window) {
+    method_params m;
+    m.kind = method_kind::dca;
+    m.chunk_size = chunk_size;
+    m.local_window = local_window;
+    return m;
+  }
+  [[nodiscard]] static method_params rerope(std::int64_t window) {
+    method_params m;
+    m.kind = method_kind::rerope;
+    m.window = window;
+    return m;
+  }
+  [[nodiscard]] static method_params leaky_rerope(std::int64_t window, double leak) {
+    method_params m;
+    m.kind = method_kind::leaky_rerope;
+    m.window = window;
+    m.leak = leak;
+    return m;
+  }
+  [[nodiscard]] static method_params streaming(std::int64_t start_size, std::int64_t recent_size) {
+    method_params m;
+    m.kind = method_kind::streaming;
+    m.start_size = start_size;
+    m.recent_size = recent_size;
+    return m;
+  }
   friend bool operator==(const method_params&, const method_params&) = default;
 };
 
