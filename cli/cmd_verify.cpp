@@ -20,10 +20,14 @@ namespace {
 
 /// `verify --suite DIR --outputs OUT`: every case's output against its expected one.
 int run_suite(const invocation& inv, const po::variables_map& vm) {
-  for (const char* single : {"q", "k", "v", "candidate", "group", "window", "atol", "rtol", "rows", "seed", "oracle"})
-    if (vm.count(single))
-      throw selfextend::invalid_params(single, vm[single].as<std::string>(),
-                                       "cannot be combined with suite (each case states its inputs and tolerance)");
+  // Every option of a single verification (the arrays, the plan or method, RoPE, tolerances) is
+  // refused rather than ignored: each case states its own.
+  for (const auto& [flag, value] : vm) {
+    if (value.defaulted() || flag == "suite" || flag == "outputs" || flag == "only-present" || flag == "json") continue;
+    const std::string* text = boost::any_cast<std::string>(&value.value());
+    throw selfextend::invalid_params(flag, text && !text->empty() ? *text : std::string("(given)"),
+                                     "cannot be combined with suite (each case states its inputs and tolerance)");
+  }
   if (!vm.count("outputs")) throw selfextend::invalid_params("outputs", "(none)", "is required with suite");
   const std::string suite = vm["suite"].as<std::string>();
   const std::string outputs = vm["outputs"].as<std::string>();
