@@ -187,10 +187,12 @@ class run_summer {
     // boundary - M keys below them are grouped in both, by h(M) each (region E).
     if (k >= 1 && r0 < w) {
       const std::int64_t m0 = w - std::min(r1, w), m1 = w - r0;
-      const wide_int region_b_minus_e = keys_.h_sum_sum(m1) - keys_.h_sum_sum(m0) - (keys_.x_h_sum(m1) - keys_.x_h_sum(m0));
-      out.abs_sum += region_b_minus_e;
-      out.signed_sum += region_b_minus_e;
-      // Region B differs at every key but m = 1, region E at every key when M >= 1.
+      // sum Hs(M) + (boundary - M) h(M): region B and the part of region E not proportional to the boundary.
+      const wide_int boundary_free =
+          keys_.h_sum_sum(m1) - keys_.h_sum_sum(m0) - (keys_.x_h_sum(m1) - keys_.x_h_sum(m0));
+      out.abs_sum += boundary_free;
+      out.signed_sum += boundary_free;
+      // Region B differs at every key but m = 1 (h(0) = 0), region E at every key when M >= 1.
       const std::int64_t nonzero = m1 - std::max<std::int64_t>(m0, 1);
       if (nonzero > 0) out.differing -= nonzero;
       add_per_boundary(out, boundary, keys_.h_sum(m1) - keys_.h_sum(m0), 1, nonzero);
@@ -203,7 +205,7 @@ class run_summer {
   /// by lcm / W, so whole periods are added from one summed period.
   void add_chunked(comparison_sums& out, std::int64_t start, std::int64_t end, std::int64_t step) const {
     const auto next_run = [&](std::int64_t x) {
-      // The first chunk start past the next block boundary (K + 1) * W.
+      // The first chunk start at or past the next block boundary (K + 1) * W.
       const wide_int past = wide_int{x / window_ + 1} * window_ - start;
       return static_cast<std::int64_t>(std::min<wide_int>(end, start + detail::ceil_div(past, step) * step));
     };
