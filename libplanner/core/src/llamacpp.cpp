@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -95,6 +96,179 @@ struct key_sums {
   }
 };
 
+/// sum_{x < n} x = n(n-1)/2 for n >= 0, halving the even factor first.
+wide_int sum_below(std::int64_t n) {
+  return n % 2 == 0 ? wide_int{n / 2} * (n - 1) : wide_int{n} * ((n - 1) / 2);
+}
+
+/// sum_{x < n} x^2 = (n-1) n (2n-1) / 6 for n >= 0, dividing the factors by 2 and 3 first.
+wide_int sum_squares_below(std::int64_t n) {
+  std::int64_t a = n - 1, b = n, c = 2 * n - 1;
+  if (b % 2 == 0) b /= 2; else a /= 2;
+  if (n % 3 == 1) a /= 3; else if (n % 3 == 0) b /= 3; else c /= 3;
+  return wide_int{a} * b * c;
+}
+
+// Prefix sums over key or query offsets x in [0, n) of h(x) = x - floor(x/G) and its relatives,
+// each O(1). Relative to a block boundary b = K*W (a multiple of G, since G divides W),
+// h(b + x) = K*D + h(x), so every difference of a run of queries with the same K is one of these.
+struct offset_sums {
+  std::int64_t group;
+  [[nodiscard]] std::int64_t h(std::int64_t x) const { return x - x / group; }
+  /// sum floor(x/G)
+  [[nodiscard]] wide_int floors(std::int64_t n) const {
+    const std::int64_t q = n / group, r = n % group;
+    return wide_int{group} * sum_below(q) + wide_int{r} * q;
+  }
+  /// sum x * floor(x/G): whole blocks of G keys share floor(x/G), then the partial block.
+  [[nodiscard]] wide_int x_floors(std::int64_t n) const {
+    const std::int64_t q = n / group, r = n % group;
+    const wide_int whole = wide_int{group} * group * sum_squares_below(q) + sum_below(group) * sum_below(q);
+    return whole + wide_int{q} * (wide_int{r} * q * group + sum_below(r));
+  }
+  /// Hs(n) = sum h(x)
+  [[nodiscard]] wide_int h_sum(std::int64_t n) const { return sum_below(n) - floors(n); }
+  /// sum x * h(x)
+  [[nodiscard]] wide_int x_h_sum(std::int64_t n) const { return sum_squares_below(n) - x_floors(n); }
+  /// sum Hs(x) = sum_{t < n} h(t) (n - 1 - t)
+  [[nodiscard]] wide_int h_sum_sum(std::int64_t n) const { return wide_int{n - 1} * h_sum(n) - x_h_sum(n); }
+  /// #{1 <= x < n : G divides x}: the offsets where h repeats the previous value.
+  [[nodiscard]] std::int64_t repeats(std::int64_t n) const { return n >= 1 ? (n - 1) / group : 0; }
+};
+
+/// The comparison's integer sums over some queries. The three *_per_boundary fields are the
+/// coefficients of b = K*W in the difference sums, so that a run shifted by whole periods (K grown
+/// by the same amount) is added without being visited.
+struct comparison_sums {
+  wide_int differing = 0, abs_sum = 0, signed_sum = 0;
+  wide_int differing_per_boundary = 0, abs_per_boundary = 0, signed_per_boundary = 0;
+  wide_int llama_neighbors = 0, exact_neighbors = 0;
+  std::int64_t queries_alone = 0;
+  std::int64_t max_diff = 0;
+  std::int64_t max_position = 0;
+};
+
+/// Sums every query of a schedule, run by run (queries sharing K), in closed form.
+class run_summer {
+ public:
+  explicit run_summer(const llamacpp_schedule& s)
+      : group_(s.ga_n), window_(effective_window(s)), keys_{s.ga_n} {}
+
+  /// Queries [start, end), all decoded after k groupings (k * W <= start).
+  void add_run(comparison_sums& out, std::int64_t k, std::int64_t start, std::int64_t end) const {
+    const std::int64_t w = window_;
+    const std::int64_t boundary = k * w;
+    const std::int64_t r0 = start - boundary, r1 = end - boundary;  // offsets of the queries past the boundary
+    // The last query is the run's largest position: boundary + r1 - 1 - k*D = k*B + r1 - 1.
+    out.max_position = std::max(out.max_position, k * (w / group_) + r1 - 1);
+    out.llama_neighbors += sum_below(r1 + 1) - sum_below(r0 + 1);  // i - boundary + 1
+    const std::int64_t ramp_end = std::clamp(w, start, end);       // min(i + 1, W) = i + 1 below W
+    out.exact_neighbors += sum_below(ramp_end + 1) - sum_below(start + 1) + wide_int{w} * (end - ramp_end);
+    if (r0 == 0 && start >= 1) ++out.queries_alone;
+    if (group_ == 1) return;  // nothing is grouped: every difference is 0
+
+    // Queries past the true-distance block (r >= W, y = r - W): in the exact map keys
+    // boundary + x, x <= y, are grouped (region C: h(y) - h(x)); keys below the boundary are grouped
+    // in both, by -h(y) each (region E, only with k >= 1).
+    if (r1 > w) {
+      const std::int64_t y0 = std::max(r0, w) - w, y1 = r1 - w;
+      const wide_int region_c = keys_.x_h_sum(y1) - keys_.x_h_sum(y0) + keys_.h_sum(y1) - keys_.h_sum(y0) -
+                                (keys_.h_sum_sum(y1 + 1) - keys_.h_sum_sum(y0 + 1));
+      out.abs_sum += region_c;
+      out.signed_sum -= region_c;
+      // Keys x with h(x) == h(y): x = y, and y - 1 when G divides y.
+      out.differing += sum_below(y1) - sum_below(y0) - (keys_.repeats(y1) - keys_.repeats(y0));
+      out.max_diff = std::max(out.max_diff, keys_.h(y1 - 1));
+      if (k >= 1) add_per_boundary(out, boundary, keys_.h_sum(y1) - keys_.h_sum(y0), -1,
+                                   y1 - std::max<std::int64_t>(y0, 1));
+    }
+    // Queries inside it (r < W, M = W - 1 - r): the M keys just below the boundary are exact
+    // neighbours grouped by llama.cpp (region B: h(m - 1), m = 1..M, summing to Hs(M)); the
+    // boundary - M keys below them are grouped in both, by h(M) each (region E).
+    if (k >= 1 && r0 < w) {
+      const std::int64_t m0 = w - std::min(r1, w), m1 = w - r0;
+      // sum Hs(M) + (boundary - M) h(M): region B and the part of region E not proportional to the boundary.
+      const wide_int boundary_free =
+          keys_.h_sum_sum(m1) - keys_.h_sum_sum(m0) - (keys_.x_h_sum(m1) - keys_.x_h_sum(m0));
+      out.abs_sum += boundary_free;
+      out.signed_sum += boundary_free;
+      // Region B differs at every key but m = 1 (h(0) = 0), region E at every key when M >= 1.
+      const std::int64_t nonzero = m1 - std::max<std::int64_t>(m0, 1);
+      if (nonzero > 0) out.differing -= nonzero;
+      add_per_boundary(out, boundary, keys_.h_sum(m1) - keys_.h_sum(m0), 1, nonzero);
+      out.max_diff = std::max(out.max_diff, keys_.h(m1 - 1));
+    }
+  }
+
+  /// Queries [start, end) decoded in chunks of `step` tokens from `start`: a chunk starting at x
+  /// is decoded after x / W groupings. The run pattern repeats every lcm(step, W) tokens with K grown
+  /// by lcm / W, so whole periods are added from one summed period.
+  void add_chunked(comparison_sums& out, std::int64_t start, std::int64_t end, std::int64_t step) const {
+    const auto next_run = [&](std::int64_t x) {
+      // The first chunk start at or past the next block boundary (K + 1) * W.
+      const wide_int past = wide_int{x / window_ + 1} * window_ - start;
+      return static_cast<std::int64_t>(std::min<wide_int>(end, start + detail::ceil_div(past, step) * step));
+    };
+    std::int64_t x = start;
+    const auto add_next = [&](comparison_sums& into) {
+      const std::int64_t next = next_run(x);
+      add_run(into, x / window_, x, next);
+      x = next;
+    };
+    add_next(out);
+    if (x >= end) return;
+    // x now starts a run with a new K, so x + period does too.
+    const wide_int period = wide_int{step / std::gcd(step, window_)} * window_;
+    if (end - x > 2 * period) {
+      const auto length = static_cast<std::int64_t>(period);
+      comparison_sums one;
+      const std::int64_t first = x;
+      while (x < first + length) add_next(one);
+      const std::int64_t periods = (end - first) / length;
+      add_periods(out, one, periods, length);
+      x = first + periods * length;
+    }
+    while (x < end) add_next(out);
+  }
+
+ private:
+  /// Adds the boundary-proportional part of region E: `per_key` summed over its queries, `sign`
+  /// +1 / -1, `differing_queries` queries whose E keys all differ.
+  static void add_per_boundary(comparison_sums& out, std::int64_t boundary, wide_int per_key, int sign,
+                               std::int64_t differing_queries) {
+    out.abs_sum += wide_int{boundary} * per_key;
+    out.abs_per_boundary += per_key;
+    out.signed_sum += wide_int{boundary} * per_key * sign;
+    out.signed_per_boundary += per_key * sign;
+    if (differing_queries > 0) {
+      out.differing += wide_int{boundary} * differing_queries;
+      out.differing_per_boundary += differing_queries;
+    }
+  }
+
+  /// Adds `one` repeated `periods` times, repetition p (0-based) shifted by p * length tokens:
+  /// every boundary then grows by p * length.
+  void add_periods(comparison_sums& out, const comparison_sums& one, std::int64_t periods, std::int64_t length) const {
+    const wide_int shift_total = wide_int{length} * sum_below(periods);  // sum over p of p * length
+    out.differing += one.differing * periods + one.differing_per_boundary * shift_total;
+    out.abs_sum += one.abs_sum * periods + one.abs_per_boundary * shift_total;
+    out.signed_sum += one.signed_sum * periods + one.signed_per_boundary * shift_total;
+    out.differing_per_boundary += one.differing_per_boundary * periods;
+    out.abs_per_boundary += one.abs_per_boundary * periods;
+    out.signed_per_boundary += one.signed_per_boundary * periods;
+    out.llama_neighbors += one.llama_neighbors * periods;
+    out.exact_neighbors += one.exact_neighbors * periods;
+    out.queries_alone += one.queries_alone * periods;
+    out.max_diff = std::max(out.max_diff, one.max_diff);
+    // Each repetition's positions are length / G higher (K grows by length / W, each adding W / G).
+    out.max_position = std::max(out.max_position, one.max_position + (periods - 1) * (length / group_));
+  }
+
+  std::int64_t group_;
+  std::int64_t window_;
+  offset_sums keys_;
+};
+
 }  // namespace
 
 std::string_view to_string(llamacpp_mode m) noexcept { return m == llamacpp_mode::main ? "main" : "passkey"; }
@@ -169,6 +343,26 @@ std::int64_t groupings_unchecked(const llamacpp_schedule& s, std::int64_t t) {
   return t < s.tokens ? t / s.batch : (s.tokens - 1) / s.batch;
 }
 
+/// The comparison's sums over every query of the schedule, run by run.
+comparison_sums sum_schedule(const llamacpp_schedule& s) {
+  const run_summer runs(s);
+  const std::int64_t n = s.tokens + s.generate;
+  comparison_sums out;
+  if (s.ga_n == 1) {  // neither program groups with G = 1
+    runs.add_run(out, 0, 0, n);
+    return out;
+  }
+  // Prompt chunks start at multiples of batch; passkey's window is the batch, so its chunk c is
+  // decoded after c groupings, as main's chunk rule gives.
+  runs.add_chunked(out, 0, s.tokens, s.batch);
+  if (s.generate == 0) return out;
+  if (s.mode == llamacpp_mode::main)
+    runs.add_chunked(out, s.tokens, n, 1);  // one token per llama_decode
+  else
+    runs.add_run(out, groupings_unchecked(s, s.tokens - 1), s.tokens, n);  // passkey never groups them
+  return out;
+}
+
 }  // namespace
 
 std::int64_t llamacpp_groupings_at(const llamacpp_schedule& s, std::int64_t t) {
@@ -224,15 +418,12 @@ llamacpp_positions simulate_llamacpp(const llamacpp_schedule& s, const llamacpp_
     out.query_position.reserve(static_cast<std::size_t>(n));
     out.final_position.reserve(static_cast<std::size_t>(n));
   }
-  for (std::int64_t t = 0; t < n; ++t) {
-    const std::int64_t k = groupings_unchecked(s, t);
-    const std::int64_t q = t - k * shrink;
-    if (per_token) out.query_position.push_back(q);
-    out.max_position = std::max(out.max_position, q);
-  }
+  out.max_position = sum_schedule(s).max_position;
   out.groupings = groupings_unchecked(s, n - 1);
-  if (per_token)
+  if (per_token) {
+    for (std::int64_t t = 0; t < n; ++t) out.query_position.push_back(t - groupings_unchecked(s, t) * shrink);
     for (std::int64_t j = 0; j < n; ++j) out.final_position.push_back(cell_position(j, out.groupings, s.ga_n, window));
+  }
   return out;
 }
 
@@ -252,7 +443,52 @@ std::int64_t llamacpp_relative_position(const llamacpp_schedule& s, std::int64_t
   return query - k * (window - window / s.ga_n) - cell_position(key, k, s.ga_n, window);
 }
 
+namespace {
+
+/// The comparison from its integer sums: the means divide exact integers, so any exact way of
+/// summing gives the same doubles.
+llamacpp_comparison finish_comparison(const llamacpp_schedule& s, const comparison_sums& sums) {
+  const std::int64_t n = s.tokens + s.generate;
+  const std::int64_t window = effective_window(s);
+  llamacpp_comparison c;
+  c.kv_cells = n;
+  c.total_pairs = detail::saturate(wide_int{n} * (wide_int{n} + 1) / 2);
+  const double pairs = static_cast<double>(c.total_pairs);
+  c.differing_pairs = detail::saturate(sums.differing);
+  c.max_difference = sums.max_diff;
+  c.mean_difference = static_cast<double>(sums.abs_sum) / pairs;
+  c.mean_signed_difference = static_cast<double>(sums.signed_sum) / pairs;
+  c.mean_llamacpp_neighbors = static_cast<double>(sums.llama_neighbors) / static_cast<double>(n);
+  c.mean_exact_neighbors = static_cast<double>(sums.exact_neighbors) / static_cast<double>(n);
+  c.queries_alone = sums.queries_alone;
+  c.max_position = sums.max_position;
+  c.single_token_max_position = single_token_max(n, s.ga_n, window);
+  c.exact_max_position = selfextend::max_position(n, plan{s.ga_n, window, shift_rule::integer});
+  c.context = s.context;
+  if (s.context) c.fits = sums.max_position <= *s.context - 1;
+  return c;
+}
+
+}  // namespace
+
 llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s, const llamacpp_report_options& options) {
+  require_valid(s);
+  require_report_size(s, {}, options);
+  llamacpp_comparison c = finish_comparison(s, sum_schedule(s));
+  if (options.per_token) {
+    const std::int64_t n = s.tokens + s.generate;
+    const std::int64_t window = effective_window(s);
+    c.llamacpp_neighbors.reserve(static_cast<std::size_t>(n));
+    c.exact_neighbors.reserve(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+      c.llamacpp_neighbors.push_back(i - groupings_unchecked(s, i) * window + 1);
+      c.exact_neighbors.push_back(std::min(i + 1, window));
+    }
+  }
+  return c;
+}
+
+llamacpp_comparison compare_llamacpp_per_query(const llamacpp_schedule& s, const llamacpp_report_options& options) {
   require_valid(s);
   require_report_size(s, {}, options);
   const bool per_token = options.per_token;
@@ -261,14 +497,11 @@ llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s, const llamacpp_
   const std::int64_t window = effective_window(s);
   const std::int64_t shrink = window - window / group;
   const key_sums sums{group};
-  const plan exact{group, window, shift_rule::integer};
 
-  llamacpp_comparison c;
-  c.kv_cells = n;
-  c.total_pairs = detail::saturate(wide_int{n} * (wide_int{n} + 1) / 2);
+  std::vector<std::int64_t> llamacpp_neighbors, exact_neighbors;
   if (per_token) {
-    c.llamacpp_neighbors.resize(static_cast<std::size_t>(n));
-    c.exact_neighbors.resize(static_cast<std::size_t>(n));
+    llamacpp_neighbors.resize(static_cast<std::size_t>(n));
+    exact_neighbors.resize(static_cast<std::size_t>(n));
   }
   // Each query's sums are closed forms over its keys, independent of the other queries: the
   // queries are split into chunks summed on every core, then merged (10^9 queries take ~40 s on one).
@@ -289,8 +522,8 @@ llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s, const llamacpp_
       const std::int64_t lo = std::max<std::int64_t>(0, i - window + 1);  // first exact-map neighbour
       p.max_position = std::max(p.max_position, q);
       if (per_token) {
-        c.llamacpp_neighbors[static_cast<std::size_t>(i)] = i - boundary + 1;
-        c.exact_neighbors[static_cast<std::size_t>(i)] = std::min(i + 1, window);
+        llamacpp_neighbors[static_cast<std::size_t>(i)] = i - boundary + 1;
+        exact_neighbors[static_cast<std::size_t>(i)] = std::min(i + 1, window);
       }
       p.llama_neighbors += i - boundary + 1;
       p.exact_neighbors += std::min(i + 1, window);
@@ -327,30 +560,22 @@ llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s, const llamacpp_
     }
     parts[static_cast<std::size_t>(item)] = p;
   });
-  wide_int differing = 0, abs_sum = 0, signed_sum = 0, max_diff = 0, llama_neighbors = 0, exact_neighbors = 0;
-  std::int64_t max_position = 0;
+  comparison_sums total;
+  wide_int max_diff = 0;
   for (const partial_sums& p : parts) {
-    differing += p.differing;
-    abs_sum += p.abs_sum;
-    signed_sum += p.signed_sum;
+    total.differing += p.differing;
+    total.abs_sum += p.abs_sum;
+    total.signed_sum += p.signed_sum;
     max_diff = std::max(max_diff, p.max_diff);
-    llama_neighbors += p.llama_neighbors;
-    exact_neighbors += p.exact_neighbors;
-    max_position = std::max(max_position, p.max_position);
-    c.queries_alone += p.queries_alone;
+    total.llama_neighbors += p.llama_neighbors;
+    total.exact_neighbors += p.exact_neighbors;
+    total.max_position = std::max(total.max_position, p.max_position);
+    total.queries_alone += p.queries_alone;
   }
-  const double pairs = static_cast<double>(c.total_pairs);
-  c.differing_pairs = detail::saturate(differing);
-  c.max_difference = detail::saturate(max_diff);
-  c.mean_difference = static_cast<double>(abs_sum) / pairs;
-  c.mean_signed_difference = static_cast<double>(signed_sum) / pairs;
-  c.mean_llamacpp_neighbors = static_cast<double>(llama_neighbors) / static_cast<double>(n);
-  c.mean_exact_neighbors = static_cast<double>(exact_neighbors) / static_cast<double>(n);
-  c.max_position = max_position;
-  c.single_token_max_position = single_token_max(n, group, window);
-  c.exact_max_position = selfextend::max_position(n, exact);
-  c.context = s.context;
-  if (s.context) c.fits = max_position <= *s.context - 1;
+  total.max_diff = detail::saturate(max_diff);
+  llamacpp_comparison c = finish_comparison(s, total);
+  c.llamacpp_neighbors = std::move(llamacpp_neighbors);
+  c.exact_neighbors = std::move(exact_neighbors);
   return c;
 }
 

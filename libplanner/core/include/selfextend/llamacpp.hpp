@@ -81,9 +81,10 @@ struct llamacpp_positions {
   friend bool operator==(const llamacpp_positions&, const llamacpp_positions&) = default;
 };
 
-/// Simulates the schedule in O(P + M) time (no pair is visited); O(P + M) memory with
+/// Simulates the schedule: O(P + M) time and memory with
 /// options.per_token (query_position, final_position filled; refused above
-/// max_llamacpp_report_bytes unless options.force, as analyse_llamacpp), O(1) without (both empty).
+/// max_llamacpp_report_bytes unless options.force, as analyse_llamacpp); without, both empty and
+/// max_position in closed form, as compare_llamacpp.
 /// Throws invalid_params on an invalid schedule.
 /// Example: G=2, W=8, P=32, batch 8, M=1: query_position[32] == 16,
 ///          final_position[0..7] == {0,0,1,1,2,2,3,3}.
@@ -102,8 +103,11 @@ struct llamacpp_positions {
 [[nodiscard]] std::int64_t llamacpp_relative_position(const llamacpp_schedule& s, std::int64_t query, std::int64_t key);
 
 /// How llama.cpp's relative positions differ from the exact map (position_map.hpp, integer shift,
-/// the same G and W) over all causal pairs of the P + M tokens. Computed in O(P + M) from closed
-/// forms per query (tested against visiting every pair). difference = exact - llama.cpp.
+/// the same G and W) over all causal pairs of the P + M tokens. difference = exact - llama.cpp.
+/// The summary is summed in closed form over runs of queries with the same groupings, and the runs
+/// repeat every lcm(n_batch, W) tokens, so without the per-token arrays it takes O(min(n_batch, W))
+/// time however long the schedule (tested against the per-query sums of compare_llamacpp_per_query
+/// and against visiting every pair).
 struct llamacpp_comparison {
   std::int64_t total_pairs = 0;                 ///< N(N+1)/2, N = P + M (saturates at INT64_MAX)
   std::int64_t differing_pairs = 0;             ///< pairs whose relative position differs
@@ -129,6 +133,12 @@ struct llamacpp_comparison {
 /// invalid_params on an invalid schedule.
 [[nodiscard]] llamacpp_comparison compare_llamacpp(const llamacpp_schedule& s, const llamacpp_report_options& options = {});
 
+/// The same comparison summed query by query (closed forms over each query's keys), O(P + M) time
+/// on every core: the oracle compare_llamacpp is tested against, kept callable so the benchmark can
+/// time both. Equal to compare_llamacpp for every schedule; throws as it.
+[[nodiscard]] llamacpp_comparison compare_llamacpp_per_query(const llamacpp_schedule& s,
+                                                             const llamacpp_report_options& options = {});
+
 /// One requested query row: what llama.cpp and the exact map give for keys 0..query.
 struct llamacpp_row {
   std::int64_t query = 0;
@@ -146,8 +156,8 @@ struct llamacpp_report {
   friend bool operator==(const llamacpp_report&, const llamacpp_report&) = default;
 };
 
-/// Simulates, compares and extracts `rows` (each in [0, P + M)). O(P + M) time; the summary needs
-/// O(1) memory, the arrays llamacpp_report_bytes(), refused above max_llamacpp_report_bytes unless
+/// Simulates, compares and extracts `rows` (each in [0, P + M)). The summary needs no per-token
+/// pass (see compare_llamacpp) and O(1) memory, the arrays llamacpp_report_bytes(), refused above max_llamacpp_report_bytes unless
 /// options.force (key "tokens", or "rows" when the rows alone pass it; naming `force`) before
 /// anything is allocated. Throws invalid_params on bad input; a bad row has key "rows".
 [[nodiscard]] llamacpp_report analyse_llamacpp(const llamacpp_schedule& s, std::span<const std::int64_t> rows = {},
